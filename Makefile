@@ -1,0 +1,47 @@
+# One Thing: `make run` serves the API on a fresh machine, `make test` proves it.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+PYTEST_WORKERS ?= 2
+
+.DEFAULT_GOAL := help
+.PHONY: help install install-dev run serve test lint format bench demo eval-assistant clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	@touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+install: $(VENV)/.installed ## Create .venv and install the pinned runtime dependencies
+
+install-dev: $(VENV)/.installed-dev ## Also install the test and benchmark tools
+
+run: install ## Start the embedded database, seed, and serve the API with its docs on 127.0.0.1:$(PORT)
+	APP_ENV=$${APP_ENV:-development} PORT=$(PORT) $(BIN)/python manage.py run
+
+serve: install ## Production-style: gunicorn (wsgi:app) with one worker per core
+	APP_ENV=$${APP_ENV:-production} PORT=$(PORT) $(BIN)/python manage.py serve
+
+test: install-dev ## Lint, then the whole suite against a fresh embedded database per worker
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
+
+lint: install-dev ## Lint only
+	$(BIN)/ruff check .
+
+format: install-dev ## Fix what the linter can fix
+	$(BIN)/ruff check --fix .
+
+clean: ## Remove the virtual environment and local data
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -1,0 +1,96 @@
+"""HTTP only: create_app() builds the Flask app, its OpenAPI docs and every blueprint of api/."""
+import importlib
+import logging
+import pkgutil
+import re
+import uuid
+
+import swagger_ui_bundle
+from flask import Flask, g, request, send_from_directory
+from flask_smorest import Api
+
+import config as settings
+from api import errors
+from common import log_setup
+from common.embedded_db import EmbeddedDatabase
+from common.i18n import current_locale, negotiate
+from models.connection import connect, ensure_indexes
+
+log = logging.getLogger(__name__)
+
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+# Started by create_app when no MONGODB_URI is given; one per process.
+_embedded: EmbeddedDatabase | None = None
+
+
+def _database_uri(config) -> str:
+    global _embedded
+    if config.MONGODB_URI:
+        return config.MONGODB_URI
+    if _embedded is None:
+        _embedded = EmbeddedDatabase(config.EMBEDDED_DB_PATH)
+        _embedded.start()
+    return _embedded.uri
+
+
+def _register_blueprints(api: Api) -> None:
+    # Every module of api/ that defines `blp` is a resource: adding a file adds its routes.
+    import api as package
+
+    for module in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        if module.ispkg:
+            continue
+        blueprint = getattr(importlib.import_module(f"api.{module.name}"), "blp", None)
+        if blueprint is not None:
+            api.register_blueprint(blueprint)
+
+
+def _bind_request_context(app: Flask) -> None:
+    @app.before_request
+    def request_context():
+        incoming = request.headers.get("X-Request-ID", "")
+        g.request_id = incoming if REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        log_setup.request_id.set(g.request_id)
+        locale = negotiate(request.headers.get("Accept-Language"))
+        g.locale_from_header = locale is not None
+        current_locale.set(locale or app.config["DEFAULT_LOCALE"])
+
+    @app.after_request
+    def stamp_response(response):
+        response.headers["X-Request-ID"] = g.get("request_id", "-")
+        response.headers["Content-Language"] = current_locale.get()
+        return response
+
+
+def _serve_docs_assets(app: Flask) -> None:
+    # The interactive docs load Swagger UI from our own server: no CDN, works offline.
+    @app.route(app.config["OPENAPI_SWAGGER_UI_URL"] + "<path:filename>")
+    def docs_assets(filename):
+        return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename)
+
+
+def create_app(config_name: str | None = None) -> Flask:
+    config = settings.load(config_name)
+    log_setup.configure(config.LOG_LEVEL, config.LOG_FORMAT)
+
+    app = Flask(__name__)
+    app.config.from_object(config)
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
+    app.config["MONGODB_URI"] = _database_uri(config)
+    connect(app.config["MONGODB_URI"], config.MONGODB_DB, config.MONGODB_TIMEOUT_MS)
+    ensure_indexes()
+
+    api = Api(app, spec_kwargs={"info": {"description": "One form, one visit, every department "
+                                                          "of a life event."}})
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
+    _bind_request_context(app)
+    _serve_docs_assets(app)
+    _register_blueprints(api)
+    errors.register(app)
+
+    from cli import register_commands
+
+    register_commands(app)
+    return app

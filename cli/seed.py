@@ -1,0 +1,26 @@
+"""`flask seed`: everything `make run` needs in the database, idempotently."""
+import importlib
+
+import click
+from flask import current_app
+
+# (callable path, only in development?) in the order they run. Each step is idempotent.
+SEED_STEPS: list[tuple[str, bool]] = []
+
+
+def run_seed_steps() -> list[str]:
+    done = []
+    for path, dev_only in SEED_STEPS:
+        if dev_only and not current_app.config["DEV_SEED"]:
+            continue
+        module_name, _, function_name = path.partition(":")
+        getattr(importlib.import_module(module_name), function_name)()
+        done.append(path)
+    return done
+
+
+@click.command("seed")
+def group():
+    """Load the catalogue (and, in development, the development accounts)."""
+    for step in run_seed_steps():
+        click.echo(f"seeded: {step}")

@@ -1,0 +1,1 @@
+"""Plumbing shared by every layer: no business rules, no Flask request."""

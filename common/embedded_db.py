@@ -1,0 +1,111 @@
+"""The embedded MongoDB-compatible server (SecantusDB) as a child process that never outlives us."""
+import atexit
+import contextlib
+import ctypes
+import logging
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pymongo
+
+log = logging.getLogger(__name__)
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    # Runs in the child between fork and exec: if the parent dies, even by SIGKILL, the
+    # kernel sends the child SIGTERM, so a crashed app leaves no orphan database behind.
+    with contextlib.suppress(OSError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+class EmbeddedDatabase:
+    """One SecantusDB server: `storage_path` on disk, or ":memory:" for a throwaway one."""
+
+    def __init__(self, storage_path: str | Path, host: str = "127.0.0.1", port: int | None = None):
+        self.storage_path = str(storage_path)
+        self.host = host
+        self.port = port or free_port(host)
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def uri(self) -> str:
+        return f"mongodb://{self.host}:{self.port}/?directConnection=true"
+
+    def start(self, timeout: float = 30.0) -> str:
+        """Start the server and wait until it answers a ping; return its URI."""
+        if self.storage_path != ":memory:":
+            Path(self.storage_path).mkdir(parents=True, exist_ok=True)
+        command = [
+            sys.executable, "-m", "secantus", "--host", self.host, "--port", str(self.port),
+            "--storage-path", self.storage_path, "--log-level", "WARNING",
+        ]
+        # A file, not a pipe: a pipe nobody reads would block a chatty server.
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the server)
+        self.process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=self._stderr, preexec_fn=_die_with_parent,
+        )
+        atexit.register(self.stop)
+        self._wait_until_ready(timeout)
+        log.info("embedded database listening on %s:%s (data: %s)",
+                 self.host, self.port, self.storage_path)
+        return self.uri
+
+    def _wait_until_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        client = pymongo.MongoClient(self.uri, serverSelectionTimeoutMS=250, connect=False)
+        try:
+            while True:
+                if self.process.poll() is not None:
+                    self._stderr.seek(0)
+                    err = self._stderr.read().decode(errors="replace")[-2000:]
+                    raise RuntimeError(f"embedded database exited at start: {err}")
+                try:
+                    client.admin.command("ping")
+                    return
+                except pymongo.errors.PyMongoError:
+                    if time.monotonic() > deadline:
+                        self.stop()
+                        raise RuntimeError("embedded database did not answer in time") from None
+                    time.sleep(0.05)
+        finally:
+            client.close()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the server cleanly (SIGTERM lets WiredTiger checkpoint), kill it if it hangs."""
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def __enter__(self) -> "EmbeddedDatabase":
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def stop_on_sigterm() -> None:
+    """Turn SIGTERM into a normal exit so atexit handlers (stopping the database) run."""
+    def _exit(signum, frame):
+        raise SystemExit(128 + signum)
+    signal.signal(signal.SIGTERM, _exit)

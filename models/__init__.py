@@ -1,0 +1,1 @@
+"""mongoengine documents, querysets and enums; imports nothing above it."""

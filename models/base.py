@@ -1,0 +1,20 @@
+"""The abstract base every document shares: timestamps that are always UTC-aware."""
+from datetime import UTC, datetime
+
+import mongoengine as me
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class TimestampedDocument(me.Document):
+    meta = {"abstract": True}
+
+    created_at = me.DateTimeField(default=utcnow)
+    # modify()/update() skip save(): callers set updated_at themselves there.
+    updated_at = me.DateTimeField(default=utcnow)
+
+    def save(self, *args, **kwargs):
+        self.updated_at = utcnow()
+        return super().save(*args, **kwargs)

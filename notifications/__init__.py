@@ -1,0 +1,1 @@
+"""Notifications: the outbox worker and its delivery channels."""

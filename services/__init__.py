@@ -1,0 +1,1 @@
+"""The rules of the product: plain functions called by api/, cli/ and assistant/."""

@@ -1,0 +1,66 @@
+"""A fresh embedded database per test run (per xdist worker); each test starts from clean data."""
+import os
+
+import pytest
+
+from api import create_app
+from common.embedded_db import EmbeddedDatabase
+from models.connection import database
+from tests.helpers import ApiClient, make_admin, make_citizen, make_clerk, make_officer
+
+
+@pytest.fixture(scope="session")
+def database_server():
+    server = EmbeddedDatabase(":memory:")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def app(database_server):
+    os.environ["MONGODB_URI"] = database_server.uri
+    application = create_app("test")
+    yield application
+
+
+@pytest.fixture(autouse=True)
+def app_context(app):
+    db = database()
+    for name in db.list_collection_names():
+        if not name.startswith("system."):
+            db[name].delete_many({})
+    with app.app_context():
+        yield
+
+
+@pytest.fixture
+def client(app) -> ApiClient:
+    """Anonymous caller, English answers unless a test asks otherwise."""
+    return ApiClient(app.test_client(), headers={"Accept-Language": "en"})
+
+
+@pytest.fixture
+def citizen():
+    return make_citizen()
+
+
+@pytest.fixture
+def as_citizen(client, citizen) -> ApiClient:
+    return client.as_(citizen)
+
+
+@pytest.fixture
+def as_officer(client):
+    """as_officer("public_security") → a client signed in as an officer of that department."""
+    return lambda department, **fields: client.as_(make_officer(department, **fields))
+
+
+@pytest.fixture
+def as_clerk(client):
+    return lambda station="ruian-hospital", **fields: client.as_(make_clerk(station, **fields))
+
+
+@pytest.fixture
+def as_admin(client) -> ApiClient:
+    return client.as_(make_admin())
