@@ -1,0 +1,146 @@
+"""The service catalogue: departments, material types, matters and "one thing" bundles."""
+from enum import StrEnum
+
+import mongoengine as me
+
+from models.base import TimestampedDocument
+
+
+class Level(StrEnum):
+    PROVINCE = "province"
+    CITY = "city"
+    COUNTY = "county"
+
+
+class LimitUnit(StrEnum):
+    MINUTES = "minutes"
+    HOURS = "hours"
+    WORKING_DAYS = "working_days"
+
+
+class FieldType(StrEnum):
+    STRING = "string"
+    TEXT = "text"
+    INTEGER = "integer"
+    NUMBER = "number"
+    BOOLEAN = "boolean"
+    DATE = "date"
+    CHOICE = "choice"
+    PHONE = "phone"
+    ID_NUMBER = "id_number"
+
+
+def localized(required: bool = True) -> me.DictField:
+    """Text in both languages: {"zh-CN": "...", "en": "..."}."""
+    return me.DictField(required=required)
+
+
+class Department(TimestampedDocument):
+    code = me.StringField(required=True, unique=True)
+    name = localized()
+    region = me.StringField()  # administrative division code, e.g. 330381 (Ruian)
+    meta = {"collection": "departments", "ordering": ["code"]}
+
+
+class MaterialType(TimestampedDocument):
+    code = me.StringField(required=True, unique=True)
+    name = localized()
+    formats = me.ListField(me.StringField(), default=lambda: ["jpeg", "png", "pdf"])
+    # Set when a department issues it as an e-licence (电子证照) on completing a matter.
+    issued_by = me.StringField()
+    synonyms = me.ListField(me.StringField())
+    meta = {"collection": "material_types", "ordering": ["code"]}
+
+
+class FormField(me.EmbeddedDocument):
+    name = me.StringField(required=True)
+    type = me.StringField(required=True, choices=[t.value for t in FieldType])
+    label = localized()
+    required = me.BooleanField(default=False)
+    pattern = me.StringField()
+    choices = me.ListField(me.StringField())
+    min = me.FloatField()
+    max = me.FloatField()
+    min_date = me.StringField()  # ISO date, or relative to today: "today", "-30d", "+1y"
+    max_date = me.StringField()
+    # Filled by the system when it knows the answer: "applicant.name", "applicant.id_number",
+    # "subject.name", "subject.birth_date", ... The citizen need not send it.
+    prefill = me.StringField()
+
+
+class OutputDefinition(me.EmbeddedDocument):
+    name = me.StringField(required=True)  # e.g. citizen_id_number
+    label = localized()
+    type = me.StringField(default="string", choices=[t.value for t in FieldType])
+    pattern = me.StringField()
+    required = me.BooleanField(default=True)
+    # When set, completing the matter puts an e-licence of this material type in the vault.
+    elicence = me.StringField()
+
+
+class TimeLimit(me.EmbeddedDocument):
+    value = me.IntField(required=True, min_value=1)
+    unit = me.StringField(required=True, choices=[u.value for u in LimitUnit])
+
+
+class Matter(TimestampedDocument):
+    """A matter (事项), the smallest particle of government work, owned by one department."""
+
+    code = me.StringField(required=True, unique=True)
+    name = localized()
+    description = localized(required=False)
+    department = me.StringField(required=True)
+    level = me.StringField(required=True, choices=[lv.value for lv in Level])
+    region = me.StringField()
+    parent = me.StringField()  # code of the main item when this is a sub-item
+    fields = me.EmbeddedDocumentListField(FormField)
+    materials = me.ListField(me.StringField())  # material type codes
+    outputs = me.EmbeddedDocumentListField(OutputDefinition)
+    inputs = me.ListField(me.StringField())  # output names it needs from upstream matters
+    promised = me.EmbeddedDocumentField(TimeLimit, required=True)
+    statutory = me.EmbeddedDocumentField(TimeLimit)
+    synonyms = me.ListField(me.StringField())
+    version = me.IntField(default=1)
+    retired = me.BooleanField(default=False)
+    meta = {"collection": "matters", "ordering": ["code"],
+            "indexes": ["department", "level", "parent", "retired"]}
+
+
+class BundleStep(me.EmbeddedDocument):
+    matter = me.StringField(required=True)
+    depends_on = me.ListField(me.StringField())
+
+
+class Figures(me.EmbeddedDocument):
+    forms = me.IntField()
+    materials = me.IntField()
+    departments = me.IntField()
+    matters = me.IntField()
+    visits = me.IntField()
+    days = me.FloatField()
+
+
+class Bundle(TimestampedDocument):
+    """A "one thing" (一件事): matters composed around one life event, dependencies a DAG."""
+
+    code = me.StringField(required=True, unique=True)
+    name = localized()
+    description = localized(required=False)
+    life_event = me.StringField()
+    steps = me.EmbeddedDocumentListField(BundleStep)
+    figures_before = me.EmbeddedDocumentField(Figures)
+    synonyms = me.ListField(me.StringField())  # how citizens name it, both languages
+    version = me.IntField(default=1)
+    retired = me.BooleanField(default=False)
+    meta = {"collection": "bundles", "ordering": ["code"]}
+
+
+class BundleVersion(me.Document):
+    """A bundle exactly as it was at one version, compiled: applications point at it."""
+
+    bundle = me.StringField(required=True)
+    version = me.IntField(required=True)
+    definition = me.DictField(required=True)
+    created_at = me.DateTimeField()
+    meta = {"collection": "bundle_versions",
+            "indexes": [{"fields": ["bundle", "version"], "unique": True}]}
