@@ -11,7 +11,7 @@ from flask_smorest import Api
 
 import config as settings
 from api import errors
-from common import log_setup
+from common import db_metrics, log_setup
 from common.embedded_db import EmbeddedDatabase
 from common.i18n import current_locale, negotiate
 from models.connection import connect, ensure_indexes
@@ -54,11 +54,14 @@ def _bind_request_context(app: Flask) -> None:
         locale = negotiate(request.headers.get("Accept-Language"))
         g.locale_from_header = locale is not None
         current_locale.set(locale or app.config["DEFAULT_LOCALE"])
+        db_metrics.reset()
 
     @app.after_request
     def stamp_response(response):
         response.headers["X-Request-ID"] = g.get("request_id", "-")
         response.headers["Content-Language"] = current_locale.get()
+        if app.config["DB_COMMAND_COUNTING"]:
+            response.headers["X-DB-Commands"] = str(db_metrics.count())
         return response
 
 
@@ -78,7 +81,8 @@ def create_app(config_name: str | None = None) -> Flask:
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     app.config["MONGODB_URI"] = _database_uri(config)
-    connect(app.config["MONGODB_URI"], config.MONGODB_DB, config.MONGODB_TIMEOUT_MS)
+    connect(app.config["MONGODB_URI"], config.MONGODB_DB, config.MONGODB_TIMEOUT_MS,
+            listeners=[db_metrics.CommandCounter()] if config.DB_COMMAND_COUNTING else None)
     ensure_indexes()
 
     api = Api(app, spec_kwargs={"info": {"description": "One form, one visit, every department "

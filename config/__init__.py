@@ -49,6 +49,8 @@ class Config:
     OPENAPI_SWAGGER_UI_PATH = "docs"
     OPENAPI_SWAGGER_UI_URL = "/docs-assets/"
     DEV_SEED = True
+    # Adds X-DB-Commands (database commands this request sent) to every answer: benchmarks, tests.
+    DB_COMMAND_COUNTING = False
 
     def check(self) -> None:
         """Refuse a configuration that cannot work; overridden where stricter rules apply."""
@@ -64,6 +66,7 @@ class TestConfig(Config):
     MONGODB_DB = "onething_test"
     LOG_LEVEL = "WARNING"
     DEV_SEED = False
+    DB_COMMAND_COUNTING = True
 
 
 class ProductionConfig(Config):

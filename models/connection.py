@@ -6,10 +6,11 @@ import mongoengine as me
 from mongoengine.base import _document_registry
 
 
-def connect(uri: str, db: str, timeout_ms: int = 3000) -> None:
+def connect(uri: str, db: str, timeout_ms: int = 3000, listeners: list | None = None) -> None:
     me.disconnect()
     me.connect(host=uri, db=db, tz_aware=True, uuidRepresentation="standard",
-               serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms, connect=False)
+               serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms, connect=False,
+               event_listeners=listeners or [])
 
 
 def database():

@@ -28,3 +28,8 @@ def test_a_request_id_is_echoed_or_created(client):
     assert given.headers["X-Request-ID"] == "abc-123"
     made = client.get("/healthz", headers={"X-Request-ID": "bad id with spaces!"})
     assert made.headers["X-Request-ID"] not in ("", "bad id with spaces!")
+
+
+def test_each_answer_counts_the_database_commands_it_sent(client):
+    assert client.get("/readyz", expect=200).headers["X-DB-Commands"] == "0"  # ping is the driver's
+    assert client.get("/healthz", expect=200).headers["X-DB-Commands"] == "0"
