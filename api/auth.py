@@ -2,11 +2,11 @@
 import copy
 import functools
 
-from flask import g, request
+from flask import current_app, g, request
 
 from common.i18n import current_locale
 from services.errors import Forbidden, Unauthorized
-from services.tokens import Principal, decode_access_token
+from services.tokens import PARTNER_ROLE, Principal, decode_access_token
 
 BEARER_SECURITY = [{"bearerAuth": []}]
 
@@ -27,20 +27,44 @@ def authenticate() -> Principal:
     return principal
 
 
-def auth_required(role=None):
+def _as_set(value) -> set[str] | None:
+    if value is None:
+        return None
+    return {str(v) for v in (value if isinstance(value, list | tuple | set | frozenset)
+                             else [value])}
+
+
+def _allowed(principal: Principal, roles: set[str] | None, scopes: set[str] | None) -> bool:
+    if principal.is_partner:
+        # A partner token opens a route only through a scope it holds (or an explicit role).
+        return bool(roles and PARTNER_ROLE in roles) or bool(scopes and
+                                                             scopes & set(principal.scopes))
+    if roles is None:
+        return not scopes  # a route for partners only (scope, no role) is closed to users
+    return principal.role in roles
+
+
+def auth_required(role=None, scope=None):
     """Require a valid access token (else 401), and one of the given roles if any (else 403).
 
-    Objects that exist but are not the caller's are the services' business: they answer 404.
+    With neither, any citizen or staff token passes; partner tokens pass only where `scope`
+    names a scope they hold (`scope` without `role`: partners only). Objects that exist but are
+    not the caller's are the services' business: they answer 404.
     """
-    roles = None if role is None else {str(r) for r in (role if isinstance(role, list | tuple |
-                                                                          set) else [role])}
+    roles, scopes = _as_set(role), _as_set(scope)
 
     def decorator(view):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
             principal = authenticate()
-            if roles is not None and principal.role not in roles:
+            if not _allowed(principal, roles, scopes):
+                if principal.is_partner:
+                    raise Forbidden("This token's scopes do not allow this.",
+                                    "该令牌的权限范围不允许此操作。", error="insufficient_scope")
                 raise Forbidden()
+            if principal.is_partner and principal.load_partner() is None:
+                raise Unauthorized("The partner is disabled.", "该合作方已停用。",
+                                   error="invalid_token")
             return view(*args, **kwargs)
 
         # Declare the bearer scheme on the operation in the OpenAPI document.
@@ -57,3 +81,13 @@ def current_user() -> Principal:
     if principal is None:
         raise Unauthorized()
     return principal
+
+
+def client_address() -> str:
+    """The caller's address: behind TRUSTED_PROXY_COUNT proxies, the one they saw."""
+    proxies = int(current_app.config.get("TRUSTED_PROXY_COUNT", 0))
+    forwarded = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",")
+                 if part.strip()]
+    if proxies and len(forwarded) >= proxies:
+        return forwarded[-proxies]
+    return request.remote_addr or "-"

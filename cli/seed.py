@@ -5,7 +5,9 @@ import click
 from flask import current_app
 
 # (callable path, only in development?) in the order they run. Each step is idempotent.
-SEED_STEPS: list[tuple[str, bool]] = []
+SEED_STEPS: list[tuple[str, bool]] = [
+    ("services.catalogue_seed:load_catalogue", False),
+]
 
 
 def run_seed_steps() -> list[str]:

@@ -12,6 +12,29 @@ DEV_DATA_KEYS = {"dev1": "ZGV2LWRhdGEta2V5LWRvLW5vdC11c2UtaW4tcHJvZC0="}
 DEV_BLIND_INDEX_KEY = "dev-blind-index-key-do-not-use-in-production"
 
 
+def _days(first: str, last: str | None = None) -> list[str]:
+    from datetime import date, timedelta
+
+    start, end = date.fromisoformat(first), date.fromisoformat(last or first)
+    return [(start + timedelta(days=n)).isoformat() for n in range((end - start).days + 1)]
+
+
+# The State Council's published holidays and make-up working days (调休) for 2025 and 2026.
+CN_PUBLIC_HOLIDAYS = [
+    *_days("2025-01-01"), *_days("2025-01-28", "2025-02-04"), *_days("2025-04-04", "2025-04-06"),
+    *_days("2025-05-01", "2025-05-05"), *_days("2025-05-31", "2025-06-02"),
+    *_days("2025-10-01", "2025-10-08"),
+    *_days("2026-01-01", "2026-01-03"), *_days("2026-02-15", "2026-02-23"),
+    *_days("2026-04-04", "2026-04-06"), *_days("2026-05-01", "2026-05-05"),
+    *_days("2026-06-19", "2026-06-21"), *_days("2026-09-25", "2026-09-27"),
+    *_days("2026-10-01", "2026-10-07"),
+]
+CN_EXTRA_WORKING_DAYS = [
+    "2025-01-26", "2025-02-08", "2025-04-27", "2025-09-28", "2025-10-11",
+    "2026-01-04", "2026-02-14", "2026-02-28", "2026-05-09", "2026-09-20", "2026-10-10",
+]
+
+
 class Config:
     APP_ENV = "development"
     SECRET_KEY = DEV_SECRET
@@ -27,6 +50,15 @@ class Config:
     DEFAULT_LOCALE = "zh-CN"
     MAX_CONTENT_LENGTH = 10 * 1024 * 1024
 
+    # Materials: one upload's size and pixel limits, each citizen's vault quota, how long an
+    # officer's signed download link lives, and how old an orphan file must be to be swept.
+    MATERIAL_MAX_BYTES = 8 * 1024 * 1024
+    MATERIAL_MAX_PIXELS = 40_000_000
+    MATERIAL_QUOTA_COUNT = 200
+    MATERIAL_QUOTA_BYTES = 500 * 1024 * 1024
+    MATERIAL_LINK_TTL = 300
+    MATERIAL_SWEEP_GRACE = 3600
+
     # Tokens: HS256 keys by key id; the active one signs, all of them verify (rotation).
     JWT_KEYS = DEV_JWT_KEYS
     JWT_ACTIVE_KID = "dev1"
@@ -40,6 +72,39 @@ class Config:
     DATA_ACTIVE_KID = "dev1"
     BLIND_INDEX_KEY = DEV_BLIND_INDEX_KEY
 
+    # Staff passwords: argon2id cost, and the lockout after repeated failures.
+    PASSWORD_HASH_TIME_COST = 3
+    PASSWORD_HASH_MEMORY_KIB = 65536
+    PASSWORD_HASH_PARALLELISM = 2
+    STAFF_LOGIN_MAX_FAILURES = 5
+    STAFF_LOCKOUT_SECONDS = 900
+    # SMS one-time codes; the send limits are counted in the database, shared by every process.
+    OTP_TTL = 300
+    OTP_MAX_ATTEMPTS = 5
+    OTP_PHONE_PER_MINUTE = 1
+    OTP_PHONE_PER_DAY = 10
+    OTP_CLIENT_PER_HOUR = 30
+    OTP_DEBUG_CODE = True  # answer the code itself (development and tests only)
+    # SMS gateway: "development" logs a masked number; "http" posts to SMS_GATEWAY_URL.
+    SMS_ADAPTER = "development"
+    SMS_GATEWAY_URL = ""
+    SMS_GATEWAY_KEY = ""
+    SMS_GATEWAY_SECRET = ""
+    SMS_SIGN_NAME = "一件事"
+    SMS_TIMEOUT = 5.0
+    # Mini-program sign-in: "development" derives an id from the code offline; "http" exchanges it
+    # with the platform at its base_url.
+    MINIPROGRAM_ADAPTER = "development"
+    MINIPROGRAM_PLATFORMS = {
+        "wechat": {"base_url": "https://api.weixin.qq.com", "app_id": "", "app_secret": ""},
+        "alipay": {"base_url": "https://openapi.alipay.com", "app_id": "", "private_key": ""},
+    }
+    MINIPROGRAM_TIMEOUT = 5.0
+    MINIPROGRAM_TICKET_TTL = 600
+    PARTNER_TOKEN_TTL = 900
+    # Proxies (load balancers) in front of the app whose X-Forwarded-For is trusted.
+    TRUSTED_PROXY_COUNT = 0
+
     # The OpenAPI document and interactive docs (flask-smorest).
     API_TITLE = "One Thing API"
     API_VERSION = "v1"
@@ -51,6 +116,54 @@ class Config:
     DEV_SEED = True
     # Adds X-DB-Commands (database commands this request sent) to every answer: benchmarks, tests.
     DB_COMMAND_COUNTING = False
+
+    # Working-day calendar for time limits: ISO dates, local to CALENDAR_TIMEZONE.
+    CALENDAR_TIMEZONE = "Asia/Shanghai"
+    PUBLIC_HOLIDAYS = CN_PUBLIC_HOLIDAYS
+    EXTRA_WORKING_DAYS = CN_EXTRA_WORKING_DAYS
+    # Predicted completion: medians of handling times over this many days, reused this long.
+    ETA_HISTORY_DAYS = 90
+    ETA_CACHE_SECONDS = 300
+    # Seconds a citizen's consent (their texted code, entered by a station clerk) stays valid.
+    STATION_CONSENT_TTL = 1800
+
+    # Idempotency keys of POST /applications: kept this long, a request holding one is taken
+    # over after LOCK seconds (its process died), a concurrent retry waits up to WAIT seconds.
+    IDEMPOTENCY_TTL_HOURS = 24
+    IDEMPOTENCY_LOCK_SECONDS = 30
+    IDEMPOTENCY_WAIT_SECONDS = 5.0
+
+    # Notifications worker: a claimed delivery's lease, how many per round, idle polling, the
+    # retry budget and its backoff (doubling from BASE up to MAX seconds, jittered).
+    NOTIFICATION_LEASE_SECONDS = 60
+    NOTIFICATION_BATCH_SIZE = 100
+    NOTIFICATION_POLL_SECONDS = 1.0
+    NOTIFICATION_MAX_ATTEMPTS = 8
+    NOTIFICATION_BACKOFF_BASE = 5.0
+    NOTIFICATION_BACKOFF_MAX = 900.0
+    # Must-not-miss events go by SMS once push has failed this long (or at once without devices).
+    NOTIFICATION_SMS_FALLBACK_AFTER = 600
+    NOTIFICATION_TIMEZONE = "Asia/Shanghai"  # quiet hours' clock unless the citizen sets one
+    MAX_DEVICES_PER_USER = 10
+    # FCM: a service-account JSON (path or the JSON itself); unset, pushes are only logged.
+    FCM_CREDENTIALS = ""
+    FCM_BASE_URL = "https://fcm.googleapis.com"
+    FCM_PROJECT_ID = ""  # unset: the service account's project
+    FCM_TIMEOUT = 10.0
+    FCM_BATCH_SIZE = 500
+    # Mini-program subscription messages: {"wechat": {"<intent type>": "<template id>"}, ...};
+    # MINIPROGRAM_PAGE opens the application ("{application}" is replaced by its id).
+    MINIPROGRAM_TEMPLATES = {"wechat": {}, "alipay": {}}
+    MINIPROGRAM_PAGE = "pages/applications/detail?id={application}"
+    MINIPROGRAM_SUBSCRIPTION_CAP = 50  # one-time sends counted per template at most
+    WEBHOOK_TIMEOUT = 5.0
+    WEBHOOK_REPLAY_MAX_DAYS = 7
+    WEBHOOK_REPLAY_LIMIT = 1000
+    # GET /me/events: the stream ends after MAX seconds (clients reconnect with Last-Event-ID),
+    # polls the database every POLL seconds and sends a heartbeat every HEARTBEAT seconds.
+    SSE_MAX_SECONDS = 300
+    SSE_POLL_SECONDS = 1.0
+    SSE_HEARTBEAT_SECONDS = 15.0
 
     def check(self) -> None:
         """Refuse a configuration that cannot work; overridden where stricter rules apply."""
@@ -66,13 +179,24 @@ class TestConfig(Config):
     MONGODB_DB = "onething_test"
     LOG_LEVEL = "WARNING"
     DEV_SEED = False
+    # Cheap password hashing: the tests sign staff in often.
+    PASSWORD_HASH_TIME_COST = 1
+    PASSWORD_HASH_MEMORY_KIB = 1024
+    PASSWORD_HASH_PARALLELISM = 1
     DB_COMMAND_COUNTING = True
+    ETA_CACHE_SECONDS = 0  # each test starts from empty collections: never reuse old medians
+    SSE_MAX_SECONDS = 2
+    SSE_POLL_SECONDS = 0.1
+    SSE_HEARTBEAT_SECONDS = 0.5
 
 
 class ProductionConfig(Config):
     APP_ENV = "production"
     LOG_FORMAT = "json"
     DEV_SEED = False
+    OTP_DEBUG_CODE = False
+    SMS_ADAPTER = "http"
+    MINIPROGRAM_ADAPTER = "http"
 
     def check(self) -> None:
         weak = []
@@ -84,6 +208,8 @@ class ProductionConfig(Config):
             weak.append("DATA_KEYS")
         if self.BLIND_INDEX_KEY == DEV_BLIND_INDEX_KEY:
             weak.append("BLIND_INDEX_KEY")
+        # Development conveniences that would leak codes or create known accounts.
+        weak += [name for name in ("OTP_DEBUG_CODE", "DEV_SEED") if getattr(self, name)]
         if weak:
             raise RuntimeError(
                 "Refusing to start in production with development values for: " + ", ".join(weak)

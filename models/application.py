@@ -30,18 +30,22 @@ class TaskStatus(StrEnum):
 
 OPEN_TASK_STATUSES = (TaskStatus.WAITING, TaskStatus.PENDING, TaskStatus.CLAIMED,
                       TaskStatus.NEEDS_SUPPLEMENT)
+OPEN_APPLICATION_STATUSES = (ApplicationStatus.IN_PROGRESS, ApplicationStatus.NEEDS_SUPPLEMENT)
 
 
 class Task(me.EmbeddedDocument):
     id = me.StringField(required=True)  # uuid4 hex, unique across applications
     matter = me.StringField(required=True)
+    name = me.DictField()  # the matter's name, {"zh-CN", "en"}, as the bundle version had it
     department = me.StringField(required=True)
+    department_name = me.DictField()
     status = me.StringField(required=True, choices=[s.value for s in TaskStatus])
     depends_on = me.ListField(me.StringField())  # matter codes
     material_types = me.ListField(me.StringField())  # what the matter requires
+    needs = me.ListField(me.StringField())  # output names it needs from upstream matters
     inputs = me.DictField()  # outputs of upstream tasks this matter needs
     outputs = me.DictField()
-    claimed_by = me.StringField()
+    claimed_by = me.StringField()  # officer's user id, never shown to the citizen
     claimed_at = me.DateTimeField()
     released_at = me.DateTimeField()  # when it became pending
     completed_at = me.DateTimeField()
@@ -50,28 +54,48 @@ class Task(me.EmbeddedDocument):
     overdue = me.BooleanField(default=False)
     reason = me.StringField()  # for the citizen: why rejected / what to supplement
     note = me.StringField()  # internal, never shown to the citizen
+    # The open supplement request of this task: {"materials", "fields", "reason", "at"}.
+    supplement = me.DictField()
+    elicences = me.ListField(me.StringField())  # material ids of the e-licences it issued
 
 
 class Application(TimestampedDocument):
     applicant = me.StringField(required=True)  # user id of the citizen who owns it
-    subject = me.DictField()  # {"kind": "self"|"family", "id", "relation", "name"}
+    # {"kind": "self"|"family", "id", "relation", "name"}: id is the user id for "self", the
+    # family member's id otherwise.
+    subject = me.DictField()
     bundle = me.StringField(required=True)
     bundle_version = me.IntField(required=True)
-    form = me.DictField()
+    bundle_name = me.DictField()
+    form = me.DictField()  # the joint form's answers, personal data excepted (see below)
+    # Answers that are personal data (ID numbers, phone numbers), encrypted: {field: token}.
+    form_protected = me.DictField()
     materials = me.ListField(me.StringField())  # material ids from the applicant's vault
+    material_types = me.DictField()  # material id → material type code
     status = me.StringField(required=True, choices=[s.value for s in ApplicationStatus],
                             default=ApplicationStatus.IN_PROGRESS.value)
     tasks = me.EmbeddedDocumentListField(Task)
-    # Timeline, oldest first: {"id", "type", "at", "actor_role", "department", "task", "matter",
-    # "data"}. Officers' names and internal notes never go here.
+    # Timeline, oldest first: {"id", "type", "at", "actor_role", "actor", "department", "task",
+    # "matter", "data"}. "actor" (a user id) is kept for audit and never shown to the citizen;
+    # officers' names and internal notes never go here.
     events = me.ListField(me.DictField())
     # Notification intents written with the change that caused them (see notifications/):
     # {"id", "type", "at", "recipient", "application", "bundle", "task", "matter", "department",
     #  "data"}. The relay moves them to the notifications collection and pulls them from here.
     outbox = me.ListField(me.DictField())
     outbox_pending = me.BooleanField(default=False)
+    # The one consolidated supplement request the citizen sees while tasks await a supplement:
+    # {"id", "materials", "fields", "reasons": [{"task", "matter", "department", "reason"}],
+    #  "tasks", "requested_at"}; empty when none is open.
+    supplement = me.DictField()
     channel = me.StringField(default="app")  # app | station | assistant | miniprogram
     station = me.StringField()
+    clerk = me.StringField()  # the station clerk's user id for assisted applications
+    # "<caller id>:<Idempotency-Key>": the database refuses a second application for one key.
+    idempotency_key = me.StringField()
+    request_fingerprint = me.StringField()
+    reason = me.StringField()  # why it was rejected, for the citizen
+    completed_at = me.DateTimeField()
     eta = me.DateTimeField()
     version = me.IntField(default=1)
     meta = {
@@ -83,8 +107,12 @@ class Application(TimestampedDocument):
             ("tasks.department", "tasks.status"),
             "tasks.id",
             {"fields": ["outbox_pending"], "sparse": False},
+            {"fields": ["idempotency_key"], "unique": True, "sparse": True},
         ],
     }
 
     def task(self, task_id: str) -> Task | None:
         return next((t for t in self.tasks if t.id == task_id), None)
+
+    def task_for(self, matter: str) -> Task | None:
+        return next((t for t in self.tasks if t.matter == matter), None)

@@ -39,6 +39,10 @@ class Department(TimestampedDocument):
     code = me.StringField(required=True, unique=True)
     name = localized()
     region = me.StringField()  # administrative division code, e.g. 330381 (Ruian)
+    synonyms = me.ListField(me.StringField())
+    # Hash of the seed entry last applied: a reseed leaves admins' edits alone unless the
+    # seed file itself changed.
+    seed_hash = me.StringField()
     meta = {"collection": "departments", "ordering": ["code"]}
 
 
@@ -49,6 +53,8 @@ class MaterialType(TimestampedDocument):
     # Set when a department issues it as an e-licence (电子证照) on completing a matter.
     issued_by = me.StringField()
     synonyms = me.ListField(me.StringField())
+    description = localized(required=False)
+    seed_hash = me.StringField()
     meta = {"collection": "material_types", "ordering": ["code"]}
 
 
@@ -66,6 +72,8 @@ class FormField(me.EmbeddedDocument):
     # Filled by the system when it knows the answer: "applicant.name", "applicant.id_number",
     # "subject.name", "subject.birth_date", ... The citizen need not send it.
     prefill = me.StringField()
+    # Labels of the choices in both languages: {"male": {"zh-CN": "男", "en": "Male"}}.
+    choice_labels = me.DictField()
 
 
 class OutputDefinition(me.EmbeddedDocument):
@@ -102,8 +110,10 @@ class Matter(TimestampedDocument):
     synonyms = me.ListField(me.StringField())
     version = me.IntField(default=1)
     retired = me.BooleanField(default=False)
+    generated = me.BooleanField(default=False)  # made by `flask catalogue generate` (benchmarks)
+    seed_hash = me.StringField()
     meta = {"collection": "matters", "ordering": ["code"],
-            "indexes": ["department", "level", "parent", "retired"]}
+            "indexes": ["department", "level", "parent", "retired", "generated"]}
 
 
 class BundleStep(me.EmbeddedDocument):
@@ -130,8 +140,12 @@ class Bundle(TimestampedDocument):
     steps = me.EmbeddedDocumentListField(BundleStep)
     figures_before = me.EmbeddedDocumentField(Figures)
     synonyms = me.ListField(me.StringField())  # how citizens name it, both languages
+    # After the reform: 0 when everything is done online or at a service station on the way,
+    # 1 when the citizen must still show up once (e.g. to present the vehicle).
+    visits_after = me.IntField(default=0, min_value=0, max_value=1)
     version = me.IntField(default=1)
     retired = me.BooleanField(default=False)
+    seed_hash = me.StringField()
     meta = {"collection": "bundles", "ordering": ["code"]}
 
 
@@ -144,3 +158,12 @@ class BundleVersion(me.Document):
     created_at = me.DateTimeField()
     meta = {"collection": "bundle_versions",
             "indexes": [{"fields": ["bundle", "version"], "unique": True}]}
+
+
+class CatalogueState(me.Document):
+    """One document counting catalogue changes: processes rebuild their search index on a bump."""
+
+    id = me.StringField(primary_key=True, default="catalogue")
+    revision = me.IntField(default=0)
+    updated_at = me.DateTimeField()
+    meta = {"collection": "catalogue_state"}

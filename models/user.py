@@ -1,4 +1,4 @@
-"""Accounts: citizens, department officers, station clerks and admins."""
+"""Accounts: citizens, officers, station clerks, admins, and their mini-program bindings."""
 from enum import StrEnum
 
 import mongoengine as me
@@ -11,13 +11,21 @@ class Role(StrEnum):
     OFFICER = "officer"
     CLERK = "clerk"
     ADMIN = "admin"
+    # Not a user account: a partner system calling with a client-credentials token.
+    PARTNER = "partner"
 
 
 STAFF_ROLES = (Role.OFFICER, Role.CLERK, Role.ADMIN)
+USER_ROLES = (Role.CITIZEN, *STAFF_ROLES)
+
+
+class Gender(StrEnum):
+    MALE = "male"
+    FEMALE = "female"
 
 
 class User(TimestampedDocument):
-    role = me.StringField(required=True, choices=[r.value for r in Role])
+    role = me.StringField(required=True, choices=[r.value for r in USER_ROLES])
     name = me.StringField(max_length=100)
     locale = me.StringField(default="zh-CN", choices=["zh-CN", "en"])
     active = me.BooleanField(default=True)
@@ -28,6 +36,11 @@ class User(TimestampedDocument):
     id_number_encrypted = me.StringField()
     id_number_index = me.StringField()
     real_name_verified = me.BooleanField(default=False)
+    real_name_verified_at = me.DateTimeField()
+    # Derived from the verified ID number: decides who is a minor, prefills forms.
+    birth_date = me.DateField()
+    gender = me.StringField(choices=[g.value for g in Gender])
+    last_login_at = me.DateTimeField()
 
     # Staff.
     username = me.StringField()
@@ -37,6 +50,7 @@ class User(TimestampedDocument):
     station = me.StringField()  # service station code, for clerks
     failed_logins = me.IntField(default=0)
     locked_until = me.DateTimeField()
+    created_by = me.StringField()  # admin user id, or "cli" / "seed"
 
     meta = {
         "collection": "users",
@@ -51,3 +65,40 @@ class User(TimestampedDocument):
     @property
     def is_staff(self) -> bool:
         return self.role in STAFF_ROLES
+
+
+class PlatformBinding(TimestampedDocument):
+    """A mini-program platform's user id linked to a citizen (one citizen, one id per platform).
+
+    The platform id is found by its keyed hash and kept encrypted (messages need it back); the
+    platform's session key is kept encrypted and never leaves the server.
+    """
+
+    user = me.StringField(required=True)
+    platform = me.StringField(required=True)  # wechat | alipay
+    subject_index = me.StringField(required=True)
+    subject_encrypted = me.StringField(required=True)
+    session_key_encrypted = me.StringField()
+    last_sign_in_at = me.DateTimeField()
+    meta = {
+        "collection": "platform_bindings",
+        "indexes": [
+            {"fields": ["platform", "subject_index"], "unique": True},
+            ("user", "platform"),
+        ],
+    }
+
+
+class BindingTicket(me.Document):
+    """Short-lived proof that the caller signed in on a platform as a user not bound yet."""
+
+    ticket_hash = me.StringField(required=True, unique=True)
+    platform = me.StringField(required=True)
+    subject_index = me.StringField(required=True)
+    subject_encrypted = me.StringField(required=True)
+    session_key_encrypted = me.StringField()
+    expires_at = me.DateTimeField(required=True)
+    meta = {
+        "collection": "binding_tickets",
+        "indexes": [{"fields": ["expires_at"], "expireAfterSeconds": 0}],
+    }

@@ -1,4 +1,9 @@
-"""Access tokens: short-lived JWTs signed with the active key, verified by key id so keys rotate."""
+"""Access tokens: short-lived JWTs signed with the active key, verified by key id so keys rotate.
+
+Users (citizens and staff) and partners get the same kind of token (`typ: access`); the `role`
+claim says which, so a citizen's token never opens a staff route and a partner's token opens only
+routes that accept its scopes.
+"""
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -10,6 +15,9 @@ from services.errors import Unauthorized
 
 ALGORITHM = "HS256"  # pinned: a token naming any other algorithm is refused
 REQUIRED_CLAIMS = ["iss", "aud", "exp", "iat", "sub", "jti", "role", "typ"]
+USER_ROLES = frozenset({"citizen", "officer", "clerk", "admin"})
+STAFF_ROLES = frozenset({"officer", "clerk", "admin"})
+PARTNER_ROLE = "partner"
 
 
 @dataclass(frozen=True)
@@ -24,29 +32,64 @@ class Principal:
     station: str | None = None
     scopes: tuple[str, ...] = ()
 
+    @property
+    def kind(self) -> str:
+        """citizen, staff or partner: the three never stand in for one another."""
+        if self.role == PARTNER_ROLE:
+            return "partner"
+        return "staff" if self.role in STAFF_ROLES else "citizen"
+
+    @property
+    def is_partner(self) -> bool:
+        return self.role == PARTNER_ROLE
+
+    def has_scope(self, scope: str) -> bool:
+        return self.is_partner and scope in self.scopes
+
     def load(self):
+        """The active User this token names (None for a partner, or a disabled account)."""
         from models.user import User
 
+        if self.is_partner:
+            return None
         return User.objects(id=self.id, active=True).first()
+
+    def load_partner(self):
+        """The active Partner this token names (None for users, or a disabled partner)."""
+        from models.partner import Partner
+
+        if not self.is_partner:
+            return None
+        return Partner.objects(id=self.id, active=True).first()
+
+
+def _sign(claims: dict, ttl: int) -> str:
+    config = current_app.config
+    now = datetime.now(UTC)
+    claims = {"iss": config["JWT_ISSUER"], "aud": config["JWT_AUDIENCE"], "iat": now,
+              "exp": now + timedelta(seconds=ttl), "jti": uuid.uuid4().hex, "typ": "access",
+              **claims}
+    kid = config["JWT_ACTIVE_KID"]
+    return jwt.encode(claims, config["JWT_KEYS"][kid], algorithm=ALGORITHM, headers={"kid": kid})
 
 
 def issue_access_token(user, *, ttl: int | None = None) -> tuple[str, int]:
     """Sign an access token for a user; returns the token and its lifetime in seconds."""
-    config = current_app.config
-    ttl = ttl or config["ACCESS_TOKEN_TTL"]
-    now = datetime.now(UTC)
-    claims = {
-        "iss": config["JWT_ISSUER"], "aud": config["JWT_AUDIENCE"],
-        "iat": now, "exp": now + timedelta(seconds=ttl),
-        "sub": str(user.id), "jti": uuid.uuid4().hex, "typ": "access",
-        "role": user.role, "locale": getattr(user, "locale", None) or "zh-CN",
-    }
+    ttl = ttl or current_app.config["ACCESS_TOKEN_TTL"]
+    claims = {"sub": str(user.id), "role": str(user.role),
+              "locale": getattr(user, "locale", None) or "zh-CN"}
     for optional in ("department", "region", "station"):
         if getattr(user, optional, None):
             claims[optional] = getattr(user, optional)
-    kid = config["JWT_ACTIVE_KID"]
-    token = jwt.encode(claims, config["JWT_KEYS"][kid], algorithm=ALGORITHM, headers={"kid": kid})
-    return token, ttl
+    return _sign(claims, ttl), ttl
+
+
+def issue_partner_token(partner, *, scopes, ttl: int | None = None) -> tuple[str, int]:
+    """Sign a client-credentials token for a partner, limited to the scopes given."""
+    ttl = ttl or current_app.config["PARTNER_TOKEN_TTL"]
+    claims = {"sub": str(partner.id), "role": PARTNER_ROLE, "client_id": partner.client_id,
+              "scopes": sorted(scopes), "locale": "zh-CN"}
+    return _sign(claims, ttl), ttl
 
 
 def decode_access_token(token: str) -> Principal:
@@ -67,7 +110,11 @@ def decode_access_token(token: str) -> Principal:
         )
     except jwt.PyJWTError:
         raise invalid from None
-    if claims.get("typ") != "access":
+    if claims.get("typ") != "access" or not isinstance(claims.get("sub"), str):
+        raise invalid
+    role = claims.get("role")
+    if role not in USER_ROLES and not (role == PARTNER_ROLE and isinstance(claims.get("scopes"),
+                                                                         list)):
         raise invalid
     return Principal(
         id=claims["sub"], role=claims["role"], locale=claims.get("locale") or "zh-CN",

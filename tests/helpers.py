@@ -63,8 +63,59 @@ def make_user(role: Role | str, **fields) -> User:
     return User(role=str(role), **{**defaults, **fields}).save()
 
 
-def make_citizen(**fields) -> User:
+def make_citizen(*, phone: str | None = None, id_number: str | None = None, **fields) -> User:
+    """A citizen; a phone and an ID number are stored as the app stores them (encrypted, with
+    their blind index), and an ID number means the real name is verified."""
+    from services import crypto, identity
+
+    if phone:
+        fields.update(phone_encrypted=crypto.encrypt(phone),
+                      phone_index=crypto.blind_index("phone", phone))
+    if id_number:
+        fields.setdefault("birth_date", identity.validate_id_number(id_number))
+        fields.setdefault("gender", identity.id_number_gender(id_number))
+        fields.update(id_number_encrypted=crypto.encrypt(id_number),
+                      id_number_index=crypto.blind_index("id_number", id_number),
+                      real_name_verified=True)
     return make_user(Role.CITIZEN, **fields)
+
+
+def make_family_member(owner, relation: str = "child", *, id_number: str | None = None,
+                       **fields):
+    """A family member of a citizen (a child born this year unless told otherwise)."""
+    from datetime import UTC, datetime
+
+    from models.family import FamilyMember
+    from services import crypto, identity
+
+    n = next(_counter)
+    defaults = {"name": f"Member {n}", "birth_date": datetime.now(UTC).date().replace(month=1,
+                                                                                        day=1)}
+    if id_number:
+        defaults.update(birth_date=identity.validate_id_number(id_number),
+                        gender=identity.id_number_gender(id_number))
+        fields.update(id_number_encrypted=crypto.encrypt(id_number),
+                      id_number_index=crypto.blind_index("id_number", id_number))
+    return FamilyMember(owner=str(getattr(owner, "id", owner)), relation=relation,
+                        **{**defaults, **fields}).save()
+
+
+def make_partner(scopes=None, **fields):
+    """A registered partner and its client secret; `partner_token(partner)` signs it in."""
+    from models.partner import Scope
+    from services import identity
+
+    n = next(_counter)
+    partner, secret, _ = identity.register_partner(
+        name=fields.pop("name", f"Partner {n}"), client_id=fields.pop("client_id", f"partner-{n}"),
+        scopes=[s.value for s in Scope] if scopes is None else scopes, **fields)
+    return partner, secret
+
+
+def partner_token(partner, scopes=None) -> str:
+    from services.tokens import issue_partner_token
+
+    return issue_partner_token(partner, scopes=partner.scopes if scopes is None else scopes)[0]
 
 
 def make_officer(department: str, **fields) -> User:
@@ -78,3 +129,18 @@ def make_clerk(station: str = "ruian-hospital", **fields) -> User:
 
 def make_admin(**fields) -> User:
     return make_user(Role.ADMIN, **fields)
+
+
+def make_material(owner, type: str = "parent_id_card", **fields):
+    """A material already in a citizen's vault (metadata only; upload real bytes through the API
+    when a test needs the content)."""
+    import hashlib
+
+    from models.material import Material, upload_key
+
+    n = next(_counter)
+    owner_id = str(getattr(owner, "id", owner))
+    sha256 = fields.pop("sha256", hashlib.sha256(f"material {n}".encode()).hexdigest())
+    defaults = {"content_type": "image/jpeg", "size": 1000 + n, "status": "uploaded",
+                "kind": "upload", "dedup_key": upload_key(owner_id, type, sha256)}
+    return Material(owner=owner_id, type=type, sha256=sha256, **{**defaults, **fields}).save()

@@ -1,0 +1,110 @@
+"""Applications: apply once for a life event, follow it, answer a supplement, withdraw."""
+import functools
+
+from flask import jsonify, request, url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from api.auth import auth_required, current_user
+from api.schemas.applications import (
+    ApplicationCreateSchema,
+    ApplicationQueryArgsSchema,
+    ApplicationSchema,
+    SupplementAnswerSchema,
+    TimelineEventSchema,
+)
+from models.user import Role
+from services import applications, idempotency, workflow
+from services.errors import PreconditionRequired
+
+blp = Blueprint("applications", __name__, url_prefix="/api/v1/applications",
+                description="One application per life event, fanned out to every department")
+
+IDEMPOTENCY_HEADER = {
+    "in": "header", "name": "Idempotency-Key", "required": True, "schema": {"type": "string"},
+    "description": "Any unique string per intended application (a UUID): a retry with the same "
+                   "key and body gets the first answer again; with another body, 422.",
+}
+
+
+def idempotency_key_required(view):
+    """428 before anything else when the Idempotency-Key header is missing."""
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        if not request.headers.get("Idempotency-Key"):
+            raise PreconditionRequired(
+                "The Idempotency-Key header is required.", "缺少 Idempotency-Key 请求头。",
+                error="idempotency_key_required")
+        return view(*args, **kwargs)
+    return wrapper
+
+
+@blp.route("")
+class Applications(MethodView):
+    @auth_required(role=Role.CITIZEN)
+    @blp.arguments(ApplicationQueryArgsSchema, location="query")
+    @blp.response(200, ApplicationSchema(many=True))
+    def get(self, args):
+        """My applications and my minor children's, newest first"""
+        found = applications.list_for_citizen(citizen=current_user(), **args)
+        return [applications.citizen_view(a) for a in found]
+
+    @auth_required(role=Role.CITIZEN)
+    @idempotency_key_required
+    @blp.arguments(ApplicationCreateSchema)
+    @blp.response(201, ApplicationSchema)
+    @blp.doc(parameters=[IDEMPOTENCY_HEADER])
+    def post(self, payload):
+        """Apply for a bundle: one joint form, materials given once, every department at once"""
+        citizen, key = current_user(), request.headers["Idempotency-Key"]
+        application = workflow.submit_application(applicant_id=citizen.id, idempotency_key=key,
+                                                  **payload)
+        first = ApplicationSchema().dump(applications.citizen_view(application))
+        status, body = idempotency.remember_response(
+            owner=citizen.id, scope=workflow.IDEMPOTENCY_SCOPE, key=key, status=201, body=first)
+        response = jsonify(body)
+        response.status_code = status
+        response.headers["Location"] = url_for("applications.ApplicationById",
+                                               application_id=body["id"])
+        return response
+
+
+@blp.route("/<application_id>")
+class ApplicationById(MethodView):
+    @auth_required(role=Role.CITIZEN)
+    @blp.response(200, ApplicationSchema)
+    def get(self, application_id):
+        """One application: its status, each department's task, the predicted completion"""
+        return applications.citizen_view(applications.get_for_citizen(
+            application_id=application_id, citizen=current_user()))
+
+
+@blp.route("/<application_id>/timeline")
+class ApplicationTimeline(MethodView):
+    @auth_required(role=Role.CITIZEN)
+    @blp.response(200, TimelineEventSchema(many=True))
+    def get(self, application_id):
+        """What happened, oldest first, in my language"""
+        return applications.timeline_for_citizen(application_id=application_id,
+                                                 citizen=current_user())
+
+
+@blp.route("/<application_id>/withdraw")
+class ApplicationWithdrawal(MethodView):
+    @auth_required(role=Role.CITIZEN)
+    @blp.response(200, ApplicationSchema)
+    def post(self, application_id):
+        """Withdraw before any department completed a matter; departments are told"""
+        return applications.citizen_view(workflow.withdraw(application_id=application_id,
+                                                           citizen=current_user()))
+
+
+@blp.route("/<application_id>/supplements")
+class ApplicationSupplements(MethodView):
+    @auth_required(role=Role.CITIZEN)
+    @blp.arguments(SupplementAnswerSchema)
+    @blp.response(200, ApplicationSchema)
+    def post(self, payload, application_id):
+        """Answer the supplement request; the tasks go back to their departments"""
+        return applications.citizen_view(workflow.answer_supplement(
+            application_id=application_id, citizen=current_user(), **payload))

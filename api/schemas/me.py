@@ -1,0 +1,72 @@
+"""The citizen's own profile, real-name verification and family members."""
+from marshmallow import RAISE, Schema, fields, validate
+
+from models.family import Relation
+from models.user import Gender
+from services import crypto, identity
+
+NAME = validate.Length(min=1, max=100)
+
+
+class Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class MeSchema(Schema):
+    id = fields.String(dump_only=True)
+    role = fields.String(dump_only=True)
+    name = fields.String(dump_only=True, allow_none=True)
+    locale = fields.String(dump_only=True)
+    phone = fields.Method("masked_phone", dump_only=True,
+                          metadata={"description": "masked: 138****5678"})
+    real_name_verified = fields.Boolean(dump_only=True)
+    id_number = fields.Method("masked_id_number", dump_only=True, allow_none=True,
+                              metadata={"description": "masked: 330381********123X"})
+    birth_date = fields.Date(dump_only=True, allow_none=True)
+    gender = fields.String(dump_only=True, allow_none=True)
+    created_at = fields.DateTime(dump_only=True)
+
+    def masked_phone(self, user):
+        return crypto.mask_phone(identity.phone_of(user))
+
+    def masked_id_number(self, user):
+        return crypto.mask_id_number(identity.id_number_of(user))
+
+
+class MeUpdateSchema(Strict):
+    name = fields.String(validate=NAME)
+    locale = fields.String(validate=validate.OneOf(["zh-CN", "en"]))
+
+
+class RealNameSchema(Strict):
+    name = fields.String(required=True, validate=NAME)
+    id_number = fields.String(required=True, validate=validate.Length(min=1, max=32),
+                              metadata={"description": "18-character resident ID number"})
+
+
+class FamilyMemberSchema(Schema):
+    id = fields.String(dump_only=True)
+    relation = fields.String(dump_only=True)
+    name = fields.String(dump_only=True)
+    id_number = fields.Method("masked_id_number", dump_only=True, allow_none=True,
+                              metadata={"description": "masked; null until one is known"})
+    birth_date = fields.Date(dump_only=True, allow_none=True)
+    gender = fields.String(dump_only=True, allow_none=True)
+    minor = fields.Method("is_minor", dump_only=True,
+                          metadata={"description": "under 18: the citizen may act for them"})
+    created_at = fields.DateTime(dump_only=True)
+
+    def masked_id_number(self, member):
+        return crypto.mask_id_number(identity.id_number_of(member))
+
+    def is_minor(self, member):
+        return identity.is_minor(member.birth_date)
+
+
+class FamilyMemberCreateSchema(Strict):
+    relation = fields.String(required=True, validate=validate.OneOf([r.value for r in Relation]))
+    name = fields.String(required=True, validate=NAME)
+    id_number = fields.String(validate=validate.Length(min=1, max=32))
+    birth_date = fields.Date(metadata={"description": "needed for a child without ID number"})
+    gender = fields.String(validate=validate.OneOf([g.value for g in Gender]))

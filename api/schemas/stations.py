@@ -1,0 +1,63 @@
+"""Assisted handling at service stations: consent codes and applications made for citizens."""
+from marshmallow import RAISE, Schema, fields, validate
+
+
+class StrictSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class StationConsentCreateSchema(StrictSchema):
+    phone = fields.String(required=True, validate=validate.Length(min=11, max=20),
+                          metadata={"description": "the citizen's mainland mobile number"})
+
+
+class StationConsentSchema(Schema):
+    expires_in = fields.Integer(dump_only=True, metadata={"description": "seconds"})
+    phone = fields.String(dump_only=True, metadata={"description": "masked: 138****5678"})
+    debug_code = fields.String(dump_only=True, metadata={
+        "description": "development and tests only: the code that was texted"})
+
+
+class AssistedApplicationCreateSchema(StrictSchema):
+    phone = fields.String(required=True, validate=validate.Length(min=11, max=20))
+    code = fields.String(required=True, validate=validate.Length(min=4, max=10),
+                         metadata={"description": "the consent code the citizen received"})
+    bundle = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    subject = fields.Dict(load_default=dict, metadata={
+        "description": "as for POST /applications: the applicant or a family member"})
+    form = fields.Dict(load_default=dict)
+    materials = fields.List(fields.String(validate=validate.Length(max=64)),
+                            load_default=list, validate=validate.Length(max=100),
+                            metadata={"description": "material ids in the citizen's vault"})
+    originals_checked = fields.List(
+        fields.String(validate=validate.Length(min=1, max=100)), load_default=list,
+        validate=validate.Length(max=100),
+        metadata={"description": "material type codes whose originals the clerk saw"})
+
+
+class StationTaskSchema(Schema):
+    id = fields.String(dump_only=True)
+    matter = fields.String(dump_only=True)
+    matter_name = fields.String(dump_only=True)
+    department = fields.String(dump_only=True)
+    department_name = fields.String(dump_only=True)
+    status = fields.String(dump_only=True)
+    due_at = fields.DateTime(dump_only=True, allow_none=True)
+
+
+class AssistedApplicationSchema(Schema):
+    """An application made at the station, as the clerk may see it (no outputs, phone masked)."""
+
+    id = fields.String(dump_only=True)
+    bundle = fields.String(dump_only=True)
+    bundle_name = fields.String(dump_only=True)
+    status = fields.String(dump_only=True)
+    channel = fields.String(dump_only=True)
+    station = fields.String(dump_only=True)
+    citizen_phone = fields.String(dump_only=True, allow_none=True)
+    subject_name = fields.String(dump_only=True, allow_none=True)
+    originals_checked = fields.List(fields.String(), dump_only=True)
+    tasks = fields.List(fields.Nested(StationTaskSchema), dump_only=True)
+    eta = fields.DateTime(dump_only=True, allow_none=True)
+    created_at = fields.DateTime(dump_only=True)

@@ -1,0 +1,75 @@
+"""Service stations: a clerk applies for a citizen who is present and consents by SMS code."""
+from flask import request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from api.auth import auth_required, client_address, current_user
+from api.schemas.stations import (
+    AssistedApplicationCreateSchema,
+    AssistedApplicationSchema,
+    StationConsentCreateSchema,
+    StationConsentSchema,
+)
+from models.user import Role
+from services import assisted, crypto
+
+blp = Blueprint("stations", __name__, url_prefix="/api/v1/workbench",
+                description="Assisted handling at service stations (clerks)")
+
+
+@blp.route("/assisted-applications/consent")
+class AssistedConsent(MethodView):
+    @auth_required(role=Role.CLERK)
+    @blp.arguments(StationConsentCreateSchema)
+    @blp.response(202, StationConsentSchema)
+    def post(self, payload):
+        """Text the citizen a consent code to read out to the clerk"""
+        sent = assisted.send_consent_code(clerk=current_user(), phone=payload["phone"],
+                                          client_ip=client_address())
+        answer = {"expires_in": sent.expires_in, "phone": crypto.mask_phone(payload["phone"])}
+        if sent.debug_code:  # OTP_DEBUG_CODE: development and tests only
+            answer["debug_code"] = sent.debug_code
+        return answer
+
+
+@blp.route("/assisted-applications")
+class AssistedApplications(MethodView):
+    @auth_required(role=Role.CLERK)
+    @blp.arguments(AssistedApplicationCreateSchema)
+    @blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "required": True,
+                          "schema": {"type": "string"},
+                          "description": "a retry with the same key answers the same "
+                                         "application"}])
+    @blp.response(201, AssistedApplicationSchema)
+    def post(self, payload):
+        """Apply for the citizen present at my station, with their consent code
+
+        The application is the citizen's (it shows up in their app) and its timeline says it was
+        made at this station; `originals_checked` records which originals the clerk saw.
+        """
+        application = assisted.apply_for_citizen(
+            clerk=current_user(), idempotency_key=request.headers.get("Idempotency-Key"),
+            **payload)
+        return assisted.describe([application])[0]
+
+    @auth_required(role=Role.CLERK)
+    @blp.response(200, AssistedApplicationSchema(many=True))
+    @blp.paginate()
+    def get(self, pagination_parameters):
+        """Applications made at my station, newest first"""
+        found, total = assisted.list_for_station(
+            clerk=current_user(), offset=pagination_parameters.first_item,
+            limit=pagination_parameters.page_size)
+        pagination_parameters.item_count = total
+        return assisted.describe(found)
+
+
+@blp.route("/assisted-applications/<application_id>")
+class AssistedApplicationById(MethodView):
+    @auth_required(role=Role.CLERK)
+    @blp.response(200, AssistedApplicationSchema)
+    def get(self, application_id):
+        """One application made at my station"""
+        application = assisted.get_for_station(clerk=current_user(),
+                                                application_id=application_id)
+        return assisted.describe([application])[0]

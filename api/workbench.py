@@ -1,0 +1,89 @@
+"""The workbench: officers work their department's queue."""
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from api.auth import auth_required, current_user
+from api.schemas.workbench import (
+    SupplementRequestSchema,
+    TaskCompleteSchema,
+    TaskQueryArgsSchema,
+    TaskRejectSchema,
+    WorkbenchTaskDetailSchema,
+    WorkbenchTaskSchema,
+)
+from models.user import Role
+from services import workbench, workflow
+
+blp = Blueprint("workbench", __name__, url_prefix="/api/v1/workbench",
+                description="Department officers' queues and the transitions of their tasks")
+
+
+def _view(application, task_id):
+    return workbench.task_view(application, task_id, current_user())
+
+
+@blp.route("/tasks")
+class Tasks(MethodView):
+    @auth_required(role=Role.OFFICER)
+    @blp.arguments(TaskQueryArgsSchema, location="query")
+    @blp.response(200, WorkbenchTaskSchema(many=True))
+    @blp.paginate()
+    def get(self, args, pagination_parameters):
+        """My department's queue, most urgent first (filter by status, bundle, overdue)"""
+        items, total = workbench.list_tasks(officer=current_user(),
+                                            page=pagination_parameters.page,
+                                            page_size=pagination_parameters.page_size, **args)
+        pagination_parameters.item_count = total
+        return items
+
+
+@blp.route("/tasks/<task_id>")
+class TaskById(MethodView):
+    @auth_required(role=Role.OFFICER)
+    @blp.response(200, WorkbenchTaskDetailSchema)
+    def get(self, task_id):
+        """One task with what I may see of its application"""
+        return _view(workbench.get_task(task_id=task_id, officer=current_user()), task_id)
+
+
+@blp.route("/tasks/<task_id>/claim")
+class TaskClaim(MethodView):
+    @auth_required(role=Role.OFFICER)
+    @blp.response(200, WorkbenchTaskDetailSchema)
+    def post(self, task_id):
+        """Take a pending task: one officer wins, the others get 409"""
+        return _view(workflow.claim_task(task_id=task_id, officer=current_user()), task_id)
+
+
+@blp.route("/tasks/<task_id>/complete")
+class TaskCompletion(MethodView):
+    @auth_required(role=Role.OFFICER)
+    @blp.arguments(TaskCompleteSchema)
+    @blp.response(200, WorkbenchTaskDetailSchema)
+    def post(self, payload, task_id):
+        """Complete my task; its dependents move to their departments' queues"""
+        return _view(workflow.complete_task(task_id=task_id, officer=current_user(), **payload),
+                     task_id)
+
+
+@blp.route("/tasks/<task_id>/reject")
+class TaskRejection(MethodView):
+    @auth_required(role=Role.OFFICER)
+    @blp.arguments(TaskRejectSchema)
+    @blp.response(200, WorkbenchTaskDetailSchema)
+    def post(self, payload, task_id):
+        """Refuse my task with a reason: the application is rejected, the citizen told why"""
+        return _view(workflow.reject_task(task_id=task_id, officer=current_user(), **payload),
+                     task_id)
+
+
+@blp.route("/tasks/<task_id>/supplement-request")
+class TaskSupplementRequest(MethodView):
+    @auth_required(role=Role.OFFICER)
+    @blp.arguments(SupplementRequestSchema)
+    @blp.response(200, WorkbenchTaskDetailSchema)
+    def post(self, payload, task_id):
+        """Ask the citizen for more; only this task pauses, the others go on"""
+        return _view(workflow.request_supplement(
+            task_id=task_id, officer=current_user(), materials=payload["materials"],
+            fields=payload["fields_"], reason=payload["reason"]), task_id)

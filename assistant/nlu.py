@@ -1,0 +1,333 @@
+"""Understanding one message: its intent, the "one thing" it is about, and how sure we are.
+
+Offline and deterministic: a linear classifier over character and word n-grams, trained at
+start-up from assistant/data/training.yaml, plus a lexicon of how citizens name each bundle (with
+the catalogue's own names and synonyms) and rules for the few things that must never be missed,
+such as a request for a person.
+"""
+import math
+import re
+import threading
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from assistant.normalize import detect_locale, normalize
+
+DATA = Path(__file__).resolve().parent / "data"
+
+INTENTS = ("explore_bundle", "ask_materials", "check_status", "apply", "confirm", "deny", "faq",
+           "greet_thanks", "handoff_human", "out_of_scope")
+BUNDLES = ("newborn", "kindergarten_admission", "school_enrollment", "marriage_childbearing",
+           "business_deregistration", "vehicle_registration", "farmhouse_construction",
+           "small_shop_registration")
+WEIGHTS = {"strong": 3.0, "medium": 2.0, "weak": 1.0}
+BUNDLE_THRESHOLD = 2.0  # a lexicon score below this is a hint, not a decision
+BUNDLE_MODEL_THRESHOLD = 0.5
+PLACEHOLDER = "§"  # stands for a bundle mention, so intents are learned apart from bundles
+NONE = "-"
+# Softmax scale of the SVM's scores: 4 minimises the log-loss of 5-fold cross-validation on the
+# training examples, so a confidence of 0.8 is right about 8 times in 10.
+SCORE_SCALE = 4.0
+
+# A request for a person is always honoured: these rules come before any classifier.
+HANDOFF_ZH = re.compile(
+    r"转人工|人工客服|人工服务|人工坐席|人工座席|转接人工|接人工|找人工|要人工|请人工|人工处理|"
+    r"人工回复|人工来|让人工|有人工|人工吗|^人工[!?。！？]*$|人工[!！]+|真人|客服|"
+    r"(有|找|跟|和|联系|要|让|请|转)工作人员|工作人员在|我要找人|找个人|叫个人|来个人|找人聊|"
+    r"投诉|举报|(找|叫|要见).{0,4}(领导|负责人)|打电话给我|电话沟通|回个电话|"
+    r"(不想|不要|不愿意?)(跟|和|同)?(机器|机器人)|机器人(听不懂|太笨|没用|不行)|"
+    r"zhuan ?ren ?gong|ren ?gong ?(ke ?fu|fu ?wu)?$"
+)
+HANDOFF_EN = re.compile(
+    r"\b(?:human(?!\s+resources)|humans|real person|real people|actual person|live agent|"
+    r"live person|live chat|agent|representative|operator|customer (?:service|support|care)|"
+    r"support staff|staff member|someone real|(?:speak|talk|chat)(?:ing)? (?:to|with) "
+    r"(?:an? )?(?:officer|staff|person|someone|somebody|human|agent|representative|operator|"
+    r"real|actual|manager|supervisor)|(?:get|give|find|connect|transfer) me (?:to )?"
+    r"(?:an? )?(?:person|someone|somebody|officer|staff|manager)|complaint|complain|"
+    r"call me(?: back)?|person please|not a (?:bot|robot|machine))\b"
+)
+HANDOFF_NEGATION_ZH = re.compile(r"(不用|不要|不需要|无需|没必要|别)$")
+HANDOFF_NEGATION_EN = re.compile(r"\b(no need (?:for|to)|don't need|do not need|dont need)\W*"
+                                 r"(?:\w+\W+){0,3}$")
+
+PUNCT = re.compile(r"[\s,.!?;:~'\"，。！？；：、…~～（）()\[\]【】]+")
+CONFIRM_WORDS = {
+    "是", "是的", "是啊", "对", "对的", "对呀", "好", "好的", "好啊", "好吧", "行", "行的", "可以",
+    "确认", "确定", "提交", "没问题", "没错", "同意", "嗯", "嗯嗯", "恩", "好嘞", "ok",
+    "okay", "yes", "yeah", "yep", "yup", "sure", "confirm", "submit", "correct", "right", "y",
+    "go ahead", "yes please", "of course", "提交吧", "可以的", "ok提交", "对没错",
+}
+DENY_WORDS = {
+    "不", "不是", "不要", "不用", "不用了", "不行", "不对", "取消", "算了", "不办了", "先不办",
+    "别", "别了", "停", "no", "nope", "nah", "cancel", "stop", "n", "not now", "never mind",
+    "nevermind", "forget it", "no thanks", "不了", "算了吧", "不需要",
+}
+GREET_WORDS = {
+    "你好", "您好", "hi", "hello", "hey", "在吗", "在么", "哈喽", "嗨", "谢谢", "谢谢你", "多谢",
+    "感谢", "thanks", "thank you", "再见", "拜拜", "bye", "goodbye", "早上好", "晚上好", "下午好",
+    "good morning", "good evening", "good afternoon", "哈罗",
+}
+
+
+@dataclass(frozen=True)
+class Understanding:
+    """What one message means, as far as the assistant can tell."""
+
+    intent: str
+    bundle: str | None
+    confidence: float
+    text: str  # normalized
+    locale: str | None = None  # the language the text is written in, when it is clear
+    rule: str | None = None  # the rule that decided, if one did
+    intents: tuple[tuple[str, float], ...] = ()  # best candidates, most likely first
+    bundles: tuple[tuple[str, float], ...] = ()  # lexicon scores, highest first
+    application_id: str | None = None  # an application id quoted in the text
+
+    def as_dict(self) -> dict:
+        return {"intent": self.intent, "bundle": self.bundle,
+                "confidence": round(float(self.confidence), 3)}
+
+
+@dataclass
+class Lexicon:
+    """How citizens name each bundle: weighted terms, matched longest first, without overlap."""
+
+    terms: dict[str, dict[str, float]] = field(default_factory=dict)  # term → {bundle: weight}
+    cues: dict[str, set[str]] = field(default_factory=dict)  # bundle → cue terms
+    absorbs: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, bundle: str, term: str, weight: float) -> None:
+        term = normalize(term)
+        if len(term) < 2 and not re.search(r"[\u4e00-\u9fff]", term):
+            return
+        current = self.terms.setdefault(term, {})
+        current[bundle] = max(current.get(bundle, 0.0), weight)
+
+    def compile(self) -> "Lexicon":
+        latin = sorted((t for t in self.terms if re.search(r"[a-z]", t)), key=len, reverse=True)
+        other = sorted((t for t in self.terms if not re.search(r"[a-z]", t)), key=len,
+                       reverse=True)
+        parts = [rf"(?<![a-z]){re.escape(t)}(?![a-z])" for t in latin] + [re.escape(t)
+                                                                           for t in other]
+        self._all = sorted(self.terms, key=len, reverse=True)
+        self._regexes = [(t, re.compile(part)) for t, part in
+                         zip(latin + other, parts, strict=True)]
+        self._regexes.sort(key=lambda item: len(item[0]), reverse=True)
+        self._cue_patterns = {
+            bundle: re.compile("|".join(rf"(?<![a-z]){re.escape(normalize(c))}(?![a-z])"
+                                        for c in sorted(cues, key=len, reverse=True)))
+            for bundle, cues in self.cues.items() if cues}
+        return self
+
+    def spans(self, text: str) -> list[tuple[int, int, str]]:
+        """Non-overlapping (start, end, term) matches, longer terms first."""
+        taken = [False] * len(text)
+        found = []
+        for term, regex in self._regexes:
+            if term not in text:
+                continue
+            for match in regex.finditer(text):
+                start, end = match.span()
+                if not any(taken[start:end]):
+                    taken[start:end] = [True] * (end - start)
+                    found.append((start, end, term))
+        return sorted(found)
+
+    def scores(self, text: str, spans=None) -> dict[str, float]:
+        scores: dict[str, float] = {}
+        for _, _, term in (spans if spans is not None else self.spans(text)):
+            for bundle, weight in self.terms[term].items():
+                scores[bundle] = scores.get(bundle, 0.0) + weight
+        for bundle, pattern in self._cue_patterns.items():
+            if pattern.search(text):
+                for absorbed in self.absorbs.get(bundle, []):
+                    if absorbed in scores:
+                        scores[bundle] = scores.get(bundle, 0.0) + scores.pop(absorbed)
+        return dict(sorted(scores.items(), key=lambda kv: (-kv[1], kv[0])))
+
+    @staticmethod
+    def mask(text: str, spans) -> str:
+        out, last = [], 0
+        for start, end, _ in spans:
+            out.append(text[last:start])
+            out.append(f" {PLACEHOLDER} ")
+            last = end
+        out.append(text[last:])
+        return re.sub(r"\s+", " ", "".join(out)).strip()
+
+
+def load_examples(path: Path) -> list[tuple[str, str, str | None]]:
+    """(text, intent, bundle) from a data file grouped by intent and bundle."""
+    groups = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    examples = []
+    for group in groups:
+        intent, bundle = group["intent"], group.get("bundle")
+        if intent not in INTENTS or (bundle is not None and bundle not in BUNDLES):
+            raise ValueError(f"{path.name}: unknown label {intent!r} / {bundle!r}")
+        for text in group["texts"]:
+            if not isinstance(text, str):  # YAML reads a bare yes/no as a boolean: quote it
+                raise ValueError(f"{path.name}: {text!r} is not a string")
+            examples.append((text, intent, bundle))
+    return examples
+
+
+def load_lexicon(extra_terms: dict[str, list[str]] | None = None) -> Lexicon:
+    """The lexicon of data/lexicon.yaml plus extra strong terms (the catalogue's names)."""
+    raw = yaml.safe_load((DATA / "lexicon.yaml").read_text(encoding="utf-8"))
+    lexicon = Lexicon()
+    for bundle, entry in raw.items():
+        for strength, weight in WEIGHTS.items():
+            for term in entry.get(strength) or []:
+                lexicon.add(bundle, str(term), weight)
+        lexicon.cues[bundle] = {str(c) for c in entry.get("cues") or []}
+        lexicon.absorbs[bundle] = list(entry.get("absorbs") or [])
+    for bundle, terms in (extra_terms or {}).items():
+        for term in terms:
+            if term:
+                lexicon.add(bundle, term, WEIGHTS["strong"])
+    return lexicon.compile()
+
+
+def _word_tokens(text: str) -> list[str]:
+    return re.findall(r"[a-z]+|" + PLACEHOLDER, text)
+
+
+def _build_pipeline(c: float):
+    # Imported here: the classifier library is loaded by the first conversation, not at app start.
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import FeatureUnion, make_pipeline
+    from sklearn.svm import LinearSVC
+
+    features = FeatureUnion([
+        ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True,
+                                  lowercase=False)),
+        ("words", TfidfVectorizer(analyzer="word", tokenizer=_word_tokens, token_pattern=None,
+                                  ngram_range=(1, 2), sublinear_tf=True, lowercase=False)),
+    ])
+    # A linear SVM trains in milliseconds and is deterministic (no random restarts).
+    return make_pipeline(features, LinearSVC(C=c))
+
+
+def _probabilities(pipeline, text: str) -> list[tuple[str, float]]:
+    """Scores turned into probabilities (softmax, scale fitted by cross-validation), best first."""
+    scores = pipeline.decision_function([text])[0] * SCORE_SCALE
+    exps = [math.exp(s - max(scores)) for s in scores]
+    total = sum(exps)
+    ranked = sorted(zip(pipeline.classes_, exps, strict=True), key=lambda kv: -kv[1])
+    return [(str(label), value / total) for label, value in ranked]
+
+
+APPLICATION_ID = re.compile(r"\b[0-9a-f]{24}\b")
+
+
+class Understander:
+    """Trained once per process from the repository's examples; pure and thread-safe after."""
+
+    def __init__(self, examples: list[tuple[str, str, str | None]], lexicon: Lexicon):
+        self.lexicon = lexicon
+        normalized = [normalize(text) for text, _, _ in examples]
+        masked = [self.lexicon.mask(t, self._decisive(self.lexicon.spans(t))) for t in normalized]
+        self.intent_model = _build_pipeline(c=2.0).fit(masked, [i for _, i, _ in examples])
+        bundle_texts = normalized + [t for t in lexicon.terms]
+        bundle_labels = [b or NONE for _, _, b in examples] + [
+            max(w, key=w.get) for w in lexicon.terms.values()]
+        self.bundle_model = _build_pipeline(c=1.0).fit(bundle_texts, bundle_labels)
+
+    def _decisive(self, spans):
+        # Only mentions that name a bundle are masked; weak hints ("公司", "house") keep their
+        # words, which also tell an out-of-scope question apart.
+        return [s for s in spans if max(self.lexicon.terms[s[2]].values()) >= WEIGHTS["medium"]]
+
+    def with_lexicon(self, lexicon: Lexicon) -> "Understander":
+        clone = object.__new__(Understander)
+        clone.__dict__.update(self.__dict__)
+        clone.lexicon = lexicon
+        return clone
+
+    def _bundle(self, text: str, spans) -> tuple[str | None, tuple[tuple[str, float], ...]]:
+        scores = self.lexicon.scores(text, spans)
+        ranked = tuple(scores.items())
+        if ranked and ranked[0][1] >= BUNDLE_THRESHOLD and (
+                len(ranked) == 1 or ranked[0][1] > ranked[1][1]):
+            return ranked[0][0], ranked
+        by_model = _probabilities(self.bundle_model, text)
+        if ranked and ranked[0][1] >= BUNDLE_THRESHOLD:
+            # A tie in the lexicon: the model breaks it among the tied bundles only.
+            tied = {b for b, s in ranked if s == ranked[0][1]}
+            return next((b for b, _ in by_model if b in tied), ranked[0][0]), ranked
+        guess, probability = by_model[0]
+        if guess != NONE and probability >= BUNDLE_MODEL_THRESHOLD:
+            return guess, ranked
+        return None, ranked
+
+    def understand(self, raw: str) -> Understanding:
+        text = normalize(raw)
+        locale = detect_locale(raw)
+        found_id = APPLICATION_ID.search(text)
+        application_id = found_id.group(0) if found_id else None
+        spans = self.lexicon.spans(text)
+        bundle, bundles = self._bundle(text, spans)
+        bare = PUNCT.sub(" ", text).strip()
+
+        rule = _handoff_rule(text)
+        if rule:
+            return Understanding("handoff_human", bundle, 1.0, text, locale, rule,
+                                 (("handoff_human", 1.0),), bundles, application_id)
+        for words, intent in ((CONFIRM_WORDS, "confirm"), (DENY_WORDS, "deny"),
+                              (GREET_WORDS, "greet_thanks")):
+            if bare in words or bare.replace(" ", "") in words:
+                return Understanding(intent, None, 0.99, text, locale, "exact",
+                                     ((intent, 0.99),), bundles, application_id)
+
+        masked = self.lexicon.mask(text, self._decisive(spans))
+        intents = tuple(_probabilities(self.intent_model, masked)[:3])
+        intent, confidence = intents[0]
+        if application_id and intent not in {"handoff_human", "deny"}:
+            intent, confidence = "check_status", max(confidence, 0.9)
+        if intent in {"confirm", "deny", "greet_thanks", "handoff_human"}:
+            bundle = None if intent != "handoff_human" else bundle
+        return Understanding(intent, bundle, confidence, text, locale, None, intents, bundles,
+                             application_id)
+
+
+def _handoff_rule(text: str) -> str | None:
+    for pattern, negation, name in ((HANDOFF_ZH, HANDOFF_NEGATION_ZH, "handoff_zh"),
+                                    (HANDOFF_EN, HANDOFF_NEGATION_EN, "handoff_en")):
+        for match in pattern.finditer(text):
+            before = text[max(0, match.start() - 30):match.start()]
+            if not negation.search(before):
+                return name
+    return None
+
+
+_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _base_understander() -> Understander:
+    examples = load_examples(DATA / "training.yaml")
+    return Understander(examples, load_lexicon())
+
+
+_by_terms: dict[tuple, Understander] = {}
+
+
+def understander(extra_terms: dict[str, list[str]] | None = None) -> Understander:
+    """The process's trained model, with the lexicon extended by the given catalogue terms."""
+    with _lock:
+        base = _base_understander()
+        if not extra_terms:
+            return base
+        key = tuple(sorted((b, tuple(sorted(t))) for b, t in extra_terms.items()))
+        if key not in _by_terms:
+            _by_terms.clear()  # only the catalogue's latest terms are worth keeping
+            _by_terms[key] = base.with_lexicon(load_lexicon(extra_terms))
+        return _by_terms[key]
+
+
+def understand(text: str, extra_terms: dict[str, list[str]] | None = None) -> Understanding:
+    return understander(extra_terms).understand(text)

@@ -1,0 +1,1 @@
+"""`make bench`: the product measured the way its users load it."""

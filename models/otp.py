@@ -1,0 +1,32 @@
+"""SMS one-time codes and rate-limit counters, in the database so every process shares them."""
+import mongoengine as me
+
+
+class OtpCode(me.Document):
+    """The one live code for a phone and purpose; a new code replaces it, a right one deletes it."""
+
+    phone_index = me.StringField(required=True)
+    purpose = me.StringField(required=True)
+    code_hash = me.StringField(required=True)  # keyed hash: a database dump does not reveal it
+    attempts = me.IntField(default=0)
+    sent_at = me.DateTimeField(required=True)
+    expires_at = me.DateTimeField(required=True)
+    meta = {
+        "collection": "otp_codes",
+        "indexes": [
+            {"fields": ["phone_index", "purpose"], "unique": True},
+            {"fields": ["expires_at"], "expireAfterSeconds": 0},
+        ],
+    }
+
+
+class RateCounter(me.Document):
+    """Hits in a window that starts with its first hit: `_id` names what is counted."""
+
+    key = me.StringField(primary_key=True)
+    count = me.IntField(default=0)
+    expires_at = me.DateTimeField(required=True)
+    meta = {
+        "collection": "rate_counters",
+        "indexes": [{"fields": ["expires_at"], "expireAfterSeconds": 0}],
+    }

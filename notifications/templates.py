@@ -1,0 +1,183 @@
+"""What the citizen reads for each kind of intent, in Chinese and English, with catalogue names.
+
+Titles and bodies go out by push, SMS and mini-programs, so they hold only catalogue names
+(bundles, matters, departments, material types, output labels) and never a value a citizen gave
+or a department issued: the body says an ID number was issued, never which. An officer's free
+text (a reason) is kept apart in `detail`, shown in the inbox only.
+"""
+import re
+import threading
+import time
+from collections.abc import Iterable, Mapping
+
+from models.catalogue import Bundle, Department, MaterialType, Matter
+from models.notification import NotificationType
+
+LOCALES = ("zh-CN", "en")
+NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_CACHE_SECONDS = 60.0
+
+
+class _Names:
+    """Catalogue names by code, cached briefly: names change rarely and every intent needs some."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._cache: dict[tuple[str, str], tuple[float, object]] = {}
+
+    def _get(self, kind: str, code: str | None, load):
+        if not code:
+            return None
+        key, now = (kind, code), time.monotonic()
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit and now - hit[0] < _CACHE_SECONDS:
+                return hit[1]
+        value = load(code)
+        with self._lock:
+            self._cache[key] = (now, value)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._cache.clear()
+
+    def department(self, code):
+        found = self._get("department", code,
+                          lambda c: Department.objects(code=c).only("name").first())
+        return _localized(found.name if found else None, code)
+
+    def matter(self, code):
+        return self._get("matter", code,
+                         lambda c: Matter.objects(code=c).only("name", "outputs").first())
+
+    def matter_name(self, code):
+        found = self.matter(code)
+        return _localized(found.name if found else None, code)
+
+    def bundle(self, code):
+        found = self._get("bundle", code, lambda c: Bundle.objects(code=c).only("name").first())
+        return _localized(found.name if found else None, code)
+
+    def material_type(self, code):
+        found = self._get("material_type", code,
+                          lambda c: MaterialType.objects(code=c).only("name").first())
+        return _localized(found.name if found else None, code)
+
+    def output_label(self, matter_code, output_name):
+        matter = self.matter(matter_code)
+        for output in (matter.outputs if matter else []):
+            if output.name == output_name and output.label:
+                return _localized(output.label, output_name)
+        readable = output_name.replace("_", " ")
+        return {"zh-CN": readable, "en": readable}
+
+
+names = _Names()
+
+
+def _localized(texts: Mapping | None, fallback: str | None) -> dict:
+    texts = texts or {}
+    zh = texts.get("zh-CN") or texts.get("en") or fallback or ""
+    en = texts.get("en") or texts.get("zh-CN") or fallback or ""
+    return {"zh-CN": zh, "en": en}
+
+
+def _output_names(outputs) -> list[str]:
+    """Only the names of what was issued: a dict of values gives its keys, never its values."""
+    if isinstance(outputs, Mapping):
+        outputs = list(outputs.keys())
+    if not isinstance(outputs, Iterable) or isinstance(outputs, str | bytes):
+        return []
+    return [name for name in outputs if isinstance(name, str) and NAME.match(name)]
+
+
+def _join(items: list[dict], locale: str) -> str:
+    separator = "、" if locale == "zh-CN" else ", "
+    return separator.join(item[locale] for item in items if item[locale])
+
+
+# (title en, title zh, body en, body zh) per type; {department}, {matter}, {bundle}, {issued},
+# {materials} are filled per locale.
+TEXTS = {
+    NotificationType.APPLICATION_RECEIVED: (
+        "Application received", "申请已收到",
+        "Your “{bundle}” application has been received and sent to the departments.",
+        "您的“{bundle}”申请已收到，正在分送各部门办理。"),
+    NotificationType.TASK_ROUTED: (
+        "{department} is on it", "{department}开始办理",
+        "“{matter}” is now with {department}.",
+        "“{matter}”已转至{department}办理。"),
+    NotificationType.TASK_COMPLETED: (
+        "{department} finished", "{department}已办结",
+        "{department} completed “{matter}”.",
+        "{department}已完成“{matter}”。"),
+    NotificationType.SUPPLEMENT_REQUESTED: (
+        "More needed for “{matter}”", "“{matter}”需要补正",
+        "{department} needs more from you for “{matter}”{materials}.",
+        "{department}办理“{matter}”需要您补正{materials}。"),
+    NotificationType.TASK_OVERDUE: (
+        "Taking longer than promised", "办理超时提醒",
+        "“{matter}” at {department} is past its promised time; the department has been asked "
+        "to hurry.",
+        "{department}办理的“{matter}”已超过承诺时限，已督促加快办理。"),
+    NotificationType.APPLICATION_COMPLETED: (
+        "All done", "全部办结",
+        "Every matter of your “{bundle}” application is complete.",
+        "您的“{bundle}”申请所有事项已全部办结。"),
+    NotificationType.APPLICATION_REJECTED: (
+        "Application not approved", "申请未通过",
+        "{department} could not approve “{matter}”. Open the app to see why.",
+        "{department}未能通过“{matter}”，原因请在应用内查看。"),
+    NotificationType.APPLICATION_WITHDRAWN: (
+        "Application withdrawn", "申请已撤回",
+        "Your “{bundle}” application was withdrawn.",
+        "您的“{bundle}”申请已撤回。"),
+}
+
+
+def render(intent: Mapping) -> dict:
+    """{"title", "body", "detail"}, each {"zh-CN", "en"}, for one intent."""
+    kind = NotificationType(intent["type"])
+    data = intent.get("data") or {}
+    department = names.department(intent.get("department"))
+    matter = names.matter_name(intent.get("matter"))
+    bundle = names.bundle(intent.get("bundle"))
+    issued = [names.output_label(intent.get("matter"), name)
+              for name in _output_names(data.get("outputs"))]
+    materials = [names.material_type(code) for code in data.get("materials") or []
+                 if isinstance(code, str) and NAME.match(code)]
+    title_en, title_zh, body_en, body_zh = TEXTS[kind]
+    result: dict[str, dict] = {"title": {}, "body": {}, "detail": {}}
+    for locale in LOCALES:
+        values = {"department": department[locale] or _text(locale, "a department", "相关部门"),
+                  "matter": matter[locale], "bundle": bundle[locale],
+                  "materials": _materials_phrase(materials, bool(data.get("fields")), locale)}
+        result["title"][locale] = (title_zh if locale == "zh-CN" else title_en).format(**values)
+        body = (body_zh if locale == "zh-CN" else body_en).format(**values)
+        if kind == NotificationType.TASK_COMPLETED and issued:
+            body = body[:-1] + _text(locale, "; issued: {items}.", "，已签发{items}。",
+                                     items=_join(issued, locale))
+        result["body"][locale] = body
+        reason = data.get("reason")
+        if isinstance(reason, str) and reason.strip():
+            result["detail"][locale] = _text(locale, "Reason: {reason}", "原因：{reason}",
+                                             reason=reason.strip()[:1000])
+    return result
+
+
+def _materials_phrase(materials: list[dict], has_fields: bool, locale: str) -> str:
+    if not materials and not has_fields:
+        return ""
+    parts = []
+    if materials:
+        parts.append(_join(materials, locale))
+    if has_fields:
+        parts.append(_text(locale, "some form answers", "部分表单内容"))
+    joined = (_text(locale, " and ", "以及")).join(parts)
+    return _text(locale, ": {items}", "：{items}", items=joined)
+
+
+def _text(locale: str, en: str, zh: str, **params) -> str:
+    chosen = zh if locale == "zh-CN" else en
+    return chosen.format(**params) if params else chosen

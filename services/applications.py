@@ -1,0 +1,164 @@
+"""What a citizen may see of applications: theirs and their minor children's, in their language."""
+from bson import ObjectId
+
+from common import i18n
+from models.application import Application, TaskStatus
+from models.catalogue import BundleVersion
+from services import crypto, events, identity, joint_form
+from services.errors import NotFound
+
+# Published snapshots never change (bundle and version are unique, written once): each process
+# may keep the ones it has read.
+_definitions: dict[tuple[str, int], dict] = {}
+
+
+def definition_of(bundle: str, version: int) -> dict:
+    """The compiled bundle exactly as it was at that version (language-neutral)."""
+    key = (bundle, int(version))
+    if key not in _definitions:
+        snapshot = BundleVersion._get_collection().find_one(
+            {"bundle": bundle, "version": int(version)}, {"definition": 1})
+        if snapshot is None:
+            raise NotFound("No version {v} of bundle {b}.", "一件事 {b} 没有版本 {v}。",
+                           error="bundle_not_found", b=bundle, v=version)
+        _definitions[key] = snapshot["definition"]
+    return _definitions[key]
+
+
+def step_of(definition: dict, matter: str) -> dict:
+    return next((s for s in definition["steps"] if s["matter"] == matter), {})
+
+
+def reveal(value):
+    """An output or input in clear, for those entitled to it."""
+    if isinstance(value, dict) and "encrypted" in value:
+        return crypto.decrypt(value["encrypted"])
+    return value
+
+
+def masked(value):
+    """An output or input as the citizen sees it: personal data masked."""
+    if isinstance(value, dict) and "encrypted" in value:
+        return joint_form.mask(value.get("type"), crypto.decrypt(value["encrypted"]))
+    return value
+
+
+# ── Queries ────────────────────────────────────────────────────────────────────────────────────
+
+def _uid(who) -> str:
+    return str(who if isinstance(who, str) else who.id)
+
+
+def may_see(application: Application, citizen) -> bool:
+    """The applicant, and a parent of the minor child the application is about."""
+    citizen_id = _uid(citizen)
+    if application.applicant == citizen_id:
+        return True
+    subject_id = (application.subject or {}).get("id")
+    return bool(subject_id) and identity.may_act_for(user_id=citizen_id, subject_id=subject_id)
+
+
+def get_for_citizen(*, application_id: str, citizen) -> Application:
+    """One application the citizen may see; anyone else's is not found (404)."""
+    application = (Application.objects(id=application_id).exclude("outbox").first()
+                   if ObjectId.is_valid(str(application_id)) else None)
+    if application is None or not may_see(application, citizen):
+        raise NotFound("No such application.", "未找到该办件。", error="application_not_found")
+    return application
+
+
+def list_for_citizen(*, citizen, status: str | None = None) -> list[Application]:
+    """The citizen's applications and those about their minor children, newest first."""
+    citizen_id = _uid(citizen)
+    query: dict = {"$or": [{"applicant": citizen_id},
+                           {"subject.id": {"$in": identity.subject_ids_for(citizen_id)}}]}
+    if status:
+        query["status"] = status
+    return list(Application.objects(__raw__=query).exclude("outbox", "events")
+                .order_by("-created_at"))
+
+
+def timeline_for_citizen(*, application_id: str, citizen) -> list[dict]:
+    """The application's events, oldest first, as the citizen reads them."""
+    application = get_for_citizen(application_id=application_id, citizen=citizen)
+    return timeline(application)
+
+
+def timeline(application: Application, locale: str | None = None) -> list[dict]:
+    return [events.render(application, item, locale) for item in application.events or []]
+
+
+# ── Views ──────────────────────────────────────────────────────────────────────────────────────
+
+def _named(code: str, names: dict | None) -> dict:
+    return {"code": code, "name": i18n.pick(names) or code}
+
+
+def supplement_view(request: dict | None, definition: dict) -> dict | None:
+    """The consolidated supplement request with names and labels in the reader's language."""
+    if not request:
+        return None
+    materials = {m["code"]: m for m in definition["materials"]}
+    fields = {f["name"]: f for f in definition["form"]}
+    steps = {s["matter"]: s for s in definition["steps"]}
+    return {
+        "id": request.get("id"), "requested_at": request.get("requested_at"),
+        "materials": [_named(code, (materials.get(code) or {}).get("names"))
+                      for code in request.get("materials") or []],
+        "fields": [{"name": name, "label": i18n.pick((fields.get(name) or {}).get("labels"))
+                    or name, "type": (fields.get(name) or {}).get("type")}
+                   for name in request.get("fields") or []],
+        "reasons": [{"task": r.get("task"),
+                     "matter": _named(r["matter"], (steps.get(r["matter"]) or {}).get("names")),
+                     "department": _named(r["department"], (steps.get(r["matter"]) or {}).get(
+                         "department_names")),
+                     "reason": r.get("reason")} for r in request.get("reasons") or []],
+    }
+
+
+def form_view(application: Application, definition: dict, *, names=None,
+              reveal_personal: bool = False) -> dict:
+    """The joint form's answers; personal data masked unless the reader is entitled to it."""
+    types = {f["name"]: f.get("type") for f in definition["form"]}
+    answers = dict(application.form or {})
+    for name, token in (application.form_protected or {}).items():
+        value = crypto.decrypt(token)
+        answers[name] = value if reveal_personal else joint_form.mask(types.get(name), value)
+    if names is not None:
+        answers = {k: v for k, v in answers.items() if k in set(names)}
+    return answers
+
+
+def _task_view(task) -> dict:
+    visible_reason = task.status in (TaskStatus.REJECTED, TaskStatus.NEEDS_SUPPLEMENT)
+    return {
+        "id": task.id, "matter": task.matter, "name": i18n.pick(task.name) or task.matter,
+        "department": task.department,
+        "department_name": i18n.pick(task.department_name) or task.department,
+        "status": task.status, "depends_on": list(task.depends_on or []),
+        "outputs": {k: masked(v) for k, v in (task.outputs or {}).items()},
+        "due_at": task.due_at, "overdue": bool(task.overdue), "released_at": task.released_at,
+        "completed_at": task.completed_at,
+        "reason": task.reason if visible_reason else None,
+    }
+
+
+def citizen_view(application: Application) -> dict:
+    """An application as its citizen sees it: no officers' names, no internal notes."""
+    definition = definition_of(application.bundle, application.bundle_version)
+    subject = application.subject or {}
+    return {
+        "id": str(application.id), "bundle": application.bundle,
+        "bundle_name": i18n.pick(application.bundle_name) or application.bundle,
+        "bundle_version": application.bundle_version, "status": application.status,
+        "subject": {"kind": subject.get("kind"), "id": subject.get("id"),
+                    "relation": subject.get("relation"), "name": subject.get("name")},
+        "form": form_view(application, definition),
+        "materials": list(application.materials or []),
+        "tasks": [_task_view(t) for t in application.tasks],
+        "supplement": supplement_view(application.supplement, definition),
+        "reason": application.reason, "eta": application.eta,
+        "channel": application.channel, "station": application.station,
+        "created_at": application.created_at, "updated_at": application.updated_at,
+        "completed_at": application.completed_at,
+    }

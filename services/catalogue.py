@@ -1,0 +1,510 @@
+"""Compiling a bundle: steps in dependency order, the joint form, the checklist and the figures."""
+import copy
+import logging
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+import pymongo.errors
+
+from common.i18n import current_locale, pick, text
+from models.catalogue import Bundle, BundleVersion, CatalogueState, Department, MaterialType, Matter
+from services.errors import NotFound, ValidationFailed
+
+log = logging.getLogger(__name__)
+
+# The attributes that define what a form field asks; two matters sharing a field name must agree
+# on all of them (labels and `required` may differ: the first label wins, required if any is).
+FIELD_SIGNATURE = ("type", "pattern", "choices", "min", "max", "min_date", "max_date", "prefill")
+FORM_KEYS = ("name", "type", "labels", "required", "pattern", "choices", "choice_labels", "min",
+             "max", "min_date", "max_date", "prefill")
+
+
+# ---------------------------------------------------------------------------------------------
+# The catalogue revision: one counter every write bumps, so each process knows when its
+# in-memory search index is stale (no in-process state another process would not see).
+
+def bump_revision() -> int:
+    """Record that the catalogue changed; returns the new revision."""
+    state = CatalogueState._get_collection().find_one_and_update(
+        {"_id": "catalogue"},
+        {"$inc": {"revision": 1}, "$set": {"updated_at": datetime.now(UTC)}},
+        upsert=True, return_document=pymongo.ReturnDocument.AFTER)
+    return int(state["revision"])
+
+
+def current_revision() -> int:
+    state = CatalogueState._get_collection().find_one({"_id": "catalogue"}, {"revision": 1})
+    return int(state["revision"]) if state else 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading documents as plain dicts: compiling works on dicts so that a candidate definition can
+# be checked before anything is saved.
+
+def _by_code(documents: Iterable[dict]) -> dict[str, dict]:
+    return {d["code"]: d for d in documents}
+
+
+def load_matters(codes: Iterable[str]) -> dict[str, dict]:
+    return _by_code(Matter._get_collection().find({"code": {"$in": sorted(set(codes))}}))
+
+
+def load_departments(codes: Iterable[str] | None = None) -> dict[str, dict]:
+    query = {} if codes is None else {"code": {"$in": sorted(set(codes))}}
+    return _by_code(Department._get_collection().find(query, {"code": 1, "name": 1, "region": 1}))
+
+
+def load_material_types(codes: Iterable[str] | None = None) -> dict[str, dict]:
+    query = {} if codes is None else {"code": {"$in": sorted(set(codes))}}
+    return _by_code(MaterialType._get_collection().find(query))
+
+
+# ---------------------------------------------------------------------------------------------
+# Compiling
+
+class _Problems:
+    """Errors found while compiling, keyed by what is wrong, in the caller's language."""
+
+    def __init__(self):
+        self.errors: dict[str, list[str]] = {}
+
+    def add(self, key: str, en: str, zh: str, **params) -> None:
+        self.errors.setdefault(key, []).append(text(en, zh, **params))
+
+    def __bool__(self) -> bool:
+        return bool(self.errors)
+
+
+def _limit(value: dict | None) -> dict | None:
+    return {"value": value["value"], "unit": value["unit"]} if value else None
+
+
+def _field_signature(field: dict) -> tuple:
+    return tuple(
+        tuple(field.get(key) or ()) if key == "choices" else field.get(key)
+        for key in FIELD_SIGNATURE)
+
+
+def _describe_difference(first: dict, second: dict) -> str:
+    return ", ".join(f"{key} {first.get(key)!r} ≠ {second.get(key)!r}" for key in FIELD_SIGNATURE
+                     if _field_signature({key: first.get(key)}) !=
+                     _field_signature({key: second.get(key)}))
+
+
+def _find_cycle(graph: dict[str, list[str]]) -> list[str]:
+    """One dependency cycle of the graph as a path that ends where it starts."""
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for upstream in graph.get(node, []):
+            if state.get(upstream) == 1:
+                return stack[stack.index(upstream):] + [upstream]
+            if upstream not in state and (found := visit(upstream)):
+                return found
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in graph:
+        if node not in state and (cycle := visit(node)):
+            return cycle
+    return []
+
+
+def _topological_order(codes: list[str], graph: dict[str, list[str]]) -> list[str] | None:
+    """Kahn's algorithm, ties broken by the order the bundle lists its steps; None on a cycle."""
+    position = {code: i for i, code in enumerate(codes)}
+    remaining = {code: len(set(graph[code])) for code in codes}
+    downstream: dict[str, list[str]] = {code: [] for code in codes}
+    for code in codes:
+        for upstream in set(graph[code]):
+            downstream[upstream].append(code)
+    ready = sorted((c for c in codes if remaining[c] == 0), key=position.get)
+    order = []
+    while ready:
+        code = ready.pop(0)
+        order.append(code)
+        for child in downstream[code]:
+            remaining[child] -= 1
+            if remaining[child] == 0:
+                ready.append(child)
+        ready.sort(key=position.get)
+    return order if len(order) == len(codes) else None
+
+
+def _ancestors(code: str, graph: dict[str, list[str]]) -> set[str]:
+    seen: set[str] = set()
+    pending = list(graph.get(code, []))
+    while pending:
+        upstream = pending.pop()
+        if upstream not in seen:
+            seen.add(upstream)
+            pending.extend(graph.get(upstream, []))
+    return seen
+
+
+def build_definition(bundle: dict, matters: dict[str, dict], departments: dict[str, dict],
+                     material_types: dict[str, dict]) -> tuple[dict | None, dict]:
+    """Compile a bundle (as a dict) against the given matters; returns (definition, errors).
+
+    The definition is language-neutral (`names`, `labels`): `localize` adds the texts of one
+    language. Errors name each problem: unknown or retired matters, dependencies outside the
+    bundle, a cycle, inputs no upstream matter outputs, conflicting field definitions.
+    """
+    problems = _Problems()
+    steps = bundle.get("steps") or []
+    codes: list[str] = []
+    graph: dict[str, list[str]] = {}
+    if not steps:
+        problems.add("steps", "A bundle needs at least one matter.", "一件事至少需要一个事项。")
+    for step in steps:
+        code = step.get("matter")
+        if code in graph:
+            problems.add("steps", "Matter {m} appears more than once.", "事项 {m} 重复出现。",
+                         m=code)
+            continue
+        matter = matters.get(code)
+        if matter is None:
+            problems.add("steps", "Unknown matter: {m}.", "未知事项：{m}。", m=code)
+        elif matter.get("retired"):
+            problems.add("steps", "Matter {m} is retired.", "事项 {m} 已停用。", m=code)
+        codes.append(code)
+        graph[code] = list(dict.fromkeys(step.get("depends_on") or []))
+    for code in codes:
+        for upstream in graph[code]:
+            if upstream == code:
+                problems.add("depends_on", "Matter {m} depends on itself.", "事项 {m} 依赖自身。",
+                             m=code)
+            elif upstream not in graph:
+                problems.add("depends_on", "{m} depends on {u}, which is not a step of the bundle.",
+                             "{m} 依赖的 {u} 不是本件事的事项。", m=code, u=upstream)
+    if problems:
+        return None, problems.errors
+    order = _topological_order(codes, graph)
+    if order is None:
+        problems.add("depends_on", "Dependency cycle: {cycle}.", "依赖关系成环：{cycle}。",
+                     cycle=" → ".join(reversed(_find_cycle(graph))))  # in the order of flow
+        return None, problems.errors
+
+    for code in order:
+        produced_upstream = {o["name"]: up for up in _ancestors(code, graph)
+                             for o in matters[up].get("outputs") or []}
+        for needed in matters[code].get("inputs") or []:
+            if needed in produced_upstream:
+                continue
+            elsewhere = [c for c in order if c != code and any(
+                o["name"] == needed for o in matters[c].get("outputs") or [])]
+            if elsewhere:
+                problems.add("inputs", "{m} needs {i}, which {o} outputs but {m} does not depend "
+                             "on it.", "{m} 需要的 {i} 由 {o} 产生，但 {m} 未依赖它。",
+                             m=code, i=needed, o=", ".join(elsewhere))
+            else:
+                problems.add("inputs", "{m} needs {i}, which no upstream matter outputs.",
+                             "{m} 需要的 {i} 没有任何上游事项产生。", m=code, i=needed)
+
+    form: dict[str, dict] = {}
+    owner: dict[str, str] = {}
+    for code in order:
+        for field in matters[code].get("fields") or []:
+            name = field["name"]
+            if name not in form:
+                form[name] = {key: copy.deepcopy(field.get(key)) for key in FORM_KEYS
+                              if key not in ("name", "labels", "required")}
+                form[name].update(name=name, labels=dict(field.get("label") or {}),
+                                  required=bool(field.get("required")), matters=[code])
+                form[name]["choices"] = list(field.get("choices") or [])
+                form[name]["choice_labels"] = dict(field.get("choice_labels") or {})
+                owner[name] = code
+                continue
+            if _field_signature(form[name]) != _field_signature(field):
+                problems.add("fields", "Field {f} is defined differently by {a} and {b}: {diff}.",
+                             "字段 {f} 在 {a} 与 {b} 中定义不一致：{diff}。", f=name,
+                             a=owner[name], b=code, diff=_describe_difference(form[name], field))
+                continue
+            form[name]["required"] = form[name]["required"] or bool(field.get("required"))
+            form[name]["matters"].append(code)
+    if problems:
+        return None, problems.errors
+
+    materials: dict[str, dict] = {}
+    department_codes: list[str] = []
+    compiled_steps = []
+    for code in order:
+        matter = matters[code]
+        department = departments.get(matter["department"]) or {}
+        if matter["department"] not in department_codes:
+            department_codes.append(matter["department"])
+        for material in matter.get("materials") or []:
+            entry = materials.get(material)
+            if entry is None:
+                known = material_types.get(material) or {}
+                entry = materials[material] = {
+                    "code": material, "names": dict(known.get("name") or {}),
+                    "formats": list(known.get("formats") or []), "matters": [],
+                    "issued_by": known.get("issued_by")}
+            entry["matters"].append(code)
+        compiled_steps.append({
+            "matter": code,
+            "names": dict(matter.get("name") or {}),
+            "department": matter["department"],
+            "department_names": dict(department.get("name") or {}),
+            "depends_on": list(graph[code]),
+            "level": matter.get("level"),
+            "region": matter.get("region"),
+            "matter_version": matter.get("version", 1),
+            "materials": list(matter.get("materials") or []),
+            "inputs": list(matter.get("inputs") or []),
+            "outputs": [{"name": o["name"], "labels": dict(o.get("label") or {}),
+                         "type": o.get("type") or "string", "pattern": o.get("pattern"),
+                         "required": o.get("required", True), "elicence": o.get("elicence")}
+                        for o in matter.get("outputs") or []],
+            "promised": _limit(matter.get("promised")),
+            "statutory": _limit(matter.get("statutory")),
+        })
+    missing_types = sorted(m for m in materials if m not in material_types)
+    if missing_types:
+        problems.add("materials", "Unknown material types: {t}.", "未知材料类型：{t}。",
+                     t=", ".join(missing_types))
+        return None, problems.errors
+
+    departments_involved = [{"code": c, "names": dict((departments.get(c) or {}).get("name")
+                                                      or {})} for c in department_codes]
+    before = {key: value for key, value in (bundle.get("figures_before") or {}).items()
+              if value is not None}
+    after = {"forms": 1, "materials": len(materials), "departments": len(department_codes),
+             "matters": len(order), "visits": int(bundle.get("visits_after") or 0)}
+    definition = {
+        "code": bundle["code"],
+        "version": bundle.get("version", 1),
+        "names": dict(bundle.get("name") or {}),
+        "descriptions": dict(bundle.get("description") or {}),
+        "life_event": bundle.get("life_event"),
+        "synonyms": list(bundle.get("synonyms") or []),
+        "steps": compiled_steps,
+        "form": list(form.values()),
+        "materials": list(materials.values()),
+        "departments": departments_involved,
+        "figures": {"before": before, "after": after},
+    }
+    return definition, {}
+
+
+def compile_bundle_document(bundle: dict, *, matters: dict[str, dict] | None = None,
+                            departments: dict[str, dict] | None = None,
+                            material_types: dict[str, dict] | None = None) -> dict:
+    """Compile a bundle dict, loading what is not given; raises ValidationFailed naming problems."""
+    codes = [step.get("matter") for step in bundle.get("steps") or []]
+    if matters is None:
+        matters = load_matters(codes)
+    if departments is None:
+        departments = load_departments({m["department"] for m in matters.values()})
+    if material_types is None:
+        material_types = load_material_types(
+            {t for m in matters.values() for t in m.get("materials") or []})
+    definition, errors = build_definition(bundle, matters, departments, material_types)
+    if errors:
+        raise ValidationFailed("The bundle {b} is not valid.", "一件事 {b} 的定义无效。",
+                               errors=errors, b=bundle.get("code"))
+    return definition
+
+
+def localize(definition: dict, locale: str | None = None) -> dict:
+    """A compiled definition with every name and label in one language (both kept in `names`)."""
+    locale = locale or current_locale.get()
+    out = copy.deepcopy(definition)
+    out["name"] = pick(out.get("names"), locale)
+    out["description"] = pick(out.get("descriptions"), locale)
+    for step in out["steps"]:
+        step["name"] = pick(step.get("names"), locale) or step["matter"]
+        step["department_name"] = pick(step.get("department_names"), locale) or step["department"]
+        for output in step["outputs"]:
+            output["label"] = pick(output.get("labels"), locale) or output["name"]
+    for field in out["form"]:
+        field["label"] = pick(field.get("labels"), locale) or field["name"]
+        field["choice_labels"] = {value: pick(labels, locale) for value, labels
+                                  in (field.get("choice_labels") or {}).items()}
+    for material in out["materials"]:
+        material["name"] = pick(material.get("names"), locale) or material["code"]
+    for department in out["departments"]:
+        department["name"] = pick(department.get("names"), locale) or department["code"]
+    return out
+
+
+def _bundle_not_found(code: str) -> NotFound:
+    return NotFound("No bundle {code}.", "没有一件事 {code}。", error="bundle_not_found", code=code)
+
+
+def compiled_bundle(code: str, version: int | None = None) -> dict:
+    """A bundle compiled, in the caller's language: the published version, or the one asked for.
+
+    Without a version, a retired bundle is not found (nobody may apply for it any more); with
+    one, its definition is returned exactly as it was, retired or not, so applications made with
+    it keep their steps, form and checklist.
+    """
+    if version is None:
+        bundle = Bundle._get_collection().find_one({"code": code, "retired": {"$ne": True}})
+        if bundle is None:
+            raise _bundle_not_found(code)
+        snapshot = BundleVersion._get_collection().find_one(
+            {"bundle": code, "version": bundle.get("version", 1)}, {"definition": 1})
+        if snapshot is not None:
+            return localize(snapshot["definition"])
+        # Not published yet (made outside the admin service): compile what is there.
+        return localize(compile_bundle_document(bundle))
+    snapshot = BundleVersion._get_collection().find_one({"bundle": code, "version": int(version)},
+                                                        {"definition": 1})
+    if snapshot is None:
+        raise NotFound("No version {v} of bundle {code}.", "一件事 {code} 没有版本 {v}。",
+                       error="bundle_not_found", code=code, v=version)
+    return localize(snapshot["definition"])
+
+
+def _comparable(definition: dict) -> dict:
+    return {key: value for key, value in definition.items() if key != "version"}
+
+
+def publish_definition(bundle: dict, definition: dict,
+                       latest: dict | None = None, *, look_up_latest: bool = True) -> int:
+    """Snapshot a compiled definition unless the latest snapshot already says the same.
+
+    The first snapshot takes the bundle's version; any later change bumps it. Returns the
+    version now published.
+    """
+    code = bundle["code"]
+    versions = BundleVersion._get_collection()
+    if latest is None and look_up_latest:
+        latest = versions.find_one({"bundle": code}, sort=[("version", -1)])
+    if latest is not None and _comparable(latest["definition"]) == _comparable(definition):
+        if bundle.get("version") != latest["version"]:
+            Bundle._get_collection().update_one({"code": code},
+                                                {"$set": {"version": latest["version"]}})
+        return latest["version"]
+    version = latest["version"] + 1 if latest is not None else int(bundle.get("version") or 1)
+    snapshot = dict(definition, version=version)
+    try:
+        versions.insert_one({"bundle": code, "version": version, "definition": snapshot,
+                             "created_at": datetime.now(UTC)})
+    except pymongo.errors.DuplicateKeyError:
+        # Another process published at the same moment: take the newest and compare again.
+        return publish_definition(bundle, definition)
+    Bundle._get_collection().update_one(
+        {"code": code, "version": {"$lt": version}},
+        {"$set": {"version": version, "updated_at": datetime.now(UTC)}})
+    log.info("bundle %s published at version %s", code, version)
+    return version
+
+
+def publish_bundle_version(code: str) -> dict:
+    """Compile the bundle as it stands and snapshot it as a new version if anything changed."""
+    bundle = Bundle._get_collection().find_one({"code": code})
+    if bundle is None:
+        raise _bundle_not_found(code)
+    definition = compile_bundle_document(bundle)
+    version = publish_definition(bundle, definition)
+    return localize(dict(definition, version=version))
+
+
+def bundles_using(matter_code: str, *, include_retired: bool = False) -> list[dict]:
+    query: dict = {"steps.matter": matter_code}
+    if not include_retired:
+        query["retired"] = {"$ne": True}
+    return list(Bundle._get_collection().find(query))
+
+
+# ---------------------------------------------------------------------------------------------
+# One matter, as citizens and admins read it
+
+def _matter_not_found(code: str) -> NotFound:
+    return NotFound("No matter {code}.", "没有事项 {code}。", error="matter_not_found", code=code)
+
+
+def describe_matter(matter: dict, *, locale: str | None = None,
+                    departments: dict[str, dict] | None = None,
+                    material_types: dict[str, dict] | None = None,
+                    bundles: list[dict] | None = None) -> dict:
+    """A matter in one language (both kept in `names`/`labels`), with its department's name."""
+    locale = locale or current_locale.get()
+    if departments is None:
+        departments = load_departments([matter["department"]])
+    if material_types is None:
+        material_types = load_material_types(matter.get("materials") or [])
+    if bundles is None:
+        bundles = list(Bundle._get_collection().find(
+            {"steps.matter": matter["code"], "retired": {"$ne": True}},
+            {"code": 1, "name": 1}))
+    department = departments.get(matter["department"]) or {}
+    return {
+        "code": matter["code"],
+        "name": pick(matter.get("name"), locale) or matter["code"],
+        "names": matter.get("name") or {},
+        "description": pick(matter.get("description"), locale),
+        "descriptions": matter.get("description") or {},
+        "department": matter["department"],
+        "department_name": pick(department.get("name"), locale) or matter["department"],
+        "level": matter.get("level"),
+        "region": matter.get("region"),
+        "parent": matter.get("parent"),
+        "fields": [dict({key: field.get(key) for key in FORM_KEYS if key != "labels"},
+                        label=pick(field.get("label"), locale) or field["name"],
+                        labels=field.get("label") or {},
+                        choices=list(field.get("choices") or []),
+                        required=bool(field.get("required")),
+                        choice_labels={value: pick(labels, locale) for value, labels
+                                       in (field.get("choice_labels") or {}).items()})
+                   for field in matter.get("fields") or []],
+        "materials": [{"code": code,
+                       "name": pick((material_types.get(code) or {}).get("name"), locale) or code,
+                       "issued_by": (material_types.get(code) or {}).get("issued_by")}
+                      for code in matter.get("materials") or []],
+        "inputs": list(matter.get("inputs") or []),
+        "outputs": [{"name": o["name"], "label": pick(o.get("label"), locale) or o["name"],
+                     "labels": o.get("label") or {}, "type": o.get("type") or "string",
+                     "pattern": o.get("pattern"), "required": o.get("required", True),
+                     "elicence": o.get("elicence")} for o in matter.get("outputs") or []],
+        "promised": _limit(matter.get("promised")),
+        "statutory": _limit(matter.get("statutory")),
+        "synonyms": list(matter.get("synonyms") or []),
+        "bundles": [{"code": b["code"], "name": pick(b.get("name"), locale) or b["code"]}
+                    for b in bundles],
+        "version": matter.get("version", 1),
+        "retired": bool(matter.get("retired")),
+    }
+
+
+def matter_detail(code: str, *, include_retired: bool = False) -> dict:
+    """One matter; a retired one only for those who maintain the catalogue."""
+    query: dict = {"code": code}
+    if not include_retired:
+        query["retired"] = {"$ne": True}
+    matter = Matter._get_collection().find_one(query)
+    if matter is None:
+        raise _matter_not_found(code)
+    return describe_matter(matter)
+
+
+def bundle_detail(code: str, version: int | None = None) -> dict:
+    """A compiled bundle with its dependency graph spelled out as edges, for drawing."""
+    bundle = compiled_bundle(code, version)
+    bundle["graph"] = {
+        "nodes": [step["matter"] for step in bundle["steps"]],
+        "edges": [{"upstream": upstream, "downstream": step["matter"]}
+                  for step in bundle["steps"] for upstream in step["depends_on"]],
+    }
+    return bundle
+
+
+def checklist(*, code: str, owner_id: str, subject_id: str | None = None) -> dict:
+    """The bundle's materials for one citizen: each already on file in their vault, or needed."""
+    from services import vault  # the vault's rules live with the materials
+
+    bundle = compiled_bundle(code)
+    on_file = vault.on_file(owner_id=owner_id, types=[m["code"] for m in bundle["materials"]],
+                            subject_id=subject_id)
+    items = [dict(material, status="on_file" if material["code"] in on_file else "needed",
+                  material=on_file.get(material["code"])) for material in bundle["materials"]]
+    return {"bundle": code, "version": bundle["version"], "subject": subject_id, "items": items,
+            "on_file": sum(item["status"] == "on_file" for item in items),
+            "needed": sum(item["status"] == "needed" for item in items)}

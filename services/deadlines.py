@@ -1,0 +1,194 @@
+"""Time limits: when a task is due, how a supplement pauses it, when an application finishes."""
+import logging
+import statistics
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from common import calendar
+from models.application import Application, TaskStatus
+
+log = logging.getLogger(__name__)
+
+CLOCK_UNITS = {"minutes": "minutes", "hours": "hours"}
+# Only this many recent completions per matter make its median: enough to be typical, and cheap.
+HISTORY_PER_MATTER = 500
+
+
+def _field(obj: Any, name: str, default=None):
+    """Read a field from a dict or a document alike (tasks and limits arrive as either)."""
+    if obj is None:
+        return default
+    if isinstance(obj, Mapping):
+        return obj.get(name, default)
+    return getattr(obj, name, default)
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment
+
+
+def due_at(*, start: datetime, limit: Mapping | Any) -> datetime:
+    """A promised limit from a start: minutes and hours on the clock, working days on the calendar.
+
+    `limit` is {"value", "unit"} (or a TimeLimit). Working days end at local midnight after the
+    last one, counted from the working day after the start (see common.calendar).
+    """
+    value, unit = _field(limit, "value"), _field(limit, "unit")
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"a time limit needs a positive whole value, not {value!r}")
+    start = _aware(start)
+    if unit in CLOCK_UNITS:
+        return (start + timedelta(**{CLOCK_UNITS[unit]: value})).astimezone(UTC)
+    if unit == "working_days":
+        return calendar.current().add_working_days(start, value)
+    raise ValueError(f"unknown time limit unit {unit!r}")
+
+
+def paused_due_at(*, due_at: datetime | None, paused_at: datetime,
+                  resumed_at: datetime) -> datetime | None:
+    """The due time moved on by exactly as long as the task waited for a supplement."""
+    if due_at is None:
+        return None
+    waited = _aware(resumed_at) - _aware(paused_at)
+    if waited < timedelta(0):
+        raise ValueError("a task cannot resume before it was paused")
+    return _aware(due_at) + waited
+
+
+def is_overdue(task: Any, now: datetime) -> bool:
+    """Open, on the clock (not paused for a supplement) and past its due time."""
+    due = _aware(_field(task, "due_at"))
+    return (due is not None and _field(task, "paused_at") is None
+            and _field(task, "status") in (TaskStatus.PENDING, TaskStatus.CLAIMED)
+            and due < now)
+
+
+# Typical handling times -----------------------------------------------------------------------
+
+_cache_lock = threading.Lock()
+_cache: dict[str, Any] = {"key": None, "at": 0.0, "medians": {}}
+
+
+def _settings() -> Mapping:
+    from flask import current_app, has_app_context
+
+    return current_app.config if has_app_context() else {}
+
+
+def _query_medians(since: datetime) -> dict[str, timedelta]:
+    """One aggregation over completed tasks: handling time is release (pending) to completion."""
+    recent = {"status": TaskStatus.COMPLETED.value, "completed_at": {"$gte": since}}
+    pipeline = [
+        {"$match": {"tasks": {"$elemMatch": recent}}},
+        {"$unwind": "$tasks"},
+        {"$match": {"tasks.status": TaskStatus.COMPLETED.value,
+                    "tasks.completed_at": {"$gte": since},
+                    "tasks.released_at": {"$ne": None}}},
+        {"$sort": {"tasks.completed_at": -1}},
+        {"$group": {"_id": "$tasks.matter",
+                    "ms": {"$push": {"$subtract": ["$tasks.completed_at",
+                                                   "$tasks.released_at"]}}}},
+        {"$project": {"ms": {"$slice": ["$ms", HISTORY_PER_MATTER]}}},
+    ]
+    medians = {}
+    for row in Application._get_collection().aggregate(pipeline):
+        durations = [ms for ms in row["ms"] if isinstance(ms, int | float) and ms >= 0]
+        if durations:
+            medians[row["_id"]] = timedelta(milliseconds=statistics.median(durations))
+    return medians
+
+
+def typical_handling_times(*, now: datetime | None = None) -> dict[str, timedelta]:
+    """Median handling time per matter over recent completions, reused in-process for a while."""
+    settings = _settings()
+    ttl = float(settings.get("ETA_CACHE_SECONDS", 300))
+    days = int(settings.get("ETA_HISTORY_DAYS", 90))
+    key = (Application._get_db().name, days)
+    with _cache_lock:
+        fresh = _cache["key"] == key and time.monotonic() - _cache["at"] < ttl
+        if fresh:
+            return _cache["medians"]
+    now = now or datetime.now(UTC)
+    medians = _query_medians(now - timedelta(days=days))
+    with _cache_lock:
+        _cache.update(key=key, at=time.monotonic(), medians=medians)
+    return medians
+
+
+def clear_cache() -> None:
+    """Forget the cached medians (tests; after importing history)."""
+    with _cache_lock:
+        _cache.update(key=None, at=0.0, medians={})
+
+
+# Predicted completion -------------------------------------------------------------------------
+
+def _dependencies(task: Any, steps: Mapping[str, Mapping]) -> list[str]:
+    depends = _field(task, "depends_on")
+    if depends is None:
+        depends = steps.get(_field(task, "matter"), {}).get("depends_on", [])
+    return list(depends or [])
+
+
+def estimate_eta(*, definition: Mapping | None, tasks: Iterable[Any],
+                 now: datetime) -> datetime | None:
+    """When the application should finish: the latest finish along its dependency graph.
+
+    A task takes its matter's typical handling time (the median of recent completions), or its
+    promised limit when the matter has no history yet. Finished tasks count as they finished;
+    open ones never finish in the past; a task waiting on others starts when the last of them
+    finishes. None when the application can no longer complete (a task rejected or cancelled).
+    """
+    now = _aware(now)
+    tasks = list(tasks)
+    if not tasks:
+        return None
+    if any(_field(t, "status") in (TaskStatus.REJECTED, TaskStatus.CANCELLED) for t in tasks):
+        return None
+    steps = {step["matter"]: step for step in (definition or {}).get("steps", [])
+             if step.get("matter")}
+    by_matter = {_field(t, "matter"): t for t in tasks}
+    medians: dict[str, timedelta] | None = None
+
+    def finish_after(matter: str, start: datetime) -> datetime:
+        nonlocal medians
+        if medians is None:
+            medians = typical_handling_times(now=now)
+        if matter in medians:
+            return start + medians[matter]
+        limit = steps.get(matter, {}).get("promised")
+        return due_at(start=start, limit=limit) if limit else start
+
+    finishes: dict[str, datetime] = {}
+
+    def finish_of(matter: str, trail: tuple[str, ...] = ()) -> datetime:
+        if matter in finishes:
+            return finishes[matter]
+        if matter in trail:
+            raise ValueError(f"dependency cycle through {matter}")
+        task = by_matter.get(matter)
+        if task is None:  # a dependency outside this application: nothing to wait for
+            return now
+        status = _field(task, "status")
+        released = _aware(_field(task, "released_at"))
+        if status == TaskStatus.COMPLETED:
+            finish = _aware(_field(task, "completed_at")) or now
+        elif status == TaskStatus.NEEDS_SUPPLEMENT:
+            paused = _aware(_field(task, "paused_at")) or now
+            expected = finish_after(matter, released or paused)
+            finish = max(now, paused_due_at(due_at=expected, paused_at=paused, resumed_at=now))
+        elif status in (TaskStatus.PENDING, TaskStatus.CLAIMED):
+            finish = max(now, finish_after(matter, released or now))
+        else:  # waiting: starts when the last of its dependencies finishes
+            start = max([finish_of(dep, (*trail, matter))
+                         for dep in _dependencies(task, steps)] or [now])
+            finish = finish_after(matter, max(start, now))
+        finishes[matter] = finish
+        return finish
+
+    return max(finish_of(_field(t, "matter")) for t in tasks)

@@ -1,0 +1,120 @@
+"""Idempotency keys: one caller's key runs one request once; its retries replay the first answer."""
+import hashlib
+import json
+import logging
+import random
+import re
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from mongoengine.errors import NotUniqueError
+from pymongo.errors import DuplicateKeyError
+
+from models.base import utcnow
+from models.idempotency import IdempotencyRecord
+from services.errors import InvalidState, ValidationFailed
+
+log = logging.getLogger(__name__)
+
+KEY_FORMAT = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, as clients send UUIDs or the like
+
+
+@dataclass
+class Claim:
+    """The outcome of claiming a key: `fresh` when this request must do the work."""
+
+    record: IdempotencyRecord
+    fresh: bool
+
+
+def fingerprint(payload) -> str:
+    """A stable hash of a request body: same body, same fingerprint, whatever the key order."""
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                           default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def check_key(key: str | None) -> str:
+    if not key or not KEY_FORMAT.match(key):
+        raise ValidationFailed(
+            "The Idempotency-Key header must be 1 to 255 visible characters.",
+            "Idempotency-Key 请求头须为 1 至 255 个可见字符。",
+            error="invalid_idempotency_key",
+            errors={"Idempotency-Key": ["1-255 visible ASCII characters"]})
+    return key
+
+
+def reused() -> ValidationFailed:
+    return ValidationFailed(
+        "This Idempotency-Key was already used with a different request.",
+        "该 Idempotency-Key 已用于另一个不同的请求。", error="idempotency_key_reused")
+
+
+def claim(*, owner: str, scope: str, key: str, request_fingerprint: str) -> Claim:
+    """Insert first: the request whose insert succeeds owns the key; the others replay or wait.
+
+    A record whose holder died (its lock expired) is taken over by one conditional update.
+    """
+    config = current_app.config
+    wait_until = time.monotonic() + config["IDEMPOTENCY_WAIT_SECONDS"]
+    while True:
+        if time.monotonic() > wait_until:
+            raise InvalidState(
+                "A request with this Idempotency-Key is still being processed; retry shortly.",
+                "使用该 Idempotency-Key 的请求仍在处理中，请稍后重试。",
+                error="idempotency_request_in_progress", headers={"Retry-After": "1"})
+        now = utcnow()
+        record = IdempotencyRecord(
+            owner=owner, scope=scope, key=key, fingerprint=request_fingerprint,
+            state="in_progress", created_at=now,
+            locked_until=now + timedelta(seconds=config["IDEMPOTENCY_LOCK_SECONDS"]),
+            expires_at=now + timedelta(hours=config["IDEMPOTENCY_TTL_HOURS"]))
+        try:
+            record.save(force_insert=True)
+            return Claim(record, fresh=True)
+        except (DuplicateKeyError, NotUniqueError):
+            pass
+        existing = IdempotencyRecord.objects(owner=owner, scope=scope, key=key).first()
+        if existing is None:
+            continue  # released or expired meanwhile: try to insert again
+        if existing.fingerprint != request_fingerprint:
+            raise reused()
+        if existing.state == "done":
+            return Claim(existing, fresh=False)
+        if existing.locked_until and existing.locked_until <= now:
+            taken = IdempotencyRecord.objects(
+                id=existing.id, state="in_progress", locked_until=existing.locked_until,
+            ).modify(set__locked_until=now + timedelta(seconds=config["IDEMPOTENCY_LOCK_SECONDS"]),
+                     new=True)
+            if taken is not None:
+                log.info("idempotency key of %s taken over after its holder stopped", scope)
+                return Claim(taken, fresh=True)
+            continue
+        time.sleep(0.02 + random.random() * 0.03)  # noqa: S311 (jitter, not security)
+
+
+def finish(claimed: Claim, *, resource: str) -> None:
+    """The work is done: later retries replay it."""
+    IdempotencyRecord.objects(id=claimed.record.id).update_one(
+        set__state="done", set__resource=resource, unset__locked_until=True)
+    claimed.record.state, claimed.record.resource = "done", resource
+
+
+def release(claimed: Claim) -> None:
+    """The request failed before doing anything: the key is free again for a corrected retry."""
+    IdempotencyRecord.objects(id=claimed.record.id, state="in_progress").delete()
+
+
+def remember_response(*, owner: str, scope: str, key: str, status: int,
+                      body: dict) -> tuple[int, dict]:
+    """Keep the first answer given for a key and return it: every retry gets exactly that."""
+    record = IdempotencyRecord.objects(
+        owner=owner, scope=scope, key=key, state="done", response_status=None,
+    ).modify(set__response_status=status, set__response_body=body, new=True)
+    if record is None:
+        record = IdempotencyRecord.objects(owner=owner, scope=scope, key=key).first()
+    if record is None or record.response_status is None:
+        return status, body
+    return record.response_status, record.response_body

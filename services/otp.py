@@ -1,0 +1,139 @@
+"""SMS one-time codes: 6 digits, short-lived, single use, few tries, and limits on sending."""
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pymongo
+from flask import current_app
+from pymongo import ReturnDocument
+
+from common.i18n import text
+from models.otp import OtpCode, RateCounter
+from notifications.sms import SmsError, sms_gateway
+from services import crypto, identity
+from services.errors import ServiceUnavailable, TooManyRequests, Unauthorized, ValidationFailed
+
+log = logging.getLogger(__name__)
+
+PURPOSES = ("login", "miniprogram_bind")
+MINUTE, HOUR, DAY = 60, 3600, 24 * 3600
+
+
+@dataclass(frozen=True)
+class SentCode:
+    expires_in: int
+    debug_code: str | None = None  # only where OTP_DEBUG_CODE is on (development, tests)
+
+
+def take(key: str, *, limit: int, window: int) -> int:
+    """Count one hit against `limit` per `window` seconds (the window opens with its first hit);
+    0 if allowed, else the seconds until the window closes. Atomic across processes."""
+    collection = RateCounter._get_collection()
+    now = datetime.now(UTC)
+    fresh = {"count": 1, "expires_at": now + timedelta(seconds=window)}
+    # A window that has closed starts again; only one concurrent caller wins this reset.
+    if collection.find_one_and_update({"_id": key, "expires_at": {"$lte": now}}, {"$set": fresh}):
+        return 0
+    try:
+        # Counts into the open window, or opens the first one; a full counter does not match,
+        # so the upsert collides with it on _id.
+        collection.update_one({"_id": key, "count": {"$lt": limit}},
+                              {"$inc": {"count": 1},
+                               "$setOnInsert": {"expires_at": fresh["expires_at"]}}, upsert=True)
+        return 0
+    except pymongo.errors.DuplicateKeyError:
+        # Full, or another process opened the window a moment ago: try once more without upsert.
+        live = {"_id": key, "count": {"$lt": limit}, "expires_at": {"$gt": now}}
+        if collection.find_one_and_update(live, {"$inc": {"count": 1}}):
+            return 0
+    counter = collection.find_one({"_id": key}) or {}
+    expires_at = counter.get("expires_at", now)
+    return max(1, int((expires_at - now).total_seconds()) + 1)
+
+
+def _limited(retry_after: int) -> TooManyRequests:
+    return TooManyRequests("Too many codes requested; try again in {s} seconds.",
+                           "验证码请求过于频繁，请 {s} 秒后再试。", error="otp_rate_limited",
+                           retry_after=retry_after, s=retry_after)
+
+
+def _code_hash(phone_index: str, purpose: str, code: str) -> str:
+    return crypto.blind_index("otp", f"{phone_index}:{purpose}:{code}")
+
+
+def _check_purpose(purpose: str) -> None:
+    if purpose not in PURPOSES:
+        raise ValidationFailed(errors={"purpose": [f"Must be one of: {', '.join(PURPOSES)}."]})
+
+
+def request_code(*, phone: str, purpose: str = "login", client_ip: str | None = None) -> SentCode:
+    """Text a new code to a phone for one purpose, within the per-client and per-phone limits;
+    a new code replaces the previous one."""
+    config = current_app.config
+    _check_purpose(purpose)
+    phone = identity.normalize_phone(phone)
+    phone_index = crypto.blind_index("phone", phone)
+    limits = [(f"otp:phone-minute:{phone_index}", config["OTP_PHONE_PER_MINUTE"], MINUTE),
+              (f"otp:phone-day:{phone_index}", config["OTP_PHONE_PER_DAY"], DAY)]
+    if client_ip:
+        # The client address first: a flood from one address spends none of a phone's allowance.
+        limits.insert(0, (f"otp:client:{crypto.blind_index('client', client_ip)}",
+                          config["OTP_CLIENT_PER_HOUR"], HOUR))
+    for key, limit, window in limits:
+        retry_after = take(key, limit=limit, window=window)
+        if retry_after:
+            raise _limited(retry_after)
+
+    code = f"{secrets.randbelow(10**6):06d}"
+    ttl = int(config["OTP_TTL"])
+    now = datetime.now(UTC)
+    code_hash = _code_hash(phone_index, purpose, code)
+    OtpCode._get_collection().update_one(
+        {"phone_index": phone_index, "purpose": purpose},
+        {"$set": {"code_hash": code_hash, "attempts": 0, "sent_at": now,
+                  "expires_at": now + timedelta(seconds=ttl)}},
+        upsert=True)
+    minutes = max(1, ttl // 60)
+    message = text("[{sign}] Your code is {code}, valid for {m} minutes. Do not share it.",
+                   "【{sign}】您的验证码是 {code}，{m} 分钟内有效，请勿泄露给他人。",
+                   sign=config["SMS_SIGN_NAME"], code=code, m=minutes)
+    try:
+        sms_gateway().send(phone, message)
+    except SmsError:
+        OtpCode._get_collection().delete_one({"phone_index": phone_index, "code_hash": code_hash})
+        raise ServiceUnavailable("The code could not be sent; please try again later.",
+                                 "验证码发送失败，请稍后再试。", error="sms_unavailable") from None
+    return SentCode(expires_in=ttl, debug_code=code if config["OTP_DEBUG_CODE"] else None)
+
+
+def send_code(*, phone: str, purpose: str, client_ip: str | None) -> int:
+    """Text a code (see request_code); returns how many seconds it stays valid."""
+    return request_code(phone=phone, purpose=purpose, client_ip=client_ip).expires_in
+
+
+def verify_code(*, phone: str, purpose: str, code: str) -> None:
+    """Accept the live code for this phone and purpose once; each wrong try counts, and after
+    the last allowed one the code is dead even if the right digits follow."""
+    config = current_app.config
+    _check_purpose(purpose)
+    phone_index = crypto.blind_index("phone", identity.normalize_phone(phone))
+    now = datetime.now(UTC)
+    max_attempts = int(config["OTP_MAX_ATTEMPTS"])
+    collection = OtpCode._get_collection()
+    live = {"phone_index": phone_index, "purpose": purpose, "expires_at": {"$gt": now},
+            "attempts": {"$lt": max_attempts}}
+    if collection.find_one_and_delete({**live, "code_hash": _code_hash(phone_index, purpose,
+                                                                       (code or "").strip())}):
+        return
+    counted = collection.find_one_and_update(live, {"$inc": {"attempts": 1}},
+                                             return_document=ReturnDocument.AFTER)
+    if counted is None:
+        raise Unauthorized("This code has expired or was used; request a new one.",
+                           "验证码已失效，请重新获取。", error="otp_expired")
+    left = max_attempts - counted["attempts"]
+    if left <= 0:
+        raise Unauthorized("The code is wrong and no tries are left; request a new one.",
+                           "验证码错误且已无剩余次数，请重新获取。", error="otp_invalid")
+    raise Unauthorized("The code is wrong; {n} tries left.", "验证码错误，还可尝试 {n} 次。",
+                       error="otp_invalid", n=left)

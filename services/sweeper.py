@@ -1,0 +1,77 @@
+"""The overdue job: marks open tasks past their due time, once each, and alerts their department."""
+import logging
+from datetime import UTC, datetime
+from types import SimpleNamespace
+
+from models.application import OPEN_APPLICATION_STATUSES, Application, TaskStatus
+from models.user import Role, User
+from services import events
+from services.department_adapters import ACCOUNT_PREFIX
+
+log = logging.getLogger(__name__)
+
+ON_THE_CLOCK = [TaskStatus.PENDING.value, TaskStatus.CLAIMED.value]
+
+
+def _overdue_condition(now: datetime) -> dict:
+    # A task waiting for a supplement is paused (paused_at set): its clock is not running.
+    return {"status": {"$in": ON_THE_CLOCK}, "due_at": {"$lt": now}, "paused_at": None,
+            "overdue": {"$ne": True}}
+
+
+def _officers_of(department: str, cache: dict[str, list[str]]) -> list[str]:
+    if department not in cache:
+        # The department's people, not the accounts its adapters act as.
+        cache[department] = [str(pk) for pk, username in User.objects(
+            role=Role.OFFICER.value, department=department, active=True,
+        ).scalar("id", "username") if not (username or "").startswith(ACCOUNT_PREFIX)]
+    return cache[department]
+
+
+def _mark(application: dict, task: dict, now: datetime, officers: list[str]) -> bool:
+    """One conditional update: the flag, its timeline event and the alerts, or nothing at all."""
+    due = task["due_at"]
+    data = {"due_at": (due if due.tzinfo else due.replace(tzinfo=UTC)).isoformat()}
+    event = events.event("task_overdue", at=now, actor_role="system", task=task, data=data)
+    target = SimpleNamespace(id=application["_id"], bundle=application.get("bundle"))
+    intents = [events.intent("task_overdue", at=now, application=target, recipient=officer,
+                             task=task, data=data) for officer in officers]
+    result = Application._get_collection().update_one(
+        {"_id": application["_id"],
+         "tasks": {"$elemMatch": {"id": task["id"], **_overdue_condition(now)}}},
+        {"$set": {"tasks.$[t].overdue": True, "updated_at": now,
+                  **({"outbox_pending": True} if intents else {})},
+         "$push": {"events": event, "outbox": {"$each": intents}},
+         "$inc": {"version": 1}},
+        array_filters=[{"t.id": task["id"]}],
+    )
+    return result.modified_count == 1
+
+
+def sweep(*, now: datetime | None = None) -> int:
+    """Mark every open task whose due time has passed; returns how many this call marked.
+
+    Safe in any number of processes at once: each mark is conditional on the task not being
+    marked yet, so one sweeper wins each task and the others skip it.
+    """
+    now = now or datetime.now(UTC)
+    condition = _overdue_condition(now)
+    candidates = Application._get_collection().find(
+        {"status": {"$in": [s.value for s in OPEN_APPLICATION_STATUSES]},
+         "tasks": {"$elemMatch": condition}},
+        {"tasks": 1, "bundle": 1},
+    ).batch_size(100)
+    officers: dict[str, list[str]] = {}
+    marked = 0
+    for application in candidates:
+        for task in application.get("tasks", []):
+            due = task.get("due_at")
+            if due is not None and due.tzinfo is None:
+                due = due.replace(tzinfo=UTC)
+            if (task.get("status") in ON_THE_CLOCK and due is not None and due < now
+                    and task.get("paused_at") is None and not task.get("overdue")):
+                marked += _mark(application, task, now,
+                                _officers_of(task["department"], officers))
+    if marked:
+        log.info("marked %d overdue task(s)", marked)
+    return marked

@@ -1,0 +1,274 @@
+"""The citizen's vault: what is on file, what an application may use, issued e-licences."""
+import contextlib
+import logging
+import re
+from collections.abc import Iterable
+from datetime import datetime
+
+from bson import ObjectId
+from bson.errors import InvalidId
+from pymongo.errors import DuplicateKeyError
+
+from common.i18n import pick, text
+from models.audit import MaterialAction
+from models.base import utcnow
+from models.material import (
+    Material,
+    MaterialKind,
+    MaterialStatus,
+    elicence_key,
+)
+from services.errors import InvalidState, ValidationFailed
+
+log = logging.getLogger(__name__)
+
+ID_NUMBER = re.compile(r"^\d{17}[\dXx]$")
+
+
+def _preference(material: Material, subject_id: str | None) -> tuple:
+    # Smaller sorts first: about this very subject, then issued or verified, then the newest.
+    about_subject = subject_id is not None and material.subject == subject_id
+    trusted = material.is_elicence or material.status == MaterialStatus.VERIFIED
+    return (not about_subject, not trusted, -material.created_at.timestamp())
+
+
+def on_file(*, owner_id: str, types: Iterable[str], subject_id: str | None = None
+            ) -> dict[str, str]:
+    """For each material type asked, the best usable material already in the owner's vault.
+
+    Usable: not rejected, not expired, within its validity. Preferred: about the subject, then
+    e-licences and verified materials, then the newest. With a subject, materials about another
+    person are left out; materials about nobody in particular (the owner's own) still count.
+    """
+    wanted = sorted({str(t) for t in types if t})
+    if not wanted:
+        return {}
+    query = Material.objects.owned_by(owner_id).usable().filter(type__in=wanted)
+    if subject_id is not None:
+        query = query.filter(subject__in=[str(subject_id), None])
+    best: dict[str, Material] = {}
+    for material in query.only("id", "type", "subject", "kind", "status", "created_at"):
+        current = best.get(material.type)
+        if current is None or _preference(material, subject_id) < _preference(current,
+                                                                               subject_id):
+            best[material.type] = material
+    return {code: str(material.id) for code, material in best.items()}
+
+
+def _object_id(value) -> ObjectId | None:
+    try:
+        return ObjectId(str(value))
+    except (InvalidId, TypeError):
+        return None
+
+
+def resolve_for_application(*, owner_id: str, material_ids: Iterable[str],
+                            allowed_types: Iterable[str] | None) -> list[Material]:
+    """The owner's usable materials for these ids, each of a type the application asks for.
+
+    Any id that is missing, not the owner's, rejected, expired or of a type not asked for makes
+    the whole call fail with a ValidationFailed naming each bad id (under "materials").
+    """
+    ids = list(dict.fromkeys(str(m) for m in material_ids or []))
+    allowed = None if allowed_types is None else {str(t) for t in allowed_types}
+    parsed = {mid: _object_id(mid) for mid in ids}
+    found = {str(m.id): m for m in Material.objects(
+        owner=str(owner_id), id__in=[oid for oid in parsed.values() if oid is not None])}
+    problems: list[str] = []
+    for mid in ids:
+        material = found.get(mid)
+        if material is None:
+            problems.append(text("Material {id} is not in your vault.",
+                                 "材料 {id} 不在您的材料库中。", id=mid))
+        elif not material.usable:
+            problems.append(text("Material {id} is {status} and cannot be used.",
+                                 "材料 {id} 状态为{status}，不能使用。", id=mid,
+                                 status=_status_label(material.effective_status)))
+        elif allowed is not None and material.type not in allowed:
+            problems.append(text("Material {id} ({type}) is not asked for by this application.",
+                                 "本申请不需要材料 {id}（{type}）。", id=mid, type=material.type))
+    if problems:
+        raise ValidationFailed("Some materials cannot be used.", "部分材料不能使用。",
+                               error="invalid_materials", errors={"materials": problems})
+    return [found[mid] for mid in ids]
+
+
+def _status_label(status: str) -> str:
+    labels = {"rejected": ("rejected", "已退回"), "expired": ("expired", "已过期"),
+              "uploaded": ("uploaded", "已上传"), "verified": ("verified", "已核验")}
+    en, zh = labels.get(status, (status, status))
+    return text(en, zh)
+
+
+def _encrypt_number(number: str | None) -> str | None:
+    if not number:
+        return None
+    from services import crypto  # the identity area's key handling
+
+    return crypto.encrypt(str(number))
+
+
+def issue_elicence(*, owner_id: str, subject_id: str | None, type: str, issuer: str,
+                   number: str | None, application_id: str, task_id: str,
+                   valid_until: datetime | None = None) -> Material:
+    """Put the e-licence a completed task issued in the applicant's vault, once per task and type.
+
+    Issuing again (a retried completion) returns the first e-licence unchanged.
+    """
+    key = elicence_key(str(task_id), str(type))
+    existing = Material.objects(dedup_key=key).first()
+    if existing is not None:
+        return existing
+    now = utcnow()
+    fields = {
+        "owner": str(owner_id), "subject": str(subject_id) if subject_id else None,
+        "type": str(type), "kind": MaterialKind.ELICENCE.value,
+        "status": MaterialStatus.VERIFIED.value, "issuer": str(issuer),
+        "number_encrypted": _encrypt_number(number), "valid_until": valid_until,
+        "application": str(application_id), "task": str(task_id), "dedup_key": key,
+        "created_at": now, "updated_at": now,
+    }
+    # One upsert decides: two completions racing still leave exactly one e-licence.
+    collection = Material._get_collection()
+    with contextlib.suppress(DuplicateKeyError):  # the other upsert won: same outcome
+        collection.update_one({"dedup_key": key},
+                              {"$setOnInsert": {k: v for k, v in fields.items()
+                                                if v is not None}}, upsert=True)
+    material = Material.objects.get(dedup_key=key)
+    log.info("e-licence %s issued: type %s by %s for task %s", material.id, type, issuer, task_id)
+    return material
+
+
+def licence_number(material: Material) -> str | None:
+    """The e-licence number in clear, for those entitled to it."""
+    if not material.number_encrypted:
+        return None
+    from services import crypto
+
+    return crypto.decrypt(material.number_encrypted)
+
+
+def mask_number(number: str | None) -> str | None:
+    """Licence numbers that are resident ID numbers are masked like every ID number."""
+    if not number:
+        return number
+    from services import crypto
+
+    if ID_NUMBER.match(number.strip()):
+        return crypto.mask_id_number(number)
+    return number
+
+
+def list_vault(*, owner_id: str, type: str | None = None, subject_id: str | None = None
+               ) -> list[Material]:
+    """Everything in a citizen's vault, uploads and e-licences, newest first."""
+    query = Material.objects.owned_by(owner_id)
+    if type:
+        query = query.filter(type=type)
+    if subject_id:
+        query = query.filter(subject=str(subject_id))
+    return list(query.order_by("-created_at"))
+
+
+def describe(materials: list[Material]) -> list[dict]:
+    """Materials as readers see them: type and issuer named in their language, status as of now,
+    licence numbers masked. One lookup for all the names, however many materials."""
+    from models.catalogue import Department, MaterialType
+
+    types = {t.code: t.name for t in MaterialType.objects(
+        code__in=list({m.type for m in materials})).only("code", "name")}
+    issuers = {d.code: d.name for d in Department.objects(
+        code__in=list({m.issuer for m in materials if m.issuer})).only("code", "name")}
+    described = []
+    for m in materials:
+        described.append({
+            "id": str(m.id), "type": m.type, "type_name": pick(types.get(m.type)) or m.type,
+            "kind": m.kind, "status": m.effective_status, "content_type": m.content_type,
+            "size": m.size, "sha256": m.sha256, "filename": m.filename, "subject": m.subject,
+            "issuer": m.issuer,
+            "issuer_name": pick(issuers.get(m.issuer)) if m.issuer else None,
+            "number": mask_number(licence_number(m)), "valid_until": m.valid_until,
+            "application": m.application, "task": m.task, "review_reason": m.review_reason,
+            "reviewed_at": m.reviewed_at, "has_content": m.file_id is not None,
+            "created_at": m.created_at, "updated_at": m.updated_at,
+        })
+    return described
+
+
+def review(*, material_id: str, officer, decision: str, reason: str | None, task_id: str
+           ) -> Material:
+    """An officer whose task needs a material marks it verified or rejected, with a reason.
+
+    Rejecting asks the citizen, through the workflow, for a new material of that type on the
+    task; if the workflow refuses (say, the task is not theirs to act on), nothing changes.
+    """
+    from services import material_access
+
+    if decision not in (MaterialStatus.VERIFIED, MaterialStatus.REJECTED):
+        raise ValidationFailed(errors={"decision": [text("Must be verified or rejected.",
+                                                         "只能是 verified 或 rejected。")]})
+    reason = (reason or "").strip() or None
+    if decision == MaterialStatus.REJECTED and not reason:
+        raise ValidationFailed(errors={"reason": [text("Say why the material is rejected.",
+                                                       "请说明退回原因。")]})
+    access = material_access.for_reader(material_id=material_id, principal=officer,
+                                        task_id=task_id, action=MaterialAction.REVIEW)
+    material = access.material
+    if material.is_elicence:
+        raise InvalidState("An e-licence is issued by its department and is not reviewed.",
+                           "电子证照由签发部门出具，无需核验。", error="material_not_reviewable")
+    if material.effective_status == MaterialStatus.EXPIRED:
+        raise InvalidState("The material has expired.", "该材料已过期。",
+                           error="material_not_reviewable")
+    if decision == MaterialStatus.REJECTED:
+        from services import workflow  # the workflow pauses the task for a supplement
+
+        workflow.request_supplement(task_id=access.task, officer=officer,
+                                    materials=[material.type], fields=[], reason=reason)
+    now = utcnow()
+    updated = Material.objects(id=material.id, kind=MaterialKind.UPLOAD.value).modify(
+        set__status=str(decision), set__review_reason=reason, set__reviewed_by=str(officer.id),
+        set__reviewed_at=now, set__review_task=access.task, set__updated_at=now, new=True)
+    if updated is None:
+        raise material_access.not_found()
+    log.info("material %s %s by an officer of %s for task %s", material.id, decision,
+             officer.department, access.task)
+    return updated
+
+
+def delete_upload(*, material_id: str, owner_id: str) -> None:
+    """A citizen removes an upload no application was given; its bytes go when no other
+    material of theirs shares them. E-licences stay: the department issued them."""
+    from models.application import Application
+    from services import material_access, uploads
+
+    material = material_access.get_material(material_id)
+    if material.owner != str(owner_id):
+        raise material_access.not_found()
+    if material.is_elicence:
+        raise InvalidState("An issued e-licence cannot be removed.", "电子证照不能删除。",
+                           error="material_in_use")
+    if Application.objects(materials=str(material.id)).only("id").first() is not None:
+        raise InvalidState("An application uses this material; it cannot be removed.",
+                           "该材料已用于申请，不能删除。", error="material_in_use")
+    Material.objects(id=material.id).delete()
+    if material.file_id is not None and not Material.objects(file_id=material.file_id).count():
+        uploads.delete_file(material.file_id)
+
+
+def accesses_for_owner(*, material_id: str, owner_id: str) -> list[dict]:
+    """Which departments read one of the owner's materials, when and for which matter; officers
+    are not named."""
+    from models.catalogue import Department
+    from services import material_access
+
+    material = material_access.get_material(material_id)
+    if material.owner != str(owner_id):
+        raise material_access.not_found()
+    reads = material_access.accesses_of(material)
+    names = {d.code: d.name for d in Department.objects(
+        code__in=list({r.department for r in reads if r.department})).only("code", "name")}
+    return [{"at": r.at, "department": r.department,
+             "department_name": pick(names.get(r.department)) or r.department,
+             "matter": r.matter, "application": r.application, "action": r.action}
+            for r in reads]

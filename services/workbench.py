@@ -1,0 +1,123 @@
+"""The officer's workbench: their department's queue and what they may see of one task."""
+from datetime import UTC, datetime
+
+from common import i18n
+from models.application import Application, TaskStatus
+from services import applications
+from services.errors import NotFound
+
+# The queue an officer works when they ask for no status: what is theirs to act on.
+QUEUE_STATUSES = (TaskStatus.PENDING, TaskStatus.CLAIMED, TaskStatus.NEEDS_SUPPLEMENT)
+# Tasks without a due time (waiting ones) sort after every dated one.
+LATEST = datetime(9999, 12, 31, tzinfo=UTC)
+
+
+def _task_condition(officer, *, status=None, overdue=None, mine=None) -> dict:
+    condition: dict = {"department": officer.department}
+    if status:
+        condition["status"] = str(status)
+    else:
+        condition["status"] = {"$in": [s.value for s in QUEUE_STATUSES]}
+    if overdue is not None:
+        condition["overdue"] = True if overdue else {"$ne": True}
+    if mine:
+        condition["claimed_by"] = str(officer.id)
+    return condition
+
+
+def list_tasks(*, officer, status: str | None = None, bundle: str | None = None,
+               overdue: bool | None = None, mine: bool | None = None, page: int = 1,
+               page_size: int = 20) -> tuple[list[dict], int]:
+    """One page of the department's tasks, most urgent first, and how many there are in all."""
+    if not officer.department:
+        return [], 0
+    condition = _task_condition(officer, status=status, overdue=overdue, mine=mine)
+    match: dict = {"tasks": {"$elemMatch": condition}}
+    if bundle:
+        match["bundle"] = bundle
+    pipeline = [
+        {"$match": match},
+        {"$project": {"bundle": 1, "bundle_name": 1, "bundle_version": 1, "status": 1,
+                      "channel": 1, "station": 1, "created_at": 1, "tasks": 1}},
+        {"$unwind": "$tasks"},
+        {"$match": {f"tasks.{k}": v for k, v in condition.items()}},
+        {"$addFields": {"_due": {"$ifNull": ["$tasks.due_at", LATEST]}}},
+        {"$sort": {"_due": 1, "tasks.released_at": 1, "created_at": 1, "tasks.id": 1}},
+        {"$facet": {"items": [{"$skip": (page - 1) * page_size}, {"$limit": page_size}],
+                    "total": [{"$count": "n"}]}},
+    ]
+    result = next(Application._get_collection().aggregate(pipeline), {"items": [], "total": []})
+    total = result["total"][0]["n"] if result["total"] else 0
+    return [_queue_item(row, officer) for row in result["items"]], total
+
+
+def _queue_item(row: dict, officer) -> dict:
+    task = row["tasks"]
+    return {
+        "id": task["id"], "matter": task["matter"],
+        "name": i18n.pick(task.get("name")) or task["matter"],
+        "department": task["department"], "status": task["status"],
+        "depends_on": task.get("depends_on") or [], "due_at": task.get("due_at"),
+        "overdue": bool(task.get("overdue")), "released_at": task.get("released_at"),
+        "claimed_at": task.get("claimed_at"),
+        "claimed_by_me": task.get("claimed_by") == str(officer.id),
+        "application": {
+            "id": str(row["_id"]), "bundle": row["bundle"],
+            "bundle_name": i18n.pick(row.get("bundle_name")) or row["bundle"],
+            "status": row["status"], "channel": row.get("channel"),
+            "station": row.get("station"), "created_at": row.get("created_at")},
+    }
+
+
+def get_task(*, task_id: str, officer) -> Application:
+    """The application holding one of the department's tasks; any other task is not found."""
+    application = (Application.objects(__raw__={"tasks": {"$elemMatch": {
+        "id": str(task_id), "department": officer.department}}}).exclude("outbox").first()
+        if officer.department else None)
+    if application is None:
+        raise NotFound("No such task.", "未找到该任务。", error="task_not_found")
+    return application
+
+
+def task_view(application: Application, task_id: str, officer) -> dict:
+    """One task with what its officer may see: the answers and materials its matter uses, the
+    inputs it was handed, its outputs; personal data in clear, as the matter needs it."""
+    task = application.task(str(task_id))
+    definition = applications.definition_of(application.bundle, application.bundle_version)
+    step = applications.step_of(definition, task.matter)
+    used = [f["name"] for f in definition["form"] if task.matter in (f.get("matters") or [])]
+    labels = {f["name"]: i18n.pick(f.get("labels")) or f["name"] for f in definition["form"]}
+    subject = application.subject or {}
+    return {
+        "id": task.id, "matter": task.matter, "name": i18n.pick(task.name) or task.matter,
+        "department": task.department, "status": task.status,
+        "depends_on": list(task.depends_on or []),
+        "waiting_for": [t.matter for t in application.tasks if t.matter in task.depends_on
+                        and t.status != TaskStatus.COMPLETED],
+        "inputs": {k: applications.reveal(v) for k, v in (task.inputs or {}).items()},
+        "outputs": {k: applications.reveal(v) for k, v in (task.outputs or {}).items()},
+        "output_definitions": [{"name": o["name"], "label": i18n.pick(o.get("labels"))
+                                or o["name"], "type": o.get("type"), "pattern": o.get("pattern"),
+                                "required": o.get("required", True)}
+                               for o in step.get("outputs") or []],
+        "due_at": task.due_at, "overdue": bool(task.overdue), "released_at": task.released_at,
+        "claimed_at": task.claimed_at, "claimed_by_me": task.claimed_by == str(officer.id),
+        "completed_at": task.completed_at, "paused_at": task.paused_at,
+        "reason": task.reason, "note": task.note,
+        "supplement": dict(task.supplement) if task.supplement else None,
+        "application": {
+            "id": str(application.id), "bundle": application.bundle,
+            "bundle_name": i18n.pick(application.bundle_name) or application.bundle,
+            "bundle_version": application.bundle_version, "status": application.status,
+            "channel": application.channel, "station": application.station,
+            "created_at": application.created_at,
+            "subject": {"kind": subject.get("kind"), "relation": subject.get("relation"),
+                        "name": subject.get("name")},
+            "form": applications.form_view(application, definition, names=used,
+                                           reveal_personal=True),
+            "form_labels": {name: labels[name] for name in used},
+            "materials": [{"id": mid, "type": mtype}
+                          for mid, mtype in (application.material_types or {}).items()
+                          if mtype in (task.material_types or [])],
+        },
+    }

@@ -1,0 +1,170 @@
+import uuid
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from common import db_metrics
+from models.application import Application
+from services import deadlines
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2024, 3, 6, 2, 0, tzinfo=UTC)  # Wednesday 10:00 in Shanghai
+
+
+@pytest.fixture(autouse=True)
+def fresh_medians():
+    deadlines.clear_cache()
+    yield
+    deadlines.clear_cache()
+
+
+def minutes(n):
+    return {"value": n, "unit": "minutes"}
+
+
+# A small newborn-shaped graph: two certificates at once, registration after the birth
+# certificate, insurance after registration.
+DEFINITION = {"code": "newborn", "version": 1, "steps": [
+    {"matter": "birth_medical_certificate", "depends_on": [], "promised": minutes(30)},
+    {"matter": "vaccination_certificate", "depends_on": [], "promised": minutes(20)},
+    {"matter": "newborn_household_registration", "depends_on": ["birth_medical_certificate"],
+     "promised": minutes(15)},
+    {"matter": "medical_insurance_enrolment", "depends_on": ["newborn_household_registration"],
+     "promised": {"value": 1, "unit": "hours"}},
+]}
+
+
+def tasks_at_submission(released_at=NOW):
+    tasks = []
+    for step in DEFINITION["steps"]:
+        ready = not step["depends_on"]
+        tasks.append({"id": uuid.uuid4().hex, "matter": step["matter"],
+                      "depends_on": step["depends_on"],
+                      "status": "pending" if ready else "waiting",
+                      "released_at": released_at if ready else None})
+    return tasks
+
+
+def task_of(tasks, matter):
+    return next(t for t in tasks if t["matter"] == matter)
+
+
+def completed_history(matter, handling_minutes, *, completed_at=NOW - timedelta(days=1)):
+    """Past applications in which the matter took the given times to handle."""
+    for handled in handling_minutes:
+        Application(applicant="someone", bundle="newborn", bundle_version=1, status="completed",
+                    tasks=[{"id": uuid.uuid4().hex, "matter": matter, "department": "health",
+                            "status": "completed", "completed_at": completed_at,
+                            "released_at": completed_at - timedelta(minutes=handled)}]).save()
+
+
+def test_minutes_and_hours_run_on_the_clock_even_on_a_sunday():
+    sunday = datetime(2024, 3, 10, 3, 0, tzinfo=UTC)
+    assert deadlines.due_at(start=sunday, limit=minutes(15)) == sunday + timedelta(minutes=15)
+    assert (deadlines.due_at(start=sunday, limit={"value": 2, "unit": "hours"})
+            == sunday + timedelta(hours=2))
+
+
+def test_working_days_skip_the_weekend_and_end_with_the_local_day():
+    friday_afternoon = datetime(2024, 3, 8, 15, 0, tzinfo=SHANGHAI)
+    due = deadlines.due_at(start=friday_afternoon, limit={"value": 2, "unit": "working_days"})
+    assert due == datetime(2024, 3, 13, 0, 0, tzinfo=SHANGHAI)  # the close of Tuesday
+    assert due.utcoffset() == timedelta(0)
+
+
+def test_a_public_holiday_from_the_settings_adds_a_day(app, monkeypatch):
+    monkeypatch.setitem(app.config, "PUBLIC_HOLIDAYS", ["2024-03-11"])
+    friday_afternoon = datetime(2024, 3, 8, 15, 0, tzinfo=SHANGHAI)
+    due = deadlines.due_at(start=friday_afternoon, limit={"value": 2, "unit": "working_days"})
+    assert due == datetime(2024, 3, 14, 0, 0, tzinfo=SHANGHAI)
+
+
+@pytest.mark.parametrize("limit", [{"value": 0, "unit": "minutes"}, {"value": 3, "unit": "weeks"},
+                                   {"value": "2", "unit": "hours"}, {}])
+def test_a_malformed_limit_is_refused(limit):
+    with pytest.raises(ValueError):
+        deadlines.due_at(start=NOW, limit=limit)
+
+
+def test_waiting_for_a_supplement_moves_the_due_time_by_exactly_the_wait():
+    due = NOW + timedelta(hours=1)
+    paused, resumed = NOW + timedelta(minutes=10), NOW + timedelta(days=2, minutes=10)
+    assert (deadlines.paused_due_at(due_at=due, paused_at=paused, resumed_at=resumed)
+            == due + timedelta(days=2))
+    assert deadlines.paused_due_at(due_at=None, paused_at=paused, resumed_at=resumed) is None
+    with pytest.raises(ValueError):
+        deadlines.paused_due_at(due_at=due, paused_at=resumed, resumed_at=paused)
+
+
+def test_without_history_the_eta_follows_the_promised_limits_along_the_longest_path():
+    eta = deadlines.estimate_eta(definition=DEFINITION, tasks=tasks_at_submission(), now=NOW)
+    # birth certificate 30 + registration 15 + insurance 60; vaccination runs alongside.
+    assert eta == NOW + timedelta(minutes=105)
+
+
+def test_typical_handling_times_replace_promises_once_there_is_history():
+    completed_history("newborn_household_registration", [4, 6, 100])  # median 6
+    completed_history("medical_insurance_enrolment", [10, 12])  # median 11
+    eta = deadlines.estimate_eta(definition=DEFINITION, tasks=tasks_at_submission(), now=NOW)
+    assert eta == NOW + timedelta(minutes=30 + 6 + 11)
+
+
+def test_history_older_than_the_window_is_ignored(app, monkeypatch):
+    monkeypatch.setitem(app.config, "ETA_HISTORY_DAYS", 30)
+    completed_history("medical_insurance_enrolment", [1], completed_at=NOW - timedelta(days=400))
+    eta = deadlines.estimate_eta(definition=DEFINITION, tasks=tasks_at_submission(), now=NOW)
+    assert eta == NOW + timedelta(minutes=105)
+
+
+def test_finished_tasks_count_as_they_finished_and_open_ones_never_finish_in_the_past():
+    tasks = tasks_at_submission(released_at=NOW - timedelta(hours=3))
+    birth = task_of(tasks, "birth_medical_certificate")
+    birth.update(status="completed", completed_at=NOW - timedelta(hours=2))
+    registration = task_of(tasks, "newborn_household_registration")
+    registration.update(status="claimed", released_at=NOW - timedelta(hours=2))
+    eta = deadlines.estimate_eta(definition=DEFINITION, tasks=tasks, now=NOW)
+    # registration is late: due any moment now, then an hour of insurance.
+    assert eta == NOW + timedelta(hours=1)
+
+
+def test_an_application_whose_tasks_all_finished_is_expected_when_the_last_one_finished():
+    tasks = tasks_at_submission()
+    for offset, task in enumerate(tasks):
+        task.update(status="completed", completed_at=NOW - timedelta(minutes=10 * offset))
+    assert deadlines.estimate_eta(definition=DEFINITION, tasks=tasks, now=NOW) == NOW
+
+
+def test_a_task_waiting_for_a_supplement_pushes_the_eta_back_while_it_waits():
+    tasks = tasks_at_submission(released_at=NOW - timedelta(minutes=10))
+    birth = task_of(tasks, "birth_medical_certificate")
+    birth.update(status="needs_supplement", paused_at=NOW - timedelta(minutes=5))
+    first = deadlines.estimate_eta(definition=DEFINITION, tasks=tasks, now=NOW)
+    # 5 of its 30 minutes were spent before the pause; 25 remain once the citizen answers.
+    assert first == NOW + timedelta(minutes=25 + 15 + 60)
+    later = deadlines.estimate_eta(definition=DEFINITION, tasks=tasks,
+                                   now=NOW + timedelta(hours=1))
+    assert later == first + timedelta(hours=1)
+
+
+def test_a_rejected_application_has_no_eta():
+    tasks = tasks_at_submission()
+    task_of(tasks, "vaccination_certificate")["status"] = "rejected"
+    assert deadlines.estimate_eta(definition=DEFINITION, tasks=tasks, now=NOW) is None
+
+
+def test_medians_are_reused_for_a_while_without_asking_the_database(app, monkeypatch):
+    monkeypatch.setitem(app.config, "ETA_CACHE_SECONDS", 300)
+    completed_history("medical_insurance_enrolment", [10])
+    first = deadlines.estimate_eta(definition=DEFINITION, tasks=tasks_at_submission(), now=NOW)
+    completed_history("medical_insurance_enrolment", [50, 50])  # the median is now 50
+
+    db_metrics.reset()
+    again = deadlines.estimate_eta(definition=DEFINITION, tasks=tasks_at_submission(), now=NOW)
+    assert db_metrics.count() == 0
+    assert again == first == NOW + timedelta(minutes=30 + 15 + 10)
+
+    deadlines.clear_cache()
+    refreshed = deadlines.estimate_eta(definition=DEFINITION, tasks=tasks_at_submission(),
+                                       now=NOW)
+    assert refreshed == NOW + timedelta(minutes=30 + 15 + 50)

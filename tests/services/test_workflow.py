@@ -1,0 +1,382 @@
+"""The workflow's rules, driven through its verbs: submit, claim, complete, reject, withdraw."""
+import pytest
+
+from common.i18n import current_locale
+from models.application import Application
+from models.connection import database
+from models.family import FamilyMember
+from models.idempotency import IdempotencyRecord
+from models.material import Material
+from services import applications, workflow
+from services.errors import Forbidden, InvalidState, NotFound, ValidationFailed
+from tests import workflow_support as ws
+from tests.helpers import make_citizen, make_material, make_officer
+
+
+@pytest.fixture(autouse=True)
+def catalogue():
+    ws.load_catalogue()
+    current_locale.set("en")
+
+
+@pytest.fixture
+def parent():
+    return ws.make_parent()
+
+
+@pytest.fixture
+def officers():
+    return {d: make_officer(d) for d in ws.NEWBORN_DEPARTMENTS}
+
+
+def submit(parent, key="key-1", **changes):
+    arguments = {"applicant_id": str(parent.id), "bundle": "newborn",
+                 "subject": {"kind": "newborn"}, "form": ws.newborn_form(),
+                 "idempotency_key": key, **changes}
+    if "materials" not in arguments:
+        arguments["materials"] = ws.newborn_materials(parent)
+    return workflow.submit_application(**arguments)
+
+
+def statuses(application):
+    return {t.matter: t.status for t in application.tasks}
+
+
+def finish(application, officers, matter):
+    department = ws.NEWBORN_STEPS[matter][0]
+    task = application.task_for(matter)
+    workflow.claim_task(task_id=task.id, officer=officers[department])
+    return workflow.complete_task(task_id=task.id, officer=officers[department],
+                                  outputs=ws.outputs_for(matter))
+
+
+def events_of(application, type_):
+    return [e for e in Application.objects.get(id=application.id).events if e["type"] == type_]
+
+
+# ── Submitting ─────────────────────────────────────────────────────────────────────────────────
+
+def test_a_newborn_application_sends_the_two_independent_matters_out_at_once(parent):
+    application = submit(parent)
+
+    assert statuses(application) == {
+        "birth_medical_certificate": "pending", "vaccination_certificate": "pending",
+        "newborn_household_registration": "waiting", "medical_insurance_enrolment": "waiting",
+        "medical_insurance_payment": "waiting", "citizen_card": "waiting",
+        "maternity_insurance_benefit": "waiting"}
+    pending = [t for t in application.tasks if t.status == "pending"]
+    assert all(t.due_at and t.released_at for t in pending)
+    assert {e["matter"] for e in events_of(application, "task_routed")} == {
+        "birth_medical_certificate", "vaccination_certificate"}
+    assert application.bundle_version >= 1 and application.eta is not None
+    assert {i["type"] for i in application.outbox} == {"application_received", "task_routed"}
+    assert application.outbox_pending
+
+
+def test_the_newborn_becomes_the_applicants_child_and_the_subject(parent):
+    application = submit(parent)
+
+    child = FamilyMember.objects.get(owner=str(parent.id), relation="child")
+    assert child.name == "Zhou Xiaoyu" and child.birth_date == ws.birth_date()
+    assert application.subject == {"kind": "family", "id": str(child.id), "relation": "child",
+                                   "name": "Zhou Xiaoyu"}
+
+
+def test_what_the_system_knows_is_prefilled_and_personal_numbers_rest_encrypted(parent):
+    application = submit(parent)
+
+    raw = database()["applications"].find_one({"_id": application.id})
+    assert raw["form"]["applicant_name"] == parent.name
+    assert raw["form"]["spouse_name"].startswith("Spouse")
+    assert set(raw["form_protected"]) == {"applicant_id_number", "spouse_id_number",
+                                          "contact_phone"}
+    assert "330381" not in str(raw["form_protected"]) and "1380000" not in str(raw)
+    shown = applications.citizen_view(application)["form"]
+    assert shown["applicant_id_number"].startswith("330381") and "*" in shown[
+        "applicant_id_number"]
+    assert shown["contact_phone"] == "138****0001"
+
+
+def test_the_same_key_and_body_returns_the_first_application(parent):
+    materials = ws.newborn_materials(parent)
+    first = submit(parent, materials=materials)
+    again = submit(parent, materials=materials)
+
+    assert again.id == first.id
+    assert Application.objects.count() == 1
+    assert FamilyMember.objects(relation="child").count() == 1
+
+
+def test_the_same_key_with_another_body_is_refused(parent):
+    materials = ws.newborn_materials(parent)
+    submit(parent, materials=materials)
+
+    with pytest.raises(ValidationFailed) as refused:
+        submit(parent, materials=materials, form=ws.newborn_form(newborn_name="Another"))
+    assert refused.value.error == "idempotency_key_reused"
+    assert Application.objects.count() == 1
+
+
+def test_keys_belong_to_their_caller(parent):
+    other = ws.make_parent(2)
+    submit(parent, key="same")
+    submit(other, key="same")
+
+    assert Application.objects.count() == 2
+
+
+def test_a_refused_request_leaves_its_key_free_for_the_corrected_one(parent):
+    with pytest.raises(ValidationFailed):
+        submit(parent, form=ws.newborn_form(birth_weight_grams=None))
+    assert IdempotencyRecord.objects.count() == 0
+
+    assert submit(parent).status == "in_progress"
+
+
+def test_each_wrong_answer_is_named_in_the_citizens_language(parent):
+    current_locale.set("zh-CN")
+    with pytest.raises(ValidationFailed) as refused:
+        submit(parent, form=ws.newborn_form(birth_weight_grams=None, bank_account="12ab",
+                                            newborn_gender="other", favourite_colour="blue"))
+
+    errors = refused.value.errors
+    assert set(errors) == {"form.birth_weight_grams", "form.bank_account",
+                           "form.newborn_gender", "form.favourite_colour"}
+    assert errors["form.birth_weight_grams"] == ["请填写出生体重（克）。"]
+    assert errors["form.favourite_colour"] == ["未知字段。"]
+    assert Application.objects.count() == 0
+    assert FamilyMember.objects(relation="child").count() == 0
+
+
+def test_a_citizen_without_verified_data_must_type_it(parent):
+    stranger = make_citizen(name="Not Verified")
+    with pytest.raises(ValidationFailed) as refused:
+        submit(stranger, materials=ws.newborn_materials(stranger))
+
+    assert {"form.applicant_name", "form.applicant_id_number", "form.contact_phone",
+            "form.spouse_name", "form.spouse_id_number"} <= set(refused.value.errors)
+
+
+def test_materials_must_be_the_applicants_and_of_the_checklist(parent):
+    others = make_material(make_citizen(), "household_register")
+    with pytest.raises(ValidationFailed) as refused:
+        submit(parent, materials=[str(others.id)])
+
+    assert any(str(others.id) in m for m in refused.value.errors["materials"])
+
+
+def test_a_material_type_nowhere_to_be_found_is_asked_for_by_name(parent):
+    given = [str(make_material(parent, t).id) for t in ws.NEWBORN_MATERIALS[:3]]
+    with pytest.raises(ValidationFailed) as refused:
+        submit(parent, materials=given)
+
+    assert refused.value.errors["materials"] == ["Please add: Birth registration service form."]
+
+
+def test_materials_already_on_file_count_as_given(parent):
+    ws.newborn_materials(parent)  # in the vault from an earlier visit
+    application = submit(parent, materials=[])
+
+    assert sorted(application.material_types.values()) == sorted(ws.NEWBORN_MATERIALS)
+
+
+def test_an_existing_child_can_be_chosen_and_is_prefilled(parent):
+    child = FamilyMember(owner=str(parent.id), relation="child", name="Elder",
+                         birth_date=ws.birth_date(), gender="male").save()
+    form = ws.newborn_form(newborn_name=None, newborn_gender=None, newborn_birth_date=None)
+    application = submit(parent, subject={"kind": "family", "id": str(child.id)}, form=form)
+
+    assert application.form["newborn_name"] == "Elder"
+    assert application.form["newborn_gender"] == "male"
+
+
+def test_someone_elses_family_member_is_no_subject(parent):
+    stranger_child = FamilyMember(owner=str(make_citizen().id), relation="child", name="X",
+                                  birth_date=ws.birth_date()).save()
+    with pytest.raises(ValidationFailed) as refused:
+        submit(parent, subject={"kind": "family", "id": str(stranger_child.id)})
+    assert "subject" in refused.value.errors
+
+
+# ── Claiming and completing ────────────────────────────────────────────────────────────────────
+
+def test_a_waiting_task_cannot_be_claimed_and_says_what_it_waits_for(parent, officers):
+    application = submit(parent)
+    task = application.task_for("newborn_household_registration")
+
+    with pytest.raises(InvalidState) as refused:
+        workflow.claim_task(task_id=task.id, officer=officers["public_security"])
+    assert refused.value.error == "task_not_claimable"
+    assert refused.value.en == "Task is waiting for: birth_medical_certificate"
+    with pytest.raises(InvalidState) as refused:
+        workflow.complete_task(task_id=task.id, officer=officers["public_security"],
+                               outputs=ws.outputs_for("newborn_household_registration"))
+    assert "birth_medical_certificate" in refused.value.en
+
+
+def test_another_departments_task_is_not_found(parent, officers):
+    task = submit(parent).task_for("birth_medical_certificate")
+
+    with pytest.raises(NotFound):
+        workflow.claim_task(task_id=task.id, officer=officers["taxation"])
+
+
+def test_a_claimed_task_cannot_be_claimed_again_nor_completed_by_another(parent, officers):
+    task = submit(parent).task_for("birth_medical_certificate")
+    workflow.claim_task(task_id=task.id, officer=officers["health"])
+    colleague = make_officer("health")
+
+    with pytest.raises(InvalidState) as refused:
+        workflow.claim_task(task_id=task.id, officer=colleague)
+    assert refused.value.error == "task_not_claimable"
+    with pytest.raises(InvalidState) as refused:
+        workflow.complete_task(task_id=task.id, officer=colleague,
+                               outputs=ws.outputs_for("birth_medical_certificate"))
+    assert refused.value.error == "task_not_claimed"
+
+
+def test_outputs_are_checked_against_the_matters_definition(parent, officers):
+    application = finish(submit(parent), officers, "birth_medical_certificate")
+    task = application.task_for("newborn_household_registration")
+    workflow.claim_task(task_id=task.id, officer=officers["public_security"])
+
+    for outputs, error in [({}, "outputs.citizen_id_number"),
+                           ({"citizen_id_number": "330381202611270000"},
+                            "outputs.citizen_id_number"),
+                           ({"citizen_id_number": ws.baby_id_number(), "extra": "1"},
+                            "outputs.extra")]:
+        with pytest.raises(ValidationFailed) as refused:
+            workflow.complete_task(task_id=task.id, officer=officers["public_security"],
+                                   outputs=outputs)
+        assert error in refused.value.errors
+    assert Application.objects.get(id=application.id).task(task.id).status == "claimed"
+
+
+def test_completing_a_task_releases_the_dependents_whose_dependencies_are_all_done(
+        parent, officers):
+    application = finish(submit(parent), officers, "birth_medical_certificate")
+
+    assert statuses(application)["newborn_household_registration"] == "pending"
+    assert statuses(application)["maternity_insurance_benefit"] == "pending"
+    assert statuses(application)["medical_insurance_enrolment"] == "waiting"
+    released = application.task_for("newborn_household_registration")
+    assert released.inputs == {"birth_certificate_number": "R330381001"}
+    assert released.due_at is not None
+
+
+def test_the_newborns_id_number_flows_to_medical_insurance_and_completes_the_application(
+        parent, officers):
+    application = submit(parent)
+    for matter in ws.NEWBORN_STEPS:
+        application = finish(application, officers, matter)
+
+    assert application.status == "completed" and application.completed_at
+    enrolment = application.task_for("medical_insurance_enrolment")
+    assert applications.reveal(enrolment.inputs["citizen_id_number"]) == ws.baby_id_number()
+    for matter in ("medical_insurance_payment", "citizen_card"):
+        assert set(application.task_for(matter).inputs) == {"citizen_id_number",
+                                                            "medical_insurance_number"}
+    assert len(events_of(application, "application_completed")) == 1
+    assert [i["type"] for i in application.outbox].count("task_completed") == 7
+
+
+def test_completion_issues_elicences_and_records_the_childs_id_number(parent, officers):
+    application = submit(parent)
+    for matter in list(ws.NEWBORN_STEPS)[:3]:
+        application = finish(application, officers, matter)
+
+    licences = Material.objects(owner=str(parent.id), kind="elicence")
+    assert sorted(m.type for m in licences) == ["birth_medical_certificate",
+                                                "household_registration_record",
+                                                "vaccination_certificate"]
+    assert all(m.subject == application.subject["id"] for m in licences)
+    assert application.task_for("birth_medical_certificate").elicences
+    child = FamilyMember.objects.get(id=application.subject["id"])
+    assert child.id_number_index
+
+
+def test_the_citizen_never_sees_the_officer_or_the_note(parent, officers):
+    application = submit(parent)
+    task = application.task_for("birth_medical_certificate")
+    workflow.claim_task(task_id=task.id, officer=officers["health"])
+    workflow.complete_task(task_id=task.id, officer=officers["health"],
+                           outputs=ws.outputs_for("birth_medical_certificate"),
+                           note="Mother's records checked by Dr Wang")
+
+    stored = Application.objects.get(id=application.id)
+    shown = str(applications.citizen_view(stored)) + str(applications.timeline(stored))
+    assert "Dr Wang" not in shown and str(officers["health"].id) not in shown
+    assert stored.task(task.id).note == "Mother's records checked by Dr Wang"
+
+
+# ── Rejecting ──────────────────────────────────────────────────────────────────────────────────
+
+def test_a_rejection_rejects_the_application_and_cancels_what_can_no_longer_happen(
+        parent, officers):
+    application = finish(submit(parent), officers, "birth_medical_certificate")
+    task = application.task_for("newborn_household_registration")
+    workflow.claim_task(task_id=task.id, officer=officers["public_security"])
+    application = workflow.reject_task(task_id=task.id, officer=officers["public_security"],
+                                       reason="The household register is not Ruian's")
+
+    assert application.status == "rejected"
+    assert application.reason == "The household register is not Ruian's"
+    after = statuses(application)
+    assert after["newborn_household_registration"] == "rejected"
+    assert {after[m] for m in ("medical_insurance_enrolment", "medical_insurance_payment",
+                               "citizen_card")} == {"cancelled"}
+    assert after["vaccination_certificate"] == "pending"  # does not depend on it
+    assert after["maternity_insurance_benefit"] == "pending"
+    told = [i for i in application.outbox if i["type"] == "application_rejected"
+            and i["recipient"] == str(parent.id)]
+    assert told[0]["data"] == {"reason": "The household register is not Ruian's"}
+
+
+# ── Withdrawing ────────────────────────────────────────────────────────────────────────────────
+
+def test_withdrawing_cancels_every_task_and_tells_the_departments(parent, officers):
+    application = submit(parent)
+    claimed = application.task_for("birth_medical_certificate")
+    workflow.claim_task(task_id=claimed.id, officer=officers["health"])
+
+    application = workflow.withdraw(application_id=str(application.id), citizen=parent)
+
+    assert application.status == "withdrawn"
+    assert set(statuses(application).values()) == {"cancelled"}
+    alerts = {(i["recipient"], i["department"]) for i in application.outbox
+              if i["type"] == "application_withdrawn" and i["department"]}
+    assert alerts == {(str(officers["health"].id), "health"),
+                      (str(officers["community_health"].id), "community_health")}
+
+
+def test_nothing_can_be_withdrawn_once_a_department_completed_a_matter(parent, officers):
+    application = finish(submit(parent), officers, "vaccination_certificate")
+
+    with pytest.raises(InvalidState) as refused:
+        workflow.withdraw(application_id=str(application.id), citizen=parent)
+    assert refused.value.error == "application_not_withdrawable"
+
+
+def test_only_the_applicant_may_withdraw(parent):
+    application = submit(parent)
+
+    with pytest.raises(NotFound):
+        workflow.withdraw(application_id=str(application.id), citizen=make_citizen())
+
+
+def test_the_other_parent_may_see_the_childs_application_but_not_act_on_it(parent, officers):
+    application = submit(parent)
+    for matter in list(ws.NEWBORN_STEPS)[:3]:  # the baby has an ID number now
+        application = finish(application, officers, matter)
+    other_parent = ws.make_parent(3)
+    FamilyMember(owner=str(other_parent.id), relation="child", name="Zhou Xiaoyu",
+                 birth_date=ws.birth_date(),
+                 id_number_index=FamilyMember.objects.get(
+                     id=application.subject["id"]).id_number_index).save()
+
+    seen = applications.get_for_citizen(application_id=str(application.id), citizen=other_parent)
+    assert seen.id == application.id
+    assert [a.id for a in applications.list_for_citizen(citizen=other_parent)] == [
+        application.id]
+    with pytest.raises(Forbidden):
+        workflow.withdraw(application_id=str(application.id), citizen=other_parent)
