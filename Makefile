@@ -33,6 +33,9 @@ run: install ## Start the embedded database, seed, and serve the API with its do
 serve: install ## Production-style: gunicorn (wsgi:app) with one worker per core
 	APP_ENV=$${APP_ENV:-production} PORT=$(PORT) $(BIN)/python manage.py serve
 
+demo: install ## A newborn case end to end at DEMO_URL, timeline printed live (starts a server if none)
+	$(BIN)/python scripts/demo.py
+
 test: install-dev ## Lint, then the whole suite against a fresh embedded database per worker
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)

@@ -49,7 +49,8 @@ FIELD_MESSAGES_ZH = {
     "String does not match expected pattern.": "格式不正确。",
     "Must be one of: {choices}.": "必须是以下之一：{choices}。",
 }
-LOCATIONS = {"json", "query", "form", "files", "headers", "view_args", "path", "cookies"}
+LOCATIONS = {"json", "query", "form", "files", "multipart", "headers", "view_args", "path",
+             "cookies"}
 
 
 def _localize(messages):

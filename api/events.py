@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 from api.auth import auth_required, current_user
 from api.schemas.notifications import NotificationSchema
 from common.i18n import current_locale
-from models.user import Role
+from models.user import USER_ROLES
 from services import notifications
 from services.errors import ValidationFailed
 
@@ -33,7 +33,7 @@ def _last_event_id() -> int | None:
 
 @blp.route("/events")
 class Events(MethodView):
-    @auth_required(role=Role.CITIZEN)
+    @auth_required(role=USER_ROLES)
     @blp.doc(responses={"200": {
         "description": "`text/event-stream`: `event: notification`, `id`: the notification's "
                        "`seq`, `data`: the notification as in the inbox. Comments are "
@@ -43,6 +43,8 @@ class Events(MethodView):
         """My new notifications as server-sent events"""
         user_id, locale = current_user().id, current_locale.get()
         after = _last_event_id()
+        if after is None:  # what is new from this moment on
+            after = notifications.latest_seq(user_id)
         config = current_app.config
         feed = notifications.event_feed(
             user_id=user_id, after=after, max_seconds=float(config["SSE_MAX_SECONDS"]),

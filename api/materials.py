@@ -30,11 +30,6 @@ class MultipartParser(FlaskParser):
     def load_multipart(self, req, schema):
         return self._makeproxy(CombinedMultiDict([req.form, req.files]), schema)
 
-    def _on_validation_error(self, error, req, schema, location, **kwargs):
-        # Field errors are reported under a location the error renderer knows ("form").
-        location = "form" if location == "multipart" else location
-        return super()._on_validation_error(error, req, schema, location, **kwargs)
-
 
 class MaterialsBlueprint(Blueprint):
     ARGUMENTS_PARSER = MultipartParser()

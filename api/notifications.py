@@ -20,7 +20,7 @@ from api.schemas.notifications import (
     WebhookReplaySchema,
 )
 from models.partner import Scope
-from models.user import Role
+from models.user import USER_ROLES, Role
 from services import notifications
 
 blp = Blueprint("notifications", __name__, url_prefix="/api/v1",
@@ -30,18 +30,18 @@ blp = Blueprint("notifications", __name__, url_prefix="/api/v1",
 
 @blp.route("/me/notifications")
 class Inbox(MethodView):
-    @auth_required(role=Role.CITIZEN)
+    @auth_required(role=USER_ROLES)
     @blp.arguments(InboxQueryArgsSchema, location="query")
     @blp.response(200, InboxSchema)
     def get(self, args):
-        """My notifications, newest first, with how many are unread"""
+        """My notifications, newest first, with how many are unread (staff: their alerts)"""
         return notifications.inbox(user_id=current_user().id, page=args["page"],
                                    page_size=args["page_size"], unread_only=args["unread"])
 
 
 @blp.route("/me/notifications/<notification_id>/read")
 class NotificationRead(MethodView):
-    @auth_required(role=Role.CITIZEN)
+    @auth_required(role=USER_ROLES)
     @blp.response(200, NotificationSchema)
     def post(self, notification_id):
         """Mark one notification read"""
@@ -51,7 +51,7 @@ class NotificationRead(MethodView):
 
 @blp.route("/me/notifications/read-all")
 class NotificationsReadAll(MethodView):
-    @auth_required(role=Role.CITIZEN)
+    @auth_required(role=USER_ROLES)
     @blp.response(200, ReadAllSchema)
     def post(self):
         """Mark every notification read"""

@@ -4,14 +4,20 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api.auth import auth_required, client_address, current_user
+from api.materials import refuse_oversized_uploads
+from api.schemas.materials import MaterialSchema
 from api.schemas.stations import (
     AssistedApplicationCreateSchema,
     AssistedApplicationSchema,
     StationConsentCreateSchema,
+    StationConsentGrantSchema,
     StationConsentSchema,
+    StationConsentVerifySchema,
+    StationScanFileSchema,
+    StationScanFormSchema,
 )
 from models.user import Role
-from services import assisted, crypto
+from services import assisted, crypto, vault
 
 blp = Blueprint("stations", __name__, url_prefix="/api/v1/workbench",
                 description="Assisted handling at service stations (clerks)")
@@ -32,6 +38,35 @@ class AssistedConsent(MethodView):
         return answer
 
 
+@blp.route("/assisted-applications/consent/verify")
+class AssistedConsentVerification(MethodView):
+    @auth_required(role=Role.CLERK)
+    @blp.arguments(StationConsentVerifySchema)
+    @blp.response(201, StationConsentGrantSchema)
+    def post(self, payload):
+        """Turn the citizen's code into a consent for scanning their originals and applying"""
+        consent = assisted.verify_consent(clerk=current_user(), **payload)
+        return {"consent": consent.token, "expires_in": consent.expires_in}
+
+
+@blp.route("/assisted-applications/scans")
+class AssistedScans(MethodView):
+    @auth_required(role=Role.CLERK)
+    @refuse_oversized_uploads
+    @blp.arguments(StationScanFormSchema, location="form")
+    @blp.arguments(StationScanFileSchema, location="files")
+    @blp.response(201, MaterialSchema)
+    @blp.alt_response(200, schema=MaterialSchema,
+                      description="The same scan of the same type was already in the vault.")
+    def post(self, form, files):
+        """Keep a scan of an original in the consenting citizen's vault"""
+        upload = files["file"]
+        material, created = assisted.scan_original(
+            clerk=current_user(), consent=form["consent"], type=form["type"],
+            stream=upload.stream, filename=upload.filename)
+        return vault.describe([material])[0], 201 if created else 200
+
+
 @blp.route("/assisted-applications")
 class AssistedApplications(MethodView):
     @auth_required(role=Role.CLERK)
@@ -42,10 +77,13 @@ class AssistedApplications(MethodView):
                                          "application"}])
     @blp.response(201, AssistedApplicationSchema)
     def post(self, payload):
-        """Apply for the citizen present at my station, with their consent code
+        """Apply for the citizen present at my station, with their consent
 
+        Either `consent` (from `.../consent/verify`) or the citizen's `phone` and texted `code`.
         The application is the citizen's (it shows up in their app) and its timeline says it was
         made at this station; `originals_checked` records which originals the clerk saw.
+        Materials already in the citizen's vault (their uploads, e-licences, the clerk's scans)
+        are used for what `materials` does not name.
         """
         application = assisted.apply_for_citizen(
             clerk=current_user(), idempotency_key=request.headers.get("Idempotency-Key"),

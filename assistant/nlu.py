@@ -175,8 +175,8 @@ def load_examples(path: Path) -> list[tuple[str, str, str | None]]:
     return examples
 
 
-def load_lexicon(extra_terms: dict[str, list[str]] | None = None) -> Lexicon:
-    """The lexicon of data/lexicon.yaml plus extra strong terms (the catalogue's names)."""
+def load_lexicon(extra_terms: dict[str, list[tuple[str, float]]] | None = None) -> Lexicon:
+    """The lexicon of data/lexicon.yaml plus weighted terms from the catalogue."""
     raw = yaml.safe_load((DATA / "lexicon.yaml").read_text(encoding="utf-8"))
     lexicon = Lexicon()
     for bundle, entry in raw.items():
@@ -186,10 +186,35 @@ def load_lexicon(extra_terms: dict[str, list[str]] | None = None) -> Lexicon:
         lexicon.cues[bundle] = {str(c) for c in entry.get("cues") or []}
         lexicon.absorbs[bundle] = list(entry.get("absorbs") or [])
     for bundle, terms in (extra_terms or {}).items():
-        for term in terms:
+        for term, weight in terms:
             if term:
-                lexicon.add(bundle, term, WEIGHTS["strong"])
+                lexicon.add(bundle, term, weight)
     return lexicon.compile()
+
+
+MATTER_WEIGHT = 1.5  # a matter's name hints at the one bundle it belongs to, never decides alone
+
+
+def terms_from_catalogue(bundles: list[dict], matters: list[dict]) -> dict[str, list[tuple[str,
+                                                                                          float]]]:
+    """Weighted lexicon terms from catalogue documents: each bundle's names and synonyms, and
+    the names and synonyms of matters that belong to that bundle only."""
+    terms: dict[str, list[tuple[str, float]]] = {}
+    owners: dict[str, set[str]] = {}
+    for bundle in bundles:
+        if bundle.get("retired"):
+            continue
+        names = list((bundle.get("name") or {}).values()) + list(bundle.get("synonyms") or [])
+        terms.setdefault(bundle["code"], []).extend((str(n), WEIGHTS["strong"]) for n in names
+                                                    if n)
+        for step in bundle.get("steps") or []:
+            owners.setdefault(step["matter"], set()).add(bundle["code"])
+    for matter in matters:
+        if len(owners.get(matter["code"], ())) == 1:
+            (code,) = owners[matter["code"]]
+            names = list((matter.get("name") or {}).values()) + list(matter.get("synonyms") or [])
+            terms[code].extend((str(n), MATTER_WEIGHT) for n in names if n)
+    return {code: sorted(set(items)) for code, items in sorted(terms.items())}
 
 
 def _word_tokens(text: str) -> list[str]:
@@ -316,8 +341,8 @@ def _base_understander() -> Understander:
 _by_terms: dict[tuple, Understander] = {}
 
 
-def understander(extra_terms: dict[str, list[str]] | None = None) -> Understander:
-    """The process's trained model, with the lexicon extended by the given catalogue terms."""
+def understander(extra_terms: dict[str, list[tuple[str, float]]] | None = None) -> Understander:
+    """The process's trained model, its lexicon extended with the catalogue's weighted terms."""
     with _lock:
         base = _base_understander()
         if not extra_terms:
@@ -329,5 +354,6 @@ def understander(extra_terms: dict[str, list[str]] | None = None) -> Understande
         return _by_terms[key]
 
 
-def understand(text: str, extra_terms: dict[str, list[str]] | None = None) -> Understanding:
+def understand(text: str, extra_terms: dict[str, list[tuple[str, float]]] | None = None
+               ) -> Understanding:
     return understander(extra_terms).understand(text)

@@ -1,40 +1,101 @@
 """The bare baseline: minimal Flask + pymongo doing the writes of one application submission.
 
-It answers POST /apply with what our API stores for one newborn application (an idempotency
-record, the application with its seven tasks, the record completed with the answer), and nothing
-else: no validation, no catalogue, no authentication. Our apply throughput is compared with it.
+It answers POST /apply with exactly the writes `services.workflow.submit_application` makes for a
+newborn application, in the same order and to the same collections with the same indexes:
+claim the idempotency key (insert), add the newborn to the family (insert), insert the
+application with its seven tasks, timeline and outbox, mark the key done (update), keep the
+first answer for retries (find-and-modify). Nothing else: no authentication, no validation, no
+reads, no encryption, no catalogue. Our apply throughput is compared with this one's.
 """
 import os
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pymongo
+from bson import ObjectId
 from flask import Flask, jsonify, request
+from pymongo import ReturnDocument
 
 app = Flask(__name__)
-client = pymongo.MongoClient(os.environ["MONGODB_URI"])
+client = pymongo.MongoClient(os.environ["MONGODB_URI"], tz_aware=True)
 db = client[os.environ.get("MONGODB_DB", "onething_baseline")]
-db.idempotency.create_index([("owner", 1), ("key", 1)], unique=True)
+db.idempotency_keys.create_index([("owner", 1), ("scope", 1), ("key", 1)], unique=True)
+db.idempotency_keys.create_index("expires_at", expireAfterSeconds=0)
+db.family_members.create_index("owner")
+db.family_members.create_index("id_number_index")
+for keys in ([("applicant", 1), ("created_at", -1)], "subject.id",
+             [("tasks.department", 1), ("tasks.status", 1)], "tasks.id", "outbox_pending"):
+    db.applications.create_index(keys)
+db.applications.create_index("idempotency_key", unique=True, sparse=True)
 
-MATTERS = ["birth_medical_certificate", "vaccination_certificate",
-           "newborn_household_registration", "medical_insurance_enrolment",
-           "medical_insurance_payment", "citizen_card", "maternity_insurance_benefit"]
+# (matter, department, depends on): the newborn bundle's seven matters.
+STEPS = [
+    ("birth_medical_certificate", "health", []),
+    ("vaccination_certificate", "community_health", []),
+    ("newborn_household_registration", "public_security", ["birth_medical_certificate"]),
+    ("medical_insurance_enrolment", "medical_insurance", ["newborn_household_registration"]),
+    ("medical_insurance_payment", "taxation", ["medical_insurance_enrolment"]),
+    ("citizen_card", "hrss", ["medical_insurance_enrolment"]),
+    ("maternity_insurance_benefit", "medical_insurance", ["birth_medical_certificate"]),
+]
+
+
+def _event(kind: str, now: datetime, task: dict | None = None) -> dict:
+    return {"id": uuid.uuid4().hex, "type": kind, "at": now, "actor_role": "system",
+            "actor": None, "department": task and task["department"],
+            "task": task and task["id"], "matter": task and task["matter"], "data": {}}
 
 
 @app.post("/apply")
 def apply():
     owner = request.headers.get("X-Owner", "anonymous")
     key = request.headers["Idempotency-Key"]
+    body = request.get_json()
     now = datetime.now(UTC)
-    db.idempotency.insert_one({"owner": owner, "key": key, "at": now})
+    record = db.idempotency_keys.insert_one({
+        "owner": owner, "scope": "applications", "key": key, "fingerprint": uuid.uuid4().hex,
+        "state": "in_progress", "created_at": now, "locked_until": now + timedelta(seconds=30),
+        "expires_at": now + timedelta(hours=24)}).inserted_id
+    form = body.get("form") or {}
+    child = db.family_members.insert_one({
+        "owner": owner, "relation": "child", "name": form.get("newborn_name"),
+        "birth_date": form.get("newborn_birth_date"), "gender": form.get("newborn_gender"),
+        "created_at": now, "updated_at": now}).inserted_id
+    tasks = [{"id": uuid.uuid4().hex, "matter": matter, "name": {"zh-CN": matter, "en": matter},
+              "department": department, "department_name": {"zh-CN": department,
+                                                            "en": department},
+              "status": "waiting" if needs else "pending", "depends_on": needs,
+              "material_types": [], "needs": [], "inputs": {}, "outputs": {},
+              "released_at": None if needs else now, "due_at": None if needs else now,
+              "overdue": False} for matter, department, needs in STEPS]
+    ready = [t for t in tasks if t["status"] == "pending"]
     application = {
-        "applicant": owner, "bundle": "newborn", "form": request.get_json(), "status": "in_progress",
-        "tasks": [{"id": uuid.uuid4().hex, "matter": m, "status": "pending"} for m in MATTERS],
-        "events": [{"id": uuid.uuid4().hex, "type": "application_received", "at": now}],
-        "outbox": [{"id": uuid.uuid4().hex, "type": "application_received", "at": now}],
-        "created_at": now, "version": 1,
+        "_id": ObjectId(), "applicant": owner, "bundle": body.get("bundle"), "bundle_version": 1,
+        "subject": {"kind": "family", "id": str(child), "relation": "child",
+                    "name": form.get("newborn_name")},
+        "form": form, "form_protected": {}, "materials": body.get("materials") or [],
+        "status": "in_progress", "channel": "app", "idempotency_key": f"{owner}:{key}",
+        "tasks": tasks,
+        "events": [_event("application_received", now)]
+        + [_event("task_routed", now, t) for t in ready],
+        "outbox": [_event("application_received", now)]
+        + [_event("task_routed", now, t) for t in ready],
+        "outbox_pending": True, "created_at": now, "updated_at": now, "version": 1,
     }
-    inserted = db.applications.insert_one(application).inserted_id
-    body = {"id": str(inserted), "status": "in_progress"}
-    db.idempotency.update_one({"owner": owner, "key": key}, {"$set": {"response": body}})
-    return jsonify(body), 201
+    db.applications.insert_one(application)
+    db.idempotency_keys.update_one({"_id": record}, {"$set": {
+        "state": "done", "resource": str(application["_id"])}, "$unset": {"locked_until": True}})
+    answer = {"id": str(application["_id"]), "status": "in_progress", "bundle": "newborn",
+              "tasks": [{k: t[k] for k in ("id", "matter", "department", "status", "depends_on")}
+                        for t in tasks]}
+    db.idempotency_keys.find_one_and_update(
+        {"owner": owner, "scope": "applications", "key": key, "state": "done",
+         "response_status": None},
+        {"$set": {"response_status": 201, "response_body": answer}},
+        return_document=ReturnDocument.AFTER)
+    return jsonify(answer), 201
+
+
+@app.get("/healthz")
+def healthz():
+    return {"status": "ok"}

@@ -5,6 +5,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 import pymongo
+from bson import ObjectId
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from models.application import Application
@@ -20,6 +21,7 @@ from models.notification import (
     delivery_id,
 )
 from models.preferences import NotificationPreferences
+from models.user import STAFF_ROLES, User
 from notifications import miniprogram, templates
 
 log = logging.getLogger(__name__)
@@ -37,14 +39,14 @@ def relay_pending(*, limit: int = 200) -> int:
         for intent in intents:
             store(intent, application_id=str(app["_id"]))
         moved += len(intents)
-        pull: dict = {"id": {"$in": [i["id"] for i in intents]}}
+        if intents:
+            ids = [i["id"] for i in intents]
+            collection.update_one({"_id": app["_id"]}, {"$pull": {"outbox": {"id": {"$in": ids}}}})
         if len(intents) < len(outbox):
             # Nothing can be done with an intent without an id but keep it from blocking the rest.
             log.error("application %s: %d outbox entries without an id dropped", app["_id"],
                       len(outbox) - len(intents))
-            pull = {"$or": [pull, {"id": {"$exists": False}}, {"id": None}]}
-        if outbox:
-            collection.update_one({"_id": app["_id"]}, {"$pull": {"outbox": pull}})
+            collection.update_one({"_id": app["_id"]}, {"$pull": {"outbox": {"id": None}}})
         # Cleared only if nothing new arrived meanwhile: the workflow sets the flag again in the
         # same update that pushes an intent, and this condition sees that intent.
         collection.update_one({"_id": app["_id"], "outbox_pending": True, "outbox": {"$size": 0}},
@@ -65,7 +67,8 @@ def store(intent: Mapping, *, application_id: str | None = None) -> Notification
         log.warning("intent %s has no recipient; dropped", intent.get("id"))
         return None
     now = utcnow()
-    rendered = templates.render(intent)
+    staff = _is_staff(recipient)
+    rendered = templates.render(intent, audience="staff" if staff else "citizen")
     document = {
         "_id": str(intent["id"]), "recipient": recipient, "type": kind.value,
         "application": _str(intent.get("application") or application_id),
@@ -75,8 +78,16 @@ def store(intent: Mapping, *, application_id: str | None = None) -> Notification
         "created_at": now, "read_at": None, **rendered,
     }
     _insert_in_sequence(document)
-    _queue_deliveries(document, now)
+    if not staff:  # the workflow's alerts to departments live in the staff's inbox only
+        _queue_deliveries(document, now)
     return Notification._from_son(Notification._get_collection().find_one({"_id": document["_id"]}))
+
+
+def _is_staff(user_id: str) -> bool:
+    if not ObjectId.is_valid(user_id):
+        return False
+    user = User._get_collection().find_one({"_id": ObjectId(user_id)}, {"role": 1})
+    return bool(user) and user.get("role") in STAFF_ROLES
 
 
 def _insert_in_sequence(document: dict) -> None:

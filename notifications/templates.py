@@ -136,8 +136,32 @@ TEXTS = {
 }
 
 
-def render(intent: Mapping) -> dict:
-    """{"title", "body", "detail"}, each {"zh-CN", "en"}, for one intent."""
+# What department staff read when the workflow alerts them (their queue changed under them).
+STAFF_TEXTS = {
+    NotificationType.TASK_OVERDUE: (
+        "Overdue: {matter}", "超时提醒：{matter}",
+        "“{matter}” of a “{bundle}” application in your queue is past its promised time.",
+        "您队列中“{bundle}”申请的“{matter}”已超过承诺时限。"),
+    NotificationType.TASK_ROUTED: (
+        "Back in your queue: {matter}", "已回到您的队列：{matter}",
+        "The citizen sent what was asked for; “{matter}” of a “{bundle}” application is waiting "
+        "for you again.",
+        "申请人已补正，“{bundle}”申请的“{matter}”重新等待您办理。"),
+    NotificationType.APPLICATION_REJECTED: (
+        "Task cancelled: {matter}", "任务已取消：{matter}",
+        "Another department did not approve the “{bundle}” application, so “{matter}” was "
+        "cancelled.",
+        "“{bundle}”申请未获其他部门通过，“{matter}”已取消。"),
+    NotificationType.APPLICATION_WITHDRAWN: (
+        "Task cancelled: {matter}", "任务已取消：{matter}",
+        "The citizen withdrew the “{bundle}” application, so “{matter}” was cancelled.",
+        "申请人已撤回“{bundle}”申请，“{matter}”已取消。"),
+}
+
+
+def render(intent: Mapping, *, audience: str = "citizen") -> dict:
+    """{"title", "body", "detail"}, each {"zh-CN", "en"}, for one intent, worded for a citizen
+    or, for the workflow's alerts to departments, for staff."""
     kind = NotificationType(intent["type"])
     data = intent.get("data") or {}
     department = names.department(intent.get("department"))
@@ -147,7 +171,8 @@ def render(intent: Mapping) -> dict:
               for name in _output_names(data.get("outputs"))]
     materials = [names.material_type(code) for code in data.get("materials") or []
                  if isinstance(code, str) and NAME.match(code)]
-    title_en, title_zh, body_en, body_zh = TEXTS[kind]
+    texts = STAFF_TEXTS.get(kind) if audience == "staff" else None
+    title_en, title_zh, body_en, body_zh = texts or TEXTS[kind]
     result: dict[str, dict] = {"title": {}, "body": {}, "detail": {}}
     for locale in LOCALES:
         values = {"department": department[locale] or _text(locale, "a department", "相关部门"),

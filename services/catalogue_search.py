@@ -24,14 +24,20 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 LEVEL_ORDER = {"province": 0, "city": 1, "county": 2}
 
 
-def normalize(value: str | None) -> str:
-    """Lower case, simplified Chinese, full-width folded, punctuation as single spaces."""
+def normalize(value: str | None, *, simplify: bool = True) -> str:
+    """Lower case, full-width folded, punctuation as single spaces, and (for what citizens type)
+    traditional characters made simplified; the catalogue is written in simplified already."""
     if not value:
         return ""
     value = unicodedata.normalize("NFKC", value).lower()
-    if _CJK.search(value):
+    if simplify and _CJK.search(value):
         value = _to_simplified.convert(value)
     return _PUNCTUATION.sub(" ", value).strip()
+
+
+# Words that carry no meaning in a request ("我想办个食品许可证"): left out of fuzzy matching.
+_FILLER = re.compile("我想|我要|我需要|想要|想办|要办|办理|办个|怎么办|怎么|如何|请问|需要|哪些|"
+                     "什么|一下|可以|吗|呢|的|了|在哪")
 
 
 def terms(query: str | None) -> list[str]:
@@ -43,6 +49,11 @@ def bigrams(value: str) -> set[str]:
     if len(compact) < 2:
         return {compact} if compact else set()
     return {compact[i:i + 2] for i in range(len(compact) - 1)}
+
+
+def _cjk_pairs(value: str) -> set[str]:
+    """Pairs of adjacent Chinese characters: what a Chinese word is made of."""
+    return {pair for pair in bigrams(value) if _CJK.match(pair[0]) and _CJK.match(pair[-1])}
 
 
 def _region_prefix(region: str) -> str:
@@ -66,7 +77,9 @@ class _Index:
     revision: int
     matters: list[dict] = field(default_factory=list)  # sorted by code
     names: list[str] = field(default_factory=list)  # normalized "zh \x00 en"
-    texts: list[str] = field(default_factory=list)  # names, synonyms, code, description
+    texts: list[str] = field(default_factory=list)  # names, synonyms, code
+    # Chinese character pair → positions of the matters whose text holds it, in order.
+    pairs: dict[str, list[int]] = field(default_factory=dict)
     by_department: dict[str, list[int]] = field(default_factory=dict)
     by_level: dict[str, list[int]] = field(default_factory=dict)
     departments: dict[str, dict] = field(default_factory=dict)
@@ -83,17 +96,18 @@ def _build(revision: int) -> _Index:
         {}, {"_id": 0, "code": 1, "name": 1, "region": 1, "synonyms": 1})}
     documents = Matter._get_collection().find(
         {"retired": {"$ne": True}},
-        {"_id": 0, "code": 1, "name": 1, "description": 1, "department": 1, "level": 1,
-         "region": 1, "parent": 1, "synonyms": 1, "promised": 1})
+        {"_id": 0, "code": 1, "name": 1, "department": 1, "level": 1, "region": 1, "parent": 1,
+         "synonyms": 1, "promised": 1}).batch_size(5000)
+    pairs = index.pairs
     for position, matter in enumerate(sorted(documents, key=lambda m: m["code"])):
         names = matter.get("name") or {}
         index.matters.append(matter)
-        index.names.append(f"{normalize(names.get('zh-CN'))}\x00{normalize(names.get('en'))}")
-        description = matter.get("description") or {}
-        index.texts.append("\x00".join([
-            index.names[-1], normalize(" ".join(matter.get("synonyms") or [])),
-            normalize(matter["code"]), normalize(description.get("zh-CN")),
-            normalize(description.get("en"))]))
+        zh = normalize(names.get("zh-CN"), simplify=False)
+        index.names.append(f"{zh}\x00{normalize(names.get('en'), simplify=False)}")
+        synonyms = normalize(" ".join(matter.get("synonyms") or []), simplify=False)
+        index.texts.append(f"{index.names[-1]}\x00{synonyms}\x00{matter['code']}")
+        for pair in _cjk_pairs(f"{zh} {synonyms}"):
+            pairs.setdefault(pair, []).append(position)
         index.by_department.setdefault(matter.get("department"), []).append(position)
         index.by_level.setdefault(matter.get("level"), []).append(position)
     for bundle in Bundle._get_collection().find(
@@ -144,7 +158,10 @@ def _matter_item(index: _Index, matter: dict, locale: str) -> dict:
 
 
 def _candidates(index: _Index, department: str | None, level: str | None,
-                region: str | None) -> list[int]:
+                region: str | None) -> list[int] | None:
+    """Positions the filters allow, in order; None when there is no filter (all of them)."""
+    if department is None and level is None and not region:
+        return None
     if department is not None:
         positions = index.by_department.get(department, [])
     elif level is not None:
@@ -157,6 +174,29 @@ def _candidates(index: _Index, department: str | None, level: str | None,
     if region:
         positions = [i for i in positions if _in_region(matters[i].get("region"), region)]
     return list(positions)
+
+
+def _containing(index: _Index, allowed: list[int] | None, words: list[str]) -> list[int]:
+    """Positions whose text holds every word, in order.
+
+    A Chinese word starts from the matters holding its rarest character pair; anything else is
+    a scan of the (short) texts, which is quick enough at ten times Zhejiang's catalogue.
+    """
+    texts = index.texts
+    first, rest = words[0], words[1:]
+    pairs = _cjk_pairs(first)
+    if pairs:
+        postings = min((index.pairs.get(pair, []) for pair in pairs), key=len)
+        hits = [i for i in postings if first in texts[i]]
+        if allowed is not None:
+            keep = set(allowed)
+            hits = [i for i in hits if i in keep]
+    else:
+        source = allowed if allowed is not None else range(len(texts))
+        hits = [i for i in source if first in texts[i]]
+    for word in rest:
+        hits = [i for i in hits if word in texts[i]]
+    return hits
 
 
 def _rank(index: _Index, hits: list[int], phrase: str) -> list[int]:
@@ -187,36 +227,39 @@ def search_matters(*, q: str | None = None, department: str | None = None,
     """
     locale = locale or current_locale.get()
     index = current_index()
-    positions = _candidates(index, department, level, region)
+    allowed = _candidates(index, department, level, region)
+    positions = allowed if allowed is not None else range(len(index.matters))
     words = terms(q)
     if words:
-        texts = index.texts
-        hits = positions
-        for word in words:
-            hits = [i for i in hits if word in texts[i]]
+        hits = _containing(index, allowed, words)
         if hits:
             positions = _rank(index, hits, " ".join(words))
         else:
-            positions = _fuzzy(index, positions, "".join(words))
+            positions = _fuzzy(index, allowed, "".join(words))
     total = len(positions)
     start = (max(page, 1) - 1) * page_size
     return [_matter_item(index, index.matters[i], locale)
             for i in positions[start:start + page_size]], total
 
 
-def _fuzzy(index: _Index, positions: list[int], query: str, threshold: float = 0.5) -> list[int]:
-    # Character pairs say something in Chinese; in English they would match "stubborn" to "born".
-    wanted = bigrams(query) if _CJK.search(query) else set()
+def _fuzzy(index: _Index, allowed: list[int] | None, query: str,
+           threshold: float = 0.5) -> list[int]:
+    """Matters sharing at least half of the query's Chinese character pairs, most shared first.
+
+    Filler ("我想办个…") is left out first; English has no such fallback, since letter pairs
+    would match "stubborn" to "born".
+    """
+    wanted = _cjk_pairs(_FILLER.sub(" ", query))
     if len(wanted) < 2:
         return []
-    texts = index.texts
-    scored = []
-    for i in positions:
-        text = texts[i]
-        shared = sum(1 for pair in wanted if pair in text)
-        if shared / len(wanted) >= threshold:
-            scored.append((-shared, i))
-    scored.sort()
+    shared: dict[int, int] = {}
+    for pair in wanted:
+        for i in index.pairs.get(pair, ()):
+            shared[i] = shared.get(i, 0) + 1
+    needed = threshold * len(wanted)
+    keep = set(allowed) if allowed is not None else None
+    scored = sorted((-count, i) for i, count in shared.items()
+                    if count >= needed and (keep is None or i in keep))
     return [i for _, i in scored]
 
 
@@ -248,7 +291,7 @@ def bundle_score(bundle: dict, query: str) -> float:
     words = query.split(" ")
     if all(word in bundle["_text"] for word in words):
         return 30.0
-    wanted = bigrams(query) if _CJK.search(query) else set()
+    wanted = _cjk_pairs(_FILLER.sub(" ", query))
     if len(wanted) >= 2:
         shared = sum(1 for pair in wanted if pair in bundle["_text"])
         if shared / len(wanted) >= 0.5:

@@ -68,6 +68,7 @@ class TaskContext:
     outputs: list[dict]  # [{"name", "label", "type", "pattern", "required", "elicence"}]
     rng: random.Random
     now: datetime
+    _region: str | None = field(default=None, repr=False)
 
     def form_value(self, name: str) -> Any:
         """A joint-form answer; personal answers are decrypted here and nowhere else."""
@@ -97,6 +98,11 @@ class TaskContext:
 
     def region(self) -> str:
         """The parents' region code: the first six digits of a parent's ID number."""
+        if self._region is None:
+            self._region = self._find_region()
+        return self._region
+
+    def _find_region(self) -> str:
         for name in ("applicant_id_number", "spouse_id_number"):
             number = self.form_value(name)
             if isinstance(number, str) and is_valid_id_number(number.upper()):

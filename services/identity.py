@@ -2,6 +2,7 @@
 import logging
 import re
 import secrets
+import time
 from datetime import UTC, date, datetime
 
 import mongoengine as me
@@ -16,7 +17,13 @@ from models.partner import Partner, Scope
 from models.refresh_token import RefreshToken
 from models.user import STAFF_ROLES, Gender, Role, User
 from services import crypto
-from services.errors import Forbidden, InvalidState, NotFound, ValidationFailed
+from services.errors import (
+    Forbidden,
+    InvalidState,
+    NotFound,
+    ServiceUnavailable,
+    ValidationFailed,
+)
 
 log = logging.getLogger(__name__)
 
@@ -129,12 +136,21 @@ def find_or_create_citizen(*, phone: str) -> User:
     collection = User._get_collection()
     query = {"phone_index": crypto.blind_index("phone", phone)}
     update = {"$setOnInsert": fresh, "$set": {"last_login_at": now, "updated_at": now}}
-    try:
-        raw = collection.find_one_and_update(query, update, upsert=True,
-                                             return_document=ReturnDocument.AFTER)
-    except pymongo.errors.DuplicateKeyError:  # two first sign-ins at once: the other one won
-        raw = collection.find_one_and_update(query, {"$set": update["$set"]},
-                                             return_document=ReturnDocument.AFTER)
+    raw = None
+    for attempt in range(5):
+        try:
+            raw = collection.find_one_and_update(query, update, upsert=True,
+                                                 return_document=ReturnDocument.AFTER)
+        except pymongo.errors.DuplicateKeyError:
+            pass  # two first sign-ins at once: the other insert won
+        # The embedded server (0.7.0b3) may also answer a losing concurrent upsert with no
+        # document at all: read what the winner wrote.
+        raw = raw or collection.find_one(query)
+        if raw is not None:
+            break
+        time.sleep(0.01 * (attempt + 1))
+    if raw is None:
+        raise ServiceUnavailable("Please try again.", "请重试。", error="busy")
     user = User._from_son(raw)
     if user.role != Role.CITIZEN or not user.active:
         raise _account_disabled()

@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 from models.application import OPEN_APPLICATION_STATUSES, Application, TaskStatus
 from models.user import Role, User
-from services import events
+from services import deadlines, events
 from services.department_adapters import ACCOUNT_PREFIX
 
 log = logging.getLogger(__name__)
@@ -65,11 +65,7 @@ def sweep(*, now: datetime | None = None) -> int:
     marked = 0
     for application in candidates:
         for task in application.get("tasks", []):
-            due = task.get("due_at")
-            if due is not None and due.tzinfo is None:
-                due = due.replace(tzinfo=UTC)
-            if (task.get("status") in ON_THE_CLOCK and due is not None and due < now
-                    and task.get("paused_at") is None and not task.get("overdue")):
+            if deadlines.is_overdue(task, now) and not task.get("overdue"):
                 marked += _mark(application, task, now,
                                 _officers_of(task["department"], officers))
     if marked:

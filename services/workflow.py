@@ -22,7 +22,7 @@ from models.application import (
     TaskStatus,
 )
 from models.base import utcnow
-from models.catalogue import BundleVersion, MaterialType
+from models.catalogue import MaterialType
 from models.user import Role, User
 from services import (
     applications,
@@ -65,13 +65,14 @@ def _published(code: str) -> dict:
     """The bundle's current definition, snapshotted so the application can keep it for life."""
     try:
         compiled = catalogue.compiled_bundle(code)
+        try:
+            return definition_of(code, compiled["version"])
+        except NotFound:  # compiled from the live documents: publish it first
+            return definition_of(code, catalogue.publish_bundle_version(code)["version"])
     except NotFound:
         raise ValidationFailed("No such bundle.", "没有这项“一件事”。", error="bundle_not_found",
                                errors={"bundle": [i18n.text("No bundle {b}.", "没有一件事 {b}。",
                                                             b=code)]}) from None
-    if not BundleVersion.objects(bundle=code, version=compiled["version"]).count():
-        compiled = catalogue.publish_bundle_version(code)
-    return definition_of(code, compiled["version"])
 
 
 # ── Small helpers ──────────────────────────────────────────────────────────────────────────────
@@ -200,6 +201,8 @@ class Change:
     push: dict = field(default_factory=dict)
     events: list = field(default_factory=list)
     intents: list = field(default_factory=list)
+    # Added to the version guard: the state the rule was checked against (belt and braces).
+    guard: dict = field(default_factory=dict)
 
 
 def _task_sets(before: list[dict], after: list[dict]) -> tuple[dict, list[dict]]:
@@ -234,7 +237,7 @@ def _commit(application: Application, change: Change, now: datetime) -> Applicat
     if push:
         update["$push"] = push
     raw = Application._get_collection().find_one_and_update(
-        {"_id": application.pk, "version": application.version}, update,
+        {**change.guard, "_id": application.pk, "version": application.version}, update,
         array_filters=filters or None, return_document=ReturnDocument.AFTER)
     return Application._from_son(raw) if raw is not None else None
 
@@ -441,7 +444,8 @@ def submit_application(*, applicant_id: str, bundle: str, subject: dict | None, 
                        station: str | None = None, clerk_id: str | None = None) -> Application:
     """A citizen applies for a bundle once per Idempotency-Key: one task per matter, the ready
     ones pending in their departments' queues at once, the others waiting for theirs."""
-    key = idempotency.check_key(idempotency_key)
+    # Callers may scope their own key further (a station prefixes it): allow them the room.
+    key = idempotency.check_key(idempotency_key, max_length=512)
     caller = str(clerk_id or applicant_id)
     subject = subject or {"kind": "self"}
     request = {"applicant": str(applicant_id), "bundle": bundle, "subject": subject,
@@ -520,6 +524,13 @@ def _require_claimed_by(application: Application, task: dict, officer) -> None:
     raise InvalidState("Task is {s}.", "任务状态为 {s}。", error="task_not_open", s=status)
 
 
+def _held_by(task: dict, officer) -> dict:
+    """The filter that says the task is still claimed by this officer."""
+    return {"tasks": {"$elemMatch": {"id": task["id"], "status": TaskStatus.CLAIMED.value,
+                                     "department": officer.department,
+                                     "claimed_by": _uid(officer)}}}
+
+
 def _find(tasks: list[dict], task_id: str) -> dict:
     return next(t for t in tasks if t["id"] == str(task_id))
 
@@ -527,17 +538,21 @@ def _find(tasks: list[dict], task_id: str) -> dict:
 def claim_task(*, task_id: str, officer) -> Application:
     """An officer takes a pending task of their own department; one officer wins a race."""
     application = _task_loader(task_id, officer)()
-    task = application.task(str(task_id)).to_mongo().to_dict()
+    tasks = _plain(application)
+    task = _find(tasks, task_id)
     now = utcnow()
     event = events.event("task_claimed", at=now, actor_role="officer", actor=_uid(officer),
                          task=task)
+    task.update(status=TaskStatus.CLAIMED.value, claimed_by=_uid(officer), claimed_at=now)
+    # A prediction from what was read: good enough, and the next write refreshes it.
+    eta = _eta(definition_of(application.bundle, application.bundle_version), tasks, now)
     raw = Application._get_collection().find_one_and_update(
         {"_id": application.pk, "tasks": {"$elemMatch": {
             "id": task["id"], "status": TaskStatus.PENDING.value,
             "department": officer.department}}},
         {"$set": {"tasks.$[t].status": TaskStatus.CLAIMED.value,
                   "tasks.$[t].claimed_by": _uid(officer), "tasks.$[t].claimed_at": now,
-                  "updated_at": now},
+                  "updated_at": now, "eta": eta},
          "$push": {"events": event}, "$inc": {"version": 1}},
         array_filters=[{"t.id": task["id"]}], return_document=ReturnDocument.AFTER)
     if raw is None:
@@ -592,7 +607,8 @@ def complete_task(*, task_id: str, officer, outputs: dict | None = None,
         released = release_ready(tasks, definition, now)
         status = application_status(application.status, tasks)
         recipient = application.applicant
-        change = Change(tasks=tasks, set={"status": status, "eta": _eta(definition, tasks, now)})
+        change = Change(tasks=tasks, set={"status": status, "eta": _eta(definition, tasks, now)},
+                        guard=_held_by(task, officer))
         done = {"outputs": sorted(stored)}
         change.events.append(events.event("task_completed", at=now, actor_role="officer",
                                           actor=_uid(officer), task=task, data=done))
@@ -611,7 +627,17 @@ def complete_task(*, task_id: str, officer, outputs: dict | None = None,
                                                 application=application, recipient=recipient))
         return change
 
-    application, _ = _transition(_task_loader(task_id, officer), decide)
+    load = _task_loader(task_id, officer)
+    try:
+        application, _ = _transition(load, decide)
+    except InvalidState:
+        # A retry of a completion that was written but whose follow-up did not finish (the
+        # process died, the vault was down) still gets its e-licences, then hears the 409.
+        current = load()
+        task = current.task(str(task_id))
+        if task.status == TaskStatus.COMPLETED and task.claimed_by == _uid(officer):
+            _after_completion(current, str(task_id))
+        raise
     return _after_completion(application, str(task_id))
 
 
@@ -672,7 +698,7 @@ def reject_task(*, task_id: str, officer, reason: str) -> Application:
         for other in cancelled:
             other.update(status=TaskStatus.CANCELLED.value, paused_at=None)
         status = application_status(application.status, tasks)
-        change = Change(tasks=tasks, set={
+        change = Change(tasks=tasks, guard=_held_by(task, officer), set={
             "status": status, "eta": _eta(definition, tasks, now),
             "supplement": consolidated_supplement(application.supplement, tasks, now)})
         data = {"reason": reason}
@@ -740,7 +766,7 @@ def request_supplement(*, task_id: str, officer, materials: list[str] | None = N
                     supplement={"materials": materials, "fields": fields, "reason": reason,
                                 "at": now})
         request = consolidated_supplement(application.supplement, tasks, now)
-        change = Change(tasks=tasks, set={
+        change = Change(tasks=tasks, guard=_held_by(task, officer), set={
             "status": application_status(application.status, tasks), "supplement": request,
             "eta": _eta(definition, tasks, now)})
         change.events.append(events.event(
@@ -813,18 +839,19 @@ def answer_supplement(*, application_id: str, citizen, materials: list[str] | No
             if task["status"] != TaskStatus.NEEDS_SUPPLEMENT:
                 continue
             returned.append(dict(task))
+            due = deadlines.paused_due_at(due_at=task.get("due_at"),
+                                          paused_at=task.get("paused_at") or now, resumed_at=now)
             task.update(status=TaskStatus.PENDING.value, paused_at=None, supplement={},
-                        claimed_by=None, claimed_at=None, reason=None,
-                        due_at=deadlines.paused_due_at(due_at=task.get("due_at"),
-                                                       paused_at=task.get("paused_at") or now,
-                                                       resumed_at=now))
+                        claimed_by=None, claimed_at=None, reason=None, due_at=due,
+                        overdue=bool(task.get("overdue")) and (due is None or due <= now))
         sets = {f"form.{k}": v for k, v in plain.items()}
         sets.update({f"form_protected.{k}": v for k, v in protected.items()})
         sets.update({f"material_types.{k}": v for k, v in chosen.items()})
         sets.update(supplement={}, status=application_status(application.status, tasks),
                     eta=_eta(definition, tasks, now))
         new_materials = [m for m in chosen if m not in application.materials]
-        change = Change(tasks=tasks, set=sets, push={"materials": new_materials})
+        change = Change(tasks=tasks, set=sets, push={"materials": new_materials},
+                        guard={"status": ApplicationStatus.NEEDS_SUPPLEMENT.value})
         change.events.append(events.event(
             "supplement_answered", at=now, actor_role="citizen", actor=_uid(citizen),
             data={"request": request.get("id"), "materials": sorted(set(chosen.values())),
@@ -858,7 +885,8 @@ def withdraw(*, application_id: str, citizen) -> Application:
         for task in open_tasks:
             task.update(status=TaskStatus.CANCELLED.value, paused_at=None)
         change = Change(tasks=tasks, set={"status": ApplicationStatus.WITHDRAWN.value,
-                                          "supplement": {}, "eta": None})
+                                          "supplement": {}, "eta": None},
+                        guard={"status": application.status})
         change.events.append(events.event("application_withdrawn", at=now,
                                           actor_role="citizen", actor=_uid(citizen)))
         change.events += [events.event("task_cancelled", at=now, actor_role="system", task=t)

@@ -30,6 +30,8 @@ def load_catalogue() -> None:
     """The seeded catalogue (read from its files once per test process, copied in afterwards)."""
     global _snapshot
     db = database()
+    if db["bundles"].find_one({"code": "newborn"}, {"_id": 1}):
+        return  # already there in this test
     if _snapshot is None:
         from services import catalogue_seed
 
@@ -85,3 +87,68 @@ def newborn_form(**changes) -> dict:
 
 def newborn_materials(parent) -> list[str]:
     return [str(make_material(parent, t).id) for t in NEWBORN_MATERIALS]
+
+
+def work_the_queue(application_id: str, officer, *, timeout: float = 60.0) -> dict:
+    """An officer claims every pending task of their department on one application, completes
+    what they won, and stops when the application is done; returns what they won and lost."""
+    import time
+
+    from models.application import Application
+    from services import workflow
+    from services.errors import InvalidState
+
+    won: dict[str, list[str]] = {"claimed": [], "completed": [], "lost": []}
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        application = Application.objects(id=application_id).only("status", "tasks").first()
+        if application.status != "in_progress":
+            return won
+        for task in application.tasks:
+            if task.department != officer.department or task.status != "pending":
+                continue
+            try:
+                workflow.claim_task(task_id=task.id, officer=officer)
+            except InvalidState:
+                won["lost"].append(task.id)
+                continue
+            won["claimed"].append(task.id)
+            workflow.complete_task(task_id=task.id, officer=officer,
+                                   outputs=outputs_for(task.matter))
+            won["completed"].append(task.id)
+        time.sleep(0.002)
+    raise AssertionError("the application did not complete in time")
+
+
+def race_worker(application_id: str, officer_ids: list[str], barrier: str, parties: int) -> None:
+    """One OS process with its own app on the test database: once every process is up (a file
+    each in the `barrier` folder), its officers race on threads; prints what they won as JSON."""
+    import json
+    import os
+    import threading
+    import time
+    from pathlib import Path
+
+    from api import create_app
+    from models.user import User
+
+    app = create_app("test")
+    results: list[dict] = []
+
+    def run(officer_id: str) -> None:
+        with app.app_context():
+            officer = User.objects.get(id=officer_id)
+            results.append(work_the_queue(application_id, officer))
+
+    threads = [threading.Thread(target=run, args=(oid,)) for oid in officer_ids]
+    folder = Path(barrier)
+    (folder / str(os.getpid())).touch()
+    deadline = time.monotonic() + 60
+    while len(list(folder.iterdir())) < parties and time.monotonic() < deadline:
+        time.sleep(0.01)
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    print(json.dumps({key: [t for r in results for t in r[key]]
+                      for key in ("claimed", "completed", "lost")}))

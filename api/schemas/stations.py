@@ -1,4 +1,5 @@
 """Assisted handling at service stations: consent codes and applications made for citizens."""
+from flask_smorest.fields import Upload
 from marshmallow import RAISE, Schema, fields, validate
 
 
@@ -19,9 +20,33 @@ class StationConsentSchema(Schema):
         "description": "development and tests only: the code that was texted"})
 
 
-class AssistedApplicationCreateSchema(StrictSchema):
+class StationConsentVerifySchema(StrictSchema):
     phone = fields.String(required=True, validate=validate.Length(min=11, max=20))
     code = fields.String(required=True, validate=validate.Length(min=4, max=10),
+                         metadata={"description": "the code the citizen received"})
+
+
+class StationConsentGrantSchema(Schema):
+    consent = fields.String(dump_only=True, metadata={
+        "description": "proof of the citizen's consent for this clerk and station"})
+    expires_in = fields.Integer(dump_only=True, metadata={"description": "seconds"})
+
+
+class StationScanFormSchema(StrictSchema):
+    consent = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    type = fields.String(required=True, validate=validate.Length(min=1, max=100),
+                         metadata={"description": "material type code, e.g. parent_id_card"})
+
+
+class StationScanFileSchema(StrictSchema):
+    file = Upload(required=True, metadata={"description": "the scan: JPEG, PNG, HEIC or PDF"})
+
+
+class AssistedApplicationCreateSchema(StrictSchema):
+    consent = fields.String(validate=validate.Length(min=1, max=2000), metadata={
+        "description": "from POST .../consent/verify; or give phone and code instead"})
+    phone = fields.String(validate=validate.Length(min=11, max=20))
+    code = fields.String(validate=validate.Length(min=4, max=10),
                          metadata={"description": "the consent code the citizen received"})
     bundle = fields.String(required=True, validate=validate.Length(min=1, max=100))
     subject = fields.Dict(load_default=dict, metadata={

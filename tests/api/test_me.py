@@ -75,9 +75,9 @@ def test_one_id_number_belongs_to_one_account(client):
 
 def test_i_add_a_newborn_child_and_a_spouse_and_list_them(client):
     as_citizen = client.as_(make_citizen())
+    today = datetime.now(UTC).date().isoformat()
     child = as_citizen.post("/api/v1/me/family", json={
-        "relation": "child", "name": "Baby Zhou", "birth_date": datetime.now(UTC).date().isoformat()},
-        expect=201).get_json()
+        "relation": "child", "name": "Baby Zhou", "birth_date": today}, expect=201).get_json()
     assert child["minor"] is True and child["id_number"] is None
     spouse = as_citizen.post("/api/v1/me/family", json={
         "relation": "spouse", "name": "Wang Fang", "id_number": SPOUSE_ID}, expect=201).get_json()

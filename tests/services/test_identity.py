@@ -51,18 +51,23 @@ def test_a_birth_date_in_the_future_is_refused():
         identity.validate_id_number(first17 + identity.id_check_character(first17))
 
 
-def test_simultaneous_first_sign_ins_create_one_account():
-    users = []
+def test_simultaneous_first_sign_ins_create_one_account(app):
+    users, errors = [], []
 
     def sign_in():
-        users.append(identity.find_or_create_citizen(phone="13800138000").id)
+        with app.app_context():
+            try:
+                users.append(identity.find_or_create_citizen(phone="13800138000").id)
+            except Exception as exc:
+                errors.append(repr(exc))
 
     threads = [threading.Thread(target=sign_in) for _ in range(6)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert len(set(users)) == 1 and User.objects.count() == 1
+    assert errors == []
+    assert len(users) == 6 and len(set(users)) == 1 and User.objects.count() == 1
 
 
 def test_a_citizen_may_act_for_themself_and_their_minor_children_only():

@@ -218,13 +218,16 @@ def test_the_simulator_works_only_the_departments_it_is_given(newborn_catalogue)
 
 
 def test_two_simulators_at_once_complete_each_task_once(app, newborn_catalogue):
-    applications = [submit_newborn() for _ in range(3)]
+    applications = [submit_newborn() for _ in range(2)]
+    ids = [a.id for a in applications]
     start = threading.Barrier(2)
 
     def work():
         with app.app_context():
             start.wait()
-            for _ in range(5):
+            for _ in range(12):  # until both are done: each pass finishes what is pending
+                if Application.objects(id__in=ids, status="completed").count() == len(ids):
+                    return
                 Simulator(speed=INSTANT).run(once=True)
 
     threads = [threading.Thread(target=work) for _ in range(2)]

@@ -380,3 +380,64 @@ def test_the_other_parent_may_see_the_childs_application_but_not_act_on_it(paren
         application.id]
     with pytest.raises(Forbidden):
         workflow.withdraw(application_id=str(application.id), citizen=other_parent)
+
+
+def test_a_retried_completion_puts_back_an_elicence_its_first_attempt_did_not_issue(
+        parent, officers):
+    application = finish(submit(parent), officers, "birth_medical_certificate")
+    Material.objects(kind="elicence").delete()  # as if the process died right after the write
+    task = application.task_for("birth_medical_certificate")
+
+    with pytest.raises(InvalidState):
+        workflow.complete_task(task_id=task.id, officer=officers["health"],
+                               outputs=ws.outputs_for("birth_medical_certificate"))
+    assert Material.objects.get(kind="elicence").type == "birth_medical_certificate"
+    assert len(events_of(application, "task_completed")) == 1
+
+
+def test_a_key_whose_holder_died_is_taken_over_and_used_once(parent):
+    from datetime import timedelta
+
+    from models.base import utcnow
+    from services import idempotency
+
+    materials = ws.newborn_materials(parent)
+    arguments = {"applicant": str(parent.id), "bundle": "newborn",
+                 "subject": {"kind": "newborn"}, "form": ws.newborn_form(),
+                 "materials": materials, "channel": "app", "station": None}
+    IdempotencyRecord(owner=str(parent.id), scope="applications", key="crashed",
+                      fingerprint=idempotency.fingerprint(arguments), state="in_progress",
+                      locked_until=utcnow() - timedelta(seconds=1),
+                      expires_at=utcnow() + timedelta(hours=1)).save()
+
+    application = submit(parent, key="crashed", materials=materials)
+
+    assert IdempotencyRecord.objects.get(key="crashed").resource == str(application.id)
+    assert submit(parent, key="crashed", materials=materials).id == application.id
+
+
+def test_an_application_made_at_a_station_says_so_on_the_timeline(parent):
+    clerk = make_citizen()  # any user id will do for the record
+    application = submit(parent, channel="station", station="ruian-hospital",
+                         clerk_id=str(clerk.id))
+
+    first = applications.timeline(application, "en")[0]
+    assert first["actor_role"] == "clerk"
+    assert first["text"] == ("Application for A baby is born made for you at service station "
+                             "ruian-hospital")
+    assert application.applicant == str(parent.id)
+
+
+def test_a_rejected_application_stays_rejected_while_independent_matters_finish(
+        parent, officers):
+    application = submit(parent)
+    task = application.task_for("birth_medical_certificate")
+    workflow.claim_task(task_id=task.id, officer=officers["health"])
+    workflow.reject_task(task_id=task.id, officer=officers["health"], reason="Wrong hospital")
+
+    application = finish(Application.objects.get(id=application.id), officers,
+                         "vaccination_certificate")
+
+    assert application.status == "rejected"
+    assert set(statuses(application).values()) == {"rejected", "completed", "cancelled"}
+    assert not events_of(application, "application_completed")

@@ -16,6 +16,7 @@ import argparse
 import contextlib
 import json
 import re
+import sys
 import threading
 import time
 import uuid
@@ -30,6 +31,15 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 SEND_PATH = re.compile(r"^/v1/projects/(?P<project>[^/]+)/messages:send$")
 FCM_ERROR_TYPE = "type.googleapis.com/google.firebase.fcm.v1.FcmError"
 PROJECT_ID = "onething-standin"
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        # Senders killed mid-request (the crash tests do it on purpose) are not our error.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 def _fcm_error(code: int, status: str, message: str, fcm_code: str | None) -> dict:
@@ -56,8 +66,7 @@ class FcmStandin:
         self.before_response: Callable[[dict], None] | None = None
         self.after_response: Callable[[dict], None] | None = None
         self.public_key = None
-        self._server = ThreadingHTTPServer((host, port), self._handler())
-        self._server.daemon_threads = True
+        self._server = _Server((host, port), self._handler())
         self._thread: threading.Thread | None = None
 
     # -- lifecycle -----------------------------------------------------------------------

@@ -1,0 +1,81 @@
+"""`flask users ...`: staff accounts from the command line, and the development accounts."""
+import logging
+
+import click
+from flask import current_app
+
+from models.catalogue import Department
+from models.user import User
+from services import identity
+from services.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+DEV_PASSWORD = "onething-dev"  # noqa: S105 (documented development-only password)
+# The newborn bundle's departments: officers for them even before the catalogue is seeded.
+NEWBORN_DEPARTMENTS = ("health", "community_health", "public_security", "medical_insurance",
+                       "taxation", "hrss")
+DEV_REGION = "330381"  # Ruian
+DEV_STATION = "ruian-hospital"
+
+
+def seed_development_accounts() -> list[str]:
+    """`officer.<department>` for every seeded department, `clerk.ruian-hospital` and `admin`,
+    password `onething-dev`; existing accounts are left alone. Never in production."""
+    if current_app.config["APP_ENV"] == "production":
+        raise RuntimeError("development accounts are never created in production")
+    departments = sorted(Department.objects.scalar("code")) or list(NEWBORN_DEPARTMENTS)
+    wanted = [dict(username=f"officer.{code}", role="officer", department=code,
+                   region=DEV_REGION, name=f"Officer ({code})") for code in departments]
+    wanted += [dict(username=f"clerk.{DEV_STATION}", role="clerk", station=DEV_STATION,
+                    name="Clerk (Ruian hospital)"),
+               dict(username="admin", role="admin", name="Administrator")]
+    existing = set(User.objects(username__in=[w["username"] for w in wanted])
+                   .scalar("username"))
+    created = []
+    for account in wanted:
+        if account["username"] in existing:
+            continue
+        identity.create_staff(password=DEV_PASSWORD, created_by="seed", locale="zh-CN",
+                              check_department=False, **account)
+        created.append(account["username"])
+    if created:
+        log.info("development accounts created: %s", ", ".join(created))
+    return created
+
+
+@click.group("users")
+def group():
+    """Staff accounts: officers, station clerks and admins."""
+
+
+@group.command("create-staff")
+@click.option("--username", required=True, help="e.g. officer.public_security.2")
+@click.option("--role", required=True, type=click.Choice(["officer", "clerk", "admin"]))
+@click.option("--department", help="officers: department code")
+@click.option("--region", help="officers: 6-digit division code, e.g. 330381")
+@click.option("--station", help="clerks: service station code, e.g. ruian-hospital")
+@click.option("--name", help="display name")
+@click.option("--locale", type=click.Choice(["zh-CN", "en"]), default="zh-CN",
+              show_default=True)
+@click.password_option(help="at least 10 characters; asked for when not given")
+def create_staff(username, role, department, region, station, name, locale, password):
+    """Create a staff account (the department must exist in the catalogue)."""
+    try:
+        user = identity.create_staff(username=username, password=password, role=role,
+                                     department=department, region=region, station=station,
+                                     name=name, locale=locale, created_by="cli")
+    except DomainError as exc:
+        details = "; ".join(f"{field}: {' '.join(messages)}"
+                            for field, messages in exc.errors.items())
+        raise click.ClickException(details or exc.en) from None
+    click.echo(f"created {user.role} {user.username} ({user.id})")
+
+
+@group.command("seed-dev")
+def seed_dev():
+    """Create the development accounts (password onething-dev); never in production."""
+    if current_app.config["APP_ENV"] == "production":
+        raise click.ClickException("Development accounts are never created in production.")
+    created = seed_development_accounts()
+    click.echo(f"created: {', '.join(created)}" if created else "all development accounts exist")

@@ -1,0 +1,32 @@
+"""A citizen's request, made in conversation, to be helped by a member of staff."""
+from enum import StrEnum
+
+import mongoengine as me
+
+from models.base import TimestampedDocument
+
+
+class HandoffStatus(StrEnum):
+    OPEN = "open"
+    CLAIMED = "claimed"
+    CLOSED = "closed"
+
+
+class Handoff(TimestampedDocument):
+    conversation = me.StringField(required=True)
+    citizen = me.StringField(required=True)  # user id
+    status = me.StringField(default=HandoffStatus.OPEN.value,
+                            choices=[s.value for s in HandoffStatus])
+    bundle = me.StringField()  # what the conversation was about, if known
+    # Departments of that bundle: their officers see the handoff; none means every officer.
+    departments = me.ListField(me.StringField())
+    locale = me.StringField(default="zh-CN")
+    reason = me.StringField()  # the citizen's words, personal numbers masked
+    claimed_by = me.StringField()
+    claimed_at = me.DateTimeField()
+    closed_at = me.DateTimeField()
+    meta = {
+        "collection": "handoffs",
+        "ordering": ["-created_at"],
+        "indexes": [("status", "-created_at"), "conversation", "departments"],
+    }

@@ -1,0 +1,230 @@
+"""Mini-program subscription messages and partner webhooks, against stand-ins on 127.0.0.1."""
+import json
+import threading
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+
+from models.base import utcnow
+from models.notification import Delivery
+from models.preferences import NotificationPreferences
+from models.user import PlatformBinding
+from notifications import webhooks
+from services import crypto, identity
+from tests.helpers import make_partner, partner_token
+from tests.notifications.support import application_with, completed, fast_worker
+
+
+class Recorder:
+    """A tiny HTTP server that records requests and answers what the test queues (else 200)."""
+
+    def __init__(self, answer=None):
+        self.requests: list[dict] = []
+        self.answers: list[tuple[int, dict]] = []
+        self.answer = answer or (lambda request: (200, {}))
+        recorder = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _serve(self):
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                parts = urlsplit(self.path)
+                request = {"method": self.command, "path": parts.path,
+                           "query": dict(parse_qsl(parts.query)), "headers": dict(self.headers),
+                           "raw": raw}
+                recorder.requests.append(request)
+                status, body = (recorder.answers.pop(0) if recorder.answers
+                                else recorder.answer(request))
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = _serve
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self):
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def drain(worker, now=None):
+    for _ in range(20):
+        if not worker.run_once(now):
+            return
+
+
+# ── Mini-program subscription messages ─────────────────────────────────────────────────────────
+
+
+def wechat_answer(request):
+    if request["path"] == "/cgi-bin/stable_token":
+        return 200, {"access_token": "wx-token", "expires_in": 7200}
+    if request["path"] == "/cgi-bin/message/subscribe/send":
+        return 200, {"errcode": 0, "errmsg": "ok", "msgid": 42}
+    return 404, {}
+
+
+@pytest.fixture
+def wechat(app, monkeypatch, citizen):
+    with Recorder(wechat_answer) as platform:
+        monkeypatch.setitem(app.config, "MINIPROGRAM_ADAPTER", "http")
+        monkeypatch.setitem(app.config, "MINIPROGRAM_PLATFORMS", {
+            "wechat": {"base_url": platform.url, "app_id": "wx-app", "app_secret": "wx-secret"}})
+        monkeypatch.setitem(app.config, "MINIPROGRAM_TEMPLATES",
+                            {"wechat": {"task_completed": "tmpl-done"}})
+        PlatformBinding(user=str(citizen.id), platform="wechat",
+                        subject_index=crypto.blind_index("wechat", "openid-7"),
+                        subject_encrypted=crypto.encrypt("openid-7")).save()
+        yield platform
+
+
+def sends(platform):
+    return [r for r in platform.requests if r["path"] == "/cgi-bin/message/subscribe/send"]
+
+
+def test_a_subscription_allows_exactly_one_message_per_acceptance(app, wechat, citizen,
+                                                                  as_citizen):
+    as_citizen.post("/api/v1/me/miniprogram-subscriptions",
+                    json={"platform": "wechat", "accepted": ["tmpl-done"]}, expect=200)
+    first, second = completed(citizen), completed(citizen, matter="citizen_card")
+    application_with(citizen, [first, second])
+
+    drain(fast_worker(app))
+
+    [sent] = sends(wechat)
+    message = json.loads(sent["raw"])
+    assert sent["query"] == {"access_token": "wx-token"}
+    assert (message["touser"], message["template_id"]) == ("openid-7", "tmpl-done")
+    assert set(message["data"]) == {"thing1", "thing2", "time3"}
+    assert all(len(v["value"]) <= 20 for v in message["data"].values())
+    outcomes = sorted(Delivery.objects(channel="miniprogram").scalar("status"))
+    assert outcomes == ["delivered", "skipped"]
+    prefs = as_citizen.get("/api/v1/me/notification-preferences", expect=200).get_json()
+    assert prefs["subscriptions"] == [{"platform": "wechat", "template": "tmpl-done",
+                                       "remaining": 0}]
+
+
+def test_the_platform_saying_the_subscription_is_gone_leaves_none(app, wechat, citizen,
+                                                                 as_citizen):
+    as_citizen.post("/api/v1/me/miniprogram-subscriptions",
+                    json={"platform": "wechat", "accepted": ["tmpl-done", "tmpl-done"]},
+                    expect=200)
+    wechat.answer = lambda r: ((200, {"errcode": 43101, "errmsg": "user refuse to accept"})
+                               if r["path"].endswith("/send") else wechat_answer(r))
+    item = completed(citizen)
+    application_with(citizen, [item])
+
+    drain(fast_worker(app))
+
+    assert Delivery.objects.get(id=f"{item['id']}:miniprogram:wechat").status == "skipped"
+    prefs = NotificationPreferences.objects.get(user=str(citizen.id))
+    assert [s.remaining for s in prefs.subscriptions] == [0]
+
+
+def test_without_a_subscription_nothing_is_sent_to_the_platform(app, wechat, citizen):
+    application_with(citizen, [completed(citizen)])
+
+    drain(fast_worker(app))
+
+    assert sends(wechat) == []
+    assert not Delivery.objects(channel="miniprogram")
+
+
+# ── Partner webhooks ─────────────────────────────────────────────────────────────────────────
+
+
+@pytest.fixture
+def receiver():
+    with Recorder() as server:
+        yield server
+
+
+def test_a_partner_receives_each_event_signed_and_can_verify_it(app, receiver, citizen):
+    partner, _ = make_partner(webhook_url=receiver.url + "/hooks", events=["task_completed"])
+    secret = identity.partner_webhook_secret(partner)
+    item = completed(citizen)
+    application_with(citizen, [item])
+
+    drain(fast_worker(app))
+
+    [request] = receiver.requests
+    headers = request["headers"]
+    assert headers["X-OneThing-Event-Id"] == item["id"]
+    assert headers["X-OneThing-Signature"].startswith("v1=")
+    assert webhooks.verify(secret, headers["X-OneThing-Timestamp"], request["raw"],
+                           headers["X-OneThing-Signature"])
+    assert not webhooks.verify("wrong secret", headers["X-OneThing-Timestamp"], request["raw"],
+                               headers["X-OneThing-Signature"])
+    event = json.loads(request["raw"])
+    assert (event["id"], event["type"], event["data"]) == (item["id"], "task_completed",
+                                                           {"outputs": ["citizen_id_number"]})
+    assert "title" not in event and "recipient" not in event
+
+
+def test_a_failing_partner_is_retried_with_the_same_event_id(app, receiver, citizen):
+    make_partner(webhook_url=receiver.url, events=["*"])
+    receiver.answers = [(503, {}), (500, {})]
+    item = completed(citizen)
+    application_with(citizen, [item])
+    worker = fast_worker(app)
+    start = utcnow()
+
+    for step in range(4):
+        drain(worker, start + timedelta(seconds=step))
+
+    assert [r["headers"]["X-OneThing-Event-Id"] for r in receiver.requests] == [item["id"]] * 3
+    delivery = Delivery.objects.get(channel="webhook")
+    assert (delivery.status, delivery.sends) == ("delivered", 3)
+
+
+def test_a_partner_that_missed_events_replays_them(app, client, receiver, citizen):
+    partner, _ = make_partner(webhook_url=receiver.url, events=["task_completed"])
+    items = [completed(citizen), completed(citizen, matter="citizen_card")]
+    application_with(citizen, items)
+    worker = fast_worker(app)
+    drain(worker)
+    assert len(receiver.requests) == 2
+    as_partner = client.with_headers(Authorization=f"Bearer {partner_token(partner)}")
+    since = (utcnow() - timedelta(hours=1)).isoformat()
+
+    answer = as_partner.post("/api/v1/partner/webhooks/replay", json={"since": since},
+                             expect=202).get_json()
+    drain(worker)
+
+    assert (answer["queued"], answer["more"]) == (2, False)
+    ids = [r["headers"]["X-OneThing-Event-Id"] for r in receiver.requests]
+    assert sorted(ids[2:]) == sorted(ids[:2]) == sorted(i["id"] for i in items)
+
+
+def test_replaying_needs_the_webhooks_scope_and_a_recent_since(client, receiver):
+    partner, _ = make_partner(webhook_url=receiver.url, events=["*"],
+                              scopes=["catalogue:read"])
+    as_partner = client.with_headers(Authorization=f"Bearer {partner_token(partner)}")
+    since = utcnow().isoformat()
+    as_partner.post("/api/v1/partner/webhooks/replay", json={"since": since}, expect=403)
+
+    entitled, _ = make_partner(webhook_url=receiver.url, events=["*"], scopes=["webhooks"])
+    as_entitled = client.with_headers(Authorization=f"Bearer {partner_token(entitled)}")
+    old = (utcnow() - timedelta(days=30)).isoformat()
+    answer = as_entitled.post("/api/v1/partner/webhooks/replay", json={"since": old},
+                              expect=422).get_json()
+    assert "since" in answer["errors"]
+    as_entitled.post("/api/v1/partner/webhooks/replay", json={"since": "2024-01-01T00:00:00"},
+                     expect=422)

@@ -1,0 +1,114 @@
+"""The relay moves outbox intents into the inbox once, whatever the replays and races."""
+from models.application import Application
+from models.notification import Delivery, Notification
+from notifications import relay
+from tests import workflow_support as ws
+from tests.helpers import make_citizen, make_partner
+from tests.notifications.support import application_with, completed, intent
+
+
+def test_relaying_puts_each_intent_in_the_inbox_and_empties_the_outbox(citizen):
+    intents = [intent("application_received", citizen), completed(citizen)]
+    app = application_with(citizen, intents)
+
+    assert relay.relay_pending() == 2
+
+    stored = Notification.objects(recipient=str(citizen.id)).order_by("seq")
+    assert [n.id for n in stored] == [i["id"] for i in intents]
+    assert [n.seq for n in stored] == [1, 2]
+    assert stored[0].application == str(app.id)
+    fresh = Application.objects.get(id=app.id)
+    assert fresh.outbox == [] and fresh.outbox_pending is False
+
+
+def test_relaying_an_intent_again_stores_it_once_with_the_same_deliveries(citizen):
+    first = completed(citizen)
+    app = application_with(citizen, [first])
+    relay.relay_pending()
+    # As if the relay had died after storing but before pulling: the intent is there again.
+    Application.objects(id=app.id).update(
+        __raw__={"$push": {"outbox": first}, "$set": {"outbox_pending": True}})
+
+    relay.relay_pending()
+
+    assert Notification.objects(recipient=str(citizen.id)).count() == 1
+    assert Delivery.objects(notification=first["id"]).count() == 1  # push only: no partner
+    assert Application.objects.get(id=app.id).outbox_pending is False
+
+
+def test_an_intent_written_while_the_relay_works_keeps_the_outbox_flag_up(citizen, monkeypatch):
+    app = application_with(citizen, [completed(citizen)])
+    late = completed(citizen, matter="citizen_card", department="hrss")
+    real_store = relay.store
+
+    def store_while_the_workflow_writes(item, **kwargs):
+        # The workflow appends a new intent between the relay's read and its clean-up.
+        Application.objects(id=app.id).update(
+            __raw__={"$push": {"outbox": late}, "$set": {"outbox_pending": True}})
+        monkeypatch.setattr(relay, "store", real_store)
+        return real_store(item, **kwargs)
+
+    monkeypatch.setattr(relay, "store", store_while_the_workflow_writes)
+    relay.relay_pending()
+
+    fresh = Application.objects.get(id=app.id)
+    assert fresh.outbox_pending is True and [i["id"] for i in fresh.outbox] == [late["id"]]
+    relay.relay_pending()
+    assert Notification.objects(id=late["id"]).count() == 1
+    assert Application.objects.get(id=app.id).outbox_pending is False
+
+
+def test_each_citizen_has_their_own_numbering(citizen):
+    other = make_citizen()
+    application_with(citizen, [completed(citizen), completed(citizen)])
+    application_with(other, [completed(other)])
+
+    relay.relay_pending()
+
+    assert sorted(n.seq for n in Notification.objects(recipient=str(citizen.id))) == [1, 2]
+    assert [n.seq for n in Notification.objects(recipient=str(other.id))] == [1]
+
+
+def test_an_intent_of_unknown_type_or_without_id_is_dropped_without_blocking_the_rest(citizen):
+    good = completed(citizen)
+    app = application_with(citizen, [intent("mystery", citizen), good])
+    Application.objects(id=app.id).update(__raw__={"$push": {"outbox": {"type": "x"}}})
+
+    relay.relay_pending()
+
+    assert [n.id for n in Notification.objects(recipient=str(citizen.id))] == [good["id"]]
+    fresh = Application.objects.get(id=app.id)
+    assert fresh.outbox == [] and fresh.outbox_pending is False
+
+
+def test_the_text_says_which_department_finished_and_what_it_issued_never_the_value(citizen):
+    ws.load_catalogue()
+    leaked = completed(citizen)
+    # A producer that wrongly puts the issued value in the intent: only its name is used.
+    leaked["data"] = {"outputs": {"citizen_id_number": "330381202401010021"}}
+    application_with(citizen, [leaked])
+
+    relay.relay_pending()
+
+    notification = Notification.objects.get(id=leaked["id"])
+    assert notification.title == {"en": "Public Security Bureau finished",
+                                  "zh-CN": "公安局已办结"}
+    assert notification.body["en"] == ("Public Security Bureau completed “Newborn household "
+                                       "registration”; issued: Baby's citizen ID number.")
+    assert notification.body["zh-CN"] == ("公安局已完成“新生儿出生户口登记”，"
+                                          "已签发新生儿公民身份号码。")
+    rendered = str(notification.title) + str(notification.body) + str(notification.detail)
+    assert "330381202401010021" not in rendered
+
+
+def test_partners_that_asked_for_an_event_get_a_webhook_delivery_queued(citizen):
+    wants, _ = make_partner(webhook_url="http://127.0.0.1:9/hook", events=["task_completed"])
+    make_partner(webhook_url="http://127.0.0.1:9/other", events=["application_completed"])
+    make_partner(events=["task_completed"])  # no URL: nothing to deliver to
+    item = completed(citizen)
+    application_with(citizen, [item])
+
+    relay.relay_pending()
+
+    webhooks = Delivery.objects(notification=item["id"], channel="webhook")
+    assert [d.target for d in webhooks] == [str(wants.id)]

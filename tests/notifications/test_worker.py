@@ -1,0 +1,319 @@
+"""The worker delivers every channel at least once, with leases, retries and citizens' wishes."""
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from models.base import utcnow
+from models.device import Device
+from models.notification import ChannelPause, Delivery, Notification
+from models.preferences import NotificationPreferences, QuietHours
+from notifications import relay
+from tests import workflow_support as ws
+from tests.helpers import make_citizen
+from tests.notifications.support import application_with, completed, fast_worker, intent
+from tests.standins.sms_gateway import SmsGatewayStandin
+
+
+def device(user, token, locale=None, platform="android"):
+    return Device(user=str(user.id), token=token, platform=platform, locale=locale).save()
+
+
+def now_ms():
+    """Now, to the millisecond the database keeps."""
+    moment = utcnow()
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def push_of(notification_id):
+    return Delivery.objects.get(id=f"{notification_id}:push")
+
+
+def drain(worker, now=None, rounds=20):
+    for _ in range(rounds):
+        if not worker.run_once(now):
+            return
+
+
+def test_each_device_gets_the_push_in_its_own_language(app, fcm, citizen):
+    ws.load_catalogue()
+    device(citizen, "phone-en", locale="en")
+    device(citizen, "tablet-zh", locale="zh-CN")
+    item = completed(citizen)
+    application_with(citizen, [item])
+
+    drain(fast_worker(app))
+
+    texts = {m["token"]: m["notification"]["title"] for m in fcm.messages}
+    assert texts == {"phone-en": "Public Security Bureau finished", "tablet-zh": "公安局已办结"}
+    assert {m["data"]["notification_id"] for m in fcm.messages} == {item["id"]}
+    delivery = push_of(item["id"])
+    assert delivery.status == "delivered" and delivery.lease_owner is None
+    assert sorted(delivery.state["reached"]) == ["phone-en", "tablet-zh"]
+
+
+def test_a_device_without_a_language_gets_the_citizens(app, fcm):
+    ws.load_catalogue()
+    chinese = make_citizen(locale="zh-CN")
+    device(chinese, "phone")
+    application_with(chinese, [completed(chinese)])
+
+    drain(fast_worker(app))
+
+    assert fcm.messages[0]["notification"]["title"] == "公安局已办结"
+
+
+def test_tokens_fcm_reports_unregistered_are_removed(app, fcm, citizen):
+    device(citizen, "uninstalled")
+    device(citizen, "alive")
+    fcm.unregister("uninstalled")
+    item = completed(citizen)
+    application_with(citizen, [item])
+
+    drain(fast_worker(app))
+
+    assert [d.token for d in Device.objects(user=str(citizen.id))] == ["alive"]
+    assert push_of(item["id"]).status == "delivered"
+
+
+def test_a_citizen_without_any_device_still_has_the_inbox(app, fcm, citizen):
+    item = completed(citizen)
+    application_with(citizen, [item])
+
+    drain(fast_worker(app))
+
+    assert Notification.objects(id=item["id"]).count() == 1
+    assert push_of(item["id"]).status == "skipped"
+    assert fcm.messages == []
+
+
+def test_quota_answers_hold_every_push_until_retry_after(app, fcm, citizen):
+    device(citizen, "phone")
+    first, second = completed(citizen), completed(citizen, matter="citizen_card")
+    application_with(citizen, [first, second])
+    fcm.quota(retry_after=30, count=1)
+    worker = fast_worker(app, NOTIFICATION_BATCH_SIZE=1)
+    relay.relay_pending()
+    start = now_ms()
+
+    worker.run_once(start)  # one push meets the quota answer
+
+    [refused] = fcm.requests
+    hit = refused["data"]["notification_id"]
+    waiting = ({first["id"], second["id"]} - {hit}).pop()
+    held = push_of(hit)
+    assert held.status == "pending" and held.next_attempt_at >= start + timedelta(seconds=30)
+    assert ChannelPause.objects.get(id="push").until >= start + timedelta(seconds=30)
+    drain(worker, start + timedelta(seconds=5))  # the other push waits as well
+    assert len(fcm.requests) == 1
+    assert push_of(waiting).status == "pending"
+
+    drain(worker, start + timedelta(seconds=31))
+
+    assert sorted(fcm.notification_ids()) == sorted([first["id"], second["id"]])
+    assert push_of(hit).attempts == 2
+    assert push_of(waiting).attempts == 1  # waiting for the quota cost it nothing
+
+
+def test_while_fcm_is_down_the_backlog_waits_and_drains_once_it_is_back(app, fcm, citizen):
+    device(citizen, "phone")
+    items = [completed(citizen, matter=f"matter_{n}") for n in range(6)]
+    application_with(citizen, items)
+    fcm.unavailable()
+    worker = fast_worker(app)
+    relay.relay_pending()
+    moment = now_ms()
+
+    for step in range(3):
+        drain(worker, moment + timedelta(seconds=step))
+    assert fcm.messages == []
+    assert {push_of(i["id"]).status for i in items} == {"pending"}
+    assert Notification.objects(recipient=str(citizen.id)).count() == 6  # the inbox has them
+
+    fcm.healthy()
+    drain(worker, moment + timedelta(seconds=10))
+
+    assert sorted(fcm.notification_ids()) == sorted(i["id"] for i in items)
+    assert {push_of(i["id"]).status for i in items} == {"delivered"}
+
+
+def test_after_its_retry_budget_a_delivery_is_failed_and_admins_see_it(app, fcm, citizen,
+                                                                        as_admin):
+    device(citizen, "phone")
+    item = completed(citizen)
+    application_with(citizen, [item])
+    fcm.unavailable()
+    worker = fast_worker(app, NOTIFICATION_MAX_ATTEMPTS=3)
+    relay.relay_pending()
+    moment = now_ms()
+
+    for step in range(6):
+        drain(worker, moment + timedelta(seconds=step))
+
+    assert push_of(item["id"]).status == "failed"
+    assert fcm.stats()["answered"] == {"503": 3}
+    failed = as_admin.get("/api/v1/admin/notifications/failed", expect=200).get_json()
+    assert [(d["notification"], d["channel"], d["attempts"]) for d in failed["items"]] == [
+        (item["id"], "push", 3)]
+    assert "UnavailableError" in failed["items"][0]["last_error"]
+
+    fcm.healthy()
+    as_admin.post(f"/api/v1/admin/notifications/failed/{item['id']}:push/retry", expect=200)
+    drain(worker)
+    assert push_of(item["id"]).status == "delivered"
+
+
+def quiet_now(citizen, now):
+    """Quiet hours around `now`, in the citizen's (Shanghai) time: an hour ago to an hour on."""
+    local = now.astimezone(ZoneInfo("Asia/Shanghai"))
+    start, end = local - timedelta(hours=1), local + timedelta(hours=1)
+    NotificationPreferences(user=str(citizen.id), quiet_hours=QuietHours(
+        start=start.strftime("%H:%M"), end=end.strftime("%H:%M"))).save()
+    return datetime.combine(end.date(), end.time().replace(second=0, microsecond=0),
+                            tzinfo=end.tzinfo).astimezone(UTC)
+
+
+def test_quiet_hours_hold_push_until_morning_while_the_inbox_has_it_at_once(app, fcm, citizen):
+    device(citizen, "phone")
+    item = completed(citizen)
+    application_with(citizen, [item])
+    relay.relay_pending()
+    now = now_ms()
+    morning = quiet_now(citizen, now)
+    worker = fast_worker(app)
+
+    drain(worker, now)
+
+    assert Notification.objects(id=item["id"]).count() == 1
+    held = push_of(item["id"])
+    assert (held.status, held.held_until, held.next_attempt_at) == ("pending", morning, morning)
+    assert fcm.messages == []
+    drain(worker, morning - timedelta(minutes=1))
+    assert fcm.messages == []
+
+    drain(worker, morning)
+
+    assert fcm.notification_ids() == [item["id"]]
+    assert push_of(item["id"]).attempts == 1
+
+
+def test_a_citizen_who_turned_push_off_gets_none(app, fcm, citizen):
+    device(citizen, "phone")
+    NotificationPreferences(user=str(citizen.id), push=False).save()
+    item = completed(citizen)
+    application_with(citizen, [item])
+
+    drain(fast_worker(app))
+
+    assert fcm.messages == [] and push_of(item["id"]).status == "skipped"
+
+
+def test_a_dead_workers_lease_expires_and_another_worker_delivers(app, fcm, citizen):
+    device(citizen, "phone")
+    item = completed(citizen)
+    application_with(citizen, [item])
+    dead, alive = fast_worker(app, NOTIFICATION_LEASE_SECONDS=60), fast_worker(app)
+    relay.relay_pending()
+    now = now_ms()
+    claim, claimed = dead.claim(now)  # ... and the process dies here
+    assert [d.id for d in claimed] == [f"{item['id']}:push"]
+
+    drain(alive, now + timedelta(seconds=30))
+    assert fcm.messages == []  # still leased
+
+    drain(alive, now + timedelta(seconds=61))
+    assert fcm.notification_ids() == [item["id"]]
+    assert push_of(item["id"]).attempts == 2
+
+
+def test_a_worker_whose_lease_was_taken_over_cannot_record_over_the_new_holder(app, fcm,
+                                                                               citizen):
+    device(citizen, "phone")
+    item = completed(citizen)
+    application_with(citizen, [item])
+    slow, other = fast_worker(app), fast_worker(app)
+    relay.relay_pending()
+    now = now_ms()
+    slow_claim, [slow_delivery] = slow.claim(now)
+    other_claim, [taken] = other.claim(now + timedelta(seconds=31))  # the lease expired
+    other._deliver_push(other_claim, [taken], now + timedelta(seconds=31))
+
+    from notifications.worker import Outcome
+    assert slow._record(slow_delivery, slow_claim, Outcome("failed", error="late"), now) is None
+    assert push_of(item["id"]).status == "delivered"
+
+
+def sms_settings(app, monkeypatch, gateway):
+    for key, value in {"SMS_ADAPTER": "http", "SMS_GATEWAY_URL": gateway.url,
+                       "SMS_GATEWAY_KEY": gateway.key,
+                       "SMS_GATEWAY_SECRET": gateway.secret}.items():
+        monkeypatch.setitem(app.config, key, value)
+
+
+def test_a_supplement_request_goes_by_sms_when_no_push_reaches_the_citizen(app, fcm,
+                                                                           monkeypatch):
+    ws.load_catalogue()
+    parent = make_citizen(phone="13800001234", locale="zh-CN")
+    device(parent, "uninstalled")
+    fcm.unregister("uninstalled")
+    item = intent("supplement_requested", parent, matter="newborn_household_registration",
+                  department="public_security",
+                  data={"materials": ["marriage_certificate"], "reason": "照片不清晰"})
+    application_with(parent, [item])
+
+    with SmsGatewayStandin() as gateway:
+        sms_settings(app, monkeypatch, gateway)
+        drain(fast_worker(app))
+
+    [sms] = gateway.messages
+    assert sms["to"] == "13800001234"
+    assert sms["text"] == ("“新生儿出生户口登记”需要补正："
+                           "公安局办理“新生儿出生户口登记”需要您补正：结婚证。")
+    assert "照片不清晰" not in sms["text"]  # an officer's words stay in the app
+    assert Delivery.objects.get(id=f"{item['id']}:sms").status == "delivered"
+    assert Notification.objects.get(id=item["id"]).detail["zh-CN"] == "原因：照片不清晰"
+
+
+def test_no_sms_when_push_reached_the_citizen(app, fcm, monkeypatch):
+    parent = make_citizen(phone="13800001234")
+    device(parent, "phone")
+    item = intent("application_rejected", parent, data={"reason": "duplicate"})
+    application_with(parent, [item])
+
+    with SmsGatewayStandin() as gateway:
+        sms_settings(app, monkeypatch, gateway)
+        drain(fast_worker(app))
+
+    assert gateway.messages == []
+    assert Delivery.objects.get(id=f"{item['id']}:sms").status == "skipped"
+
+
+def test_sms_steps_in_when_push_keeps_failing_for_too_long(app, fcm, monkeypatch):
+    parent = make_citizen(phone="13800001234")
+    device(parent, "phone")
+    fcm.unavailable()
+    item = intent("application_rejected", parent, data={"reason": "duplicate"})
+    application_with(parent, [item])
+    worker = fast_worker(app, NOTIFICATION_SMS_FALLBACK_AFTER=60)
+    relay.relay_pending()
+    now = now_ms()
+
+    with SmsGatewayStandin() as gateway:
+        sms_settings(app, monkeypatch, gateway)
+        drain(worker, now)
+        assert gateway.messages == []
+        drain(worker, now + timedelta(seconds=61))
+
+    assert len(gateway.messages) == 1
+    assert push_of(item["id"]).status == "pending"  # push keeps trying as well
+
+
+def test_events_the_citizen_may_miss_never_go_by_sms(app, fcm, monkeypatch):
+    parent = make_citizen(phone="13800001234")
+    item = completed(parent)
+    application_with(parent, [item])
+
+    with SmsGatewayStandin() as gateway:
+        sms_settings(app, monkeypatch, gateway)
+        drain(fast_worker(app))
+
+    assert gateway.messages == []
+    assert not Delivery.objects(id=f"{item['id']}:sms")
