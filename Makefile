@@ -36,6 +36,9 @@ serve: install ## Production-style: gunicorn (wsgi:app) with one worker per core
 demo: install ## A newborn case end to end at DEMO_URL, timeline printed live (starts a server if none)
 	$(BIN)/python scripts/demo.py
 
+eval-assistant: install ## The assistant on its evaluation set: intent/bundle accuracy, handoff recall, p95 latency
+	$(BIN)/python scripts/eval_assistant.py
+
 test: install-dev ## Lint, then the whole suite against a fresh embedded database per worker
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)

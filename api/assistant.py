@@ -28,7 +28,7 @@ class AssistantMessages(MethodView):
     @blp.response(200, MessageSchema)
     def post(self, payload):
         """Tell the assistant what happened or ask it something; it answers and acts"""
-        return assistant.post_message(user_id=current_user().id, **payload)
+        return assistant.post_message(citizen=current_user(), **payload)
 
 
 @blp.route("/assistant/conversations")
@@ -37,7 +37,7 @@ class Conversations(MethodView):
     @blp.response(200, ConversationSummarySchema(many=True))
     def get(self):
         """My conversations, the latest first"""
-        return assistant.list_conversations(user_id=current_user().id)
+        return assistant.list_conversations(citizen=current_user())
 
 
 @blp.route("/assistant/conversations/<conversation_id>")
@@ -47,7 +47,7 @@ class ConversationById(MethodView):
     def get(self, conversation_id):
         """One of my conversations, every turn with its cards"""
         return assistant.get_conversation(conversation_id=conversation_id,
-                                          user_id=current_user().id)
+                                          citizen=current_user())
 
 
 def _with_transcript(handoff) -> dict:

@@ -9,11 +9,9 @@ from pathlib import Path
 
 import yaml
 
-from assistant.nlu import terms_from_catalogue
 from assistant.normalize import normalize
 from common import calendar
 from common.i18n import pick, text
-from models.catalogue import Bundle, Matter
 from services import deadlines
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -97,16 +95,6 @@ def title(name: str, locale: str) -> str:
 
 
 # ── The catalogue ─────────────────────────────────────────────────────────────────────────────
-
-def catalogue_terms() -> dict[str, list[tuple[str, float]]]:
-    """How the catalogue names each bundle and its matters, for the understanding's lexicon."""
-    bundles = list(Bundle._get_collection().find(
-        {"retired": {"$ne": True}}, {"code": 1, "name": 1, "synonyms": 1, "steps": 1}))
-    codes = {s["matter"] for b in bundles for s in b.get("steps") or []}
-    matters = list(Matter._get_collection().find({"code": {"$in": sorted(codes)}},
-                                                 {"code": 1, "name": 1, "synonyms": 1}))
-    return terms_from_catalogue(bundles, matters)
-
 
 def estimated_duration(definition: dict) -> timedelta | None:
     """How long the whole bundle should take from submission: the workflow's own estimate."""

@@ -7,16 +7,15 @@ A request for a person is honoured in every state. Facts come from assistant.ans
 import logging
 import re
 
-from assistant import answers, slots
+from assistant import answers, knowledge, slots
 from assistant.answers import Reply
 from assistant.nlu import Understanding
 from assistant.normalize import normalize
-from common.i18n import pick, text
-from models.catalogue import Bundle
+from common.i18n import text
 from models.conversation import Conversation, ConversationState
 from models.handoff import Handoff, HandoffStatus
 from models.user import Role, User
-from services import applications, catalogue, crypto, identity, joint_form, vault, workflow
+from services import applications, crypto, identity, joint_form, vault, workflow
 from services.errors import DomainError, NotFound, ValidationFailed
 
 log = logging.getLogger(__name__)
@@ -38,11 +37,20 @@ THANKS_OR_BYE = re.compile(r"谢|感谢|辛苦|再见|拜拜|晚安|thank|thx|ch
 class Dialogue:
     """One turn of one conversation. Mutates the conversation; the caller stores it."""
 
-    def __init__(self, conversation: Conversation, user: User, locale: str):
+    def __init__(self, conversation: Conversation, user, locale: str):
         self.conv = conversation
-        self.user = user
+        self.user = user  # who is talking: anything with `id` and `role` (a Principal)
         self.locale = locale
         self.nlu: dict = {}
+        self._account: User | None = None
+
+    @property
+    def account(self) -> User:
+        """The citizen's account, read only by the turns that need it (prefills)."""
+        if self._account is None:
+            self._account = self.user if isinstance(self.user, User) else User.objects(
+                id=str(self.user.id)).first()
+        return self._account
 
     # ── helpers ────────────────────────────────────────────────────────────────────────────
 
@@ -53,12 +61,10 @@ class Dialogue:
         self.nlu = {"intent": intent, "bundle": bundle, "confidence": round(float(confidence), 3)}
 
     def _bundle_names(self) -> dict[str, str]:
-        return {b["code"]: pick(b.get("name"), self.locale) or b["code"]
-                for b in Bundle._get_collection().find({"retired": {"$ne": True}},
-                                                       {"code": 1, "name": 1}).sort("code", 1)}
+        return knowledge.bundle_names(self.locale)
 
     def _definition(self, code: str, version: int | None = None) -> dict:
-        return catalogue.compiled_bundle(code, version)
+        return knowledge.definition(code, self.locale, version)
 
     def _aside(self, intent: str, bundle: str | None, u: Understanding, raw: str) -> Reply:
         """Answer something else without losing the application being filled in."""
@@ -110,7 +116,7 @@ class Dialogue:
         self._nlu(u.intent, bundle, u.confidence)
 
         state = conv.state
-        if u.intent == "handoff_human" and (u.rule is not None or (
+        if u.intent == "handoff_human" and (u.decided or (
                 u.confidence >= HANDOFF_AT and state != ConversationState.COLLECTING)):
             return self.handoff(raw)
 
@@ -133,7 +139,7 @@ class Dialogue:
         if u.intent == "confirm" and pending.get("kind") == "submitted":
             return self.already_submitted(pending["application_id"])
         conv.pending = {}
-        if u.rule is None and u.confidence < CLARIFY_BELOW:
+        if not u.decided and u.confidence < CLARIFY_BELOW:
             return self.clarify(u)
         return self.dispatch(u.intent, bundle, u, raw)
 
@@ -225,7 +231,7 @@ class Dialogue:
         if not code:
             return None
         try:
-            return catalogue.compiled_bundle(code)
+            return knowledge.definition(code, self.locale)
         except NotFound:
             return None
 
@@ -384,7 +390,7 @@ class Dialogue:
                      [self._offer(choices)])
 
     def choose_subject(self, u: Understanding, raw: str) -> Reply:
-        if u.intent == "deny" and (u.rule or u.confidence >= OTHER_INTENT_AT):
+        if u.intent == "deny" and (u.decided or u.confidence >= OTHER_INTENT_AT):
             return self.cancel()
         picked = self._picked(raw)
         if picked is None:
@@ -407,9 +413,9 @@ class Dialogue:
             return None
 
     def _known(self) -> dict:
-        return joint_form.known_values(applicant=self.user, subject_member=self._subject_member(),
-                                       subject_is_applicant=(self.conv.subject or {}).get(
-                                           "kind") == "self")
+        return joint_form.known_values(
+            applicant=self.account, subject_member=self._subject_member(),
+            subject_is_applicant=(self.conv.subject or {}).get("kind") == "self")
 
     def begin_form(self, definition: dict) -> Reply:
         known = self._known()
@@ -462,7 +468,7 @@ class Dialogue:
         return Reply(self.t("Cancelled: nothing was submitted.", "已取消，没有提交任何申请。"))
 
     def _is_cancel(self, u: Understanding) -> bool:
-        return u.intent == "deny" and (u.rule is not None or u.confidence >= OTHER_INTENT_AT)
+        return u.intent == "deny" and (u.decided or u.confidence >= OTHER_INTENT_AT)
 
     def collect(self, u: Understanding, raw: str) -> Reply:
         """The citizen answers the question asked, cancels, or asks something else meanwhile."""
@@ -587,7 +593,7 @@ class Dialogue:
         picked = self._picked(raw)
         action = (picked or {}).get("action") or {}
         if action.get("do") == "confirm" or (u.intent == "confirm" and (
-                u.rule is not None or u.confidence >= CONFIRM_AT)):
+                u.decided or u.confidence >= CONFIRM_AT)):
             return self.submit()
         if action.get("do") == "cancel" or self._is_cancel(u):
             return self.cancel()

@@ -26,7 +26,8 @@ db.family_members.create_index("id_number_index")
 for keys in ([("applicant", 1), ("created_at", -1)], "subject.id",
              [("tasks.department", 1), ("tasks.status", 1)], "tasks.id", "outbox_pending"):
     db.applications.create_index(keys)
-db.applications.create_index("idempotency_key", unique=True, sparse=True)
+db.applications.create_index("idempotency_key", unique=True,
+                             partialFilterExpression={"idempotency_key": {"$type": "string"}})
 
 # (matter, department, depends on): the newborn bundle's seven matters.
 STEPS = [

@@ -43,6 +43,9 @@ MAX_BIRTHS = int(os.environ.get("BENCH_MAX_BIRTHS") or 100_000)
 OFFICER_PREFIX = os.environ.get("BENCH_OFFICER_PREFIX", "bench.officer.")
 OFFICER_PASSWORD = os.environ.get("BENCH_OFFICER_PASSWORD", "")
 PHONE_PREFIX = os.environ.get("BENCH_PHONE_PREFIX", "137")  # one per phase: phones never repeat
+# Seconds a citizen spends on a screen before the next request (reading, choosing a photo).
+THINK = tuple(float(x) for x in (os.environ.get("BENCH_THINK") or "0.5,1.5").split(","))
+OFFICER_POLL_SECONDS = 1.0  # an idle workbench refreshes its queue every second
 
 # ── What is recorded ──────────────────────────────────────────────────────────────────────────
 
@@ -203,27 +206,37 @@ class Citizen(SignedIn):
             if answer.status_code != 200:
                 return
             conversation = answer.json().get("conversation_id")
+            self.think()
+
+    def think(self) -> None:
+        gevent.sleep(self.rng.uniform(*THINK))
 
     def _journey(self) -> None:
         if not self.sign_in():
             return
-        self.ask_the_assistant()
         self.client.post("/api/v1/me/devices", name="POST /api/v1/me/devices",
                          headers=self.headers, json={"token": f"bench-{uuid.uuid4().hex}",
                                                      "platform": "android", "locale": "zh-CN"})
+        self.think()
+        self.ask_the_assistant()
         self.client.get("/api/v1/bundles/newborn", name="GET /api/v1/bundles/{code}",
                         headers=self.headers)
+        self.think()
         self.client.get("/api/v1/bundles/newborn/checklist",
                         name="GET /api/v1/bundles/{code}/checklist", headers=self.headers)
+        self.think()
         materials = self.upload_materials()
         if materials is None:
             return
+        self.think()
         application = self.apply(materials)
         if application is None:
             return
         state["births_applied"] += 1
+        self.think()
         self.client.get(f"/api/v1/applications/{application}",
                         name="GET /api/v1/applications/{id}", headers=self.headers)
+        self.think()
         self.client.get("/api/v1/me/notifications", name="GET /api/v1/me/notifications",
                         headers=self.headers)
 
@@ -257,7 +270,7 @@ class Officer(FastHttpUser):
         queue = answer.json() if answer.status_code == 200 else []
         if not queue:
             self._idle()
-            gevent.sleep(0.2)
+            gevent.sleep(OFFICER_POLL_SECONDS)
             return
         state["idle_since"].pop(self.department, None)
         for item in queue:
@@ -283,7 +296,8 @@ class Officer(FastHttpUser):
         idle = state["idle_since"]
         idle.setdefault(self.department, time.time())
         citizens_stopped = CITIZEN_SECONDS and time.time() - started > CITIZEN_SECONDS
-        settled = all(time.time() - idle.get(d, time.time()) >= 1.0 for d in DEPARTMENTS)
+        settled = all(time.time() - idle.get(d, time.time()) >= OFFICER_POLL_SECONDS
+                      for d in DEPARTMENTS)
         if citizens_stopped and not state["in_flight"] and len(idle) == len(DEPARTMENTS) \
                 and settled and not state["quit"]:
             state["quit"] = True

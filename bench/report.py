@@ -71,9 +71,15 @@ def memory_verdicts(workers: Sequence[dict], limit: float = MEMORY_GROWTH_LIMIT)
     """Each server worker's resident memory at the start and end; growth beyond `limit` flagged."""
     verdicts = []
     for worker in workers:
-        start, end = worker.get("start_bytes"), worker.get("end_bytes")
+        start, warm, end = (worker.get("start_bytes"), worker.get("warm_bytes"),
+                            worker.get("end_bytes"))
         growth = (end - start) / start if start and end is not None else None
+        # After the first load every code path has been loaded once: growth from there on is
+        # what a leak would look like; growth before it is modules and caches loading.
+        after_warmup = (end - warm) / warm if warm and end is not None else None
         verdicts.append({**worker, "growth": None if growth is None else round(growth, 4),
+                         "growth_after_warmup": None if after_warmup is None
+                         else round(after_warmup, 4),
                          "flagged": growth is None or growth > limit})
     return verdicts
 
@@ -191,10 +197,21 @@ def _measures(result: dict) -> list[tuple[str, str]]:
                                        f"turns ({a.get('via', '-')})"))
     for w in (result.get("memory") or {}).get("workers") or []:
         growth = "-" if w.get("growth") is None else f"{w['growth'] * 100:+.1f}%"
+        warm = ""
+        if w.get("growth_after_warmup") is not None:
+            warm = (f"; after the journey {_mb(w.get('warm_bytes'))}, then "
+                    f"{w['growth_after_warmup'] * 100:+.1f}%")
         rows.append((f"memory, gunicorn worker {w.get('pid')}",
-                     f"{_mb(w.get('start_bytes'))} → {_mb(w.get('end_bytes'))} ({growth}); "
+                     f"{_mb(w.get('start_bytes'))} → {_mb(w.get('end_bytes'))} ({growth}{warm}); "
                      f"limit +{MEMORY_GROWTH_LIMIT * 100:.0f}%: "
                      + ("FLAGGED" if w.get("flagged") else "ok")))
+    for phase, cpu in ((result.get("cpu") or {}).items()):
+        if not cpu:
+            continue
+        used = ", ".join(f"{part} {cores:.2f}" for part, cores in cpu["cores_used"].items())
+        busy = "-" if cpu.get("machine_busy") is None else f"{cpu['machine_busy'] * 100:.0f}%"
+        rows.append((f"CPU during {phase} (cores of {cpu.get('cores')})",
+                     f"{used}; whole machine busy {busy} (other users included)"))
     phases = (result.get("run") or {}).get("phases") or {}
     if phases:
         total = (result.get("run") or {}).get("total_seconds")

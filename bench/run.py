@@ -10,6 +10,8 @@ import base64
 import json
 import os
 import platform
+import re
+import resource
 import secrets
 import shutil
 import signal
@@ -261,14 +263,37 @@ class Stack:
         master = psutil.Process(self.api.pid)
         return {child.pid: child.memory_info().rss for child in master.children()}
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time (user + system) used so far by each part of the stack, children included."""
+        parts = {"api (gunicorn)": [self.api.pid], "database": [self.database.process.pid],
+                 "notification worker": [self.worker.pid],
+                 "stand-ins": [self.fcm.pid, self.sms.pid]}
+        used = {}
+        for part, pids in parts.items():
+            total = 0.0
+            for pid in pids:
+                with suppress(psutil.Error):
+                    process = psutil.Process(pid)
+                    for member in [process, *process.children(recursive=True)]:
+                        with suppress(psutil.Error):
+                            times = member.cpu_times()
+                            total += times.user + times.system
+            used[part] = total
+        return used
+
     def stop_api(self) -> None:
         self.worker.stop()
         self.api.stop()
 
 
 def locust(stack: Stack, name: str, host: str, classes: list[str], users: int, seconds: float,
-           extra_env: dict) -> dict:
-    """One headless locust run as its own process; returns what the locustfile recorded."""
+           extra_env: dict, cpu: bool = False) -> dict:
+    """One headless locust run as its own process; returns what the locustfile recorded, with
+    (`cpu`) the cores each part of the stack used meanwhile."""
+    if cpu:
+        before, machine = stack.cpu_seconds(), psutil.cpu_times()
+        reaped = resource.getrusage(resource.RUSAGE_CHILDREN)
+        wall = time.monotonic()
     out = stack.run_dir / f"locust-{name}.json"
     env = {**stack.plain_env(), "BENCH_OUT": str(out), "BENCH_SMS_URL": stack.sms_url,
            **{k: str(v) for k, v in extra_env.items()}}
@@ -281,7 +306,21 @@ def locust(stack: Stack, name: str, host: str, classes: list[str], users: int, s
     runner.stop(15)
     if not out.exists():
         raise RuntimeError(f"locust ({name}) wrote no results (exit {code}):\n{runner.tail()}")
-    return json.loads(out.read_text())
+    recorded = json.loads(out.read_text())
+    if cpu:
+        wall = time.monotonic() - wall
+        after, now = stack.cpu_seconds(), resource.getrusage(resource.RUSAGE_CHILDREN)
+        cores = {part: (after[part] - before[part]) / wall for part in after}
+        cores["load generator (locust)"] = (now.ru_utime + now.ru_stime - reaped.ru_utime
+                                            - reaped.ru_stime) / wall
+        spent = psutil.cpu_times()
+        busy = sum(getattr(spent, f) - getattr(machine, f) for f in ("user", "system", "nice",
+                                                                    "irq", "softirq", "steal"))
+        total = busy + (spent.idle - machine.idle) + (spent.iowait - machine.iowait)
+        recorded["cpu"] = {"cores_used": {k: round(v, 2) for k, v in cores.items()},
+                           "machine_busy": round(busy / total, 3) if total else None,
+                           "cores": psutil.cpu_count(), "seconds": round(wall, 1)}
+    return recorded
 
 
 # ── Measures ───────────────────────────────────────────────────────────────────────────────────
@@ -366,8 +405,30 @@ def notification_latency(stack: Stack) -> dict:
     figures["push_statuses"] = statuses
     figures["retried"] = sum(1 for d in deliveries.values() if d.get("attempts", 0) > 1)
     figures["fcm_stats"] = requests.get(f"{stack.fcm_url}/_standin/stats", timeout=5).json()
+    figures["worker_rounds"] = worker_rounds(stack.worker.log_path)
     figures["cause"] = latency_cause(figures, stack.env)
     return figures
+
+
+ROUND = re.compile(r"relayed (\d+), handled (\d+) deliveries")
+
+
+def worker_rounds(log_path: Path) -> dict:
+    """How long the worker's busy rounds took, from its log: a completion waits for the round
+    in progress to end and for its own round to relay and send it."""
+    stamps, sizes = [], []
+    with suppress(OSError):
+        for line in log_path.read_text(errors="replace").splitlines():
+            with suppress(ValueError, KeyError):
+                entry = json.loads(line)
+                found = ROUND.search(entry["message"])
+                if found:
+                    stamps.append(datetime.fromisoformat(entry["time"]).timestamp())
+                    sizes.append(int(found.group(1)) + int(found.group(2)))
+    gaps = [(b - a) * 1000 for a, b in zip(stamps, stamps[1:], strict=False)]
+    return {"busy_rounds": len(stamps), "p50_ms": report.percentile(gaps, 0.5),
+            "max_ms": max(gaps) if gaps else None,
+            "items_p50": report.percentile(sizes, 0.5), "items_max": max(sizes, default=None)}
 
 
 def latency_cause(figures: dict, env: dict) -> str:
@@ -387,8 +448,14 @@ def latency_cause(figures: dict, env: dict) -> str:
                      f"sleeps NOTIFICATION_POLL_SECONDS={poll:g}s when a round finds nothing, "
                      "so a completion committed just after a round waits up to that long")
     else:
-        parts.append(f"sending dominates (p99 {send_p99:.0f} ms from relay to FCM receipt): "
-                     "rounds queue behind each other while the machine is saturated")
+        parts.append(f"relaying and sending dominate (p99 {send_p99:.0f} ms from the inbox "
+                     "entry to FCM's receipt)")
+    rounds = figures.get("worker_rounds") or {}
+    if rounds.get("busy_rounds"):
+        parts.append(f"the worker's busy rounds took p50 {rounds['p50_ms'] or 0:.0f} ms, max "
+                     f"{rounds['max_ms'] or 0:.0f} ms, for p50 {rounds['items_p50'] or 0:.0f} "
+                     f"intents+deliveries each: one worker relays intent by intent, then sends, "
+                     "so a completion waits for the round in progress and then its own")
     return "; ".join(parts)
 
 
@@ -458,8 +525,11 @@ def measure(stack: Stack, phases: Phases, result: dict) -> None:
         JOURNEY_SECONDS + TAIL_SECONDS, {
             "BENCH_CITIZEN_SECONDS": JOURNEY_SECONDS, "BENCH_MAX_BIRTHS": MAX_BIRTHS,
             "BENCH_OFFICER_PREFIX": OFFICER_PREFIX,
-            "BENCH_OFFICER_PASSWORD": stack.officer_password, "BENCH_PHONE_PREFIX": "137"})
+            "BENCH_OFFICER_PASSWORD": stack.officer_password, "BENCH_PHONE_PREFIX": "137"},
+        cpu=True)
+    rss_warm = stack.workers_rss()
     seconds = journey["ended"] - journey["started"]
+    result["cpu"] = {"journey": journey.get("cpu")}
     result["endpoints"] = endpoints_of(journey, seconds)
     result["journey"] = {"seconds": round(seconds, 1), **journey["state"],
                          "errors": journey["errors"]}
@@ -471,11 +541,14 @@ def measure(stack: Stack, phases: Phases, result: dict) -> None:
     result["db_command_trace"] = phases.run("trace database commands", trace, stack)
 
     ours = phases.run("apply-only load (ours)", locust, stack, "apply", stack.api_url,
-                      ["Applicant"], APPLY_USERS, APPLY_SECONDS, {"BENCH_PHONE_PREFIX": "136"})
+                      ["Applicant"], APPLY_USERS, APPLY_SECONDS, {"BENCH_PHONE_PREFIX": "136"},
+                      cpu=True)
+    result["cpu"]["apply"] = ours.get("cpu")
     rss_end = stack.workers_rss()
     result["memory"] = {"workers": report.memory_verdicts([
-        {"pid": pid, "start_bytes": rss, "end_bytes": rss_end.get(pid)}
-        for pid, rss in rss_start.items()]), "limit": report.MEMORY_GROWTH_LIMIT}
+        {"pid": pid, "start_bytes": rss, "warm_bytes": rss_warm.get(pid),
+         "end_bytes": rss_end.get(pid)} for pid, rss in rss_start.items()]),
+        "limit": report.MEMORY_GROWTH_LIMIT}
     phases.run("stop our API", stack.stop_api)
     bare = phases.run("apply-only load (baseline)", baseline, stack)
     result["overhead"] = {
@@ -493,15 +566,19 @@ def measure(stack: Stack, phases: Phases, result: dict) -> None:
 
 
 def explain_budgets(result: dict) -> list[str]:
-    """The commands behind each endpoint over budget (all endpoints with BENCH_TRACE=1)."""
-    summary = (result.get("db_command_trace") or {}).get("summary") or {}
+    """The commands behind each endpoint over budget, and behind relaying one intent when the
+    notification target is missed (everything with BENCH_TRACE=1)."""
+    traced = result.get("db_command_trace") or {}
     over = {v["endpoint"] for v in result.get("budgets") or [] if not v["ok"]}
+    shown = {e: c for e, c in (traced.get("summary") or {}).items() if TRACE_ALL or e in over}
+    relay = traced.get("relay")
+    if relay and (TRACE_ALL or not (result.get("notifications") or {}).get("met")):
+        shown[relay["endpoint"]] = relay["commands"]
     lines = []
-    for endpoint, commands in summary.items():
-        if TRACE_ALL or endpoint in over:
-            mark = " (over budget)" if endpoint in over else ""
-            lines.append(f"{endpoint}{mark}: {len(commands)} commands")
-            lines += [f"    {n + 1}. {c}" for n, c in enumerate(commands)]
+    for endpoint, commands in shown.items():
+        mark = " (over budget)" if endpoint in over else ""
+        lines.append(f"{endpoint}{mark}: {len(commands)} database commands")
+        lines += [f"    {n + 1}. {c}" for n, c in enumerate(commands)]
     return lines
 
 

@@ -144,6 +144,7 @@ class Config:
     # Must-not-miss events go by SMS once push has failed this long (or at once without devices).
     NOTIFICATION_SMS_FALLBACK_AFTER = 600
     NOTIFICATION_TIMEZONE = "Asia/Shanghai"  # quiet hours' clock unless the citizen sets one
+    NOTIFICATION_DELIVERY_RETENTION_DAYS = 30  # delivery records (not the inbox) kept this long
     MAX_DEVICES_PER_USER = 10
     # FCM: a service-account JSON (path or the JSON itself); unset, pushes are only logged.
     FCM_CREDENTIALS = ""
@@ -164,6 +165,14 @@ class Config:
     SSE_MAX_SECONDS = 300
     SSE_POLL_SECONDS = 1.0
     SSE_HEARTBEAT_SECONDS = 15.0
+
+    # The chat assistant may have an OpenAI-compatible chat API reword its grounded answers.
+    # Off unless enabled and given a base URL (e.g. http://127.0.0.1:8000/v1); never in tests.
+    ASSISTANT_LLM_ENABLED = False
+    ASSISTANT_LLM_BASE_URL = ""
+    ASSISTANT_LLM_MODEL = ""
+    ASSISTANT_LLM_API_KEY = ""
+    ASSISTANT_LLM_TIMEOUT = 3.0
 
     def check(self) -> None:
         """Refuse a configuration that cannot work; overridden where stricter rules apply."""

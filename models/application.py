@@ -107,7 +107,8 @@ class Application(TimestampedDocument):
             ("tasks.department", "tasks.status"),
             "tasks.id",
             {"fields": ["outbox_pending"], "sparse": False},
-            {"fields": ["idempotency_key"], "unique": True, "sparse": True},
+            {"fields": ["idempotency_key"], "unique": True,
+             "partialFilterExpression": {"idempotency_key": {"$type": "string"}}},
         ],
     }
 

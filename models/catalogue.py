@@ -113,7 +113,8 @@ class Matter(TimestampedDocument):
     generated = me.BooleanField(default=False)  # made by `flask catalogue generate` (benchmarks)
     seed_hash = me.StringField()
     meta = {"collection": "matters", "ordering": ["code"],
-            "indexes": ["department", "level", "parent", "retired", "generated"]}
+            # updated_at: search indexes in every process catch up on what changed since.
+            "indexes": ["department", "level", "parent", "retired", "generated", "updated_at"]}
 
 
 class BundleStep(me.EmbeddedDocument):
@@ -165,5 +166,7 @@ class CatalogueState(me.Document):
 
     id = me.StringField(primary_key=True, default="catalogue")
     revision = me.IntField(default=0)
+    reset = me.IntField(default=0)  # bumped when matters are removed, not just changed
+    reset_at = me.DateTimeField()
     updated_at = me.DateTimeField()
     meta = {"collection": "catalogue_state"}

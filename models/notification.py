@@ -103,6 +103,9 @@ class Delivery(me.Document):
     # Channel details: device tokens already reached, one-time send reserved, gateway ids.
     state = me.DictField()
     delivered_at = me.DateTimeField()
+    # Set when it ends delivered or skipped: the record then goes after a while. Failed ones
+    # stay for admins; the inbox (Notification) stays regardless.
+    expires_at = me.DateTimeField()
     created_at = me.DateTimeField(default=utcnow)
     updated_at = me.DateTimeField(default=utcnow)
     meta = {
@@ -110,6 +113,7 @@ class Delivery(me.Document):
         "queryset_class": DeliveryQuerySet,
         "indexes": [
             ("status", "next_attempt_at"),
+            {"fields": ["expires_at"], "expireAfterSeconds": 0},
             "notification",
             ("status", "-updated_at"),
             ("channel", "target", "created_at"),

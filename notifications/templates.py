@@ -183,7 +183,8 @@ def render(intent: Mapping, *, audience: str = "citizen") -> dict:
         if kind == NotificationType.TASK_COMPLETED and issued:
             body = body[:-1] + _text(locale, "; issued: {items}.", "，已签发{items}。",
                                      items=_join(issued, locale))
-        result["body"][locale] = body
+        result["body"][locale] = _sentence(body)
+        result["title"][locale] = _sentence(result["title"][locale])
         reason = data.get("reason")
         if isinstance(reason, str) and reason.strip():
             result["detail"][locale] = _text(locale, "Reason: {reason}", "原因：{reason}",
@@ -201,6 +202,10 @@ def _materials_phrase(materials: list[dict], has_fields: bool, locale: str) -> s
         parts.append(_text(locale, "some form answers", "部分表单内容"))
     joined = (_text(locale, " and ", "以及")).join(parts)
     return _text(locale, ": {items}", "：{items}", items=joined)
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _text(locale: str, en: str, zh: str, **params) -> str:

@@ -89,6 +89,7 @@ class Worker:
         self.sms_after = timedelta(seconds=float(config["NOTIFICATION_SMS_FALLBACK_AFTER"]))
         self.timezone = config["NOTIFICATION_TIMEZONE"]
         self.webhook_timeout = float(config["WEBHOOK_TIMEOUT"])
+        self.retention = timedelta(days=float(config["NOTIFICATION_DELIVERY_RETENTION_DAYS"]))
         self.identity = f"{socket.gethostname()}:{os.getpid()}"
         self._stop = threading.Event()
 
@@ -115,8 +116,8 @@ class Worker:
 
     def run_once(self, now: datetime | None = None) -> int:
         """Relay outboxes, then deliver what is due; returns how much work was found."""
-        now = now or utcnow()
         relayed = relay.relay_pending(limit=self.batch)
+        now = now or utcnow()  # after relaying: what was just relayed is due in this round
         claim, claimed = self.claim(now)
         if not claimed:
             return relayed
@@ -189,6 +190,8 @@ class Worker:
             changes.update(status=status, last_error=outcome.error)
             if status == DeliveryStatus.DELIVERED:
                 changes["delivered_at"] = now
+            if status != DeliveryStatus.FAILED:
+                changes["expires_at"] = now + self.retention
         update = {"$set": changes}
         if increments:
             update["$inc"] = increments

@@ -1,20 +1,18 @@
 """The chat assistant's entry point: one message in, one grounded reply out, state stored."""
 import logging
-import threading
 from datetime import UTC, datetime
 
 from bson import ObjectId
 from flask import current_app
 
-from assistant import answers, llm, nlu, slots
+from assistant import answers, knowledge, llm, nlu, slots
 from assistant.dialogue import Dialogue
 from assistant.normalize import detect_locale
 from common import i18n
 from common.i18n import LOCALES, current_locale
 from models.conversation import MAX_TURNS, Conversation, Turn
 from models.handoff import Handoff, HandoffStatus
-from models.user import Role, User
-from services import catalogue
+from models.user import Role
 from services.errors import Forbidden, InvalidState, NotFound
 
 log = logging.getLogger(__name__)
@@ -23,19 +21,6 @@ log = logging.getLogger(__name__)
 STATE_FIELDS = ("locale", "state", "bundle", "bundle_version", "subject", "answers",
                 "answers_protected", "queue", "pending_field", "pending", "drafts",
                 "application_id", "handoff_id")
-
-_terms_lock = threading.Lock()
-_terms: dict = {"revision": None, "terms": None}
-
-
-def _catalogue_terms() -> dict:
-    """The catalogue's names for the lexicon, read again whenever the catalogue changes."""
-    revision = catalogue.current_revision()
-    with _terms_lock:
-        if _terms["revision"] != revision or _terms["terms"] is None:
-            _terms.update(revision=revision, terms=answers.catalogue_terms())
-        return _terms["terms"]
-
 
 def warm_up() -> None:
     """Train the understanding now rather than on the first message (it takes about a second)."""
@@ -64,14 +49,15 @@ def choose_locale(*, asked: str | None, message: str, conversation: Conversation
     return "zh-CN"
 
 
-def post_message(*, user_id: str, text: str, conversation_id: str | None = None,
+def post_message(*, citizen, text: str, conversation_id: str | None = None,
                  locale: str | None = None) -> dict:
-    """Understand a citizen's message, act on it, answer it; the conversation is stored."""
-    user = User.objects(id=user_id, active=True).first() if ObjectId.is_valid(user_id) else None
-    if user is None:
-        raise NotFound()
-    if user.role != Role.CITIZEN:
+    """Understand a citizen's message, act on it, answer it; the conversation is stored.
+
+    `citizen` is who is talking (the caller's Principal or their User).
+    """
+    if str(citizen.role) != Role.CITIZEN:
         raise Forbidden("The assistant serves citizens.", "智能助手仅为居民提供服务。")
+    user = citizen
     conversation = _conversation(conversation_id, str(user.id))
     chosen = choose_locale(asked=locale, message=text, conversation=conversation,
                            fallback=current_locale.get())
@@ -82,7 +68,7 @@ def post_message(*, user_id: str, text: str, conversation_id: str | None = None,
     version = conversation.version or 1
     token = current_locale.set(chosen)
     try:
-        understanding = nlu.understand(text, _catalogue_terms())
+        understanding = nlu.understand(text, knowledge.terms())
         dialogue = Dialogue(conversation, user, chosen)
         reply = dialogue.respond(understanding, text)
         reply_text = llm.rephrase(reply.text, chosen, current_app.config)
@@ -118,18 +104,19 @@ def _store(conversation: Conversation, turns: list[Turn], version: int, is_new: 
                            error="conversation_conflict")
 
 
-def get_conversation(*, conversation_id: str, user_id: str) -> Conversation:
+def get_conversation(*, conversation_id: str, citizen) -> Conversation:
     """The citizen's own conversation with its turns; anyone else's is not found."""
-    found = (Conversation.objects(id=conversation_id, owner=user_id).first()
+    found = (Conversation.objects(id=conversation_id, owner=str(citizen.id)).first()
              if ObjectId.is_valid(str(conversation_id)) else None)
     if found is None:
         raise NotFound("No such conversation.", "未找到该对话。", error="conversation_not_found")
     return found
 
 
-def list_conversations(*, user_id: str) -> list[Conversation]:
-    return list(Conversation.objects(owner=user_id).exclude("turns").order_by("-updated_at")
-                .limit(50))
+def list_conversations(*, citizen) -> list[Conversation]:
+    """The citizen's latest conversations, without their turns."""
+    return list(Conversation.objects(owner=str(citizen.id)).exclude("turns")
+                .order_by("-updated_at").limit(50))
 
 
 # ── Staff: handoffs ──────────────────────────────────────────────────────────────────────────

@@ -23,18 +23,28 @@ FORM_KEYS = ("name", "type", "labels", "required", "pattern", "choices", "choice
 # The catalogue revision: one counter every write bumps, so each process knows when its
 # in-memory search index is stale (no in-process state another process would not see).
 
-def bump_revision() -> int:
-    """Record that the catalogue changed; returns the new revision."""
+def bump_revision(*, reset: bool = False) -> int:
+    """Record that the catalogue changed; returns the new revision.
+
+    `reset`: matters were removed wholesale (not retired), so indexes must be rebuilt whole.
+    """
+    now = datetime.now(UTC)
+    update: dict = {"$inc": {"revision": 1}, "$set": {"updated_at": now}}
+    if reset:
+        update["$inc"]["reset"] = 1
+        update["$set"]["reset_at"] = now
     state = CatalogueState._get_collection().find_one_and_update(
-        {"_id": "catalogue"},
-        {"$inc": {"revision": 1}, "$set": {"updated_at": datetime.now(UTC)}},
-        upsert=True, return_document=pymongo.ReturnDocument.AFTER)
+        {"_id": "catalogue"}, update, upsert=True, return_document=pymongo.ReturnDocument.AFTER)
     return int(state["revision"])
 
 
+def current_state() -> dict:
+    """{"revision", "reset", "reset_at"}: how far the catalogue has moved."""
+    return CatalogueState._get_collection().find_one({"_id": "catalogue"}) or {}
+
+
 def current_revision() -> int:
-    state = CatalogueState._get_collection().find_one({"_id": "catalogue"}, {"revision": 1})
-    return int(state["revision"]) if state else 0
+    return int(current_state().get("revision", 0))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -210,7 +210,7 @@ def generate(*, main: int = 1411, sub: int = 3443, seed: int = 20190316,
         pending.append(document)
         flush()
     flush(force=True)
-    catalogue.bump_revision()
+    catalogue.bump_revision(reset=True)
     summary = {"removed": removed, "main": len(mains), "sub": sub if mains else 0,
                "total": collection.count_documents({"generated": True})}
     log.info("generated catalogue: %s", summary)

@@ -7,7 +7,7 @@ import logging
 import re
 import threading
 import unicodedata
-from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 import opencc
 
@@ -72,44 +72,88 @@ def _in_region(matter_region: str | None, region: str) -> bool:
     return own.startswith(asked) or asked.startswith(own)
 
 
-@dataclass
 class _Index:
-    revision: int
-    matters: list[dict] = field(default_factory=list)  # sorted by code
-    names: list[str] = field(default_factory=list)  # normalized "zh \x00 en"
-    texts: list[str] = field(default_factory=list)  # names, synonyms, code
-    # Chinese character pair → positions of the matters whose text holds it, in order.
-    pairs: dict[str, list[int]] = field(default_factory=dict)
-    by_department: dict[str, list[int]] = field(default_factory=dict)
-    by_level: dict[str, list[int]] = field(default_factory=dict)
-    departments: dict[str, dict] = field(default_factory=dict)
-    bundles: list[dict] = field(default_factory=list)
+    """Live matters by id (ids only grow; a changed matter gets a new id, its old one dies),
+    their normalized texts, postings by Chinese character pair and by English word, and the
+    ids in code order. Copied before a change, so readers never see one half done."""
+
+    def __init__(self, revision: int, reset: int):
+        self.revision = revision
+        self.reset = reset
+        self.synced_from: datetime | None = None
+        self.matters: list[dict | None] = []
+        self.names: list[str] = []  # normalized "zh \x00 en"
+        self.texts: list[str] = []  # names, synonyms, code
+        self.pairs: dict[str, list[int]] = {}
+        self.words: dict[str, list[int]] = {}
+        self.by_department: dict[str, list[int]] = {}
+        self.by_level: dict[str, list[int]] = {}
+        self.by_code: dict[str, int] = {}
+        self.order: list[int] = []  # live ids in code order
+        self.rank: list[int] = []  # id → place in `order`
+        self.departments: dict[str, dict] = {}
+        self.bundles: list[dict] = []
+
+    def copy(self, revision: int) -> "_Index":
+        clone = _Index(revision, self.reset)
+        for name in ("matters", "names", "texts"):
+            setattr(clone, name, list(getattr(self, name)))
+        for name in ("pairs", "words", "by_department", "by_level", "by_code"):
+            setattr(clone, name, dict(getattr(self, name)))
+        clone.synced_from = self.synced_from
+        return clone
+
+    @staticmethod
+    def _post(postings: dict[str, list[int]], key, id_: int, shared: bool) -> None:
+        if shared:  # the list may be read by a request right now: replace, never append
+            postings[key] = [*postings.get(key, ()), id_]
+        else:
+            postings.setdefault(key, []).append(id_)
+
+    def put(self, matter: dict, *, shared: bool = False) -> None:
+        old = self.by_code.pop(matter["code"], None)
+        if old is not None:
+            self.matters[old] = None
+        if matter.get("retired"):
+            return
+        id_ = len(self.matters)
+        self.by_code[matter["code"]] = id_
+        names = matter.get("name") or {}
+        zh = normalize(names.get("zh-CN"), simplify=False)
+        en = normalize(names.get("en"), simplify=False)
+        synonyms = normalize(" ".join(matter.get("synonyms") or []), simplify=False)
+        self.matters.append(matter)
+        self.names.append(f"{zh}\x00{en}")
+        self.texts.append(f"{zh}\x00{en}\x00{synonyms}\x00{matter['code']}")
+        for pair in _cjk_pairs(f"{zh} {synonyms}"):
+            self._post(self.pairs, pair, id_, shared)
+        for word in set(_LATIN_WORD.findall(f"{en} {synonyms}")):
+            self._post(self.words, word, id_, shared)
+        self._post(self.by_department, matter.get("department"), id_, shared)
+        self._post(self.by_level, matter.get("level"), id_, shared)
+
+    def finish(self) -> None:
+        matters = self.matters
+        self.order = sorted((i for i, m in enumerate(matters) if m is not None),
+                            key=lambda i: matters[i]["code"])
+        rank = [len(matters)] * len(matters)
+        for place, id_ in enumerate(self.order):
+            rank[id_] = place
+        self.rank = rank
 
 
 _lock = threading.Lock()
 _index: _Index | None = None
+_MATTER_PROJECTION = {"_id": 0, "code": 1, "name": 1, "department": 1, "level": 1, "region": 1,
+                      "parent": 1, "synonyms": 1, "promised": 1, "retired": 1}
+# Writes stamp updated_at with their own clock: look back this far for ones that landed late.
+_SYNC_OVERLAP = timedelta(seconds=30)
 
 
-def _build(revision: int) -> _Index:
-    index = _Index(revision=revision)
+def _load_small_parts(index: _Index) -> None:
     index.departments = {d["code"]: d for d in Department._get_collection().find(
         {}, {"_id": 0, "code": 1, "name": 1, "region": 1, "synonyms": 1})}
-    documents = Matter._get_collection().find(
-        {"retired": {"$ne": True}},
-        {"_id": 0, "code": 1, "name": 1, "department": 1, "level": 1, "region": 1, "parent": 1,
-         "synonyms": 1, "promised": 1}).batch_size(5000)
-    pairs = index.pairs
-    for position, matter in enumerate(sorted(documents, key=lambda m: m["code"])):
-        names = matter.get("name") or {}
-        index.matters.append(matter)
-        zh = normalize(names.get("zh-CN"), simplify=False)
-        index.names.append(f"{zh}\x00{normalize(names.get('en'), simplify=False)}")
-        synonyms = normalize(" ".join(matter.get("synonyms") or []), simplify=False)
-        index.texts.append(f"{index.names[-1]}\x00{synonyms}\x00{matter['code']}")
-        for pair in _cjk_pairs(f"{zh} {synonyms}"):
-            pairs.setdefault(pair, []).append(position)
-        index.by_department.setdefault(matter.get("department"), []).append(position)
-        index.by_level.setdefault(matter.get("level"), []).append(position)
+    index.bundles = []
     for bundle in Bundle._get_collection().find(
             {"retired": {"$ne": True}},
             {"_id": 0, "code": 1, "name": 1, "description": 1, "synonyms": 1, "life_event": 1,
@@ -121,21 +165,45 @@ def _build(revision: int) -> _Index:
             normalize(v) for v in (bundle.get("description") or {}).values()])
         index.bundles.append(bundle)
     index.bundles.sort(key=lambda b: b["code"])
-    return index
+
+
+def _sync(index: _Index | None, state: dict) -> _Index:
+    """The index brought to the catalogue's state: only what changed is read, unless matters
+    were removed wholesale (a regenerated catalogue), when everything is read again."""
+    revision, reset = state.get("revision", 0), state.get("reset", 0)
+    started = datetime.now(UTC)
+    collection = Matter._get_collection()
+    if index is None or index.reset != reset:
+        fresh = _Index(revision, reset)
+        for matter in collection.find({"retired": {"$ne": True}},
+                                      _MATTER_PROJECTION).batch_size(5000):
+            fresh.put(matter)
+        log.info("catalogue index built at revision %s", revision)
+    else:
+        fresh = index.copy(revision)
+        changed = collection.find({"updated_at": {"$gte": index.synced_from}},
+                                  _MATTER_PROJECTION).batch_size(5000)
+        for matter in changed:
+            fresh.put(matter, shared=True)
+    reset_at = state.get("reset_at")
+    fresh.synced_from = max(started - _SYNC_OVERLAP, reset_at or started - _SYNC_OVERLAP)
+    fresh.finish()
+    _load_small_parts(fresh)
+    return fresh
 
 
 def current_index() -> _Index:
-    """The index for the catalogue's current revision, rebuilt here if another write moved it."""
+    """The index for the catalogue's current revision, caught up here if a write moved it."""
     global _index
-    revision = catalogue.current_revision()
+    state = catalogue.current_state()
     index = _index
-    if index is not None and index.revision == revision:
+    if index is not None and index.revision == state.get("revision", 0) \
+            and index.reset == state.get("reset", 0):
         return index
     with _lock:
-        if _index is None or _index.revision != revision:
-            _index = _build(revision)
-            log.info("catalogue index rebuilt at revision %s: %s matters", revision,
-                     len(_index.matters))
+        if _index is None or _index.revision != state.get("revision", 0) \
+                or _index.reset != state.get("reset", 0):
+            _index = _sync(_index, state)
         return _index
 
 
@@ -159,51 +227,57 @@ def _matter_item(index: _Index, matter: dict, locale: str) -> dict:
 
 def _candidates(index: _Index, department: str | None, level: str | None,
                 region: str | None) -> list[int] | None:
-    """Positions the filters allow, in order; None when there is no filter (all of them)."""
+    """Live ids the filters allow; None when there is no filter (all of them)."""
     if department is None and level is None and not region:
         return None
-    if department is not None:
-        positions = index.by_department.get(department, [])
-    elif level is not None:
-        positions = index.by_level.get(level, [])
-    else:
-        positions = range(len(index.matters))
     matters = index.matters
+    if department is not None:
+        ids = index.by_department.get(department, [])
+    elif level is not None:
+        ids = index.by_level.get(level, [])
+    else:
+        ids = index.order
+    ids = [i for i in ids if matters[i] is not None]
     if level is not None and department is not None:
-        positions = [i for i in positions if matters[i].get("level") == level]
+        ids = [i for i in ids if matters[i].get("level") == level]
     if region:
-        positions = [i for i in positions if _in_region(matters[i].get("region"), region)]
-    return list(positions)
+        ids = [i for i in ids if _in_region(matters[i].get("region"), region)]
+    return ids
 
 
 def _containing(index: _Index, allowed: list[int] | None, words: list[str]) -> list[int]:
-    """Positions whose text holds every word, in order.
+    """Live ids whose text holds every word.
 
-    A Chinese word starts from the matters holding its rarest character pair; anything else is
-    a scan of the (short) texts, which is quick enough at ten times Zhejiang's catalogue.
+    A Chinese word starts from the matters holding its rarest character pair, an English one
+    from the matters with a word containing it; anything else (a code, digits) scans the texts.
     """
-    texts = index.texts
+    texts, matters = index.texts, index.matters
     first, rest = words[0], words[1:]
     pairs = _cjk_pairs(first)
     if pairs:
-        postings = min((index.pairs.get(pair, []) for pair in pairs), key=len)
-        hits = [i for i in postings if first in texts[i]]
-        if allowed is not None:
-            keep = set(allowed)
-            hits = [i for i in hits if i in keep]
+        hits = [i for i in min((index.pairs.get(pair, []) for pair in pairs), key=len)
+                if first in texts[i]]
     else:
-        source = allowed if allowed is not None else range(len(texts))
-        hits = [i for i in source if first in texts[i]]
+        found: set[int] = set()
+        for word, ids in index.words.items():
+            if first in word:
+                found.update(ids)
+        hits = list(found) if found else [i for i in range(len(texts)) if first in texts[i]]
+    hits = [i for i in hits if matters[i] is not None]
+    if allowed is not None:
+        keep = set(allowed)
+        hits = [i for i in hits if i in keep]
     for word in rest:
         hits = [i for i in hits if word in texts[i]]
     return hits
 
 
 def _rank(index: _Index, hits: list[int], phrase: str) -> list[int]:
-    """Best first: the name itself, a name starting with it, a name holding it, then the rest."""
+    """Best first: the name itself, a name starting with it, a name holding it, then the rest;
+    in code order within each."""
     names = index.names
     exact, prefix, within, rest = [], [], [], []
-    for i in hits:
+    for i in sorted(hits, key=index.rank.__getitem__):
         zh, _, en = names[i].partition("\x00")
         if phrase in (zh, en):
             exact.append(i)
@@ -222,24 +296,26 @@ def search_matters(*, q: str | None = None, department: str | None = None,
     """Live matters matching the text (Chinese or English, synonyms included) and the filters.
 
     Every word of the query must appear; when none does, matters sharing most of the query's
-    character pairs are offered instead (a colloquial or slightly different wording).
+    Chinese character pairs are offered instead (a colloquial or slightly different wording).
     Returns one page of items and the total.
     """
     locale = locale or current_locale.get()
     index = current_index()
     allowed = _candidates(index, department, level, region)
-    positions = allowed if allowed is not None else range(len(index.matters))
     words = terms(q)
     if words:
         hits = _containing(index, allowed, words)
         if hits:
-            positions = _rank(index, hits, " ".join(words))
+            ids = _rank(index, hits, " ".join(words))
         else:
-            positions = _fuzzy(index, allowed, "".join(words))
-    total = len(positions)
+            ids = _fuzzy(index, allowed, "".join(words))
+    elif allowed is not None:
+        ids = sorted(allowed, key=index.rank.__getitem__)
+    else:
+        ids = index.order
     start = (max(page, 1) - 1) * page_size
     return [_matter_item(index, index.matters[i], locale)
-            for i in positions[start:start + page_size]], total
+            for i in ids[start:start + page_size]], len(ids)
 
 
 def _fuzzy(index: _Index, allowed: list[int] | None, query: str,
@@ -258,9 +334,10 @@ def _fuzzy(index: _Index, allowed: list[int] | None, query: str,
             shared[i] = shared.get(i, 0) + 1
     needed = threshold * len(wanted)
     keep = set(allowed) if allowed is not None else None
-    scored = sorted((-count, i) for i, count in shared.items()
-                    if count >= needed and (keep is None or i in keep))
-    return [i for _, i in scored]
+    matters, rank = index.matters, index.rank
+    scored = sorted((-count, rank[i], i) for i, count in shared.items()
+                    if count >= needed and matters[i] is not None and (keep is None or i in keep))
+    return [i for _, _, i in scored]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -338,7 +415,8 @@ def search_bundles(*, q: str | None = None, locale: str | None = None) -> list[d
 def list_departments(*, q: str | None = None, locale: str | None = None) -> list[dict]:
     locale = locale or current_locale.get()
     index = current_index()
-    counts = {code: len(positions) for code, positions in index.by_department.items()}
+    counts = {code: sum(index.matters[i] is not None for i in ids)
+              for code, ids in index.by_department.items()}
     words = terms(q)
     items = []
     for code, department in sorted(index.departments.items()):

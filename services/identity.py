@@ -1,4 +1,5 @@
 """Who is who: citizens, real names, family members, staff and partner accounts."""
+import contextlib
 import logging
 import re
 import secrets
@@ -135,14 +136,13 @@ def find_or_create_citizen(*, phone: str) -> User:
              "failed_logins": 0, "created_at": now}
     collection = User._get_collection()
     query = {"phone_index": crypto.blind_index("phone", phone)}
-    update = {"$setOnInsert": fresh, "$set": {"last_login_at": now, "updated_at": now}}
+    update = {"$setOnInsert": {**fresh, "updated_at": now}}
     raw = None
     for attempt in range(5):
-        try:
+        # Two first sign-ins at once: the other insert wins, this one collides.
+        with contextlib.suppress(pymongo.errors.DuplicateKeyError):
             raw = collection.find_one_and_update(query, update, upsert=True,
                                                  return_document=ReturnDocument.AFTER)
-        except pymongo.errors.DuplicateKeyError:
-            pass  # two first sign-ins at once: the other insert won
         # The embedded server (0.7.0b3) may also answer a losing concurrent upsert with no
         # document at all: read what the winner wrote.
         raw = raw or collection.find_one(query)

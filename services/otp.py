@@ -1,5 +1,6 @@
 """SMS one-time codes: 6 digits, short-lived, single use, few tries, and limits on sending."""
 import logging
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,7 +17,9 @@ from services.errors import ServiceUnavailable, TooManyRequests, Unauthorized, V
 
 log = logging.getLogger(__name__)
 
+# Purposes clients may ask for at POST /auth/otp; services may use their own (station consent).
 PURPOSES = ("login", "miniprogram_bind")
+PURPOSE_SHAPE = re.compile(r"^[a-z][a-z_]{1,39}$")
 MINUTE, HOUR, DAY = 60, 3600, 24 * 3600
 
 
@@ -38,15 +41,18 @@ def take(key: str, *, limit: int, window: int) -> int:
     try:
         # Counts into the open window, or opens the first one; a full counter does not match,
         # so the upsert collides with it on _id.
-        collection.update_one({"_id": key, "count": {"$lt": limit}},
-                              {"$inc": {"count": 1},
-                               "$setOnInsert": {"expires_at": fresh["expires_at"]}}, upsert=True)
-        return 0
-    except pymongo.errors.DuplicateKeyError:
-        # Full, or another process opened the window a moment ago: try once more without upsert.
-        live = {"_id": key, "count": {"$lt": limit}, "expires_at": {"$gt": now}}
-        if collection.find_one_and_update(live, {"$inc": {"count": 1}}):
+        result = collection.update_one({"_id": key, "count": {"$lt": limit}},
+                                       {"$inc": {"count": 1},
+                                        "$setOnInsert": {"expires_at": fresh["expires_at"]}},
+                                       upsert=True)
+        if result.matched_count or result.upserted_id is not None:
             return 0
+    except pymongo.errors.DuplicateKeyError:
+        pass
+    # Full, or another process opened the window a moment ago: try once more without upsert.
+    live = {"_id": key, "count": {"$lt": limit}, "expires_at": {"$gt": now}}
+    if collection.find_one_and_update(live, {"$inc": {"count": 1}}):
+        return 0
     counter = collection.find_one({"_id": key}) or {}
     expires_at = counter.get("expires_at", now)
     return max(1, int((expires_at - now).total_seconds()) + 1)
@@ -63,8 +69,8 @@ def _code_hash(phone_index: str, purpose: str, code: str) -> str:
 
 
 def _check_purpose(purpose: str) -> None:
-    if purpose not in PURPOSES:
-        raise ValidationFailed(errors={"purpose": [f"Must be one of: {', '.join(PURPOSES)}."]})
+    if not PURPOSE_SHAPE.match(purpose or ""):
+        raise ValidationFailed(errors={"purpose": ["Not a valid purpose."]})
 
 
 def request_code(*, phone: str, purpose: str = "login", client_ip: str | None = None) -> SentCode:

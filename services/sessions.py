@@ -63,6 +63,7 @@ def _tokens(user: User, family: str) -> dict:
 
 def start_session(user: User) -> dict:
     """Tokens for a user who just proved who they are: a new refresh-token family."""
+    User._get_collection().update_one({"_id": user.id}, {"$set": {"last_login_at": _now()}})
     return _tokens(user, uuid.uuid4().hex)
 
 
@@ -151,7 +152,7 @@ def staff_login(*, username: str, password: str) -> dict:
                                   {"$set": {"locked_until": until, "failed_logins": 0}})
             log.warning("staff account %s locked after repeated failed sign-ins", user.id)
         raise _bad_credentials()
-    changes = {"failed_logins": 0, "locked_until": None, "last_login_at": now}
+    changes = {"failed_logins": 0, "locked_until": None}
     if crypto.secret_needs_rehash(user.password_hash):
         changes["password_hash"] = crypto.hash_secret(password)
     collection.update_one({"_id": user.id}, {"$set": changes})

@@ -805,7 +805,7 @@ def answer_supplement(*, application_id: str, citizen, materials: list[str] | No
 
     def decide(application: Application, now: datetime) -> Change:
         request = application.supplement or {}
-        if application.status != ApplicationStatus.NEEDS_SUPPLEMENT or not request:
+        if not request.get("id"):
             raise InvalidState("Nothing was asked for this application.",
                                "该办件没有待补正的内容。", error="no_supplement_requested")
         definition = definition_of(application.bundle, application.bundle_version)
@@ -851,7 +851,7 @@ def answer_supplement(*, application_id: str, citizen, materials: list[str] | No
                     eta=_eta(definition, tasks, now))
         new_materials = [m for m in chosen if m not in application.materials]
         change = Change(tasks=tasks, set=sets, push={"materials": new_materials},
-                        guard={"status": ApplicationStatus.NEEDS_SUPPLEMENT.value})
+                        guard={"supplement.id": request["id"]})
         change.events.append(events.event(
             "supplement_answered", at=now, actor_role="citizen", actor=_uid(citizen),
             data={"request": request.get("id"), "materials": sorted(set(chosen.values())),

@@ -1,4 +1,5 @@
 """Mini-program subscription messages and partner webhooks, against stand-ins on 127.0.0.1."""
+import base64
 import json
 import threading
 from datetime import timedelta
@@ -6,6 +7,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from models.base import utcnow
 from models.notification import Delivery
@@ -145,6 +148,42 @@ def test_without_a_subscription_nothing_is_sent_to_the_platform(app, wechat, cit
 
     assert sends(wechat) == []
     assert not Delivery.objects(channel="miniprogram")
+
+
+def test_an_alipay_subscription_message_is_signed_and_names_the_template(app, citizen,
+                                                                         as_citizen, monkeypatch):
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption()).decode()
+    answer = {"alipay_open_app_mini_templatemessage_send_response": {"code": "10000",
+                                                                      "msg": "Success"}}
+    with Recorder(lambda request: (200, answer)) as alipay:
+        monkeypatch.setitem(app.config, "MINIPROGRAM_ADAPTER", "http")
+        monkeypatch.setitem(app.config, "MINIPROGRAM_PLATFORMS", {
+            "alipay": {"base_url": alipay.url, "app_id": "2021000000000000",
+                       "private_key": pem}})
+        monkeypatch.setitem(app.config, "MINIPROGRAM_TEMPLATES",
+                            {"alipay": {"task_completed": "ali-tmpl"}})
+        PlatformBinding(user=str(citizen.id), platform="alipay",
+                        subject_index=crypto.blind_index("alipay", "2088102122458832"),
+                        subject_encrypted=crypto.encrypt("2088102122458832")).save()
+        as_citizen.post("/api/v1/me/miniprogram-subscriptions",
+                        json={"platform": "alipay", "accepted": ["ali-tmpl"]}, expect=200)
+        item = completed(citizen)
+        application_with(citizen, [item])
+
+        drain(fast_worker(app))
+
+    [request] = alipay.requests
+    params = dict(parse_qsl(request["raw"].decode()))
+    signed = "&".join(f"{k}={params[k]}" for k in sorted(params) if k != "sign" and params[k])
+    key.public_key().verify(base64.b64decode(params["sign"]), signed.encode(),
+                            padding.PKCS1v15(), hashes.SHA256())
+    content = json.loads(params["biz_content"])
+    assert params["method"] == "alipay.open.app.mini.templatemessage.send"
+    assert (content["to_user_id"], content["user_template_id"]) == ("2088102122458832",
+                                                                    "ali-tmpl")
+    assert Delivery.objects.get(id=f"{item['id']}:miniprogram:alipay").status == "delivered"
 
 
 # ── Partner webhooks ─────────────────────────────────────────────────────────────────────────

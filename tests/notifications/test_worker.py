@@ -317,3 +317,15 @@ def test_events_the_citizen_may_miss_never_go_by_sms(app, fcm, monkeypatch):
 
     assert gateway.messages == []
     assert not Delivery.objects(id=f"{item['id']}:sms")
+
+
+def test_the_worker_command_delivers_what_is_due_and_exits_with_once(app, fcm, citizen):
+    device(citizen, "phone")
+    item = completed(citizen)
+    application_with(citizen, [item])
+
+    result = app.test_cli_runner().invoke(args=["notifications", "worker", "--once"])
+
+    assert result.exit_code == 0, result.output
+    assert fcm.notification_ids() == [item["id"]]
+    assert Notification.objects(id=item["id"]).count() == 1

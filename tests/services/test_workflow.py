@@ -441,3 +441,22 @@ def test_a_rejected_application_stays_rejected_while_independent_matters_finish(
     assert application.status == "rejected"
     assert set(statuses(application).values()) == {"rejected", "completed", "cancelled"}
     assert not events_of(application, "application_completed")
+
+
+def test_a_holder_that_died_after_creating_the_application_leaves_exactly_one(parent):
+    from datetime import timedelta
+
+    from models.base import utcnow
+
+    materials = ws.newborn_materials(parent)
+    first = submit(parent, key="crash-late", materials=materials)
+    # Its process died before marking the key done: the record is still in progress, expired.
+    IdempotencyRecord.objects(key="crash-late").update_one(
+        set__state="in_progress", unset__resource=True,
+        set__locked_until=utcnow() - timedelta(seconds=1))
+
+    again = submit(parent, key="crash-late", materials=materials)
+
+    assert again.id == first.id and Application.objects.count() == 1
+    assert FamilyMember.objects(relation="child").count() == 1
+    assert IdempotencyRecord.objects.get(key="crash-late").resource == str(first.id)

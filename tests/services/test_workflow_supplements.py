@@ -143,3 +143,18 @@ def test_a_supplement_request_on_an_unclaimed_task_is_refused(application, offic
         workflow.request_supplement(task_id=task.id, officer=officers["health"],
                                     materials=["parent_id_card"], reason="blurred")
     assert refused.value.error == "task_not_claimed"
+
+
+def test_a_matter_still_going_after_a_rejection_can_ask_and_be_answered(
+        application, parent, officers):
+    birth = claimed(application, officers, "birth_medical_certificate")
+    workflow.reject_task(task_id=birth.id, officer=officers["health"], reason="Wrong hospital")
+    asked = ask(application, officers, "vaccination_certificate",
+                fields=["residence_address"], reason="Which district?")
+    assert asked.status == "rejected" and asked.supplement["fields"] == ["residence_address"]
+
+    answered = workflow.answer_supplement(application_id=str(asked.id), citizen=parent,
+                                          form={"residence_address": "2 Anyang Road"})
+
+    assert answered.status == "rejected" and not answered.supplement
+    assert answered.task_for("vaccination_certificate").status == "pending"

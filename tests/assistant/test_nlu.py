@@ -1,0 +1,102 @@
+"""Understanding one message: intent, bundle, confidence; rules for what must never be missed."""
+import pytest
+
+from assistant import nlu
+from assistant.normalize import normalize
+from services import catalogue_seed
+
+
+@pytest.fixture(scope="module")
+def understander():
+    catalogue = catalogue_seed.read_catalogue()
+    return nlu.understander(nlu.terms_from_catalogue(catalogue["bundles"], catalogue["matters"]))
+
+
+@pytest.mark.parametrize("text, intent, bundle", [
+    ("我媳妇前天生了个儿子，后面要办啥", "explore_bundle", "newborn"),
+    ("We are expecting to marry in June, how do we register?", "explore_bundle",
+     "marriage_childbearing"),
+    ("給孩子報名上小學需要準備什麼材料", "ask_materials", "school_enrollment"),
+    ("帮我把幼儿园入园申请提交了", "apply", "kindergarten_admission"),
+    ("我那个上牌的申请弄好没有", "check_status", "vehicle_registration"),
+    ("谢谢啦", "greet_thanks", None),
+    ("明天杭州天气如何", "out_of_scope", None),
+])
+def test_typical_messages_are_understood(understander, text, intent, bundle):
+    result = understander.understand(text)
+    assert (result.intent, result.bundle) == (intent, bundle)
+
+
+@pytest.mark.parametrize("text", ["转人工", "轉人工客服", "人工!!", "我要投诉", "找你们领导",
+                                  "talk to a human", "Real person please", "get me an agent",
+                                  "zhuan rengong", "你们机器人听不懂，我要找人"])
+def test_asking_for_a_person_is_always_a_handoff(understander, text):
+    result = understander.understand(text)
+    assert result.intent == "handoff_human"
+    assert result.confidence == 1.0
+
+
+def test_saying_no_person_is_needed_is_not_a_handoff(understander):
+    assert understander.understand("不用转人工，我自己来").intent != "handoff_human"
+    assert understander.understand("human resources bureau").rule is None
+
+
+def test_closing_a_shop_is_deregistration_not_opening_one(understander):
+    assert understander.understand("小卖部不开了，执照怎么办").bundle == "business_deregistration"
+    assert understander.understand("想开个小卖部").bundle == "small_shop_registration"
+
+
+def test_a_document_of_one_event_does_not_make_another_event(understander):
+    result = understander.understand("给宝宝上户口要带结婚证吗")
+    assert (result.intent, result.bundle) == ("ask_materials", "newborn")
+
+
+def test_a_new_catalogue_synonym_is_recognized_without_retraining():
+    before = nlu.understander().understand("我要办添丁喜事联办")
+    terms = {"newborn": [("添丁喜事", 3.0)]}
+    after = nlu.understander(terms).understand("我要办添丁喜事联办")
+    assert before.bundle is None
+    assert after.bundle == "newborn"
+
+
+def test_an_application_number_in_the_message_is_a_status_question(understander):
+    result = understander.understand("6b0aaf9bec81f5ef04f678ae 这个怎么样了")
+    assert result.intent == "check_status"
+    assert result.application_id == "6b0aaf9bec81f5ef04f678ae"
+
+
+def test_confidence_is_low_for_gibberish(understander):
+    assert understander.understand("嗯那个就是上次的那个东西").confidence < 0.6
+
+
+def test_the_fast_scorer_gives_exactly_the_trained_pipeline_scores():
+    examples = nlu.load_examples(nlu.DATA / "training.yaml")
+    pipeline = nlu._build_pipeline(2.0).fit([normalize(t) for t, _, _ in examples],
+                                            [i for _, i, _ in examples])
+    scorer = nlu.LinearScorer(pipeline)
+    for text in ("我刚生了孩子", "where is my application", "ok"):
+        expected = pipeline.decision_function([normalize(text)])[0]
+        assert max(abs(a - b) for a, b in zip(scorer.scores(normalize(text)), expected,
+                                              strict=True)) < 1e-9
+
+
+def test_training_twice_gives_the_same_answers():
+    examples = nlu.load_examples(nlu.DATA / "training.yaml")
+    first = nlu.Understander(examples, nlu.load_lexicon())
+    second = nlu.Understander(examples, nlu.load_lexicon())
+    for text in ("刚提车怎么上牌", "I want a person", "开店要多久"):
+        assert first.understand(text) == second.understand(text)
+
+
+def test_every_label_in_the_data_is_one_of_the_contract():
+    for name in ("training.yaml", "eval.yaml"):
+        for _, intent, bundle in nlu.load_examples(nlu.DATA / name):
+            assert intent in nlu.INTENTS
+            assert bundle is None or bundle in nlu.BUNDLES
+
+
+def test_the_evaluation_set_shares_no_text_with_the_training_examples():
+    training = {normalize(t) for t, _, _ in nlu.load_examples(nlu.DATA / "training.yaml")}
+    shared = [t for t, _, _ in nlu.load_examples(nlu.DATA / "eval.yaml")
+              if normalize(t) in training]
+    assert shared == []
