@@ -23,6 +23,10 @@ $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	@touch $@
 
+$(VENV)/.installed-bench: requirements-bench.txt $(VENV)/.installed-dev
+	$(BIN)/pip install --quiet -r requirements-bench.txt
+	@touch $@
+
 install: $(VENV)/.installed ## Create .venv and install the pinned runtime dependencies
 
 install-dev: $(VENV)/.installed-dev ## Also install the test and benchmark tools
@@ -42,6 +46,9 @@ eval-assistant: install ## The assistant on its evaluation set: intent/bundle ac
 test: install-dev ## Lint, then the whole suite against a fresh embedded database per worker
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
+
+bench: $(VENV)/.installed-bench ## Load a production-style stack (<5 min): one table, var/bench/latest.json; fails over a DB-command budget
+	$(BIN)/python -m bench.run
 
 lint: install-dev ## Lint only
 	$(BIN)/ruff check .

@@ -131,6 +131,7 @@ def register(app: Flask) -> None:
         lambda exc: _generic(422, errors={k: [str(v)] for k, v in (exc.to_dict() or {}).items()}),
     )
     app.register_error_handler(pymongo.errors.DuplicateKeyError, lambda exc: _generic(409))
+    app.register_error_handler(mongoengine.NotUniqueError, lambda exc: _generic(409))
     for unavailable in (pymongo.errors.ServerSelectionTimeoutError, pymongo.errors.AutoReconnect,
                         pymongo.errors.ConnectionFailure, pymongo.errors.NetworkTimeout):
         app.register_error_handler(unavailable, handle_database_unavailable)

@@ -20,7 +20,7 @@ from services.errors import DomainError, NotFound, ValidationFailed
 
 log = logging.getLogger(__name__)
 
-CLARIFY_BELOW = 0.35  # intent confidence under which a short clarifying question is asked
+CLARIFY_BELOW = 0.4  # intent confidence under which a short clarifying question is asked
 CONFIRM_AT = 0.5  # a classified "yes" this sure submits a confirmed summary
 HANDOFF_AT = 0.6  # the rules catch every usual way to ask for a person; the model, the rest
 OTHER_INTENT_AT = 0.8  # in a form, a message this surely about something else is not an answer

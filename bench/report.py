@@ -192,9 +192,11 @@ def _measures(result: dict) -> list[tuple[str, str]]:
         rows.append((c["label"], c["figure"]))
     a = result.get("assistant")
     if a:
+        cold = (f"; a fresh worker's first turn {_num(a.get('cold_turn_ms'))} ms"
+                if a.get("cold_turn_ms") is not None else "")
         rows.append(("assistant turn", f"p50 {_num(a.get('p50_ms'))} ms, p95 "
                                        f"{_num(a.get('p95_ms'))} ms over {a.get('turns', 0)} "
-                                       f"turns ({a.get('via', '-')})"))
+                                       f"turns ({a.get('via', '-')}){cold}"))
     for w in (result.get("memory") or {}).get("workers") or []:
         growth = "-" if w.get("growth") is None else f"{w['growth'] * 100:+.1f}%"
         warm = ""

@@ -24,9 +24,11 @@ def seed_development_accounts() -> list[str]:
     password `onething-dev`; existing accounts are left alone. Never in production."""
     if current_app.config["APP_ENV"] == "production":
         raise RuntimeError("development accounts are never created in production")
-    departments = sorted(Department.objects.scalar("code")) or list(NEWBORN_DEPARTMENTS)
+    regions = {d.code: d.region for d in Department.objects.only("code", "region")}
+    departments = sorted(regions) or list(NEWBORN_DEPARTMENTS)
     wanted = [dict(username=f"officer.{code}", role="officer", department=code,
-                   region=DEV_REGION, name=f"Officer ({code})") for code in departments]
+                   region=regions.get(code) or DEV_REGION, name=f"Officer ({code})")
+              for code in departments]
     wanted += [dict(username=f"clerk.{DEV_STATION}", role="clerk", station=DEV_STATION,
                     name="Clerk (Ruian hospital)"),
                dict(username="admin", role="admin", name="Administrator")]

@@ -1,6 +1,7 @@
 """Compiling a bundle: steps in dependency order, the joint form, the checklist and the figures."""
 import copy
 import logging
+import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
@@ -29,7 +30,8 @@ def bump_revision(*, reset: bool = False) -> int:
     `reset`: matters were removed wholesale (not retired), so indexes must be rebuilt whole.
     """
     now = datetime.now(UTC)
-    update: dict = {"$inc": {"revision": 1}, "$set": {"updated_at": now}}
+    update: dict = {"$inc": {"revision": 1}, "$set": {"updated_at": now},
+                    "$setOnInsert": {"epoch": uuid.uuid4().hex}}
     if reset:
         update["$inc"]["reset"] = 1
         update["$set"]["reset_at"] = now
@@ -39,7 +41,7 @@ def bump_revision(*, reset: bool = False) -> int:
 
 
 def current_state() -> dict:
-    """{"revision", "reset", "reset_at"}: how far the catalogue has moved."""
+    """{"epoch", "revision", "reset", "reset_at"}: how far the catalogue has moved."""
     return CatalogueState._get_collection().find_one({"_id": "catalogue"}) or {}
 
 
@@ -347,6 +349,27 @@ def _bundle_not_found(code: str) -> NotFound:
     return NotFound("No bundle {code}.", "没有一件事 {code}。", error="bundle_not_found", code=code)
 
 
+# Published snapshots never change: each process keeps those it has read, per catalogue epoch
+# (a database loaded afresh starts a new one, whose version 1 may differ).
+_snapshots: dict[tuple[str, str, int], dict] = {}
+_SNAPSHOTS_KEPT = 512
+
+
+def _snapshot(code: str, version: int, epoch: str | None) -> dict | None:
+    key = (epoch or "", code, int(version))
+    if epoch and key in _snapshots:
+        return _snapshots[key]
+    found = BundleVersion._get_collection().find_one({"bundle": code, "version": int(version)},
+                                                     {"definition": 1})
+    if found is None:
+        return None
+    if epoch:
+        if len(_snapshots) >= _SNAPSHOTS_KEPT:
+            _snapshots.clear()
+        _snapshots[key] = found["definition"]
+    return found["definition"]
+
+
 def compiled_bundle(code: str, version: int | None = None) -> dict:
     """A bundle compiled, in the caller's language: the published version, or the one asked for.
 
@@ -354,22 +377,24 @@ def compiled_bundle(code: str, version: int | None = None) -> dict:
     one, its definition is returned exactly as it was, retired or not, so applications made with
     it keep their steps, form and checklist.
     """
+    from services import catalogue_search  # the live bundles are in its index
+
+    state = current_state()
     if version is None:
-        bundle = Bundle._get_collection().find_one({"code": code, "retired": {"$ne": True}})
-        if bundle is None:
+        live = catalogue_search.live_bundle(code, state)
+        if live is None:
             raise _bundle_not_found(code)
-        snapshot = BundleVersion._get_collection().find_one(
-            {"bundle": code, "version": bundle.get("version", 1)}, {"definition": 1})
-        if snapshot is not None:
-            return localize(snapshot["definition"])
-        # Not published yet (made outside the admin service): compile what is there.
-        return localize(compile_bundle_document(bundle))
-    snapshot = BundleVersion._get_collection().find_one({"bundle": code, "version": int(version)},
-                                                        {"definition": 1})
-    if snapshot is None:
+        definition = _snapshot(code, live.get("version", 1), state.get("epoch"))
+        if definition is None:
+            # Not published yet (written outside the admin service): compile what is there.
+            bundle = Bundle._get_collection().find_one({"code": code})
+            return localize(compile_bundle_document(bundle))
+        return localize(definition)
+    definition = _snapshot(code, version, state.get("epoch"))
+    if definition is None:
         raise NotFound("No version {v} of bundle {code}.", "一件事 {code} 没有版本 {v}。",
                        error="bundle_not_found", code=code, v=version)
-    return localize(snapshot["definition"])
+    return localize(definition)
 
 
 def _comparable(definition: dict) -> dict:
@@ -391,6 +416,7 @@ def publish_definition(bundle: dict, definition: dict,
         if bundle.get("version") != latest["version"]:
             Bundle._get_collection().update_one({"code": code},
                                                 {"$set": {"version": latest["version"]}})
+            bump_revision()
         return latest["version"]
     version = latest["version"] + 1 if latest is not None else int(bundle.get("version") or 1)
     snapshot = dict(definition, version=version)
@@ -403,6 +429,7 @@ def publish_definition(bundle: dict, definition: dict,
     Bundle._get_collection().update_one(
         {"code": code, "version": {"$lt": version}},
         {"$set": {"version": version, "updated_at": datetime.now(UTC)}})
+    bump_revision()  # every process's index learns the bundle's new version
     log.info("bundle %s published at version %s", code, version)
     return version
 

@@ -77,7 +77,8 @@ class _Index:
     their normalized texts, postings by Chinese character pair and by English word, and the
     ids in code order. Copied before a change, so readers never see one half done."""
 
-    def __init__(self, revision: int, reset: int):
+    def __init__(self, revision: int, reset: int, epoch: str | None = None):
+        self.epoch = epoch
         self.revision = revision
         self.reset = reset
         self.synced_from: datetime | None = None
@@ -91,11 +92,12 @@ class _Index:
         self.by_code: dict[str, int] = {}
         self.order: list[int] = []  # live ids in code order
         self.rank: list[int] = []  # id → place in `order`
+        self.department_counts: dict[str, int] = {}
         self.departments: dict[str, dict] = {}
         self.bundles: list[dict] = []
 
     def copy(self, revision: int) -> "_Index":
-        clone = _Index(revision, self.reset)
+        clone = _Index(revision, self.reset, self.epoch)
         for name in ("matters", "names", "texts"):
             setattr(clone, name, list(getattr(self, name)))
         for name in ("pairs", "words", "by_department", "by_level", "by_code"):
@@ -140,6 +142,8 @@ class _Index:
         for place, id_ in enumerate(self.order):
             rank[id_] = place
         self.rank = rank
+        self.department_counts = {code: sum(matters[i] is not None for i in ids)
+                                  for code, ids in self.by_department.items()}
 
 
 _lock = threading.Lock()
@@ -174,7 +178,7 @@ def _sync(index: _Index | None, state: dict) -> _Index:
     started = datetime.now(UTC)
     collection = Matter._get_collection()
     if index is None or index.reset != reset:
-        fresh = _Index(revision, reset)
+        fresh = _Index(revision, reset, state.get("epoch"))
         for matter in collection.find({"retired": {"$ne": True}},
                                       _MATTER_PROJECTION).batch_size(5000):
             fresh.put(matter)
@@ -192,19 +196,35 @@ def _sync(index: _Index | None, state: dict) -> _Index:
     return fresh
 
 
-def current_index() -> _Index:
-    """The index for the catalogue's current revision, caught up here if a write moved it."""
+def _current(index: _Index | None, state: dict) -> bool:
+    return index is not None and (index.epoch, index.revision, index.reset) == (
+        state.get("epoch"), state.get("revision", 0), state.get("reset", 0))
+
+
+def current_index(state: dict | None = None) -> _Index:
+    """The index for the catalogue's current revision, caught up here if a write moved it.
+
+    The revision lives in the database with a random epoch set when it is first written, so a
+    catalogue loaded afresh (a new database) is never mistaken for the one indexed before.
+    """
     global _index
-    state = catalogue.current_state()
+    state = catalogue.current_state() if state is None else state
+    if not state.get("epoch"):
+        # Nothing was ever recorded (matters written straight to the database): read it all.
+        return _sync(None, state)
     index = _index
-    if index is not None and index.revision == state.get("revision", 0) \
-            and index.reset == state.get("reset", 0):
+    if _current(index, state):
         return index
     with _lock:
-        if _index is None or _index.revision != state.get("revision", 0) \
-                or _index.reset != state.get("reset", 0):
-            _index = _sync(_index, state)
+        if not _current(_index, state):
+            previous = _index if _index is not None and _index.epoch == state["epoch"] else None
+            _index = _sync(previous, state)
         return _index
+
+
+def live_bundle(code: str, state: dict | None = None) -> dict | None:
+    """A bundle on offer (not retired) as the index knows it: code, names, version, ..."""
+    return next((b for b in current_index(state).bundles if b["code"] == code), None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -415,8 +435,7 @@ def search_bundles(*, q: str | None = None, locale: str | None = None) -> list[d
 def list_departments(*, q: str | None = None, locale: str | None = None) -> list[dict]:
     locale = locale or current_locale.get()
     index = current_index()
-    counts = {code: sum(index.matters[i] is not None for i in ids)
-              for code, ids in index.by_department.items()}
+    counts = index.department_counts
     words = terms(q)
     items = []
     for code, department in sorted(index.departments.items()):

@@ -1,9 +1,4 @@
-"""Access tokens: short-lived JWTs signed with the active key, verified by key id so keys rotate.
-
-Users (citizens and staff) and partners get the same kind of token (`typ: access`); the `role`
-claim says which, so a citizen's token never opens a staff route and a partner's token opens only
-routes that accept its scopes.
-"""
+"""Access tokens: short-lived JWTs signed with the active key, verified by key id so keys rotate."""
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -15,6 +10,9 @@ from services.errors import Unauthorized
 
 ALGORITHM = "HS256"  # pinned: a token naming any other algorithm is refused
 REQUIRED_CLAIMS = ["iss", "aud", "exp", "iat", "sub", "jti", "role", "typ"]
+# Users (citizens, staff) and partners get the same kind of token (`typ: access`); the `role`
+# claim says which, so a citizen's token never opens a staff route, and a partner's opens only
+# routes that name one of its scopes (api.auth.auth_required).
 USER_ROLES = frozenset({"citizen", "officer", "clerk", "admin"})
 STAFF_ROLES = frozenset({"officer", "clerk", "admin"})
 PARTNER_ROLE = "partner"

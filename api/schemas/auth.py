@@ -1,6 +1,8 @@
 """Signing in: codes, passwords, refresh tokens, client credentials, mini-program sign-in."""
 from marshmallow import RAISE, Schema, fields, post_dump, validate
 
+from services import otp
+
 CODE = validate.Regexp(r"^\d{6}$", error="A code is 6 digits.")
 
 
@@ -18,7 +20,7 @@ class Strict(Schema):
 class OtpRequestSchema(Strict):
     phone = phone_field()
     purpose = fields.String(load_default="login",
-                            validate=validate.OneOf(["login", "miniprogram_bind"]),
+                            validate=validate.OneOf(list(otp.PURPOSES)),
                             metadata={"description": "login (default) or miniprogram_bind"})
 
 

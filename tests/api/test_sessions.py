@@ -84,6 +84,12 @@ def test_a_phone_that_is_not_a_mainland_mobile_is_refused_with_the_field_named(c
         assert "phone" in body["errors"]
 
 
+def test_clients_may_ask_only_for_sign_in_and_binding_codes(client):
+    body = client.post("/api/v1/auth/otp", json={"phone": PHONE, "purpose": "station_consent"},
+                       expect=422).get_json()
+    assert "purpose" in body["errors"]
+
+
 def test_asking_again_within_a_minute_is_429_with_retry_after(client):
     request_code(client)
     response = client.post("/api/v1/auth/otp", json={"phone": PHONE}, expect=429)
@@ -364,3 +370,43 @@ def open_windows() -> None:
     from models.otp import RateCounter
 
     RateCounter.objects.update(set__expires_at=datetime.now(UTC) - timedelta(seconds=1))
+
+
+# ── Which tokens a protected view lets through ────────────────────────────────────────────────
+
+
+def call_view(app, token, **requirements):
+    from api.auth import auth_required
+
+    @auth_required(**requirements)
+    def view():
+        return "ok"
+
+    with app.test_request_context(headers={"Authorization": f"Bearer {token}"}):
+        return view()
+
+
+def test_partner_tokens_pass_only_where_a_scope_they_hold_is_named(app):
+    from services.errors import Forbidden, Unauthorized
+    from tests.helpers import make_citizen, partner_token
+
+    partner, _ = make_partner(scopes=["tasks:read"])
+    token = partner_token(partner)
+    assert call_view(app, token, scope="tasks:read") == "ok"
+    assert call_view(app, token, role="officer", scope="tasks:read") == "ok"
+    for requirements in ({}, {"scope": "tasks:write"}, {"role": "officer"}):
+        with pytest.raises(Forbidden):
+            call_view(app, token, **requirements)
+    citizen_token = client_token(make_citizen())
+    with pytest.raises(Forbidden):  # a route for partners only is closed to users
+        call_view(app, citizen_token, scope="tasks:read")
+    assert call_view(app, citizen_token) == "ok"
+    identity.update_partner(partner_id=str(partner.id), active=False)
+    with pytest.raises(Unauthorized):  # disabled since the token was issued
+        call_view(app, token, scope="tasks:read")
+
+
+def client_token(user) -> str:
+    from services.tokens import issue_access_token
+
+    return issue_access_token(user)[0]

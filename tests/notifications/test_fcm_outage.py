@@ -1,6 +1,7 @@
 """FCM down for a while: citizens and officers carry on through the API, pushes wait, then drain."""
 import threading
 
+from models.application import Application
 from models.notification import Delivery
 from tests import workflow_support as ws
 from tests.helpers import make_officer
@@ -40,7 +41,8 @@ def test_an_fcm_outage_fails_no_api_call_and_the_backlog_drains_when_it_is_back(
                                  expect=200).get_json()["items"]
 
         # The inbox is complete while FCM is still down; the pushes have been tried and refused.
-        wait_until(lambda: any(n["type"] == "task_completed" for n in inbox()), timeout=20)
+        wait_until(lambda: not Application.objects(outbox_pending=True).count(), timeout=20)
+        assert any(n["type"] == "task_completed" for n in inbox())
         wait_until(lambda: fcm.stats()["requests"] >= 3, timeout=20)
         assert fcm.messages == []
         assert Delivery.objects(channel="push", status="delivered").count() == 0
@@ -56,3 +58,4 @@ def test_an_fcm_outage_fails_no_api_call_and_the_backlog_drains_when_it_is_back(
     assert set(fcm.notification_ids()) == expected
     assert Delivery.objects(channel="push").count() == len(expected)
     assert {d.status for d in Delivery.objects(channel="push")} == {"delivered"}
+

@@ -42,6 +42,13 @@ def test_a_code_is_bound_to_its_phone_and_purpose():
     otp.verify_code(phone=PHONE, purpose="login", code=code)
 
 
+def test_services_may_use_purposes_of_their_own():
+    code = send(purpose="station_consent")
+    with pytest.raises(Unauthorized):
+        otp.verify_code(phone=PHONE, purpose="login", code=code)
+    otp.verify_code(phone=PHONE, purpose="station_consent", code=code)
+
+
 def test_after_five_wrong_tries_even_the_right_code_is_refused():
     code = send()
     wrong = f"{(int(code) + 1) % 10**6:06d}"
