@@ -42,9 +42,9 @@ class Events(MethodView):
     def get(self):
         """My new notifications as server-sent events"""
         user_id, locale = current_user().id, current_locale.get()
-        after = _last_event_id()
-        if after is None:  # what is new from this moment on
-            after = notifications.latest_seq(user_id)
+        latest, after = notifications.latest_seq(user_id), _last_event_id()
+        if after is None or after > latest:  # what is new from this moment on
+            after = latest
         config = current_app.config
         feed = notifications.event_feed(
             user_id=user_id, after=after, max_seconds=float(config["SSE_MAX_SECONDS"]),

@@ -258,6 +258,11 @@ class LinearScorer:
         self.intercept = svm.intercept_
         self.classes = [str(c) for c in svm.classes_]
 
+    def knows(self, text: str) -> bool:
+        """Whether any feature of the text was seen in training."""
+        return any(gram in vocabulary for analyze, vocabulary, _, _ in self.blocks
+                   for gram in analyze(text))
+
     def scores(self, text: str):
         import numpy as np
 
@@ -354,9 +359,12 @@ class Understander:
 
         masked = self.lexicon.mask(text, self._decisive(spans))
         ranked = _probabilities(self.intent_model, masked)
+        if not self.intent_model.knows(masked):  # not one known character or word: no idea
+            ranked = [("out_of_scope", 0.0)] + [(i, 0.0) for i, _ in ranked
+                                                if i != "out_of_scope"]
         if rule == NEGATED:  # "不用转人工": whatever else it is, not that
             ranked = [(i, p) for i, p in ranked if i != "handoff_human"]
-            total = sum(p for _, p in ranked)
+            total = sum(p for _, p in ranked) or 1.0
             ranked = [(i, p / total) for i, p in ranked]
         intents = tuple(ranked[:3])
         intent, confidence = intents[0]

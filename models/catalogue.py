@@ -166,6 +166,8 @@ class CatalogueState(me.Document):
 
     id = me.StringField(primary_key=True, default="catalogue")
     revision = me.IntField(default=0)
+    stamp = me.StringField()  # random, new at every change
+    stamps = me.ListField(me.StringField())  # the last few stamps: the recent history
     reset = me.IntField(default=0)  # bumped when matters are removed, not just changed
     reset_at = me.DateTimeField()
     updated_at = me.DateTimeField()

@@ -24,14 +24,20 @@ FORM_KEYS = ("name", "type", "labels", "required", "pattern", "choices", "choice
 # The catalogue revision: one counter every write bumps, so each process knows when its
 # in-memory search index is stale (no in-process state another process would not see).
 
+# How many recent revision stamps the state keeps: an index or cache made at one of them may
+# catch up; one made at a stamp the database does not know (restored, reloaded) starts over.
+STAMPS_KEPT = 64
+
+
 def bump_revision(*, reset: bool = False) -> int:
     """Record that the catalogue changed; returns the new revision.
 
     `reset`: matters were removed wholesale (not retired), so indexes must be rebuilt whole.
     """
     now = datetime.now(UTC)
-    update: dict = {"$inc": {"revision": 1}, "$set": {"updated_at": now},
-                    "$setOnInsert": {"epoch": uuid.uuid4().hex}}
+    stamp = uuid.uuid4().hex
+    update: dict = {"$inc": {"revision": 1}, "$set": {"updated_at": now, "stamp": stamp},
+                    "$push": {"stamps": {"$each": [stamp], "$slice": -STAMPS_KEPT}}}
     if reset:
         update["$inc"]["reset"] = 1
         update["$set"]["reset_at"] = now
@@ -41,7 +47,7 @@ def bump_revision(*, reset: bool = False) -> int:
 
 
 def current_state() -> dict:
-    """{"epoch", "revision", "reset", "reset_at"}: how far the catalogue has moved."""
+    """{"stamp", "stamps", "revision", "reset", "reset_at"}: where the catalogue stands."""
     return CatalogueState._get_collection().find_one({"_id": "catalogue"}) or {}
 
 
@@ -349,24 +355,26 @@ def _bundle_not_found(code: str) -> NotFound:
     return NotFound("No bundle {code}.", "没有一件事 {code}。", error="bundle_not_found", code=code)
 
 
-# Published snapshots never change: each process keeps those it has read, per catalogue epoch
-# (a database loaded afresh starts a new one, whose version 1 may differ).
-_snapshots: dict[tuple[str, str, int], dict] = {}
+# Published snapshots never change: each process keeps those it has read, with the revision
+# stamp it read them at; they stay good while the database's history holds that stamp (a
+# database restored or loaded afresh does not, and its version 1 may differ).
+_snapshots: dict[tuple[str, int], tuple[str, dict]] = {}
 _SNAPSHOTS_KEPT = 512
 
 
-def _snapshot(code: str, version: int, epoch: str | None) -> dict | None:
-    key = (epoch or "", code, int(version))
-    if epoch and key in _snapshots:
-        return _snapshots[key]
+def _snapshot(code: str, version: int, state: dict) -> dict | None:
+    stamp = state.get("stamp")
+    cached = _snapshots.get((code, int(version)))
+    if cached is not None and cached[0] in (state.get("stamps") or ()):
+        return cached[1]
     found = BundleVersion._get_collection().find_one({"bundle": code, "version": int(version)},
                                                      {"definition": 1})
     if found is None:
         return None
-    if epoch:
+    if stamp:
         if len(_snapshots) >= _SNAPSHOTS_KEPT:
             _snapshots.clear()
-        _snapshots[key] = found["definition"]
+        _snapshots[(code, int(version))] = (stamp, found["definition"])
     return found["definition"]
 
 
@@ -384,13 +392,13 @@ def compiled_bundle(code: str, version: int | None = None) -> dict:
         live = catalogue_search.live_bundle(code, state)
         if live is None:
             raise _bundle_not_found(code)
-        definition = _snapshot(code, live.get("version", 1), state.get("epoch"))
+        definition = _snapshot(code, live.get("version", 1), state)
         if definition is None:
             # Not published yet (written outside the admin service): compile what is there.
             bundle = Bundle._get_collection().find_one({"code": code})
             return localize(compile_bundle_document(bundle))
         return localize(definition)
-    definition = _snapshot(code, version, state.get("epoch"))
+    definition = _snapshot(code, version, state)
     if definition is None:
         raise NotFound("No version {v} of bundle {code}.", "一件事 {code} 没有版本 {v}。",
                        error="bundle_not_found", code=code, v=version)

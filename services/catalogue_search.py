@@ -77,8 +77,8 @@ class _Index:
     their normalized texts, postings by Chinese character pair and by English word, and the
     ids in code order. Copied before a change, so readers never see one half done."""
 
-    def __init__(self, revision: int, reset: int, epoch: str | None = None):
-        self.epoch = epoch
+    def __init__(self, revision: int, reset: int, stamp: str | None = None):
+        self.stamp = stamp
         self.revision = revision
         self.reset = reset
         self.synced_from: datetime | None = None
@@ -96,8 +96,8 @@ class _Index:
         self.departments: dict[str, dict] = {}
         self.bundles: list[dict] = []
 
-    def copy(self, revision: int) -> "_Index":
-        clone = _Index(revision, self.reset, self.epoch)
+    def copy(self, revision: int, stamp: str | None) -> "_Index":
+        clone = _Index(revision, self.reset, stamp)
         for name in ("matters", "names", "texts"):
             setattr(clone, name, list(getattr(self, name)))
         for name in ("pairs", "words", "by_department", "by_level", "by_code"):
@@ -177,14 +177,14 @@ def _sync(index: _Index | None, state: dict) -> _Index:
     revision, reset = state.get("revision", 0), state.get("reset", 0)
     started = datetime.now(UTC)
     collection = Matter._get_collection()
-    if index is None or index.reset != reset:
-        fresh = _Index(revision, reset, state.get("epoch"))
+    if index is None:
+        fresh = _Index(revision, reset, state.get("stamp"))
         for matter in collection.find({"retired": {"$ne": True}},
                                       _MATTER_PROJECTION).batch_size(5000):
             fresh.put(matter)
         log.info("catalogue index built at revision %s", revision)
     else:
-        fresh = index.copy(revision)
+        fresh = index.copy(revision, state.get("stamp"))
         changed = collection.find({"updated_at": {"$gte": index.synced_from}},
                                   _MATTER_PROJECTION).batch_size(5000)
         for matter in changed:
@@ -196,28 +196,28 @@ def _sync(index: _Index | None, state: dict) -> _Index:
     return fresh
 
 
-def _current(index: _Index | None, state: dict) -> bool:
-    return index is not None and (index.epoch, index.revision, index.reset) == (
-        state.get("epoch"), state.get("revision", 0), state.get("reset", 0))
-
-
 def current_index(state: dict | None = None) -> _Index:
-    """The index for the catalogue's current revision, caught up here if a write moved it.
+    """The index for the catalogue as it stands, caught up here if a write moved it.
 
-    The revision lives in the database with a random epoch set when it is first written, so a
-    catalogue loaded afresh (a new database) is never mistaken for the one indexed before.
+    Each change leaves a random stamp in the database (the last few are kept): an index made at
+    a stamp the database still lists catches up on what changed since; one made at a stamp it
+    does not know (a database restored or loaded afresh) is rebuilt whole.
     """
     global _index
     state = catalogue.current_state() if state is None else state
-    if not state.get("epoch"):
+    stamp = state.get("stamp")
+    if not stamp:
         # Nothing was ever recorded (matters written straight to the database): read it all.
         return _sync(None, state)
     index = _index
-    if _current(index, state):
+    if index is not None and index.stamp == stamp:
         return index
     with _lock:
-        if not _current(_index, state):
-            previous = _index if _index is not None and _index.epoch == state["epoch"] else None
+        if _index is None or _index.stamp != stamp:
+            previous = _index
+            if previous is not None and (previous.stamp not in (state.get("stamps") or ())
+                                         or previous.reset != state.get("reset", 0)):
+                previous = None
             _index = _sync(previous, state)
         return _index
 

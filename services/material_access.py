@@ -10,7 +10,7 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from common import log_setup
-from models.application import Application
+from models.application import Application, TaskStatus
 from models.audit import MaterialAccess, MaterialAction
 from models.material import Material
 from models.user import Role, User
@@ -47,13 +47,22 @@ def get_material(material_id: str) -> Material:
     return material
 
 
+WORKING_STATUSES = [TaskStatus.PENDING.value, TaskStatus.CLAIMED.value,
+                    TaskStatus.NEEDS_SUPPLEMENT.value]
+
+
 def officer_task(material: Material, *, department: str | None, task_id: str | None = None
                  ) -> Access | None:
     """The task of the officer's department, on an application that includes this material,
-    whose matter asks for its type; None when there is none."""
+    whose matter asks for its type; None when there is none.
+
+    Only a task the department is working on opens the material: once it is done with,
+    withdrawn or rejected (or not yet in the queue), the officer has no reason to read it.
+    """
     if not department:
         return None
-    wanted = {"department": department, "material_types": material.type}
+    wanted = {"department": department, "material_types": material.type,
+              "status": {"$in": WORKING_STATUSES}}
     if task_id:
         wanted["id"] = str(task_id)
     # Given by the citizen, or issued as an e-licence by another task of the same application.
@@ -65,7 +74,7 @@ def officer_task(material: Material, *, department: str | None, task_id: str | N
         return None
     for task in application.tasks:
         if (task.department == department and material.type in (task.material_types or [])
-                and (not task_id or task.id == str(task_id))):
+                and task.status in WORKING_STATUSES and (not task_id or task.id == str(task_id))):
             return Access(material, task.id, str(application.id), task.matter)
     return None
 

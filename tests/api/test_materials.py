@@ -556,3 +556,18 @@ def test_an_elicence_is_not_reviewed(client, citizen, supplement_requests):
     assert refused["error"] == "material_not_reviewable"
     assert supplement_requests == []
     assert Material.objects.get(id=licence.id).status == "verified"
+
+
+
+@pytest.mark.parametrize("status", ["waiting", "completed", "cancelled", "rejected"])
+def test_an_officer_sees_a_material_only_while_their_task_is_being_worked(
+        client, as_citizen, citizen, status):
+    photo = upload(as_citizen, files.jpeg()).get_json()
+    application = application_with(citizen, [photo["id"]], department="public_security")
+    Application.objects(id=application.id).update_one(
+        __raw__={"$set": {"tasks.0.status": status}})
+    reader = client.as_(make_officer("public_security"))
+
+    reader.get(f"{URL}/{photo['id']}", expect=404)
+    reader.get(f"{URL}/{photo['id']}/content", expect=404)
+    assert audit_entries(photo["id"]) == []

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from assistant import knowledge
+from assistant import knowledge, nlu
 from models.application import Application
 from models.conversation import Conversation
 from models.handoff import Handoff
@@ -228,11 +228,16 @@ def test_asking_for_a_person_creates_one_handoff_staff_can_see(parent):
         handoff.id]
 
 
-def test_an_unclear_message_gets_a_short_question_with_choices(parent):
-    answer = say(parent, "那个东西")
+def test_an_unclear_message_gets_a_short_question_with_choices(parent, monkeypatch):
+    unsure = nlu.Understanding("ask_materials", "newborn", 0.31, "那个证", "zh-CN", None,
+                               (("ask_materials", 0.31), ("explore_bundle", 0.3),
+                                ("check_status", 0.2)))
+    monkeypatch.setattr(nlu.Understander, "understand", lambda self, text: unsure)
+    answer = say(parent, "那个证")
+    monkeypatch.undo()
     choices = card(answer, "choices")["choices"]
-    assert 2 <= len(choices) <= 4
-    assert choices[-1]["label"] == "转人工"
+    assert [c["label"] for c in choices] == ["新生儿出生一件事需要的材料", "了解新生儿出生一件事",
+                                             "查询办件进度", "转人工"]
     picked = say(parent, str(len(choices)), answer["conversation_id"])
     assert picked["nlu"]["intent"] == "handoff_human"
     assert Handoff.objects.count() == 1

@@ -65,8 +65,9 @@ def test_an_application_number_in_the_message_is_a_status_question(understander)
     assert result.application_id == "6b0aaf9bec81f5ef04f678ae"
 
 
-def test_confidence_is_low_for_gibberish(understander):
-    assert understander.understand("那个东西").confidence < 0.4
+def test_a_message_with_nothing_known_in_it_has_no_confidence(understander):
+    result = understander.understand("☃☃ ✈︎")
+    assert (result.intent, result.confidence) == ("out_of_scope", 0.0)
 
 
 def test_the_fast_scorer_gives_exactly_the_trained_pipeline_scores():

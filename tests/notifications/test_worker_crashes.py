@@ -116,11 +116,14 @@ def test_killed_workers_lose_no_notification_and_repeats_carry_the_same_id(app, 
         for start in range(0, INTENTS, 10):  # five applications of ten intents each
             application_with(citizens[0], intents[start:start + 10])
 
-        random_kill = {"at": time.monotonic() + random.uniform(1.0, 3.0)}
+        random_kill = {"pending": True}
         try:
             def all_delivered():
-                # And once at a moment nobody chose, whatever that worker is doing.
-                if random_kill and time.monotonic() >= random_kill["at"] and pool.alive():
+                # And once at a moment nobody chose, soon after pushes start flowing, whatever
+                # that worker is doing.
+                if random_kill and "at" not in random_kill and fcm.messages:
+                    random_kill["at"] = time.monotonic() + random.uniform(0.0, 0.5)
+                if random_kill.get("at", float("inf")) <= time.monotonic() and pool.alive():
                     pool.kill(random.choice(pool.alive()).pid, "random")
                     random_kill.clear()
                 pool.keep(WORKERS)

@@ -125,3 +125,19 @@ def test_the_load_command_seeds_the_catalogue(app):
     assert result.exit_code == 0, result.output
     assert "catalogue loaded" in result.output
     assert catalogue.compiled_bundle("newborn")["code"] == "newborn"
+
+
+def test_the_generate_command_builds_main_items_and_their_sub_items_at_three_levels(app):
+    result = app.test_cli_runner().invoke(args=["catalogue", "generate", "--main", "40",
+                                                "--sub", "60"])
+    assert result.exit_code == 0, result.output
+    assert "total 100" in result.output
+    from models.catalogue import Matter
+
+    generated = Matter.objects(generated=True)
+    assert generated.count() == 100
+    mains = {m.code for m in generated if not m.parent}
+    assert len(mains) == 40
+    assert all(m.parent in mains for m in generated if m.parent)
+    assert {m.level for m in generated} == {"province", "city", "county"}
+    assert all(m.name["zh-CN"] and m.name["en"] for m in generated)
