@@ -260,8 +260,8 @@ class LinearScorer:
 
     def knows(self, text: str) -> bool:
         """Whether any feature of the text was seen in training."""
-        return any(gram in vocabulary for analyze, vocabulary, _, _ in self.blocks
-                   for gram in analyze(text))
+        return any(gram.strip() and gram in vocabulary
+                   for analyze, vocabulary, _, _ in self.blocks for gram in analyze(text))
 
     def scores(self, text: str):
         import numpy as np

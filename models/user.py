@@ -15,6 +15,9 @@ class Role(StrEnum):
     PARTNER = "partner"
 
 
+# Accounts a department's adapter (its own system, the "green channel") acts as.
+ADAPTER_USERNAME_PREFIX = "adapter."
+
 STAFF_ROLES = (Role.OFFICER, Role.CLERK, Role.ADMIN)
 USER_ROLES = (Role.CITIZEN, *STAFF_ROLES)
 

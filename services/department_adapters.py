@@ -17,7 +17,7 @@ from mongoengine.errors import NotUniqueError
 
 from common import calendar, i18n
 from models.application import Application, Task
-from models.user import Role, User
+from models.user import ADAPTER_USERNAME_PREFIX, Role, User
 from services import catalogue, crypto, identity
 from services.errors import NotFound, ValidationFailed
 from services.tokens import Principal
@@ -25,7 +25,7 @@ from services.tokens import Principal
 log = logging.getLogger(__name__)
 
 # Staff accounts the adapters act as: one per department, recognisable by this username prefix.
-ACCOUNT_PREFIX = "adapter."
+ACCOUNT_PREFIX = ADAPTER_USERNAME_PREFIX
 # The same accounts as a prefix range, not a regex (the embedded server misreads a BSON regex on
 # an indexed field; a range is portable and uses the index).
 ACCOUNT_QUERY = {"username": {"$gte": ACCOUNT_PREFIX, "$lt": ACCOUNT_PREFIX[:-1] + "/"}}

@@ -16,7 +16,7 @@ from models.catalogue import Department
 from models.family import GUARDIAN_OF, FamilyMember, Relation
 from models.partner import Partner, Scope
 from models.refresh_token import RefreshToken
-from models.user import STAFF_ROLES, Gender, Role, User
+from models.user import ADAPTER_USERNAME_PREFIX, STAFF_ROLES, Gender, Role, User
 from services import crypto
 from services.errors import (
     Forbidden,
@@ -514,3 +514,11 @@ def partner_webhook_secret(partner: Partner) -> str | None:
     """The secret that signs this partner's webhook bodies."""
     return (crypto.decrypt(partner.webhook_secret_encrypted)
             if partner.webhook_secret_encrypted else None)
+
+
+def department_officers(department: str) -> list[str]:
+    """Ids of the active officers of a department: its people, not the accounts its adapters
+    act as."""
+    return [str(pk) for pk, username in User.objects(
+        role=Role.OFFICER.value, department=department, active=True,
+    ).scalar("id", "username") if not (username or "").startswith(ADAPTER_USERNAME_PREFIX)]

@@ -3,10 +3,8 @@ import logging
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
-from models.application import OPEN_APPLICATION_STATUSES, Application, TaskStatus
-from models.user import Role, User
-from services import deadlines, events
-from services.department_adapters import ACCOUNT_PREFIX
+from models.application import Application, ApplicationStatus, TaskStatus
+from services import deadlines, events, identity
 
 log = logging.getLogger(__name__)
 
@@ -21,10 +19,7 @@ def _overdue_condition(now: datetime) -> dict:
 
 def _officers_of(department: str, cache: dict[str, list[str]]) -> list[str]:
     if department not in cache:
-        # The department's people, not the accounts its adapters act as.
-        cache[department] = [str(pk) for pk, username in User.objects(
-            role=Role.OFFICER.value, department=department, active=True,
-        ).scalar("id", "username") if not (username or "").startswith(ACCOUNT_PREFIX)]
+        cache[department] = identity.department_officers(department)
     return cache[department]
 
 
@@ -57,7 +52,9 @@ def sweep(*, now: datetime | None = None) -> int:
     now = now or datetime.now(UTC)
     condition = _overdue_condition(now)
     candidates = Application._get_collection().find(
-        {"status": {"$in": [s.value for s in OPEN_APPLICATION_STATUSES]},
+        # Independent tasks of a rejected application are still worked, and on the clock.
+        {"status": {"$nin": [ApplicationStatus.WITHDRAWN.value,
+                             ApplicationStatus.COMPLETED.value]},
          "tasks": {"$elemMatch": condition}},
         {"tasks": 1, "bundle": 1},
     ).batch_size(100)

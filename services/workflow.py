@@ -108,18 +108,13 @@ def _store_output(kind: str | None, value):
     return value
 
 
-def _officers_of(department: str) -> list[str]:
-    return [str(pk) for pk in User.objects(role=Role.OFFICER.value, department=department,
-                                           active=True).scalar("id")]
-
-
 def _department_alerts(type_: str, application: Application, tasks: Iterable[dict],
                        now: datetime, data: dict) -> list[dict]:
     """Tell the departments whose queue a task leaves: its officer, or all of the department."""
     intents = []
     for task in tasks:
-        recipients = [task["claimed_by"]] if task.get("claimed_by") else _officers_of(
-            task["department"])
+        recipients = [task["claimed_by"]] if task.get("claimed_by") else (
+            identity.department_officers(task["department"]))
         intents += [events.intent(type_, at=now, application=application, recipient=r, task=task,
                                   data=data) for r in recipients]
     return intents

@@ -115,3 +115,11 @@ def test_the_accounts_adapters_act_as_are_not_alerted():
 
     alerts = [i for i in Application.objects.get(id=app.id).outbox if i["type"] == "task_overdue"]
     assert [i["recipient"] for i in alerts] == [person]
+
+
+def test_an_independent_task_of_a_rejected_application_still_falls_overdue():
+    app = application(task(status="rejected"), task(due_at=NOW - timedelta(minutes=1)),
+                      status="rejected")
+
+    assert sweeper.sweep(now=NOW) == 1
+    assert len(overdue_events(app)) == 1
