@@ -106,6 +106,10 @@ class Application(TimestampedDocument):
             "subject.id",
             ("tasks.department", "tasks.status"),
             "tasks.id",
+            "tasks.due_at",  # the overdue sweep
+            ("tasks.matter", "tasks.completed_at"),  # typical handling times for the ETA
+            "materials",  # may an officer read this material?
+            "tasks.elicences",
             {"fields": ["outbox_pending"], "sparse": False},
             {"fields": ["idempotency_key"], "unique": True,
              "partialFilterExpression": {"idempotency_key": {"$type": "string"}}},

@@ -30,8 +30,6 @@ PURPOSE = "station_consent"
 SCOPE = "assisted_applications"
 CONSENT_SALT = "station-consent"
 # How the timeline tells the citizen about the clerk's check.
-events.TEXTS.setdefault("originals_checked", (
-    "The service station checked the originals of your materials", "服务站已核验您的材料原件"))
 
 
 def _station_of(clerk: Principal) -> str:

@@ -25,6 +25,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "application_completed": ("All matters of {bundle} are done", "“{bundle}”全部事项已办结"),
     "application_rejected": ("Application not granted: {reason}", "申请未通过：{reason}"),
     "application_withdrawn": ("You withdrew the application", "您已撤回申请"),
+    "originals_checked": ("The service station checked the originals of your materials",
+                          "服务站已核验您的材料原件"),
 }
 ACTOR_LABELS = {
     "citizen": ("You", "您"),
