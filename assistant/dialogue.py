@@ -598,6 +598,8 @@ class Dialogue:
         if action.get("do") == "cancel" or self._is_cancel(u):
             return self.cancel()
         definition = self._definition(self.conv.bundle, self.conv.bundle_version)
+        if action.get("do") == "edit":
+            return self.edit(action["field"], definition)
         edited = self._inline_edit(raw, definition)
         if edited is not None:
             return edited
@@ -605,8 +607,7 @@ class Dialogue:
             choices = [self._choice(f["label"], do="edit", field=f["name"])
                        for f in definition["form"] if f["name"] in (self.conv.answers or {})
                        or f["name"] in (self.conv.answers_protected or {})]
-            if choices:
-                self.conv.state = ConversationState.CHOOSING.value
+            if choices:  # still confirming: a pick edits, a yes still submits
                 return Reply(self.t("Which answer should I change?", "您要修改哪一项？"),
                              [self._offer(choices)])
         reply = self._aside(u.intent, u.bundle or self.conv.bundle, u, raw) \

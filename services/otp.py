@@ -19,6 +19,16 @@ log = logging.getLogger(__name__)
 
 # Purposes clients may ask for at POST /auth/otp; services may use their own (station consent).
 PURPOSES = ("login", "miniprogram_bind")
+# What the text says: the citizen must know what giving the code away agrees to.
+MESSAGES = {
+    "login": ("[{sign}] Your code is {code}, valid for {m} minutes. Do not share it.",
+              "【{sign}】您的验证码是 {code}，{m} 分钟内有效，请勿泄露给他人。"),
+    "station_consent": (
+        "[{sign}] A service station is applying for you. Give code {code} to the clerk only if "
+        "you are there and agree; valid for {m} minutes.",
+        "【{sign}】服务站正在为您代办申请。如您本人在场并同意，请将验证码 {code} 告知工作人员，"
+        "{m} 分钟内有效。"),
+}
 PURPOSE_SHAPE = re.compile(r"^[a-z][a-z_]{1,39}$")
 MINUTE, HOUR, DAY = 60, 3600, 24 * 3600
 
@@ -101,9 +111,8 @@ def request_code(*, phone: str, purpose: str = "login", client_ip: str | None = 
                   "expires_at": now + timedelta(seconds=ttl)}},
         upsert=True)
     minutes = max(1, ttl // 60)
-    message = text("[{sign}] Your code is {code}, valid for {m} minutes. Do not share it.",
-                   "【{sign}】您的验证码是 {code}，{m} 分钟内有效，请勿泄露给他人。",
-                   sign=config["SMS_SIGN_NAME"], code=code, m=minutes)
+    en, zh = MESSAGES.get(purpose, MESSAGES["login"])
+    message = text(en, zh, sign=config["SMS_SIGN_NAME"], code=code, m=minutes)
     try:
         sms_gateway().send(phone, message)
     except SmsError:

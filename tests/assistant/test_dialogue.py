@@ -146,6 +146,18 @@ def test_a_correction_at_the_summary_changes_that_answer(parent):
     assert Application.objects.get().form["newborn_birth_time"] == "08:10"
 
 
+def test_asking_to_change_something_at_the_summary_offers_the_answers_to_change(parent):
+    summary = to_summary(parent)
+    conversation = summary["conversation_id"]
+    offered = say(parent, "I need to change something", conversation)
+    labels = [c["label"] for c in card(offered, "choices")["choices"]]
+    picked = say(parent, str(labels.index("Bank") + 1), conversation)
+    assert asked_field(picked) == "bank_name"
+    back = say(parent, "Bank of China", conversation)
+    rows = {r["name"]: r["value"] for r in card(back, "summary")["fields"]}
+    assert rows["bank_name"] == "Bank of China"
+
+
 def test_a_question_in_the_middle_of_the_form_is_answered_and_the_form_resumes(parent):
     started = say(parent, "帮我办新生儿出生一件事")
     pending = asked_field(started)
