@@ -214,6 +214,13 @@ def _measures(result: dict) -> list[tuple[str, str]]:
         busy = "-" if cpu.get("machine_busy") is None else f"{cpu['machine_busy'] * 100:.0f}%"
         rows.append((f"CPU during {phase} (cores of {cpu.get('cores')})",
                      f"{used}; whole machine busy {busy} (other users included)"))
+    c = result.get("capacity")
+    if c:
+        rows.append(("capacity of one such machine",
+                     f"{c['cpu_seconds_per_birth']:.2f} CPU-s and {c['requests_per_birth']:.0f} "
+                     f"requests per birth → ~{c['births_per_day_at_full_load']:,} births a day "
+                     f"at full load; Zhejiang's ~{c['zhejiang_births_per_day']:,} a day use "
+                     f"{c['zhejiang_share_of_one_machine'] * 100:.1f}% of it"))
     phases = (result.get("run") or {}).get("phases") or {}
     if phases:
         total = (result.get("run") or {}).get("total_seconds")

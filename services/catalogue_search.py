@@ -89,6 +89,7 @@ class _Index:
         self.words: dict[str, list[int]] = {}
         self.by_department: dict[str, list[int]] = {}
         self.by_level: dict[str, list[int]] = {}
+        self.by_region: dict[str | None, list[int]] = {}
         self.by_code: dict[str, int] = {}
         self.order: list[int] = []  # live ids in code order
         self.rank: list[int] = []  # id → place in `order`
@@ -100,7 +101,7 @@ class _Index:
         clone = _Index(revision, self.reset, stamp)
         for name in ("matters", "names", "texts"):
             setattr(clone, name, list(getattr(self, name)))
-        for name in ("pairs", "words", "by_department", "by_level", "by_code"):
+        for name in ("pairs", "words", "by_department", "by_level", "by_region", "by_code"):
             setattr(clone, name, dict(getattr(self, name)))
         clone.synced_from = self.synced_from
         return clone
@@ -133,6 +134,7 @@ class _Index:
             self._post(self.words, word, id_, shared)
         self._post(self.by_department, matter.get("department"), id_, shared)
         self._post(self.by_level, matter.get("level"), id_, shared)
+        self._post(self.by_region, matter.get("region") or None, id_, shared)
 
     def finish(self) -> None:
         matters = self.matters
@@ -251,17 +253,25 @@ def _candidates(index: _Index, department: str | None, level: str | None,
     if department is None and level is None and not region:
         return None
     matters = index.matters
+    in_region: set[int] | None = None
+    if region:
+        # A hundred or so divisions to compare, not every matter.
+        in_region = set()
+        for own, ids in index.by_region.items():
+            if _in_region(own, region):
+                in_region.update(ids)
     if department is not None:
         ids = index.by_department.get(department, [])
     elif level is not None:
         ids = index.by_level.get(level, [])
     else:
-        ids = index.order
+        ids = list(in_region or ())
+        in_region = None
     ids = [i for i in ids if matters[i] is not None]
     if level is not None and department is not None:
         ids = [i for i in ids if matters[i].get("level") == level]
-    if region:
-        ids = [i for i in ids if _in_region(matters[i].get("region"), region)]
+    if in_region is not None:
+        ids = [i for i in ids if i in in_region]
     return ids
 
 
@@ -275,8 +285,10 @@ def _containing(index: _Index, allowed: list[int] | None, words: list[str]) -> l
     first, rest = words[0], words[1:]
     pairs = _cjk_pairs(first)
     if pairs:
-        hits = [i for i in min((index.pairs.get(pair, []) for pair in pairs), key=len)
-                if first in texts[i]]
+        postings = min((index.pairs.get(pair, []) for pair in pairs), key=len)
+        if allowed is not None and len(allowed) < len(postings):
+            postings = allowed  # the filters already narrowed it more than the word does
+        hits = [i for i in postings if first in texts[i]]
     else:
         found: set[int] = set()
         for word, ids in index.words.items():
