@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pymongo
 from bson import ObjectId
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 from models.application import Application
 from models.base import utcnow
@@ -36,8 +36,14 @@ def relay_pending(*, limit: int = 200) -> int:
     for app in collection.find({"outbox_pending": True}, {"outbox": 1}).limit(limit):
         outbox = app.get("outbox") or []
         intents = [i for i in outbox if isinstance(i, Mapping) and i.get("id")]
-        for intent in intents:
-            store(intent, application_id=str(app["_id"]))
+        try:
+            for intent in intents:
+                store(intent, application_id=str(app["_id"]))
+        except PyMongoError:
+            raise
+        except Exception:  # one bad intent must not hold up every other application
+            log.exception("application %s: outbox not relayed", app["_id"])
+            continue
         moved += len(intents)
         if intents:
             ids = [i["id"] for i in intents]
@@ -74,7 +80,7 @@ def store(intent: Mapping, *, application_id: str | None = None) -> Notification
         "application": _str(intent.get("application") or application_id),
         "bundle": _str(intent.get("bundle")), "task": _str(intent.get("task")),
         "matter": _str(intent.get("matter")), "department": _str(intent.get("department")),
-        "data": dict(intent.get("data") or {}), "at": _moment(intent.get("at")) or now,
+        "data": _clean_data(intent.get("data")), "at": _moment(intent.get("at")) or now,
         "created_at": now, "read_at": None, **rendered,
     }
     _insert_in_sequence(document)
@@ -168,6 +174,14 @@ def partners_for(kind: str) -> list[str]:
     query = {"active": True, "webhook_url": {"$nin": [None, ""]},
              "events": {"$in": [kind, "*"]}}
     return [str(p["_id"]) for p in Partner._get_collection().find(query, {"_id": 1})]
+
+
+def _clean_data(data) -> dict:
+    """The intent's details as given (the workflow keeps personal data out of them), minus
+    anything a database key cannot hold."""
+    if not isinstance(data, Mapping):
+        return {}
+    return {str(k): v for k, v in data.items() if not str(k).startswith("$") and "." not in str(k)}
 
 
 def _str(value) -> str | None:

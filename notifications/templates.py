@@ -163,14 +163,13 @@ def render(intent: Mapping, *, audience: str = "citizen") -> dict:
     """{"title", "body", "detail"}, each {"zh-CN", "en"}, for one intent, worded for a citizen
     or, for the workflow's alerts to departments, for staff."""
     kind = NotificationType(intent["type"])
-    data = intent.get("data") or {}
+    data = intent.get("data") if isinstance(intent.get("data"), Mapping) else {}
     department = names.department(intent.get("department"))
     matter = names.matter_name(intent.get("matter"))
     bundle = names.bundle(intent.get("bundle"))
     issued = [names.output_label(intent.get("matter"), name)
               for name in _output_names(data.get("outputs"))]
-    materials = [names.material_type(code) for code in data.get("materials") or []
-                 if isinstance(code, str) and NAME.match(code)]
+    materials = [names.material_type(code) for code in _output_names(data.get("materials"))]
     texts = STAFF_TEXTS.get(kind) if audience == "staff" else None
     title_en, title_zh, body_en, body_zh = texts or TEXTS[kind]
     result: dict[str, dict] = {"title": {}, "body": {}, "detail": {}}

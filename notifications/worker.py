@@ -107,6 +107,9 @@ class Worker:
             except PyMongoError as exc:
                 log.warning("notification worker: database unavailable (%s)", type(exc).__name__)
                 busy = 0
+            except Exception:  # a bug must not end the process: log it, wait, go on
+                log.exception("notification worker round failed")
+                busy = 0
             rounds += 1
             if once and (not busy or rounds >= MAX_ROUNDS_ONCE):
                 break
@@ -159,8 +162,8 @@ class Worker:
                 {"$set": {"lease_owner": claim, "lease_until": now + self.lease},
                  "$inc": {"attempts": 1}})
             if taken.modified_count:
-                return claim, [Delivery._from_son(row)
-                               for row in collection.find({"lease_owner": claim})]
+                return claim, [Delivery._from_son(row) for row in collection.find(
+                    {"_id": {"$in": ids}, "lease_owner": claim})]
         return "", []
 
     def _record(self, delivery: Delivery, claim: str, outcome: Outcome,

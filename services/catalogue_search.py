@@ -1,7 +1,9 @@
 """Searching the catalogue in Python (the database has no text index), from an in-process index.
 
-Each process keeps an index of the live matters and bundles and rebuilds it when the catalogue
-revision stored in the database moves, so every process sees every change on its next request.
+Each process keeps an index of the live matters and bundles. Every catalogue write moves the
+revision stored in the database; on its next request a process sees that and catches up (reading
+only the matters changed since, or everything when it cannot be sure), so no process serves a
+catalogue another has changed.
 """
 import logging
 import re
@@ -21,7 +23,6 @@ _to_simplified = opencc.OpenCC("t2s")
 _PUNCTUATION = re.compile(r"[\s\u3000,.;:!?，。；：！？、（）()\[\]【】“”\"'‘’《》<>·/\\|_-]+")
 _LATIN_WORD = re.compile(r"[a-z0-9]+")
 _CJK = re.compile(r"[\u3400-\u9fff]")
-LEVEL_ORDER = {"province": 0, "city": 1, "county": 2}
 
 
 def normalize(value: str | None, *, simplify: bool = True) -> str:

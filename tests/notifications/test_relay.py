@@ -112,3 +112,14 @@ def test_partners_that_asked_for_an_event_get_a_webhook_delivery_queued(citizen)
 
     webhooks = Delivery.objects(notification=item["id"], channel="webhook")
     assert [d.target for d in webhooks] == [str(wants.id)]
+
+
+def test_an_intent_with_malformed_details_is_stored_without_them(citizen):
+    odd = completed(citizen)
+    odd["data"] = "not a mapping"
+    application_with(citizen, [odd])
+
+    relay.relay_pending()
+
+    notification = Notification.objects.get(id=odd["id"])
+    assert notification.data == {} and notification.body["en"]

@@ -141,3 +141,19 @@ def test_the_generate_command_builds_main_items_and_their_sub_items_at_three_lev
     assert all(m.parent in mains for m in generated if m.parent)
     assert {m.level for m in generated} == {"province", "city", "county"}
     assert all(m.name["zh-CN"] and m.name["en"] for m in generated)
+
+
+def test_school_and_kindergarten_ask_for_e_licences_a_birth_already_issued(seeded):
+    newborn = catalogue.compiled_bundle("newborn")
+    issued = {o["elicence"] for s in newborn["steps"] for o in s["outputs"] if o["elicence"]}
+    for code in ("kindergarten_admission", "school_enrollment"):
+        asked = {m["code"]: m for m in catalogue.compiled_bundle(code)["materials"]}
+        reused = issued & set(asked)
+        assert reused >= {"household_registration_record", "birth_medical_certificate",
+                          "vaccination_certificate"}, code
+        assert all(asked[t]["issued_by"] for t in reused)
+
+
+def test_a_bundle_that_needs_the_citizen_in_person_says_one_visit(seeded):
+    assert catalogue.compiled_bundle("vehicle_registration")["figures"]["after"]["visits"] == 1
+    assert catalogue.compiled_bundle("small_shop_registration")["figures"]["after"]["visits"] == 0
