@@ -26,6 +26,7 @@ from collections import defaultdict
 
 import gevent
 from locust import FastHttpUser, between, constant, events, task
+from locust.exception import StopUser
 
 from bench.scenario_data import (
     DEPARTMENTS,
@@ -46,6 +47,8 @@ PHONE_PREFIX = os.environ.get("BENCH_PHONE_PREFIX", "137")  # one per phase: pho
 # Seconds a citizen spends on a screen before the next request (reading, choosing a photo).
 THINK = tuple(float(x) for x in (os.environ.get("BENCH_THINK") or "0.5,1.5").split(","))
 OFFICER_POLL_SECONDS = 1.0  # an idle workbench refreshes its queue every second
+# The apply-only loads stop each user after this many applications, whatever the time left.
+MAX_ITERATIONS = int(os.environ.get("BENCH_MAX_ITERATIONS") or 2000)
 
 # ── What is recorded ──────────────────────────────────────────────────────────────────────────
 
@@ -332,6 +335,9 @@ class Applicant(SignedIn):
         if not self.materials:
             gevent.sleep(1)
             return
+        self.iterations = getattr(self, "iterations", 0) + 1
+        if self.iterations > MAX_ITERATIONS:
+            raise StopUser()
         self.apply(self.materials)
 
 
@@ -345,6 +351,9 @@ class BaselineApplicant(FastHttpUser):
 
     @task
     def apply(self):
+        self.iterations = getattr(self, "iterations", 0) + 1
+        if self.iterations > MAX_ITERATIONS:
+            raise StopUser()
         body = {"bundle": "newborn", "subject": {"kind": "newborn"},
                 "form": newborn_form(self.rng), "materials": self.materials}
         self.client.post("/apply", json=body, name="POST /apply (baseline)",

@@ -101,7 +101,7 @@ class Service:
         with suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signal.SIGTERM)
         if self.wait(timeout) is None:
-            say(f"{self.name} did not stop in {timeout:.0f}s: killed")
+            say(f"{self.name} still busy {timeout:.0f}s after SIGTERM: killed")
         with suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signal.SIGKILL)  # stragglers of the group, if any
         self.process.wait()
@@ -463,7 +463,7 @@ def latency_cause(figures: dict, env: dict) -> str:
     return "; ".join(parts)
 
 
-CATALOGUE_REQUESTS = int(setting("BENCH_CATALOGUE_REQUESTS", 30))
+CATALOGUE_REQUESTS = int(setting("BENCH_CATALOGUE_REQUESTS", 60))
 CATALOGUE_RUN = ("import json, sys; from bench.catalogue_bench import run; "
                  "json.dump(run([int(sys.argv[1])], int(sys.argv[2]), 20190316), "
                  "open(sys.argv[3], 'w'), ensure_ascii=False)")
@@ -693,6 +693,13 @@ def explain_budgets(result: dict) -> list[str]:
     return lines
 
 
+def prune_old_runs(keep: int) -> None:
+    """Each run leaves its logs and figures in var/bench/<time>/; the last few are kept."""
+    runs = sorted(p for p in VAR.glob("2*") if p.is_dir())
+    for old in runs[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
 def main() -> int:
     stop_on_sigterm()
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -709,12 +716,13 @@ def main() -> int:
         with ExitStack() as stack:
             measure(Stack(run_dir, stack), phases, result)
             phases.run("stop everything", stack.close)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemExit):  # Ctrl+C, or SIGTERM (made a SystemExit)
         result["failure"] = "interrupted"
     except Exception as exc:  # the run broke: say why, still write what was measured
         result["failure"] = f"{type(exc).__name__}: {exc}"
     finally:
         shutil.rmtree(run_dir / "db", ignore_errors=True)
+        prune_old_runs(keep=5)
     result["run"]["phases"] = phases.took
     result["run"]["total_seconds"] = phases.total
     result["exit_code"] = report.exit_code(result)
