@@ -163,6 +163,12 @@ def render(result: dict) -> str:
                                                                      strict=True))])
 
     out = [line(head), "-" * width, *(line(r) for r in rows), "-" * width]
+    j = result.get("journey")
+    if j:
+        statuses = ", ".join(f"{n} {s}" for s, n in sorted((j.get("applications") or {}).items()))
+        out.append(f"{'journey':<40} {j.get('births_applied', 0)} births applied in "
+                   f"{j.get('seconds', 0):.0f} s; applications: {statuses or '-'}; "
+                   f"{sum(e.get('errors') or 0 for e in result.get('endpoints') or [])} errors")
     out += [f"{label:<40} {figure}" for label, figure in _measures(result)]
     out.append("-" * width)
     return "\n".join(out)
@@ -187,7 +193,9 @@ def _measures(result: dict) -> list[tuple[str, str]]:
         rows.append(("overhead ratio (apply vs bare baseline)",
                      f"{_num(o.get('ratio'), 2)} = {_num(o.get('ours_rps'), 1)} / "
                      f"{_num(o.get('baseline_rps'), 1)} applications/s; target ≥ "
-                     f"{o['target']}: {_mark(o['met'])}"))
+                     f"{o['target']}: {_mark(o['met'])}"
+                     + (f"; the notification worker was {o['worker_backlog_intents']} intents "
+                        "behind at its end" if o.get("worker_backlog_intents") else "")))
     for c in (result.get("catalogue") or {}).get("rows") or []:
         rows.append((c["label"], c["figure"]))
     a = result.get("assistant")
