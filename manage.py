@@ -53,7 +53,9 @@ def serve(config) -> int:
     workers = os.environ.get("WEB_CONCURRENCY") or str(max(2, (os.cpu_count() or 1) * 2))
     banner(config.PORT, database)
     gunicorn = subprocess.Popen([
-        sys.executable, "-m", "gunicorn", "--workers", workers, "--threads", "4",
+        # Threads, not only processes: each open event stream (/me/events) holds one.
+        sys.executable, "-m", "gunicorn", "--workers", workers, "--threads",
+        os.environ.get("GUNICORN_THREADS", "16"),
         "--bind", f"127.0.0.1:{config.PORT}", "--access-logfile", "-", "wsgi:app",
     ])
     try:

@@ -3,6 +3,7 @@ import importlib
 import logging
 import pkgutil
 import re
+import threading
 import uuid
 
 import swagger_ui_bundle
@@ -97,4 +98,14 @@ def create_app(config_name: str | None = None) -> Flask:
     from cli import register_commands
 
     register_commands(app)
+    if config.ASSISTANT_WARM_UP:
+        _warm_up_assistant()
     return app
+
+
+def _warm_up_assistant() -> None:
+    # Training the assistant's understanding takes a second or two: do it beside start-up,
+    # not in the first citizen's request.
+    from services import assistant
+
+    threading.Thread(target=assistant.warm_up, name="assistant-warm-up", daemon=True).start()

@@ -12,7 +12,7 @@ import yaml
 from assistant.normalize import normalize
 from common import calendar
 from common.i18n import pick, text
-from services import deadlines
+from services import catalogue, deadlines
 
 DATA = Path(__file__).resolve().parent / "data"
 FAQ_THRESHOLD = 0.32  # cosine similarity below which no curated answer fits
@@ -156,19 +156,13 @@ def explain_bundle(definition: dict, locale: str) -> Reply:
     return Reply("\n".join(lines), [bundle_card(definition)])
 
 
-def required_materials(definition: dict) -> list[dict]:
-    """The checklist less what a step of the same bundle issues itself as an e-licence."""
-    issued_here = {o.get("elicence") for s in definition["steps"] for o in s.get("outputs") or []}
-    return [m for m in definition["materials"] if m["code"] not in issued_here]
-
-
 def checklist(definition: dict, on_file: dict[str, str], locale: str) -> Reply:
     """The materials of a bundle, each marked as already on file for this citizen or needed."""
     items = [{"code": m["code"], "name": m.get("name") or m["code"],
               "formats": list(m.get("formats") or []),
               "status": "on_file" if m["code"] in on_file else "needed",
               **({"material_id": on_file[m["code"]]} if m["code"] in on_file else {})}
-             for m in required_materials(definition)]
+             for m in catalogue.materials_to_give(definition)]
     have = [i["name"] for i in items if i["status"] == "on_file"]
     need = [i["name"] for i in items if i["status"] == "needed"]
     lines = [_t(locale, "{name} needs {n} materials.", "{name}需要 {n} 份材料。",

@@ -15,7 +15,7 @@ from common.i18n import text
 from models.conversation import Conversation, ConversationState
 from models.handoff import Handoff, HandoffStatus
 from models.user import Role, User
-from services import applications, crypto, identity, joint_form, vault, workflow
+from services import applications, catalogue, crypto, identity, joint_form, vault, workflow
 from services.errors import DomainError, NotFound, ValidationFailed
 
 log = logging.getLogger(__name__)
@@ -255,7 +255,7 @@ class Dialogue:
         return Reply(self.t("Shall I start the application?", "需要现在帮您办理吗？"), [card])
 
     def _on_file(self, definition: dict, subject_id: str | None = None) -> dict[str, str]:
-        types = [m["code"] for m in answers.required_materials(definition)]
+        types = [m["code"] for m in catalogue.materials_to_give(definition)]
         return vault.on_file(owner_id=str(self.user.id), types=types, subject_id=subject_id)
 
     def materials(self, code: str | None) -> Reply:
@@ -558,7 +558,7 @@ class Dialogue:
                          "prefilled": prefilled})
         member = self._subject_member()
         on_file = self._on_file(definition, str(member.id) if member else None)
-        missing = [m.get("name") or m["code"] for m in answers.required_materials(definition)
+        missing = [m.get("name") or m["code"] for m in catalogue.materials_to_give(definition)
                    if m["code"] not in on_file]
         self.conv.state = ConversationState.CONFIRMING.value
         self.conv.pending_field = None

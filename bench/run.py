@@ -647,6 +647,9 @@ def measure(stack: Stack, phases: Phases, result: dict) -> None:
     backlog = list(stack.mongo[DATABASE].applications.aggregate([
         {"$match": {"outbox_pending": True}},
         {"$group": {"_id": None, "intents": {"$sum": {"$size": "$outbox"}}}}]))
+    relayed = stack.mongo[DATABASE].notifications.count_documents({"created_at": {
+        "$gte": datetime.fromtimestamp(ours["started"], UTC),
+        "$lte": datetime.fromtimestamp(ours["ended"], UTC)}})
     rss_end = stack.workers_rss()
     result["memory"] = {"workers": report.memory_verdicts([
         {"pid": pid, "start_bytes": rss, "warm_bytes": rss_warm.get(pid),
@@ -659,6 +662,8 @@ def measure(stack: Stack, phases: Phases, result: dict) -> None:
                           apply_rate(bare, "POST /apply (baseline)")),
         "users": APPLY_USERS, "seconds": APPLY_SECONDS,
         "worker_backlog_intents": backlog[0]["intents"] if backlog else 0,
+        "worker_relayed_per_second": round(relayed / max(1e-9, ours["ended"] - ours["started"]),
+                                           1),
         "ours_errors": (ours["endpoints"].get("POST /api/v1/applications") or {}).get("errors"),
         "baseline_errors": (bare["endpoints"].get("POST /apply (baseline)") or {}).get("errors"),
         "ours_p50_ms": report.percentile(

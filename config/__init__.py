@@ -116,6 +116,7 @@ class Config:
     DEV_SEED = True
     # Adds X-DB-Commands (database commands this request sent) to every answer: benchmarks, tests.
     DB_COMMAND_COUNTING = False
+    ASSISTANT_WARM_UP = True  # train the assistant at start-up, beside serving
 
     # Working-day calendar for time limits: ISO dates, local to CALENDAR_TIMEZONE.
     CALENDAR_TIMEZONE = "Asia/Shanghai"
@@ -193,6 +194,7 @@ class TestConfig(Config):
     PASSWORD_HASH_MEMORY_KIB = 1024
     PASSWORD_HASH_PARALLELISM = 1
     DB_COMMAND_COUNTING = True
+    ASSISTANT_WARM_UP = False
     ETA_CACHE_SECONDS = 0  # each test starts from empty collections: never reuse old medians
     SSE_MAX_SECONDS = 2
     SSE_POLL_SECONDS = 0.1

@@ -378,6 +378,13 @@ def _snapshot(code: str, version: int, state: dict) -> dict | None:
     return found["definition"]
 
 
+def materials_to_give(definition: dict) -> list[dict]:
+    """The checklist less what a step of the same bundle issues itself as an e-licence: what
+    the citizen gives."""
+    issued_here = {o.get("elicence") for s in definition["steps"] for o in s.get("outputs") or []}
+    return [m for m in definition["materials"] if m["code"] not in issued_here]
+
+
 def compiled_bundle(code: str, version: int | None = None) -> dict:
     """A bundle compiled, in the caller's language: the published version, or the one asked for.
 

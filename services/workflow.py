@@ -309,12 +309,6 @@ def _child_from_form(applicant: User, definition: dict, clean: dict):
     return member, True
 
 
-def _required_material_types(definition: dict) -> list[str]:
-    """The checklist, less what a step of the bundle itself issues as an e-licence."""
-    issued_here = {o.get("elicence") for s in definition["steps"] for o in s.get("outputs") or []}
-    return [m["code"] for m in definition["materials"] if m["code"] not in issued_here]
-
-
 def _material_name(definition: dict, code: str) -> str:
     entry = next((m for m in definition["materials"] if m["code"] == code), None)
     return i18n.pick((entry or {}).get("names")) or code
@@ -334,7 +328,8 @@ def _gather_materials(applicant: User, definition: dict, material_ids: list[str]
         for key, messages in exc.errors.items():
             errors.setdefault(key, []).extend(messages)
         return chosen
-    missing = [t for t in _required_material_types(definition) if t not in chosen.values()]
+    missing = [m["code"] for m in catalogue.materials_to_give(definition)
+               if m["code"] not in chosen.values()]
     if missing:
         on_file = vault.on_file(owner_id=str(applicant.id), types=missing,
                                 subject_id=str(subject_member.id) if subject_member else None)
