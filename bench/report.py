@@ -226,9 +226,12 @@ def _measures(result: dict) -> list[tuple[str, str]]:
     c = result.get("capacity")
     if c:
         rows.append(("capacity of one such machine",
-                     f"{c['cpu_seconds_per_birth']:.2f} CPU-s and {c['requests_per_birth']:.0f} "
-                     f"requests per birth → ~{c['births_per_day_at_full_load']:,} births a day "
-                     f"at full load; Zhejiang's ~{c['zhejiang_births_per_day']:,} a day use "
+                     f"{c['cpu_seconds_per_birth']:.2f} CPU-s (database "
+                     f"{c.get('database_cpu_seconds_per_birth', 0):.2f}) and "
+                     f"{c['requests_per_birth']:.0f} requests per birth → "
+                     f"~{c['births_per_day_at_full_load']:,} births a day at full load "
+                     f"(bound by {c.get('bound_by', 'all cores')}); Zhejiang's "
+                     f"~{c['zhejiang_births_per_day']:,} a day use "
                      f"{c['zhejiang_share_of_one_machine'] * 100:.1f}% of it"))
     phases = (result.get("run") or {}).get("phases") or {}
     if phases:

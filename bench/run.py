@@ -681,23 +681,30 @@ PRODUCT = ("api (gunicorn)", "database", "notification worker")
 
 def capacity(journey: dict, endpoints: list[dict]) -> dict | None:
     """What one birth costs this machine (API, database and worker, from the journey's CPU
-    time and births), and so how many births a day one such machine carries at full load."""
+    time and births), and so how many births a day one such machine carries at full load: all
+    its cores busy, or the database's one core busy (the embedded server is one Python
+    process), whichever comes first."""
     cpu, births = journey.get("cpu"), journey["state"].get("births_applied") or 0
     if not cpu or not births:
         return None
-    seconds = sum(cpu["cores_used"].get(part, 0) for part in PRODUCT) * cpu["seconds"]
-    per_birth = seconds / births
+    used = cpu["cores_used"]
+    per_birth = sum(used.get(part, 0) for part in PRODUCT) * cpu["seconds"] / births
+    database_per_birth = used.get("database", 0) * cpu["seconds"] / births
     requests_made = sum(e["requests"] for e in endpoints
                         if e["name"] != "POST /api/v1/auth/staff-login")
     polls = sum(e["requests"] for e in endpoints if e["name"] == "GET /api/v1/workbench/tasks")
-    per_day = 86_400 * (cpu.get("cores") or 1) / per_birth
+    limits = {"all cores": 86_400 * (cpu.get("cores") or 1) / per_birth}
+    if database_per_birth:
+        limits["the database's one core"] = 86_400 / database_per_birth
+    bound = min(limits, key=limits.get)
     daily = ZHEJIANG_BIRTHS_A_YEAR / 365
     return {"births": births, "cpu_seconds_per_birth": round(per_birth, 2),
+            "database_cpu_seconds_per_birth": round(database_per_birth, 2),
             "requests_per_birth": round(requests_made / births, 1),
             "queue_polls_per_birth": round(polls / births, 1),
-            "births_per_day_at_full_load": round(per_day),
+            "births_per_day_at_full_load": round(limits[bound]), "bound_by": bound,
             "zhejiang_births_per_day": round(daily),
-            "zhejiang_share_of_one_machine": round(daily / per_day, 4)}
+            "zhejiang_share_of_one_machine": round(daily / limits[bound], 4)}
 
 
 def explain_budgets(result: dict) -> list[str]:
