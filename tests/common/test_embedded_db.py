@@ -41,9 +41,8 @@ def test_the_database_dies_with_a_parent_that_is_killed(tmp_path):
     assert port_open(port)
     parent.send_signal(signal.SIGKILL)
     parent.wait()
-    # Generous: the server checkpoints before it exits, slowly on a loaded machine.
-    wait_until(lambda: not port_open(port), timeout=60)
-    wait_until(lambda: not _alive(child_pid), timeout=60)
+    wait_until(lambda: not port_open(port), timeout=15)
+    wait_until(lambda: not _alive(child_pid), timeout=15)
 
 
 def _alive(pid: int) -> bool:
