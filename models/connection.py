@@ -1,9 +1,13 @@
 """Connecting mongoengine to the database and creating every index at start."""
 import importlib
+import logging
 import pkgutil
 
 import mongoengine as me
 from mongoengine.base import _document_registry
+from pymongo.errors import OperationFailure
+
+log = logging.getLogger(__name__)
 
 
 def connect(uri: str, db: str, timeout_ms: int = 3000, listeners: list | None = None) -> None:
@@ -25,9 +29,39 @@ def load_all_models() -> None:
         importlib.import_module(f"models.{module.name}")
 
 
+# An index of the same name exists with other keys or options: the code changed its definition.
+INDEX_CONFLICTS = {85, 86}  # IndexOptionsConflict, IndexKeySpecsConflict
+
+
 def ensure_indexes() -> None:
-    """Create the indexes every concrete document declares (idempotent)."""
+    """Create the indexes every concrete document declares (idempotent).
+
+    The code is the truth: an index whose definition changed since it was built is rebuilt, so a
+    database made by an older version starts instead of refusing.
+    """
     load_all_models()
     for document in list(_document_registry.values()):
         if issubclass(document, me.Document) and not document._meta.get("abstract"):
-            document.ensure_indexes()
+            try:
+                document.ensure_indexes()
+            except OperationFailure as exc:
+                if exc.code not in INDEX_CONFLICTS:
+                    raise
+                _rebuild_changed_indexes(document)
+
+
+def _rebuild_changed_indexes(document) -> None:
+    collection = document._get_collection()
+    for spec in document._meta["index_specs"]:
+        keys = spec["fields"]
+        options = {k: v for k, v in spec.items() if k not in ("fields", "cls")}
+        try:
+            collection.create_index(keys, **options)
+        except OperationFailure as exc:
+            if exc.code not in INDEX_CONFLICTS:
+                raise
+            name = options.get("name") or "_".join(f"{field}_{order}" for field, order in keys)
+            log.warning("rebuilding index %s.%s: its definition changed",
+                        collection.name, name)
+            collection.drop_index(name)
+            collection.create_index(keys, **options)
