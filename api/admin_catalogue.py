@@ -1,4 +1,11 @@
-"""Maintaining the catalogue: matters and bundles, for admins of the reform office."""
+"""Maintaining the catalogue: matters and bundles, for admins of the reform office.
+
+A matter or bundle read here carries `ETag: "v<version>"`; a change sent with that value in
+`If-Match` is refused with 412 when someone else changed it meanwhile.
+"""
+import re
+
+from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -14,9 +21,30 @@ from api.schemas.catalogue import (
 )
 from models.user import Role
 from services import catalogue, catalogue_admin
+from services.errors import PreconditionFailed
 
 blp = Blueprint("admin_catalogue", __name__, url_prefix="/api/v1/admin",
                 description="Catalogue maintenance (admins)")
+
+ETAG = re.compile(r'\s*(?:W/)?"v(\d+)"\s*')
+IF_MATCH = {"in": "header", "name": "If-Match", "required": False, "schema": {"type": "string"},
+            "description": 'The ETag read with the object ("v3"): 412 if it changed since.'}
+
+
+def _versioned(item: dict):
+    return item, 200, {"ETag": f'"v{item.get("version", 1)}"'}
+
+
+def _expected_version() -> int | None:
+    header = request.headers.get("If-Match")
+    if not header:
+        return None
+    match = ETAG.fullmatch(header)
+    if match is None:
+        raise PreconditionFailed('If-Match must be an ETag read from this API, like "v3".',
+                                 "If-Match 必须是本接口返回的 ETag，例如 \"v3\"。",
+                                 error="version_mismatch")
+    return int(match.group(1))
 
 
 @blp.route("/matters")
@@ -35,14 +63,16 @@ class AdminMatterByCode(MethodView):
     @blp.response(200, AdminMatterSchema)
     def get(self, code):
         """A matter, retired or not"""
-        return catalogue.matter_detail(code, include_retired=True)
+        return _versioned(catalogue.matter_detail(code, include_retired=True))
 
     @auth_required(role=Role.ADMIN)
     @blp.arguments(MatterUpdateSchema)
     @blp.response(200, AdminMatterSchema)
+    @blp.doc(parameters=[IF_MATCH])
     def patch(self, payload, code):
         """Change a matter; every bundle using it must still compile and gets a new version"""
-        return catalogue_admin.update_matter(code=code, changes=payload)
+        return _versioned(catalogue_admin.update_matter(
+            code=code, changes=payload, expected_version=_expected_version()))
 
 
 @blp.route("/matters/<code>/retire")
@@ -70,14 +100,16 @@ class AdminBundleByCode(MethodView):
     @blp.response(200, AdminBundleSchema)
     def get(self, code):
         """A bundle, retired or not, with its published versions"""
-        return catalogue_admin.bundle_admin_view(code)
+        return _versioned(catalogue_admin.bundle_admin_view(code))
 
     @auth_required(role=Role.ADMIN)
     @blp.arguments(BundleUpdateSchema)
     @blp.response(200, BundleSchema)
+    @blp.doc(parameters=[IF_MATCH])
     def patch(self, payload, code):
         """Change a bundle; a changed definition is published as a new version"""
-        return catalogue_admin.update_bundle(code=code, changes=payload)
+        return _versioned(catalogue_admin.update_bundle(
+            code=code, changes=payload, expected_version=_expected_version()))
 
 
 @blp.route("/bundles/<code>/retire")

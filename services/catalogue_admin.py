@@ -13,7 +13,7 @@ import pymongo
 from common.i18n import text
 from models.catalogue import Bundle, BundleVersion, Department, Matter
 from services import catalogue
-from services.errors import InvalidState, NotFound, ValidationFailed
+from services.errors import InvalidState, NotFound, PreconditionFailed, ValidationFailed
 
 log = logging.getLogger(__name__)
 
@@ -170,12 +170,23 @@ def create_matter(*, data: dict) -> dict:
     return catalogue.matter_detail(stored["code"])
 
 
-def update_matter(*, code: str, changes: dict) -> dict:
+def _check_expected_version(kind: str, code: str, current: dict,
+                            expected_version: int | None) -> None:
+    """An editor who read version N may only change version N (If-Match): no lost update."""
+    if expected_version is not None and expected_version != current.get("version", 1):
+        raise PreconditionFailed(
+            "The {kind} {code} is at version {v} now, not {e}; reload it and try again.",
+            "{code} 已更新到版本 {v}（不是 {e}），请刷新后重试。", error="version_mismatch",
+            kind=kind, code=code, v=current.get("version", 1), e=expected_version)
+
+
+def update_matter(*, code: str, changes: dict, expected_version: int | None = None) -> dict:
     """Change a matter; every bundle using it must still compile, and each gets a new version."""
     current = Matter._get_collection().find_one({"code": code, "retired": {"$ne": True}})
     if current is None:
         raise NotFound("No matter {code}.", "没有事项 {code}。", error="matter_not_found",
                        code=code)
+    _check_expected_version("matter", code, current, expected_version)
     errors = _Errors()
     candidate = {k: v for k, v in current.items() if k not in ("_id",)}
     candidate.update({k: v for k, v in changes.items() if k not in _SERVER_OWNED})
@@ -255,12 +266,13 @@ def create_bundle(*, data: dict) -> dict:
     return published
 
 
-def update_bundle(*, code: str, changes: dict) -> dict:
+def update_bundle(*, code: str, changes: dict, expected_version: int | None = None) -> dict:
     """Change a bundle; if what it asks or does changed, a new version is published."""
     current = Bundle._get_collection().find_one({"code": code, "retired": {"$ne": True}})
     if current is None:
         raise NotFound("No bundle {code}.", "没有一件事 {code}。", error="bundle_not_found",
                        code=code)
+    _check_expected_version("bundle", code, current, expected_version)
     errors = _Errors()
     candidate = {k: v for k, v in current.items() if k != "_id"}
     candidate.update({k: v for k, v in changes.items() if k not in _SERVER_OWNED})

@@ -113,3 +113,29 @@ def test_a_field_change_that_conflicts_inside_a_bundle_is_refused(as_admin):
         expect=422).get_json()
     (message,) = body["errors"]["fields"]
     assert message.startswith("newborn: ") and "newborn_name" in message
+
+
+def test_two_admins_editing_one_bundle_cannot_overwrite_each_other(as_admin, client):
+    read = as_admin.get("/api/v1/admin/bundles/newborn", expect=200)
+    etag = read.headers["ETag"]
+    first = {"figures_before": {"forms": 5, "materials": 24, "days": 7}}
+    second = {"figures_before": {"forms": 5, "materials": 24, "days": 8}}
+
+    as_admin.patch("/api/v1/admin/bundles/newborn", json=first, headers={"If-Match": etag},
+                   expect=200)
+    late = as_admin.patch("/api/v1/admin/bundles/newborn", json=second,
+                          headers={"If-Match": etag}, expect=412).get_json()
+
+    assert late["error"] == "version_mismatch"
+    figures = client.get("/api/v1/bundles/newborn", expect=200).get_json()["figures"]["before"]
+    assert figures["days"] == 7
+
+
+def test_a_matter_edit_with_a_stale_etag_is_refused(as_admin):
+    etag = as_admin.get("/api/v1/admin/matters/vaccination_certificate", expect=200).headers["ETag"]
+    as_admin.patch("/api/v1/admin/matters/vaccination_certificate",
+                   json={"synonyms": ["打疫苗"]}, headers={"If-Match": etag}, expect=200)
+    as_admin.patch("/api/v1/admin/matters/vaccination_certificate",
+                   json={"synonyms": ["接种证"]}, headers={"If-Match": etag}, expect=412)
+    as_admin.patch("/api/v1/admin/matters/vaccination_certificate",
+                   json={"synonyms": ["接种证"]}, headers={"If-Match": '"bogus"'}, expect=412)
