@@ -34,7 +34,7 @@ install-dev: $(VENV)/.installed-dev ## Also install the test and benchmark tools
 run: install ## Start the embedded database, seed, and serve the API with its docs on 127.0.0.1:$(PORT)
 	APP_ENV=$${APP_ENV:-development} PORT=$(PORT) $(BIN)/python manage.py run
 
-serve: install ## Production-style: gunicorn (wsgi:app) with one worker per core
+serve: install ## Production-style: gunicorn (wsgi:app), two workers per core
 	APP_ENV=$${APP_ENV:-production} PORT=$(PORT) $(BIN)/python manage.py serve
 
 demo: install ## A newborn case end to end at DEMO_URL, timeline printed live (starts a server if none)
