@@ -14,7 +14,7 @@ from api.schemas.applications import (
     TimelineEventSchema,
 )
 from models.user import Role
-from services import applications, idempotency, workflow
+from services import applications, workflow
 from services.errors import PreconditionRequired
 
 blp = Blueprint("applications", __name__, url_prefix="/api/v1/applications",
@@ -39,6 +39,11 @@ def idempotency_key_required(view):
     return wrapper
 
 
+def _first_answer(application) -> dict:
+    """The answer to the request that made the application, kept on it for its retries."""
+    return ApplicationSchema().dump(applications.citizen_view(application))
+
+
 @blp.route("")
 class Applications(MethodView):
     @auth_required(role=Role.CITIZEN)
@@ -56,14 +61,13 @@ class Applications(MethodView):
     @blp.doc(parameters=[IDEMPOTENCY_HEADER])
     def post(self, payload):
         """Apply for a bundle: one joint form, materials given once, every department at once"""
-        citizen, key = current_user(), request.headers["Idempotency-Key"]
-        application = workflow.submit_application(applicant_id=citizen.id, idempotency_key=key,
-                                                  **payload)
-        first = ApplicationSchema().dump(applications.citizen_view(application))
-        status, body = idempotency.remember_response(
-            owner=citizen.id, scope=workflow.IDEMPOTENCY_SCOPE, key=key, status=201, body=first)
+        application = workflow.submit_application(
+            applicant_id=current_user().id, idempotency_key=request.headers["Idempotency-Key"],
+            render=_first_answer, **payload)
+        # A retry (or a concurrent twin) gets the first answer again, exactly.
+        body = application.first_response or _first_answer(application)
         response = jsonify(body)
-        response.status_code = status
+        response.status_code = 201
         response.headers["Location"] = url_for("applications.ApplicationById",
                                                application_id=body["id"])
         return response

@@ -127,9 +127,13 @@ class Config:
     ETA_CACHE_SECONDS = 300
     # Seconds a citizen's consent (their texted code, entered by a station clerk) stays valid.
     STATION_CONSENT_TTL = 1800
+    # Seconds each process reuses where the catalogue stands (its revision) before asking the
+    # database again: a catalogue change made by another process shows within this time.
+    CATALOGUE_STATE_TTL = 2.0
 
-    # Idempotency keys of POST /applications: kept this long, a request holding one is taken
-    # over after LOCK seconds (its process died), a concurrent retry waits up to WAIT seconds.
+    # Idempotency keys of station clerks' applications: kept this long, a request holding one is
+    # taken over after LOCK seconds (its process died), a concurrent retry waits up to WAIT
+    # seconds. (A citizen's application is itself the record of its key.)
     IDEMPOTENCY_TTL_HOURS = 24
     IDEMPOTENCY_LOCK_SECONDS = 30
     IDEMPOTENCY_WAIT_SECONDS = 5.0
@@ -138,7 +142,12 @@ class Config:
     # retry budget and its backoff (doubling from BASE up to MAX seconds, jittered).
     NOTIFICATION_LEASE_SECONDS = 60
     NOTIFICATION_BATCH_SIZE = 100
-    NOTIFICATION_POLL_SECONDS = 1.0
+    NOTIFICATION_POLL_SECONDS = 0.2
+    # An idle worker is woken by a change stream the moment an outbox gains an intent, and then
+    # looks only every WATCHED_POLL seconds for what comes due by the clock (retries, quiet hours'
+    # end); without change streams (a standalone MongoDB) it polls every POLL seconds.
+    NOTIFICATION_WAKE_ON_CHANGES = True
+    NOTIFICATION_WATCHED_POLL_SECONDS = 1.0
     NOTIFICATION_MAX_ATTEMPTS = 8
     NOTIFICATION_BACKOFF_BASE = 5.0
     NOTIFICATION_BACKOFF_MAX = 900.0
@@ -196,6 +205,7 @@ class TestConfig(Config):
     DB_COMMAND_COUNTING = True
     ASSISTANT_WARM_UP = False
     ETA_CACHE_SECONDS = 0  # each test starts from empty collections: never reuse old medians
+    CATALOGUE_STATE_TTL = 0.0  # tests edit the catalogue and expect to see it at once
     SSE_MAX_SECONDS = 2
     SSE_POLL_SECONDS = 0.1
     SSE_HEARTBEAT_SECONDS = 0.5

@@ -91,9 +91,12 @@ class Application(TimestampedDocument):
     channel = me.StringField(default="app")  # app | station | assistant | miniprogram
     station = me.StringField()
     clerk = me.StringField()  # the station clerk's user id for assisted applications
-    # "<caller id>:<Idempotency-Key>": the database refuses a second application for one key.
+    # "<caller id>:<Idempotency-Key>": the database refuses a second application for one key,
+    # so the application is the record of its key: a retry with the same body (fingerprint)
+    # replays `first_response`, the answer its first request got; another body is refused.
     idempotency_key = me.StringField()
     request_fingerprint = me.StringField()
+    first_response = me.DictField()
     reason = me.StringField()  # why it was rejected, for the citizen
     completed_at = me.DateTimeField()
     eta = me.DateTimeField()

@@ -60,7 +60,8 @@ def may_see(application: Application, citizen) -> bool:
 
 def get_for_citizen(*, application_id: str, citizen) -> Application:
     """One application the citizen may see; anyone else's is not found (404)."""
-    application = (Application.objects(id=application_id).exclude("outbox").first()
+    application = (Application.objects(id=application_id).exclude("outbox", "first_response")
+                   .first()
                    if ObjectId.is_valid(str(application_id)) else None)
     if application is None or not may_see(application, citizen):
         raise NotFound("No such application.", "未找到该办件。", error="application_not_found")
@@ -74,7 +75,7 @@ def list_for_citizen(*, citizen, status: str | None = None) -> list[Application]
                            {"subject.id": {"$in": identity.subject_ids_for(citizen_id)}}]}
     if status:
         query["status"] = status
-    return list(Application.objects(__raw__=query).exclude("outbox", "events")
+    return list(Application.objects(__raw__=query).exclude("outbox", "events", "first_response")
                 .order_by("-created_at"))
 
 

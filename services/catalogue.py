@@ -1,6 +1,8 @@
 """Compiling a bundle: steps in dependency order, the joint form, the checklist and the figures."""
 import copy
 import logging
+import threading
+import time
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -43,12 +45,52 @@ def bump_revision(*, reset: bool = False) -> int:
         update["$set"]["reset_at"] = now
     state = CatalogueState._get_collection().find_one_and_update(
         {"_id": "catalogue"}, update, upsert=True, return_document=pymongo.ReturnDocument.AFTER)
+    _remember_state(state, force=True)  # this process sees its own change at once
     return int(state["revision"])
+
+
+# Every request that compiles a bundle asks where the catalogue stands; each process reuses the
+# answer for CATALOGUE_STATE_TTL seconds (another process's change shows within that time).
+_state_lock = threading.Lock()
+_state_cache: dict = {"key": None, "at": 0.0, "state": None}
+
+
+def _state_ttl() -> float:
+    from flask import current_app, has_app_context
+
+    return float(current_app.config.get("CATALOGUE_STATE_TTL", 0)) if has_app_context() else 0.0
+
+
+def _remember_state(state: dict, *, force: bool = False) -> None:
+    key = CatalogueState._get_db().name
+    with _state_lock:
+        cached = _state_cache["state"]
+        # Threads may answer out of order: never go back to an older revision while fresh.
+        older = (not force and cached is not None and _state_cache["key"] == key
+                 and int(state.get("revision", 0)) < int(cached.get("revision", 0))
+                 and time.monotonic() - _state_cache["at"] < _state_ttl())
+        if not older:
+            _state_cache.update(key=key, at=time.monotonic(), state=state)
 
 
 def current_state() -> dict:
     """{"stamp", "stamps", "revision", "reset", "reset_at"}: where the catalogue stands."""
-    return CatalogueState._get_collection().find_one({"_id": "catalogue"}) or {}
+    ttl = _state_ttl()
+    if ttl > 0:
+        with _state_lock:
+            if (_state_cache["state"] is not None
+                    and _state_cache["key"] == CatalogueState._get_db().name
+                    and time.monotonic() - _state_cache["at"] < ttl):
+                return _state_cache["state"]
+    state = CatalogueState._get_collection().find_one({"_id": "catalogue"}) or {}
+    _remember_state(state)
+    return state
+
+
+def forget_state() -> None:
+    """Read the catalogue's state afresh next time (after writing it behind the services)."""
+    with _state_lock:
+        _state_cache.update(key=None, at=0.0, state=None)
 
 
 def current_revision() -> int:

@@ -1,4 +1,4 @@
-"""Idempotency keys: one caller's key runs one request once; its retries replay the first answer."""
+"""Idempotency keys: one caller's key runs one request once; its retries get what it made."""
 import hashlib
 import json
 import logging
@@ -18,6 +18,8 @@ from services.errors import InvalidState, ValidationFailed
 
 log = logging.getLogger(__name__)
 
+# A citizen's application is itself the record of its key (workflow.submit_application inserts
+# it once); the records below serve requests that do more than that one insert (a clerk's).
 KEY_FORMAT = re.compile(r"^[\x21-\x7e]+$")  # visible ASCII, as clients send UUIDs or the like
 
 
@@ -106,16 +108,3 @@ def finish(claimed: Claim, *, resource: str) -> None:
 def release(claimed: Claim) -> None:
     """The request failed before doing anything: the key is free again for a corrected retry."""
     IdempotencyRecord.objects(id=claimed.record.id, state="in_progress").delete()
-
-
-def remember_response(*, owner: str, scope: str, key: str, status: int,
-                      body: dict) -> tuple[int, dict]:
-    """Keep the first answer given for a key and return it: every retry gets exactly that."""
-    record = IdempotencyRecord.objects(
-        owner=owner, scope=scope, key=key, state="done", response_status=None,
-    ).modify(set__response_status=status, set__response_body=body, new=True)
-    if record is None:
-        record = IdempotencyRecord.objects(owner=owner, scope=scope, key=key).first()
-    if record is None or record.response_status is None:
-        return status, body
-    return record.response_status, record.response_body

@@ -275,21 +275,68 @@ def add_family_member(*, owner_id: str, relation: str, name: str,
                            error="family_member_exists") from None
 
 
+def add_newborn_once(*, owner: User, member_id: ObjectId, name: str, birth_date: date,
+                     gender: str | None = None) -> FamilyMember:
+    """Add a newborn child under an id its caller derived from its request, in one upsert: the
+    request's retries and concurrent twins find the entry the first one made (as stored)."""
+    if birth_date > datetime.now(UTC).date():
+        raise ValidationFailed("The birth date is in the future.", "出生日期不能晚于今天。",
+                               errors={"birth_date": ["The birth date is in the future."]})
+    now = datetime.now(UTC)
+    child = FamilyMember(id=member_id, owner=str(owner.id), relation=Relation.CHILD.value,
+                         name=name, birth_date=birth_date, gender=gender, created_at=now,
+                         updated_at=now)
+    child.validate()  # as save() would (a name too long, an unknown gender)
+    fields = child.to_mongo().to_dict()
+    fields.pop("_id", None)
+    insert = {k: v for k, v in fields.items() if v is not None}
+    for _ in range(3):
+        try:
+            stored = FamilyMember._get_collection().find_one_and_update(
+                {"_id": member_id, "owner": str(owner.id)}, {"$setOnInsert": insert},
+                upsert=True, return_document=ReturnDocument.AFTER)
+        except DUPLICATE:
+            stored = None
+        # None or a duplicate: a twin's upsert inserted it first (the embedded server answers
+        # None for the loser); asked again, the entry is there.
+        if stored is not None:
+            return FamilyMember._from_son(stored)
+    raise ServiceUnavailable("The family entry could not be written; try again.",
+                             "家庭成员信息写入失败，请重试。")
+
+
 def set_family_member_id_number(*, owner_id: str, member_id: str, id_number: str) -> FamilyMember:
-    """Record the ID number issued to a family member who had none (a newborn), idempotently."""
-    member = get_family_member(owner_id=owner_id, member_id=member_id)
+    """Record the ID number issued to a family member who had none (a newborn), idempotently, in
+    one conditional write."""
     born = validate_id_number(id_number)
     number = crypto.normalize("id_number", id_number)
     index = crypto.blind_index("id_number", number)
-    if member.id_number_index == index:
-        return member
-    if member.id_number_index:
+    if not ObjectId.is_valid(str(member_id)):
+        raise NotFound("No such family member.", "未找到该家庭成员。")
+    already = {"$eq": ["$id_number_index", {"$literal": index}]}
+    try:
+        stored = FamilyMember._get_collection().find_one_and_update(
+            {"_id": ObjectId(str(member_id)), "owner": str(owner_id),
+             "id_number_index": {"$in": [None, index]}},
+            # A pipeline: a birth date already known stays; recording it again changes nothing.
+            [{"$set": {
+                "id_number_encrypted": {"$cond": [already, "$id_number_encrypted",
+                                                  {"$literal": crypto.encrypt(number)}]},
+                "id_number_index": {"$literal": index},
+                "birth_date": {"$ifNull": ["$birth_date",
+                                           datetime(born.year, born.month, born.day)]},
+                "gender": {"$cond": [already, "$gender",
+                                     {"$literal": id_number_gender(number)}]},
+                "updated_at": {"$cond": [already, "$updated_at", datetime.now(UTC)]}}}],
+            return_document=ReturnDocument.AFTER)
+    except DUPLICATE:
+        raise InvalidState("This person is already in your family.", "该成员已在您的家庭成员中。",
+                           error="family_member_exists") from None
+    if stored is None:  # not theirs, or it already holds another number: say which
+        get_family_member(owner_id=str(owner_id), member_id=str(member_id))
         raise InvalidState("This family member already has an ID number.",
                            "该家庭成员已有身份证号码。", error="id_number_set")
-    member.modify(id_number_encrypted=crypto.encrypt(number), id_number_index=index,
-                  birth_date=member.birth_date or born, gender=id_number_gender(number),
-                  updated_at=datetime.now(UTC))
-    return member
+    return FamilyMember._from_son(stored)
 
 
 def remove_family_member(*, owner_id: str, member_id: str) -> None:

@@ -184,8 +184,10 @@ def mask(kind: str | None, value: str) -> str:
     return value
 
 
-def known_values(*, applicant, subject_member=None, subject_is_applicant: bool) -> dict:
-    """What the system knows for prefills: applicant.*, spouse.*, subject.*."""
+def known_values(*, applicant, subject_member=None, subject_is_applicant: bool,
+                 family: Iterable | None = None) -> dict:
+    """What the system knows for prefills: applicant.*, spouse.*, subject.*. `family`: the
+    applicant's family members when the caller has them already."""
     known: dict = {}
 
     def person(prefix: str, holder, verified: bool = True) -> None:
@@ -206,8 +208,9 @@ def known_values(*, applicant, subject_member=None, subject_is_applicant: bool) 
     phone = identity.phone_of(applicant)
     if phone:
         known["applicant.phone"] = phone
-    spouse = next((m for m in identity.family_of(str(applicant.id)) if m.relation == "spouse"),
-                  None)
+    if family is None:
+        family = identity.family_of(str(applicant.id))
+    spouse = next((m for m in family if m.relation == "spouse"), None)
     person("spouse", spouse)
     if subject_is_applicant:
         person("subject", applicant, verified=bool(applicant.real_name_verified))

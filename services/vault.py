@@ -1,5 +1,5 @@
 """The citizen's vault: what is on file, what an application may use, issued e-licences."""
-import contextlib
+import hashlib
 import logging
 import re
 from collections.abc import Iterable
@@ -7,6 +7,7 @@ from datetime import datetime
 
 from bson import ObjectId
 from bson.errors import InvalidId
+from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from common.i18n import pick, text
@@ -18,7 +19,7 @@ from models.material import (
     MaterialStatus,
     elicence_key,
 )
-from services.errors import InvalidState, ValidationFailed
+from services.errors import InvalidState, ServiceUnavailable, ValidationFailed
 
 log = logging.getLogger(__name__)
 
@@ -108,19 +109,25 @@ def _encrypt_number(number: str | None) -> str | None:
     return crypto.encrypt(str(number))
 
 
+def elicence_id(*, task_id: str, type: str) -> str:
+    """The id the e-licence of this task and type gets: known before it is issued, so the
+    completing write can already name it on the task."""
+    key = elicence_key(str(task_id), str(type))
+    return str(ObjectId(hashlib.sha256(key.encode()).digest()[:12]))
+
+
 def issue_elicence(*, owner_id: str, subject_id: str | None, type: str, issuer: str,
                    number: str | None, application_id: str, task_id: str,
                    valid_until: datetime | None = None) -> Material:
     """Put the e-licence a completed task issued in the applicant's vault, once per task and type.
 
-    Issuing again (a retried completion) returns the first e-licence unchanged.
+    Issuing again (a retried completion) returns the first e-licence unchanged. One upsert
+    decides, and answers what is stored: two completions racing still leave exactly one.
     """
     key = elicence_key(str(task_id), str(type))
-    existing = Material.objects(dedup_key=key).first()
-    if existing is not None:
-        return existing
     now = utcnow()
     fields = {
+        "_id": ObjectId(elicence_id(task_id=task_id, type=type)),
         "owner": str(owner_id), "subject": str(subject_id) if subject_id else None,
         "type": str(type), "kind": MaterialKind.ELICENCE.value,
         "status": MaterialStatus.VERIFIED.value, "issuer": str(issuer),
@@ -128,13 +135,22 @@ def issue_elicence(*, owner_id: str, subject_id: str | None, type: str, issuer: 
         "application": str(application_id), "task": str(task_id), "dedup_key": key,
         "created_at": now, "updated_at": now,
     }
-    # One upsert decides: two completions racing still leave exactly one e-licence.
-    collection = Material._get_collection()
-    with contextlib.suppress(DuplicateKeyError):  # the other upsert won: same outcome
-        collection.update_one({"dedup_key": key},
-                              {"$setOnInsert": {k: v for k, v in fields.items()
-                                                if v is not None}}, upsert=True)
-    material = Material.objects.get(dedup_key=key)
+    insert = {k: v for k, v in fields.items() if v is not None}
+    for _ in range(3):
+        try:
+            stored = Material._get_collection().find_one_and_update(
+                {"dedup_key": key}, {"$setOnInsert": insert}, upsert=True,
+                return_document=ReturnDocument.AFTER)
+        except DuplicateKeyError:
+            stored = None
+        # None or a duplicate: the other upsert inserted it first (the embedded server answers
+        # None for the loser); asked again, it matches.
+        if stored is not None:
+            break
+    else:
+        raise ServiceUnavailable("The e-licence could not be written; try again.",
+                                 "电子证照写入失败，请重试。")
+    material = Material._from_son(stored)
     log.info("e-licence %s issued: type %s by %s for task %s", material.id, type, issuer, task_id)
     return material
 

@@ -1,14 +1,15 @@
 """The workflow: one application fans out to departments; every transition is one atomic write."""
+import hashlib
 import logging
 import random
 import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
+import mongoengine as me
 from bson import ObjectId
-from mongoengine.errors import NotUniqueError
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
@@ -45,7 +46,6 @@ from services.errors import (
 
 log = logging.getLogger(__name__)
 
-IDEMPOTENCY_SCOPE = "applications"
 # A write guarded by the version it read loses only to another write that just happened; it
 # reads again and retries. Many officers on one application settle within a few rounds.
 MAX_ATTEMPTS = 60
@@ -233,7 +233,8 @@ def _commit(application: Application, change: Change, now: datetime) -> Applicat
         update["$push"] = push
     raw = Application._get_collection().find_one_and_update(
         {**change.guard, "_id": application.pk, "version": application.version}, update,
-        array_filters=filters or None, return_document=ReturnDocument.AFTER)
+        array_filters=filters or None, projection={"first_response": 0},
+        return_document=ReturnDocument.AFTER)
     return Application._from_son(raw) if raw is not None else None
 
 
@@ -267,7 +268,7 @@ def _prefilled_by(definition: dict, path: str) -> dict | None:
     return next((f for f in definition["form"] if f.get("prefill") == path), None)
 
 
-def _resolve_subject(applicant: User, subject: dict, definition: dict):
+def _resolve_subject(subject: dict, definition: dict, family: list):
     """(kind, family member or None) for the subject the citizen names."""
     kind = (subject or {}).get("kind") or "self"
     if kind not in SUBJECT_KINDS:
@@ -277,11 +278,10 @@ def _resolve_subject(applicant: User, subject: dict, definition: dict):
         return kind, None
     if kind == "family":
         member_id = str((subject or {}).get("id") or "")
-        try:
-            return kind, identity.get_family_member(owner_id=str(applicant.id),
-                                                    member_id=member_id)
-        except NotFound:
-            raise _subject_error("No such family member.", "未找到该家庭成员。") from None
+        member = next((m for m in family if str(m.id) == member_id), None)
+        if member is None:
+            raise _subject_error("No such family member.", "未找到该家庭成员。")
+        return kind, member
     if not (_prefilled_by(definition, "subject.name")
             and _prefilled_by(definition, "subject.birth_date")):
         raise _subject_error("This application does not register a newborn.",
@@ -289,7 +289,15 @@ def _resolve_subject(applicant: User, subject: dict, definition: dict):
     return kind, None
 
 
-def _child_from_form(applicant: User, definition: dict, clean: dict):
+def _newborn_id(applicant: User, scoped_key: str) -> ObjectId:
+    """The family entry id of the newborn one keyed request adds: its retries and concurrent
+    twins add the same entry, so the child is never there twice."""
+    digest = hashlib.sha256(f"newborn:{applicant.id}:{scoped_key}".encode()).digest()
+    return ObjectId(digest[:12])
+
+
+def _child_from_form(applicant: User, definition: dict, clean: dict, family: list,
+                     scoped_key: str):
     """The newborn named in the form, as the applicant's child (the existing entry if any)."""
     def answer(path: str):
         spec = _prefilled_by(definition, path)
@@ -297,16 +305,19 @@ def _child_from_form(applicant: User, definition: dict, clean: dict):
 
     name, born, gender = answer("subject.name"), answer("subject.birth_date"), answer(
         "subject.gender")
-    for member in identity.family_of(str(applicant.id)):
+    if not name or not born:
+        raise _subject_error("The newborn's name and birth date are needed.",
+                             "请填写新生儿的姓名和出生日期。")
+    for member in family:
         if (member.relation == "child" and member.name == name and member.birth_date
                 and member.birth_date.isoformat() == born):
-            return member, False
-    from datetime import date
-
-    member = identity.add_family_member(
-        owner_id=str(applicant.id), relation="child", name=name,
-        birth_date=date.fromisoformat(born), gender=gender)
-    return member, True
+            return member
+    child = identity.add_newborn_once(owner=applicant, member_id=_newborn_id(applicant, scoped_key),
+                                      name=name, birth_date=date.fromisoformat(born),
+                                      gender=gender)
+    if child.name != name or child.birth_date != date.fromisoformat(born):
+        raise idempotency.reused()  # this key already added another baby: another request's
+    return child
 
 
 def _material_name(definition: dict, code: str) -> str:
@@ -362,14 +373,16 @@ def _new_tasks(definition: dict, now: datetime) -> list[dict]:
     return tasks
 
 
-def _create(*, applicant: User, bundle: str, subject: dict, form: dict, materials: list[str],
-            channel: str, station: str | None, clerk_id: str | None, scoped_key: str,
-            request_fingerprint: str) -> Application:
+def _build(*, applicant: User, bundle: str, subject: dict, form: dict, materials: list[str],
+           channel: str, station: str | None, clerk_id: str | None, scoped_key: str,
+           request_fingerprint: str) -> Application:
+    """The whole application, checked and built in memory (only a newborn is added first)."""
     definition = _published(bundle)
+    family = identity.family_of(str(applicant.id))  # read once: subject, prefills, newborn
     errors: dict[str, list[str]] = {}
-    kind, member = _resolve_subject(applicant, subject, definition)
+    kind, member = _resolve_subject(subject, definition, family)
     known = joint_form.known_values(applicant=applicant, subject_member=member,
-                                    subject_is_applicant=kind == "self")
+                                    subject_is_applicant=kind == "self", family=family)
     clean: dict = {}
     try:
         clean = joint_form.validate(definition["form"], form, known)
@@ -379,9 +392,8 @@ def _create(*, applicant: User, bundle: str, subject: dict, form: dict, material
     if errors:
         raise ValidationFailed("Some answers are not valid.", "部分内容有误。", errors=errors)
 
-    created_child = False
     if kind == "newborn":
-        member, created_child = _child_from_form(applicant, definition, clean)
+        member = _child_from_form(applicant, definition, clean, family, scoped_key)
     subject_doc = ({"kind": "self", "id": str(applicant.id), "relation": "self",
                     "name": applicant.name} if member is None else
                    {"kind": "family", "id": str(member.id), "relation": member.relation,
@@ -413,57 +425,70 @@ def _create(*, applicant: User, bundle: str, subject: dict, form: dict, material
                                                     application=application,
                                                     recipient=applicant.id, task=task))
     application.tasks = [Task(**t) for t in tasks]
-    try:
-        application.save(force_insert=True)
-    except (DuplicateKeyError, NotUniqueError):
-        if created_child:
-            member.delete()
-        existing = Application.objects(idempotency_key=scoped_key).first()
-        if existing is None:
-            raise
-        if existing.request_fingerprint != request_fingerprint:
-            raise idempotency.reused() from None
-        return existing
-    log.info("application %s for %s submitted (%s, %d tasks)", application.id, bundle, channel,
-             len(tasks))
     return application
+
+
+def _applicant(applicant_id: str) -> User:
+    applicant = User.objects(id=str(applicant_id), role=Role.CITIZEN.value,
+                             active=True).first() if ObjectId.is_valid(str(applicant_id)) else None
+    if applicant is None:
+        raise NotFound("No such citizen.", "未找到该居民。", error="citizen_not_found")
+    return applicant
+
+
+def _first_for_key(scoped_key: str, request_fingerprint: str) -> Application | None:
+    """The application a key already made, for a retry of the same request (else 422)."""
+    existing = Application.objects(idempotency_key=scoped_key).first()
+    if existing is not None and existing.request_fingerprint != request_fingerprint:
+        raise idempotency.reused()
+    return existing
 
 
 def submit_application(*, applicant_id: str, bundle: str, subject: dict | None, form: dict | None,
                        materials: list[str] | None, idempotency_key: str, channel: str = "app",
-                       station: str | None = None, clerk_id: str | None = None) -> Application:
+                       station: str | None = None, clerk_id: str | None = None,
+                       render: Callable[[Application], dict] | None = None) -> Application:
     """A citizen applies for a bundle once per Idempotency-Key: one task per matter, the ready
-    ones pending in their departments' queues at once, the others waiting for theirs."""
+    ones pending in their departments' queues at once, the others waiting for theirs.
+
+    The application is the record of its key (unique per caller): it is built whole and inserted
+    once, with `render(application)` (the first answer) when given; a retry or a concurrent twin
+    loses the insert and gets the application the key made, whose `first_response` it replays.
+    A request refused on the way stores nothing, so its key stays free.
+    """
     # Callers may scope their own key further (a station prefixes it): allow them the room.
     key = idempotency.check_key(idempotency_key, max_length=512)
-    caller = str(clerk_id or applicant_id)
+    scoped_key = f"{clerk_id or applicant_id}:{key}"
     subject = subject or {"kind": "self"}
     request = {"applicant": str(applicant_id), "bundle": bundle, "subject": subject,
                "form": form or {}, "materials": list(materials or []), "channel": channel,
                "station": station}
     request_fingerprint = idempotency.fingerprint(request)
-    claimed = idempotency.claim(owner=caller, scope=IDEMPOTENCY_SCOPE, key=key,
-                                request_fingerprint=request_fingerprint)
-    if not claimed.fresh:
-        application = Application.objects(id=claimed.record.resource).first()
-        if application is None:
-            raise NotFound()
-        return application
     try:
-        applicant = User.objects(id=str(applicant_id), role=Role.CITIZEN.value,
-                                 active=True).first() if ObjectId.is_valid(
-            str(applicant_id)) else None
-        if applicant is None:
-            raise NotFound("No such citizen.", "未找到该居民。", error="citizen_not_found")
-        application = _create(
-            applicant=applicant, bundle=bundle, subject=subject, form=form or {},
+        application = _build(
+            applicant=_applicant(applicant_id), bundle=bundle, subject=subject, form=form or {},
             materials=list(materials or []), channel=channel, station=station,
-            clerk_id=clerk_id, scoped_key=f"{caller}:{key}",
-            request_fingerprint=request_fingerprint)
-    except BaseException:
-        idempotency.release(claimed)  # nothing was created: a corrected retry may use the key
-        raise
-    idempotency.finish(claimed, resource=str(application.id))
+            clerk_id=clerk_id, scoped_key=scoped_key, request_fingerprint=request_fingerprint)
+    except DomainError:
+        # A retry may find the world changed since its first attempt (a material rejected,
+        # the bundle retired): what the key already made is still its answer.
+        existing = _first_for_key(scoped_key, request_fingerprint)
+        if existing is None:
+            raise
+        return existing
+    if render is not None:
+        application.first_response = render(application)
+    try:
+        # Document.save itself: TimestampedDocument's would restamp updated_at after the first
+        # answer was rendered with it.
+        me.Document.save(application, force_insert=True)
+    except (DuplicateKeyError, me.NotUniqueError):
+        existing = _first_for_key(scoped_key, request_fingerprint)
+        if existing is None:
+            raise
+        return existing
+    log.info("application %s for %s submitted (%s, %d tasks)", application.id, bundle, channel,
+             len(application.tasks))
     return application
 
 
@@ -473,7 +498,7 @@ def _task_loader(task_id: str, officer) -> Callable[[], Application]:
     def load() -> Application:
         application = Application.objects(__raw__={"tasks": {"$elemMatch": {
             "id": str(task_id), "department": officer.department}}}).exclude(
-            "outbox", "events").first()
+            "outbox", "events", "first_response").first()
         if application is None or not officer.department:
             raise NotFound("No such task.", "未找到该任务。", error="task_not_found")
         return application
@@ -544,7 +569,8 @@ def claim_task(*, task_id: str, officer) -> Application:
                   "tasks.$[t].claimed_by": _uid(officer), "tasks.$[t].claimed_at": now,
                   "updated_at": now, "eta": eta},
          "$push": {"events": event}, "$inc": {"version": 1}},
-        array_filters=[{"t.id": task["id"]}], return_document=ReturnDocument.AFTER)
+        array_filters=[{"t.id": task["id"]}], projection={"first_response": 0},
+        return_document=ReturnDocument.AFTER)
     if raw is None:
         fresh = _task_loader(task_id, officer)()
         raise _not_claimable(fresh, fresh.task(str(task_id)).to_mongo().to_dict())
@@ -590,8 +616,12 @@ def complete_task(*, task_id: str, officer, outputs: dict | None = None,
         tasks = _plain(application)
         task = _find(tasks, task_id)
         _require_claimed_by(application, task, officer)
-        stored = check_outputs(step_of(definition, task["matter"]), outputs or {})
-        task.update(status=TaskStatus.COMPLETED.value, outputs=stored, completed_at=now)
+        step = step_of(definition, task["matter"])
+        stored = check_outputs(step, outputs or {})
+        # The e-licences' ids are known before they are issued: the task names them now.
+        task.update(status=TaskStatus.COMPLETED.value, outputs=stored, completed_at=now,
+                    elicences=list(dict.fromkeys([*(task.get("elicences") or []),
+                                                  *_elicence_ids(step, task["id"], stored)])))
         if note:
             task["note"] = note
         released = release_ready(tasks, definition, now)
@@ -631,9 +661,17 @@ def complete_task(*, task_id: str, officer, outputs: dict | None = None,
     return _after_completion(application, str(task_id))
 
 
+def _elicence_ids(step: dict, task_id: str, outputs: dict) -> list[str]:
+    """The ids of the e-licences a completion with these outputs issues."""
+    return [vault.elicence_id(task_id=task_id, type=output["elicence"])
+            for output in step.get("outputs") or []
+            if output.get("elicence") and outputs.get(output["name"]) is not None]
+
+
 def _after_completion(application: Application, task_id: str) -> Application:
     """What a completion issues outside the application: e-licences in the vault, the
-    newborn's ID number on the family entry. Each step is idempotent, so repeating is safe."""
+    newborn's ID number on the family entry. Each step is one idempotent write, so repeating
+    is safe (a retried completion repairs what a crash left undone)."""
     task = application.task(task_id)
     definition = definition_of(application.bundle, application.bundle_version)
     step = step_of(definition, task.matter)
@@ -656,12 +694,14 @@ def _after_completion(application: Application, task_id: str) -> Application:
         except DomainError as exc:
             log.warning("could not record the issued ID number on family member %s: %s",
                         subject_id, exc.error)
-    if issued and set(issued) != set(task.elicences or []):
+    if set(issued) - set(task.elicences or []):
+        # Issued before e-licence ids were derived from the task: name the ones it has.
         raw = Application._get_collection().find_one_and_update(
             {"_id": application.pk},
-            {"$addToSet": {"tasks.$[t].elicences": {"$each": issued}},
-             "$set": {"updated_at": utcnow()}, "$inc": {"version": 1}},
-            array_filters=[{"t.id": task.id}], return_document=ReturnDocument.AFTER)
+            {"$set": {"tasks.$[t].elicences": issued, "updated_at": utcnow()},
+             "$inc": {"version": 1}},
+            array_filters=[{"t.id": task.id}], projection={"first_response": 0},
+            return_document=ReturnDocument.AFTER)
         if raw is not None:
             application = Application._from_son(raw)
     return application

@@ -12,6 +12,7 @@ from flask import current_app
 
 from common.i18n import current_locale
 from models.application import Application
+from models.family import FamilyMember
 from services import applications, workflow
 from services.errors import InvalidState
 from tests import workflow_support as ws
@@ -158,3 +159,4 @@ def test_concurrent_submissions_with_one_key_create_one_application(parent):
     assert all(isinstance(r, Application) for r in results), results
     assert len({r.id for r in results}) == 1
     assert Application.objects.count() == 1
+    assert FamilyMember.objects(relation="child").count() == 1  # the baby is added once

@@ -144,6 +144,15 @@ def test_issuing_an_elicence_puts_it_in_the_applicants_vault_about_the_child(cit
     assert "330381202401010018" not in str(Material._get_collection().find_one({"_id": issued.id}))
 
 
+def test_an_elicences_id_is_known_before_it_is_issued(citizen):
+    expected = vault.elicence_id(task_id="task-5", type="birth_medical_certificate")
+
+    issued = elicence(citizen, task="task-5")
+
+    assert str(issued.id) == expected
+    assert expected != vault.elicence_id(task_id="task-5", type="vaccination_certificate")
+
+
 def test_issuing_the_same_elicence_twice_for_one_task_keeps_one(citizen):
     first = elicence(citizen, task="task-7", number="P1")
     again = elicence(citizen, task="task-7", number="P2")

@@ -5,7 +5,6 @@ from common.i18n import current_locale
 from models.application import Application
 from models.connection import database
 from models.family import FamilyMember
-from models.idempotency import IdempotencyRecord
 from models.material import Material
 from services import applications, workflow
 from services.errors import Forbidden, InvalidState, NotFound, ValidationFailed
@@ -128,9 +127,30 @@ def test_keys_belong_to_their_caller(parent):
 def test_a_refused_request_leaves_its_key_free_for_the_corrected_one(parent):
     with pytest.raises(ValidationFailed):
         submit(parent, form=ws.newborn_form(birth_weight_grams=None))
-    assert IdempotencyRecord.objects.count() == 0
+    assert Application.objects.count() == 0
+    assert FamilyMember.objects(relation="child").count() == 0
 
     assert submit(parent).status == "in_progress"
+
+
+def test_a_retry_gets_the_first_application_even_if_a_material_was_rejected_since(parent):
+    materials = ws.newborn_materials(parent)
+    first = submit(parent, materials=materials)
+    Material.objects(id=materials[0]).update_one(set__status="rejected")
+
+    again = submit(parent, materials=materials)
+
+    assert again.id == first.id and Application.objects.count() == 1
+
+
+def test_the_first_answer_is_kept_with_the_application_for_its_retries(parent):
+    materials = ws.newborn_materials(parent)
+    first = submit(parent, materials=materials,
+                   render=lambda a: {"id": str(a.id), "tasks": len(a.tasks)})
+
+    again = submit(parent, materials=materials, render=lambda a: {"other": "answer"})
+
+    assert again.first_response == {"id": str(first.id), "tasks": 7}
 
 
 def test_each_wrong_answer_is_named_in_the_citizens_language(parent):
@@ -395,25 +415,29 @@ def test_a_retried_completion_puts_back_an_elicence_its_first_attempt_did_not_is
     assert len(events_of(application, "task_completed")) == 1
 
 
-def test_a_key_whose_holder_died_is_taken_over_and_used_once(parent):
-    from datetime import timedelta
-
-    from models.base import utcnow
-    from services import idempotency
-
+def test_a_request_that_died_after_adding_the_newborn_is_retried_with_one_child(
+        parent, monkeypatch):
     materials = ws.newborn_materials(parent)
-    arguments = {"applicant": str(parent.id), "bundle": "newborn",
-                 "subject": {"kind": "newborn"}, "form": ws.newborn_form(),
-                 "materials": materials, "channel": "app", "station": None}
-    IdempotencyRecord(owner=str(parent.id), scope="applications", key="crashed",
-                      fingerprint=idempotency.fingerprint(arguments), state="in_progress",
-                      locked_until=utcnow() - timedelta(seconds=1),
-                      expires_at=utcnow() + timedelta(hours=1)).save()
+    collection_class = type(Application._get_collection())
+    insert_one = collection_class.insert_one
+
+    def dies(collection, document, *args, **kwargs):
+        if collection.name == "applications":
+            raise ConnectionError("the process died before the application was written")
+        return insert_one(collection, document, *args, **kwargs)
+
+    monkeypatch.setattr(collection_class, "insert_one", dies)
+    with pytest.raises(ConnectionError):
+        submit(parent, key="crashed", materials=materials)
+    monkeypatch.undo()
+    assert FamilyMember.objects(relation="child").count() == 1
 
     application = submit(parent, key="crashed", materials=materials)
 
-    assert IdempotencyRecord.objects.get(key="crashed").resource == str(application.id)
+    child = FamilyMember.objects.get(relation="child")
+    assert application.subject["id"] == str(child.id)
     assert submit(parent, key="crashed", materials=materials).id == application.id
+    assert Application.objects.count() == 1
 
 
 def test_an_application_made_at_a_station_says_so_on_the_timeline(parent):
@@ -443,20 +467,14 @@ def test_a_rejected_application_stays_rejected_while_independent_matters_finish(
     assert not events_of(application, "application_completed")
 
 
-def test_a_holder_that_died_after_creating_the_application_leaves_exactly_one(parent):
-    from datetime import timedelta
-
-    from models.base import utcnow
-
+def test_the_same_key_naming_another_baby_adds_no_second_child(parent):
     materials = ws.newborn_materials(parent)
-    first = submit(parent, key="crash-late", materials=materials)
-    # Its process died before marking the key done: the record is still in progress, expired.
-    IdempotencyRecord.objects(key="crash-late").update_one(
-        set__state="in_progress", unset__resource=True,
-        set__locked_until=utcnow() - timedelta(seconds=1))
+    first = submit(parent, key="twins", materials=materials)
 
-    again = submit(parent, key="crash-late", materials=materials)
+    with pytest.raises(ValidationFailed) as refused:
+        submit(parent, key="twins", materials=materials,
+               form=ws.newborn_form(newborn_name="Zhou Xiaoyun"))
 
-    assert again.id == first.id and Application.objects.count() == 1
-    assert FamilyMember.objects(relation="child").count() == 1
-    assert IdempotencyRecord.objects.get(key="crash-late").resource == str(first.id)
+    assert refused.value.error == "idempotency_key_reused"
+    assert [c.name for c in FamilyMember.objects(relation="child")] == [
+        first.subject["name"]]
