@@ -78,6 +78,20 @@ class Notification(me.Document):
     }
 
 
+class NotificationSequence(me.Document):
+    """The highest inbox number given to a recipient so far, so the relay numbers a batch of
+    notifications with one read instead of one look at each inbox.
+
+    Only raised after the notifications carrying the numbers are stored, so it never runs ahead of
+    the inbox: a stale value (a relay died in between) costs one retry on the unique
+    (recipient, seq) index, never a gap or a number out of order.
+    """
+
+    id = me.StringField(primary_key=True)  # the recipient
+    seq = me.IntField(required=True)
+    meta = {"collection": "notification_sequences"}
+
+
 class DeliveryQuerySet(me.QuerySet):
     def failed(self) -> "DeliveryQuerySet":
         return self.filter(status=DeliveryStatus.FAILED.value).order_by("-updated_at")

@@ -1,12 +1,16 @@
 """The relay: moves notification intents from applications' outboxes into the inbox and queues
-their deliveries, idempotently, then takes them out of the outbox."""
+their deliveries, idempotently, then takes them out of the outbox; a batch of outboxes costs the
+same few database commands whether it holds one intent or hundreds."""
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import pymongo
 from bson import ObjectId
-from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
+from pymongo import UpdateOne
+from pymongo.errors import BulkWriteError
 
 from models.application import Application
 from models.base import utcnow
@@ -17,6 +21,7 @@ from models.notification import (
     Delivery,
     DeliveryStatus,
     Notification,
+    NotificationSequence,
     NotificationType,
     delivery_id,
 )
@@ -27,41 +32,173 @@ from notifications import miniprogram, templates
 log = logging.getLogger(__name__)
 
 SEQ_RETRIES = 20
+DUPLICATE_KEY = 11000
+STAFF_ROLE_NAMES = {role.value for role in STAFF_ROLES}
+
+
+@dataclass
+class Batch:
+    """One relay's work: the outboxes read, what was stored, and what a worker needs to deliver
+    it at once (the deliveries queued under its lease, the recipients' accounts and wishes)."""
+
+    # (application id, the outbox as read or None if only part of it is ours, intents relayed)
+    outboxes: list[tuple[Any, list | None, list[Mapping]]] = field(default_factory=list)
+    relayed: set = field(default_factory=set)  # application ids whose intents are stored
+    notifications: dict[str, dict] = field(default_factory=dict)  # stored by this relay, by id
+    leased: list[dict] = field(default_factory=list)  # deliveries queued under the lease
+    users: dict[str, dict] = field(default_factory=dict)  # recipients' role and locale
+    preferences: dict[str, dict | None] = field(default_factory=dict)  # None: none saved
+    numbered: dict[str, int] = field(default_factory=dict)  # the number given, by notification
+
+    @property
+    def ids(self) -> set[str]:
+        return {i["id"] for app_id, _, intents in self.outboxes if app_id in self.relayed
+                for i in intents}
+
+    @property
+    def moved(self) -> int:
+        return sum(len(intents) for app_id, _, intents in self.outboxes
+                   if app_id in self.relayed)
 
 
 def relay_pending(*, limit: int = 200) -> int:
     """Relay the outboxes of up to `limit` applications; returns how many intents were moved."""
-    collection = Application._get_collection()
-    moved = 0
-    for app in collection.find({"outbox_pending": True}, {"outbox": 1}).limit(limit):
+    batch = relay_batch(limit=limit)
+    take_out(batch)
+    return batch.moved
+
+
+def relay_batch(*, limit: int, lease: tuple[str, datetime] | None = None,
+                relayed: Container[str] = frozenset()) -> Batch:
+    """Store the intents of up to `limit` pending outboxes and queue their deliveries (under
+    `lease`, (owner, until), if given: the caller delivers them now). The outboxes keep their
+    intents until `take_out(batch)`, so a relay that dies before then loses nothing: the next
+    one stores nothing twice and finds the deliveries queued. Intents whose ids are in `relayed`
+    (this process relayed them; their taking out is under way) are left alone."""
+    found = list(Application._get_collection().find({"outbox_pending": True}, {"outbox": 1})
+                 .limit(limit).batch_size(max(1, limit)))
+    outboxes = []
+    for app in found:
         outbox = app.get("outbox") or []
         intents = [i for i in outbox if isinstance(i, Mapping) and i.get("id")]
-        try:
-            for intent in intents:
-                store(intent, application_id=str(app["_id"]))
-        except PyMongoError:
-            raise
-        except Exception:  # one bad intent must not hold up every other application
-            log.exception("application %s: outbox not relayed", app["_id"])
+        fresh = [i for i in intents if i["id"] not in relayed]
+        if not fresh and len(intents) == len(outbox) and intents:
             continue
-        moved += len(intents)
-        if intents:
-            ids = [i["id"] for i in intents]
-            collection.update_one({"_id": app["_id"]}, {"$pull": {"outbox": {"id": {"$in": ids}}}})
         if len(intents) < len(outbox):
             # Nothing can be done with an intent without an id but keep it from blocking the rest.
             log.error("application %s: %d outbox entries without an id dropped", app["_id"],
                       len(outbox) - len(intents))
-            collection.update_one({"_id": app["_id"]}, {"$pull": {"outbox": {"id": None}}})
-        # Cleared only if nothing new arrived meanwhile: the workflow sets the flag again in the
-        # same update that pushes an intent, and this condition sees that intent.
-        collection.update_one({"_id": app["_id"], "outbox_pending": True, "outbox": {"$size": 0}},
-                              {"$set": {"outbox_pending": False}})
-    return moved
+        # An outbox that also holds intents being taken out cannot be emptied as read.
+        outboxes.append((app["_id"], outbox if len(fresh) == len(intents) else None, fresh))
+    if not outboxes:
+        return Batch()
+    batch = store_many([(app_id, intents) for app_id, _, intents in outboxes], lease=lease)
+    batch.outboxes = outboxes
+    return batch
+
+
+def take_out(batch: Batch) -> None:
+    """Take the relayed intents out of their outboxes and lower the flags.
+
+    An outbox that still holds exactly what was read is emptied, all in one command. The workflow
+    appends an intent and raises the flag in one update, so an intent that arrived meanwhile
+    makes that update miss; those outboxes then lose only what was relayed, and keep the flag up
+    while anything is left."""
+    _count(batch)
+    done = [(app_id, outbox, [i["id"] for i in intents])
+            for app_id, outbox, intents in batch.outboxes if app_id in batch.relayed]
+    if not done:
+        return
+    collection = Application._get_collection()
+    whole = [(app_id, outbox, ids) for app_id, outbox, ids in done if outbox is not None]
+    changed = {app_id for app_id, outbox, _ in done if outbox is None}
+    if whole:
+        emptied = collection.bulk_write([UpdateOne(
+            {"_id": app_id, "outbox": outbox}, {"$set": {"outbox": [], "outbox_pending": False}})
+            for app_id, outbox, _ in whole], ordered=False)
+        if emptied.matched_count < len(whole):
+            changed |= {row["_id"] for row in collection.find(
+                {"_id": {"$in": [app_id for app_id, _, _ in whole]}, "outbox_pending": True},
+                {"_id": 1})}
+    writes = [_pull(app_id, ids) for app_id, _, ids in done if app_id in changed]
+    if writes:
+        collection.bulk_write(writes, ordered=False)
+
+
+def _pull(app_id, ids: list) -> UpdateOne:
+    """Take these intents (and entries without an id) out of the outbox, and lower the flag if
+    nothing is left, in one update."""
+    keep = {"$and": [{"$ne": [{"$ifNull": ["$$this.id", None]}, None]},
+                     {"$not": [{"$in": ["$$this.id", ids]}]}]}
+    return UpdateOne({"_id": app_id, "outbox_pending": True}, [
+        {"$set": {"outbox": {"$filter": {"input": {"$ifNull": ["$outbox", []]},
+                                         "cond": keep}}}},
+        {"$set": {"outbox_pending": {"$gt": [{"$size": "$outbox"}, 0]}}},
+    ])
 
 
 def store(intent: Mapping, *, application_id: str | None = None) -> Notification | None:
     """Store one intent as a notification (once, whatever the replays) and queue its deliveries."""
+    _count(store_many([(application_id, [intent])]))
+    found = Notification._get_collection().find_one({"_id": str(intent.get("id"))})
+    return Notification._from_son(found) if found else None
+
+
+def store_many(outboxes: list[tuple[Any, list[Mapping]]],
+               lease: tuple[str, datetime] | None = None) -> Batch:
+    """Store the intents of several outboxes ((application id, intents) pairs) as notifications
+    and queue their deliveries. The batch names the application ids whose intents are now stored
+    (or dropped for good: unknown type, no recipient); an application one of whose intents cannot
+    be worded stays for a later round, without holding up the others."""
+    now = utcnow()
+    every = [intent for _, intents in outboxes for intent in intents]
+    recipients = {str(i.get("recipient") or "") for i in every} - {""}
+    batch = Batch(users=_users(recipients))
+    staff = {r for r, user in batch.users.items() if user.get("role") in STAFF_ROLE_NAMES}
+    templates.names.prefetch(every)
+
+    documents: list[dict] = []
+    seen: set[str] = set()
+    for app_id, intents in outboxes:
+        try:
+            prepared = [_document(intent, app_id, staff, now) for intent in intents]
+        except Exception:  # one bad intent must not hold up every other application
+            log.exception("application %s: outbox not relayed", app_id)
+            continue
+        batch.relayed.add(app_id)
+        for document in prepared:
+            if document is not None and document["_id"] not in seen:
+                seen.add(document["_id"])
+                documents.append(document)
+    batch.numbered = _insert_numbered(documents)
+    batch.notifications = {d["_id"]: d for d in documents if d["_id"] in batch.numbered}
+    # The workflow's alerts to departments live in the staff's inbox only.
+    citizens = [d for d in documents if d["recipient"] not in staff]
+    batch.preferences = _preferences({d["recipient"] for d in citizens})
+    batch.leased = _queue_deliveries(citizens, batch.preferences, now, lease=lease,
+                                     fresh=set(batch.notifications))
+    return batch
+
+
+def _users(recipients: Iterable[str]) -> dict[str, dict]:
+    """The recipients' accounts (role, locale), by id."""
+    ids = [ObjectId(r) for r in recipients if ObjectId.is_valid(r)]
+    if not ids:
+        return {}
+    return {str(row["_id"]): row for row in User._get_collection().find(
+        {"_id": {"$in": ids}}, {"role": 1, "locale": 1})}
+
+
+def _preferences(recipients: set[str]) -> dict[str, dict | None]:
+    """The recipients' notification preferences (None for those who never set any)."""
+    if not recipients:
+        return {}
+    found = {row["user"]: row for row in NotificationPreferences._get_collection().find(
+        {"user": {"$in": sorted(recipients)}})}
+    return {r: found.get(r) for r in recipients}
+
+
+def _document(intent: Mapping, application_id, staff: set[str], now: datetime) -> dict | None:
     try:
         kind = NotificationType(intent.get("type"))
     except ValueError:
@@ -72,10 +209,8 @@ def store(intent: Mapping, *, application_id: str | None = None) -> Notification
     if not recipient:
         log.warning("intent %s has no recipient; dropped", intent.get("id"))
         return None
-    now = utcnow()
-    staff = _is_staff(recipient)
-    rendered = templates.render(intent, audience="staff" if staff else "citizen")
-    document = {
+    rendered = templates.render(intent, audience="staff" if recipient in staff else "citizen")
+    return {
         "_id": str(intent["id"]), "recipient": recipient, "type": kind.value,
         "application": _str(intent.get("application") or application_id),
         "bundle": _str(intent.get("bundle")), "task": _str(intent.get("task")),
@@ -83,76 +218,153 @@ def store(intent: Mapping, *, application_id: str | None = None) -> Notification
         "data": _clean_data(intent.get("data")), "at": _moment(intent.get("at")) or now,
         "created_at": now, "read_at": None, **rendered,
     }
-    _insert_in_sequence(document)
-    if not staff:  # the workflow's alerts to departments live in the staff's inbox only
-        _queue_deliveries(document, now)
-    return Notification._from_son(Notification._get_collection().find_one({"_id": document["_id"]}))
 
 
-def _is_staff(user_id: str) -> bool:
-    if not ObjectId.is_valid(user_id):
-        return False
-    user = User._get_collection().find_one({"_id": ObjectId(user_id)}, {"role": 1})
-    return bool(user) and user.get("role") in STAFF_ROLES
-
-
-def _insert_in_sequence(document: dict) -> None:
-    """Insert with the recipient's next sequence number, unless this intent is already stored.
+def _insert_numbered(documents: list[dict]) -> dict[str, int]:
+    """Insert each notification with its recipient's next number, except those already stored;
+    returns {id: number} of those inserted now (`_count` records the highest numbers).
 
     The unique (recipient, seq) index makes the numbers follow the order in which notifications
     become visible, whichever process relays them: a stream that has shown n has shown all < n.
+    The insert is ordered, so a conflict stops it there and nothing after it is stored out of
+    turn; the conflict is either an intent already stored (a replay, or another relay was first)
+    or a number taken (another relay numbered the same recipient, or the counter is behind).
     """
+    if not documents:
+        return {}
     collection = Notification._get_collection()
-    for _ in range(SEQ_RETRIES):
-        if collection.count_documents({"_id": document["_id"]}, limit=1):
-            return
-        last = collection.find_one({"recipient": document["recipient"]}, {"seq": 1},
-                                   sort=[("seq", pymongo.DESCENDING)])
-        document["seq"] = (last["seq"] if last else 0) + 1
+    sequences = NotificationSequence._get_collection()
+    recipients = sorted({d["recipient"] for d in documents})
+    last = {row["_id"]: row["seq"] for row in sequences.find({"_id": {"$in": recipients}})}
+    inserted: dict[str, int] = {}
+    pending, attempts = documents, 0
+    while pending:
+        attempts += 1
+        if attempts > SEQ_RETRIES:
+            raise RuntimeError(f"could not number {len(pending)} notifications")
+        following = dict(last)
+        for document in pending:
+            following[document["recipient"]] = document["seq"] = \
+                following.get(document["recipient"], 0) + 1
         try:
-            collection.insert_one(document)
-            return
-        except DuplicateKeyError:
-            continue  # either this intent (stored by another relay) or the number: look again
-    raise RuntimeError(f"could not number notification {document['_id']}")
+            collection.insert_many(pending, ordered=True)
+            done, pending = pending, []
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors") or []
+            if not errors or any(e.get("code") != DUPLICATE_KEY for e in errors):
+                raise
+            position = min(e["index"] for e in errors)
+            done, pending = pending[:position], pending[position:]
+        for document in done:
+            last[document["recipient"]] = inserted[document["_id"]] = document["seq"]
+        if not pending:
+            break
+        known = {row["_id"] for row in collection.find(
+            {"_id": {"$in": [d["_id"] for d in pending]}}, {"_id": 1})}
+        blocked = pending[0]["_id"] not in known
+        pending = [d for d in pending if d["_id"] not in known]
+        if blocked and pending:
+            last.update(_latest_numbers({d["recipient"] for d in pending}, last))
+    return inserted
 
 
-def _queue_deliveries(document: dict, now: datetime) -> None:
+def _count(batch: Batch) -> None:
+    """Raise the recipients' counters to the numbers just given. Done after the notifications are
+    stored (and, in a worker, after their pushes went out): a counter that stayed behind, its
+    relay having died, costs the next relay one retry, never a wrong number."""
+    highest: dict[str, int] = {}
+    for notification_id, seq in batch.numbered.items():
+        recipient = batch.notifications[notification_id]["recipient"]
+        highest[recipient] = max(seq, highest.get(recipient, 0))
+    batch.numbered = {}
+    if not highest:
+        return
+    try:
+        NotificationSequence._get_collection().bulk_write(
+            [UpdateOne({"_id": r}, {"$max": {"seq": seq}}, upsert=True)
+             for r, seq in highest.items()], ordered=False)
+    except BulkWriteError:  # two relays created one counter at once: it is only a hint
+        log.info("notification counters raced; the next relay corrects them")
+
+
+def _latest_numbers(recipients: set[str], known: dict[str, int]) -> dict[str, int]:
+    """The highest number each recipient's inbox really holds (the counters may be behind)."""
+    found = {row["_id"]: row["seq"] for row in Notification._get_collection().aggregate([
+        {"$match": {"recipient": {"$in": sorted(recipients)}}},
+        {"$group": {"_id": "$recipient", "seq": {"$max": "$seq"}}}])}
+    return {r: max(known.get(r, 0), found.get(r) or 0) for r in recipients}
+
+
+def _queue_deliveries(documents: list[dict], preferences: Mapping[str, dict | None],
+                      now: datetime, *, lease: tuple[str, datetime] | None = None,
+                      fresh: set[str] = frozenset()) -> list[dict]:
     """Push always (the worker finds the devices); a mini-program message per platform where the
     citizen has a subscription left; SMS standing by for what must not be missed; one webhook
-    delivery per partner that asked for the event."""
-    kind, recipient = document["type"], document["recipient"]
-    planned = [(Channel.PUSH, None, DeliveryStatus.PENDING)]
-    planned += [(Channel.MINIPROGRAM, platform, DeliveryStatus.PENDING)
-                for platform in _subscribed_platforms(recipient, kind)]
-    if kind in MUST_NOT_MISS:
-        planned.append((Channel.SMS, None, DeliveryStatus.STANDBY))
-    planned += [(Channel.WEBHOOK, partner, DeliveryStatus.PENDING)
-                for partner in partners_for(kind)]
-    insert_deliveries(document["_id"], recipient, kind, planned, now)
+    delivery per partner that asked for the event.
+
+    With a lease, the due deliveries of notifications stored just now (`fresh`) are queued
+    already claimed by its owner, one attempt spent, as a claim would leave them; returns those
+    that were queued so (not those another relay queued first)."""
+    if not documents:
+        return []
+    partners = _partner_events()
+    rows = []
+    for document in documents:
+        kind, recipient = document["type"], document["recipient"]
+        planned = [(Channel.PUSH, None, DeliveryStatus.PENDING)]
+        planned += [(Channel.MINIPROGRAM, platform, DeliveryStatus.PENDING)
+                    for platform in _subscribed_platforms(preferences.get(recipient), kind)]
+        if kind in MUST_NOT_MISS:
+            planned.append((Channel.SMS, None, DeliveryStatus.STANDBY))
+        planned += [(Channel.WEBHOOK, partner, DeliveryStatus.PENDING)
+                    for partner, events in partners if kind in events or "*" in events]
+        claimed = lease if document["_id"] in fresh else None
+        rows += _delivery_rows(document["_id"], recipient, kind, planned, now, lease=claimed)
+    refused = _insert_deliveries(rows)
+    return [row for position, row in enumerate(rows)
+            if row["lease_owner"] is not None and position not in refused]
 
 
 def insert_deliveries(notification_id: str, recipient: str, kind: str,
                       planned: Iterable[tuple], now: datetime) -> None:
-    rows = [{"_id": delivery_id(notification_id, channel.value, target),
-             "notification": notification_id, "recipient": recipient, "type": kind,
-             "channel": channel.value, "target": target, "status": status.value,
-             "attempts": 0, "sends": 0, "next_attempt_at": now, "lease_owner": None,
-             "lease_until": NO_LEASE, "state": {}, "created_at": now, "updated_at": now}
-            for channel, target, status in planned]
+    _insert_deliveries(_delivery_rows(notification_id, recipient, kind, planned, now))
+
+
+def _delivery_rows(notification_id: str, recipient: str, kind: str, planned: Iterable[tuple],
+                   now: datetime, *, lease: tuple[str, datetime] | None = None) -> list[dict]:
+    rows = []
+    for channel, target, status in planned:
+        claimed = lease is not None and status == DeliveryStatus.PENDING
+        rows.append({
+            "_id": delivery_id(notification_id, channel.value, target),
+            "notification": notification_id, "recipient": recipient, "type": kind,
+            "channel": channel.value, "target": target, "status": status.value,
+            # A claimed delivery is not due again before its lease ends (see Worker.claim).
+            "attempts": 1 if claimed else 0, "sends": 0,
+            "next_attempt_at": lease[1] if claimed else now,
+            "lease_owner": lease[0] if claimed else None,
+            "lease_until": lease[1] if claimed else NO_LEASE, "state": {}, "created_at": now,
+            "updated_at": now})
+    return rows
+
+
+def _insert_deliveries(rows: list[dict]) -> set[int]:
+    """Insert what is not queued yet; returns the positions of rows that were (by an earlier
+    relay of the same intent, or another relay at the same time: that is the point)."""
     if not rows:
-        return
+        return set()
     try:
         Delivery._get_collection().insert_many(rows, ordered=False)
     except BulkWriteError as exc:
-        # Already queued by an earlier relay of the same intent: that is the point.
-        if any(error.get("code") != 11000 for error in exc.details.get("writeErrors", [])):
+        errors = exc.details.get("writeErrors", [])
+        if any(error.get("code") != DUPLICATE_KEY for error in errors):
             raise
+        return {error["index"] for error in errors}
+    return set()
 
 
-def _subscribed_platforms(recipient: str, kind: str) -> list[str]:
-    preferences = NotificationPreferences._get_collection().find_one(
-        {"user": recipient}, {"miniprogram": 1, "subscriptions": 1})
+def _subscribed_platforms(preferences: Mapping | None, kind: str) -> list[str]:
+    """The platforms where the citizen has a subscription left for this kind of event."""
     if not preferences or preferences.get("miniprogram") is False:
         return []
     platforms = []
@@ -165,15 +377,21 @@ def _subscribed_platforms(recipient: str, kind: str) -> list[str]:
     return platforms
 
 
-def partners_for(kind: str) -> list[str]:
-    """Ids of the active partners with a webhook that asked for this kind of event."""
+def _partner_events() -> list[tuple[str, list]]:
+    """(id, events asked for) of each active partner with a webhook."""
     try:
         from models.partner import Partner
     except ImportError:  # partners arrive with the identity area
         return []
-    query = {"active": True, "webhook_url": {"$nin": [None, ""]},
-             "events": {"$in": [kind, "*"]}}
-    return [str(p["_id"]) for p in Partner._get_collection().find(query, {"_id": 1})]
+    query = {"active": True, "webhook_url": {"$nin": [None, ""]}}
+    return [(str(p["_id"]), list(p.get("events") or []))
+            for p in Partner._get_collection().find(query, {"_id": 1, "events": 1})
+            .sort("_id", pymongo.ASCENDING)]
+
+
+def partners_for(kind: str) -> list[str]:
+    """Ids of the active partners with a webhook that asked for this kind of event."""
+    return [partner for partner, events in _partner_events() if kind in events or "*" in events]
 
 
 def _clean_data(data) -> dict:

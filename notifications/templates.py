@@ -8,6 +8,7 @@ text (a reason) is kept apart in `detail`, shown in the inbox only.
 import re
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
 from models.catalogue import Bundle, Department, MaterialType, Matter
@@ -15,60 +16,109 @@ from models.notification import NotificationType
 
 LOCALES = ("zh-CN", "en")
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-_CACHE_SECONDS = 60.0
+# How often a process asks whether the catalogue changed (one small read): a renamed department
+# reads under its new name in notifications at most this long after the change.
+CHECK_SECONDS = 5.0
+_SOURCES = {
+    "department": (Department, {"code": 1, "name": 1}),
+    "matter": (Matter, {"code": 1, "name": 1, "outputs.name": 1, "outputs.label": 1}),
+    "bundle": (Bundle, {"code": 1, "name": 1}),
+    "material_type": (MaterialType, {"code": 1, "name": 1}),
+}
 
 
 class _Names:
-    """Catalogue names by code, cached briefly: names change rarely and every intent needs some."""
+    """Catalogue names by code, kept in the process until the catalogue's revision moves (every
+    catalogue write bumps it; it is looked at every CHECK_SECONDS at most): names change rarely
+    and every notification needs some. A batch of intents loads what it lacks with one query per
+    kind (`prefetch`)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._cache: dict[tuple[str, str], tuple[float, object]] = {}
-
-    def _get(self, kind: str, code: str | None, load):
-        if not code:
-            return None
-        key, now = (kind, code), time.monotonic()
-        with self._lock:
-            hit = self._cache.get(key)
-            if hit and now - hit[0] < _CACHE_SECONDS:
-                return hit[1]
-        value = load(code)
-        with self._lock:
-            self._cache[key] = (now, value)
-        return value
+        self._cache: dict[tuple[str, str], dict | None] = {}
+        self._revision: tuple | None = None
+        self._checked = float("-inf")
 
     def clear(self) -> None:
         with self._lock:
             self._cache.clear()
+            self._revision, self._checked = None, float("-inf")
+
+    def _fresh(self) -> None:
+        now = time.monotonic()
+        if now - self._checked < CHECK_SECONDS:
+            return
+        from services import catalogue  # the catalogue's own revision counter
+
+        state = catalogue.current_state()
+        revision = (state.get("revision"), state.get("stamp"), state.get("reset"))
+        with self._lock:
+            if revision != self._revision:
+                self._cache.clear()
+                self._revision = revision
+            self._checked = now
+
+    def _load(self, kind: str, codes: Iterable[str]) -> None:
+        codes = sorted({c for c in codes if isinstance(c, str) and c})
+        if not codes:
+            return
+        document, fields = _SOURCES[kind]
+        found = {row["code"]: row for row in document._get_collection().find(
+            {"code": {"$in": codes}}, fields)}
+        with self._lock:
+            for code in codes:  # unknown codes too: asking again would find nothing either
+                self._cache[(kind, code)] = found.get(code)
+
+    def _get(self, kind: str, code: str | None) -> dict | None:
+        if not code or not isinstance(code, str):
+            return None
+        self._fresh()
+        key = (kind, code)
+        with self._lock:
+            if key in self._cache:
+                return self._cache[key]
+        self._load(kind, [code])
+        with self._lock:
+            return self._cache.get(key)
+
+    def prefetch(self, intents: Iterable[Mapping]) -> None:
+        """Load every name these intents need and the cache lacks: one query per kind."""
+        wanted: dict[str, set[str]] = defaultdict(set)
+        for intent in intents:
+            for kind in ("department", "matter", "bundle"):
+                if isinstance(intent.get(kind), str):
+                    wanted[kind].add(intent[kind])
+            data = intent.get("data")
+            if isinstance(data, Mapping):
+                wanted["material_type"].update(_output_names(data.get("materials")))
+        self._fresh()
+        for kind, codes in wanted.items():
+            with self._lock:
+                missing = [code for code in codes if (kind, code) not in self._cache]
+            self._load(kind, missing)
 
     def department(self, code):
-        found = self._get("department", code,
-                          lambda c: Department.objects(code=c).only("name").first())
-        return _localized(found.name if found else None, code)
-
-    def matter(self, code):
-        return self._get("matter", code,
-                         lambda c: Matter.objects(code=c).only("name", "outputs").first())
+        found = self._get("department", code)
+        return _localized(found.get("name") if found else None, code)
 
     def matter_name(self, code):
-        found = self.matter(code)
-        return _localized(found.name if found else None, code)
+        found = self._get("matter", code)
+        return _localized(found.get("name") if found else None, code)
 
     def bundle(self, code):
-        found = self._get("bundle", code, lambda c: Bundle.objects(code=c).only("name").first())
-        return _localized(found.name if found else None, code)
+        found = self._get("bundle", code)
+        return _localized(found.get("name") if found else None, code)
 
     def material_type(self, code):
-        found = self._get("material_type", code,
-                          lambda c: MaterialType.objects(code=c).only("name").first())
-        return _localized(found.name if found else None, code)
+        found = self._get("material_type", code)
+        return _localized(found.get("name") if found else None, code)
 
     def output_label(self, matter_code, output_name):
-        matter = self.matter(matter_code)
-        for output in (matter.outputs if matter else []):
-            if output.name == output_name and output.label:
-                return _localized(output.label, output_name)
+        matter = self._get("matter", matter_code)
+        for output in (matter.get("outputs") or [] if matter else []):
+            if isinstance(output, Mapping) and output.get("name") == output_name \
+                    and output.get("label"):
+                return _localized(output["label"], output_name)
         readable = output_name.replace("_", " ")
         return {"zh-CN": readable, "en": readable}
 

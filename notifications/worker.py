@@ -9,6 +9,7 @@ looping; waiting for quiet hours or for FCM's Retry-After spends nothing.
 """
 import logging
 import os
+import queue
 import socket
 import threading
 import uuid
@@ -16,16 +17,20 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from bson import ObjectId
 from flask import current_app
-from pymongo.errors import PyMongoError
+from pymongo import UpdateOne
+from pymongo.errors import OperationFailure, PyMongoError
 
 from common.i18n import pick
+from models.application import Application
 from models.base import utcnow
 from models.device import Device
 from models.notification import (
+    MUST_NOT_MISS,
     NO_LEASE,
     Channel,
     ChannelPause,
@@ -42,6 +47,8 @@ from notifications.retry import backoff
 log = logging.getLogger(__name__)
 
 RETRY, HOLD = "retry", "hold"  # outcomes that leave the delivery pending
+# What a push needs of its notification.
+PUSHED_FIELDS = ("id", "type", "application", "title", "body", "created_at")
 MAX_ROUNDS_ONCE = 1000
 
 
@@ -75,6 +82,88 @@ def quiet_until(preferences: NotificationPreferences | None, now: datetime,
     return morning.astimezone(UTC)
 
 
+class Finisher:
+    """Records a round's push outcomes and takes its intents out of the outboxes in a thread of
+    its own, so the next round's relay and pushes need not wait for those writes; the relay
+    leaves the intents being taken out alone. At most two rounds wait to be finished (then the
+    loop waits). A worker killed before they are written loses nothing: the leases expire and
+    the intents are still in their outboxes."""
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue = queue.Queue(maxsize=2)
+        self._lock = threading.Lock()
+        self._relayed: set[str] = set()
+        self._thread = threading.Thread(target=self._work, name="round-finisher", daemon=True)
+        self._thread.start()
+
+    def submit(self, work, relayed: set[str]) -> None:
+        with self._lock:
+            self._relayed |= relayed
+        self._queue.put((work, relayed))
+
+    def relayed(self) -> set[str]:
+        """Ids of the intents relayed and not yet taken out of their outboxes."""
+        with self._lock:
+            return set(self._relayed)
+
+    def close(self) -> None:
+        """Finish what was submitted, then stop."""
+        self._queue.put(None)
+        self._thread.join()
+
+    def _work(self) -> None:
+        while (item := self._queue.get()) is not None:
+            work, relayed = item
+            try:
+                work()
+            except Exception:  # the leases expire and the outboxes still hold the intents
+                log.exception("recording a round failed; its work will be done again")
+            finally:
+                with self._lock:
+                    self._relayed -= relayed
+
+
+class OutboxWatcher:
+    """Wakes an idle worker the moment an application's outbox gains an intent, through a change
+    stream on applications (a thread of its own). Where the database offers none (a standalone
+    MongoDB server answers that change streams need a replica set), it gives up and the worker
+    polls; on a lost connection it starts a new stream (the worker's polling covers the gap)."""
+
+    # The relay's own clean-up lowers the flag: that wakes nobody.
+    PIPELINE = [{"$match": {"operationType": {"$in": ["insert", "update", "replace"]},
+                            "updateDescription.updatedFields.outbox_pending": {"$ne": False}}},
+                {"$project": {"_id": 1}}]
+    AWAIT_MS = 1000
+
+    def __init__(self, wake: threading.Event, stop: threading.Event):
+        self.wake, self.stop = wake, stop
+        self.watching = False
+
+    def start(self) -> None:
+        threading.Thread(target=self._watch, name="outbox-watcher", daemon=True).start()
+
+    def _watch(self) -> None:
+        collection = Application._get_collection()
+        while not self.stop.is_set():
+            try:
+                with collection.watch(self.PIPELINE, max_await_time_ms=self.AWAIT_MS) as stream:
+                    self.watching = True
+                    while not self.stop.is_set():
+                        if stream.try_next() is not None:
+                            self.wake.set()
+            except OperationFailure as exc:
+                self.watching = False
+                log.info("no change streams here (%s): the worker polls instead",
+                         exc.code)
+                return
+            except PyMongoError as exc:
+                self.watching = False
+                log.warning("outbox change stream lost (%s); polling meanwhile",
+                            type(exc).__name__)
+                self.stop.wait(1.0)
+        self.watching = False
+
+
 class Worker:
     """One worker process's loop; `run_once()` is one round (tests drive it directly)."""
 
@@ -90,51 +179,93 @@ class Worker:
         self.timezone = config["NOTIFICATION_TIMEZONE"]
         self.webhook_timeout = float(config["WEBHOOK_TIMEOUT"])
         self.retention = timedelta(days=float(config["NOTIFICATION_DELIVERY_RETENTION_DAYS"]))
+        self.wake_on_changes = bool(config.get("NOTIFICATION_WAKE_ON_CHANGES", False))
+        self.watched_poll = float(config.get("NOTIFICATION_WATCHED_POLL_SECONDS", self.poll))
         self.identity = f"{socket.gethostname()}:{os.getpid()}"
         self._stop = threading.Event()
+        self._wake = threading.Event()
+        self.watcher: OutboxWatcher | None = None
 
     # -- the loop --------------------------------------------------------------------------
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
 
     def run(self, *, once: bool = False) -> None:
-        """Loop until stopped; with `once`, until nothing is due any more."""
+        """Loop until stopped; with `once`, until nothing is due any more.
+
+        A round that found work is followed at once by the next. An idle worker looks again
+        after NOTIFICATION_POLL_SECONDS; with NOTIFICATION_WAKE_ON_CHANGES, as soon as a change
+        stream says an outbox gained an intent, else after NOTIFICATION_WATCHED_POLL_SECONDS
+        (what comes due by the clock: retries, quiet hours' end, replays), and every
+        NOTIFICATION_POLL_SECONDS again where the database refuses change streams.
+        """
         log.info("notification worker %s started", self.identity)
+        self.watcher = watcher = None
+        if self.wake_on_changes and not once:
+            self.watcher = watcher = OutboxWatcher(self._wake, self._stop)
+            watcher.start()
+        finisher = Finisher()
         rounds = 0
-        while not self._stop.is_set():
-            try:
-                busy = self.run_once()
-            except PyMongoError as exc:
-                log.warning("notification worker: database unavailable (%s)", type(exc).__name__)
-                busy = 0
-            except Exception:  # a bug must not end the process: log it, wait, go on
-                log.exception("notification worker round failed")
-                busy = 0
-            rounds += 1
-            if once and (not busy or rounds >= MAX_ROUNDS_ONCE):
-                break
-            if not busy:
-                self._stop.wait(self.poll)
+        try:
+            while not self._stop.is_set():
+                self._wake.clear()  # what changes during the round wakes the next one
+                try:
+                    busy = self._round(utcnow(), finisher)
+                except PyMongoError as exc:
+                    log.warning("notification worker: database unavailable (%s)",
+                                type(exc).__name__)
+                    busy = 0
+                except Exception:  # a bug must not end the process: log it, wait, go on
+                    log.exception("notification worker round failed")
+                    busy = 0
+                rounds += 1
+                if once and (not busy or rounds >= MAX_ROUNDS_ONCE):
+                    break
+                if not busy:
+                    self._wake.wait(self.watched_poll if watcher and watcher.watching
+                                    else self.poll)
+        finally:
+            finisher.close()
         log.info("notification worker %s stopped", self.identity)
 
     def run_once(self, now: datetime | None = None) -> int:
-        """Relay outboxes, then deliver what is due; returns how much work was found."""
-        relayed = relay.relay_pending(limit=self.batch)
-        now = now or utcnow()  # after relaying: what was just relayed is due in this round
+        """One round, all written before it returns; returns how much work it found."""
+        return self._round(now or utcnow())
+
+    def _round(self, now: datetime, finisher: Finisher | None = None) -> int:
+        """Claim what is due, relay the pending outboxes (their deliveries queued under the same
+        claim) and deliver all of it, pushes first and in one go. Only then are the pushes'
+        outcomes recorded and the relayed intents taken out of the outboxes, so a worker that
+        dies on the way loses nothing; a finisher does that beside the next round."""
         claim, claimed = self.claim(now)
-        if not claimed:
-            return relayed
+        claim = claim or self._new_claim()
+        batch = relay.relay_batch(limit=self.batch, lease=(claim, utcnow() + self.lease),
+                                  relayed=finisher.relayed() if finisher else frozenset())
+        deliveries = claimed + [Delivery._from_son(row) for row in batch.leased]
         by_channel: dict[str, list[Delivery]] = defaultdict(list)
-        for delivery in claimed:
+        for delivery in deliveries:
             by_channel[delivery.channel].append(delivery)
+        pushed: list = []
         if by_channel[Channel.PUSH]:
-            self._guarded(self._deliver_push, claim, by_channel[Channel.PUSH], now)
+            self._guarded(partial(self._deliver_push, batch=batch, outcomes=pushed), claim,
+                          by_channel[Channel.PUSH], now)
+
+        def finish() -> None:
+            self._finish_pushes(claim, pushed, now)
+            relay.take_out(batch)
+
+        if finisher is None:
+            finish()
+        else:
+            finisher.submit(finish, batch.ids)
         for channel in (Channel.MINIPROGRAM, Channel.SMS, Channel.WEBHOOK):
             for delivery in by_channel[channel]:
                 self._guarded(self._deliver_one, claim, [delivery], now)
-        log.info("notification worker %s: relayed %d, handled %d deliveries", self.identity,
-                 relayed, len(claimed))
-        return relayed + len(claimed)
+        if batch.moved or deliveries:
+            log.info("notification worker %s: relayed %d, handled %d deliveries",
+                     self.identity, batch.moved, len(deliveries))
+        return batch.moved + len(deliveries)
 
     def _guarded(self, handler, claim: str, deliveries: list[Delivery], now: datetime) -> None:
         try:
@@ -146,20 +277,27 @@ class Worker:
                 self._record(delivery, claim, Outcome(RETRY, error=type(exc).__name__), now)
 
     # -- leases ------------------------------------------------------------------------------
+    def _new_claim(self) -> str:
+        return f"{self.identity}:{uuid.uuid4().hex[:12]}"
+
     def claim(self, now: datetime) -> tuple[str, list[Delivery]]:
-        """Take up to a batch of due deliveries whose lease is free; each claim is an attempt."""
+        """Take up to a batch of due deliveries whose lease is free; each claim is an attempt.
+
+        A claim also moves the delivery's next attempt to the end of its lease, so what is due is
+        found on the (status, next_attempt_at) index alone; the lease itself is what the claiming
+        update checks."""
         collection = Delivery._get_collection()
-        due = {"status": DeliveryStatus.PENDING.value, "next_attempt_at": {"$lte": now},
-               "lease_until": {"$lte": now}}
+        due = {"status": DeliveryStatus.PENDING.value, "next_attempt_at": {"$lte": now}}
         for _ in range(3):  # others may take the same candidates first: look again
             ids = [row["_id"] for row in collection.find(due, {"_id": 1})
                    .sort("next_attempt_at", 1).limit(self.batch)]
             if not ids:
                 break
-            claim = f"{self.identity}:{uuid.uuid4().hex[:12]}"
+            claim = self._new_claim()
+            until = now + self.lease
             taken = collection.update_many(
-                {"_id": {"$in": ids}, **due},
-                {"$set": {"lease_owner": claim, "lease_until": now + self.lease},
+                {"_id": {"$in": ids}, **due, "lease_until": {"$lte": now}},
+                {"$set": {"lease_owner": claim, "lease_until": until, "next_attempt_at": until},
                  "$inc": {"attempts": 1}})
             if taken.modified_count:
                 return claim, [Delivery._from_son(row) for row in collection.find(
@@ -169,6 +307,32 @@ class Worker:
     def _record(self, delivery: Delivery, claim: str, outcome: Outcome,
                 now: datetime) -> str | None:
         """Write the outcome if we still hold the lease; returns the delivery's new status."""
+        update, status = self._outcome_update(delivery, outcome, now)
+        written = Delivery._get_collection().update_one(
+            {"_id": delivery.id, "lease_owner": claim}, update)
+        if not written.modified_count:
+            log.warning("lease on delivery %s expired before its outcome was recorded",
+                        delivery.id)
+            return None
+        return status
+
+    def _record_many(self, claim: str, outcomes: list[tuple[Delivery, Outcome]],
+                     now: datetime) -> None:
+        """Write several outcomes in one command, each only while we still hold its lease (for
+        deliveries whose new status nothing else depends on)."""
+        if not outcomes:
+            return
+        writes = [UpdateOne({"_id": delivery.id, "lease_owner": claim},
+                            self._outcome_update(delivery, outcome, now)[0])
+                  for delivery, outcome in outcomes]
+        written = Delivery._get_collection().bulk_write(writes, ordered=False)
+        if written.matched_count < len(writes):
+            log.warning("leases on %d of %d deliveries expired before their outcomes were "
+                        "recorded", len(writes) - written.matched_count, len(writes))
+
+    def _outcome_update(self, delivery: Delivery, outcome: Outcome,
+                        now: datetime) -> tuple[dict, str]:
+        """The update that records an outcome (and gives the lease back), and the new status."""
         changes: dict = {"lease_owner": None, "lease_until": NO_LEASE, "updated_at": now}
         increments: dict = {}
         if outcome.sends:
@@ -198,13 +362,7 @@ class Worker:
         update = {"$set": changes}
         if increments:
             update["$inc"] = increments
-        written = Delivery._get_collection().update_one(
-            {"_id": delivery.id, "lease_owner": claim}, update)
-        if not written.modified_count:
-            log.warning("lease on delivery %s expired before its outcome was recorded",
-                        delivery.id)
-            return None
-        return DeliveryStatus.PENDING.value if status in (RETRY, HOLD) else status
+        return update, DeliveryStatus.PENDING.value if status in (RETRY, HOLD) else status
 
     def _over_budget(self, delivery: Delivery, claim: str, now: datetime) -> bool:
         # Claimed more often than the budget allows: earlier workers died holding it.
@@ -225,42 +383,62 @@ class Worker:
         return None
 
     # -- push ----------------------------------------------------------------------------------
-    def _deliver_push(self, claim: str, deliveries: list[Delivery], now: datetime) -> None:
-        """Every due push of the round in one go: the gateway batches them by 500."""
+    def _deliver_push(self, claim: str, deliveries: list[Delivery], now: datetime,
+                      batch: relay.Batch | None = None, outcomes: list | None = None) -> None:
+        """Every due push of the round in one go: one read of each kind for all of them (none for
+        what the round's relay already holds), one gateway call (batched by 500), one write of
+        the outcomes (left in `outcomes` for the caller to record, if given)."""
         live = [d for d in deliveries if not self._over_budget(d, claim, now)]
         for delivery in deliveries:
             if delivery not in live:
                 self._after_push(delivery, DeliveryStatus.FAILED.value, now)
-        notes = {n.id: n for n in Notification.objects(id__in=[d.notification for d in live])}
+        if not live:
+            return
+        batch = batch or relay.Batch()
+        notes = {nid: Notification._from_son(batch.notifications[nid])
+                 for nid in {d.notification for d in live} if nid in batch.notifications}
+        unknown = sorted({d.notification for d in live} - set(notes))
+        if unknown:
+            notes.update({n.id: n for n in Notification.objects(id__in=unknown)
+                          .only(*PUSHED_FIELDS)})
         recipients = sorted({d.recipient for d in live})
-        preferences = {p.user: p for p in NotificationPreferences.objects(user__in=recipients)}
-        locales = {str(u.id): u.locale for u in User.objects(
-            id__in=[r for r in recipients if ObjectId.is_valid(r)]).only("locale")}
+        preferences = {r: NotificationPreferences._from_son(batch.preferences[r])
+                       for r in recipients if batch.preferences.get(r)}
+        unknown = [r for r in recipients if r not in batch.preferences]
+        if unknown:
+            preferences.update({p.user: p for p in NotificationPreferences.objects(
+                user__in=unknown)})
+        locales = {r: batch.users[r].get("locale") for r in recipients if r in batch.users}
+        unknown = [r for r in recipients if r not in locales and ObjectId.is_valid(r)]
+        if unknown:
+            locales.update({str(u.id): u.locale for u in User.objects(id__in=unknown)
+                            .only("locale")})
         devices: dict[str, list[Device]] = defaultdict(list)
         for device in Device.objects(user__in=recipients).order_by("-last_seen_at"):
             devices[device.user].append(device)
         paused = self._paused_until(Channel.PUSH, now)
 
+        finished: list[tuple[Delivery, Outcome, Notification | None]] = []
         sending: list[tuple[Delivery, list[fcm.PushMessage]]] = []
         for delivery in live:
             note = notes.get(delivery.notification)
             prefs = preferences.get(delivery.recipient)
             if note is None:
-                self._finish_push(delivery, claim, Outcome(DeliveryStatus.SKIPPED.value,
-                                                           error="notification gone"), now)
+                finished.append((delivery, Outcome(DeliveryStatus.SKIPPED.value,
+                                                   error="notification gone"), None))
                 continue
             stop = self._gate(delivery, prefs, prefs is None or prefs.push, now)
             if stop is None and paused:
                 stop = Outcome(HOLD, until=paused, error="FCM asked us to wait")
             if stop is not None:
-                self._finish_push(delivery, claim, stop, now, note)
+                finished.append((delivery, stop, note))
                 continue
             reached = set(delivery.state.get("reached") or [])
             targets = [d for d in devices.get(delivery.recipient, []) if d.token not in reached]
             if not targets:
-                self._finish_push(delivery, claim, Outcome(
+                finished.append((delivery, Outcome(
                     DeliveryStatus.DELIVERED.value if reached else DeliveryStatus.SKIPPED.value,
-                    error=None if reached else "no registered device"), now, note)
+                    error=None if reached else "no registered device"), note))
                 continue
             fallback_locale = locales.get(delivery.recipient) or "zh-CN"
             sending.append((delivery, [fcm.PushMessage(
@@ -271,21 +449,35 @@ class Worker:
 
         messages = [message for _, batch in sending for message in batch]
         results = fcm.push_gateway().send(messages) if messages else []
+        dead = sorted({r.token for r in results if r.outcome == "unregistered"})
+        if dead:
+            removed = Device.objects(token__in=dead).delete()
+            log.info("removed %d device tokens FCM no longer knows", removed)
         position = 0
         for delivery, batch in sending:
             answers = results[position:position + len(batch)]
             position += len(batch)
-            outcome = self._push_outcome(delivery, answers, now)
-            self._finish_push(delivery, claim, outcome, now, notes[delivery.notification])
+            finished.append((delivery, self._push_outcome(delivery, answers, now),
+                             notes[delivery.notification]))
+        if outcomes is None:
+            self._finish_pushes(claim, finished, now)
+        else:
+            outcomes += finished
+
+    def _finish_pushes(self, claim: str, finished: list[tuple[Delivery, Outcome, object]],
+                       now: datetime) -> None:
+        """Record the pushes' outcomes. What must not be missed has an SMS standing by, which
+        each outcome moves: those are recorded one by one; every other in one write."""
+        self._record_many(claim, [(d, o) for d, o, _ in finished if d.type not in MUST_NOT_MISS],
+                          now)
+        for delivery, outcome, note in finished:
+            if delivery.type in MUST_NOT_MISS:
+                self._finish_push(delivery, claim, outcome, now, note)
 
     def _push_outcome(self, delivery: Delivery, answers: list[fcm.PushResult],
                       now: datetime) -> Outcome:
         reached = set(delivery.state.get("reached") or [])
         reached |= {a.token for a in answers if a.outcome == "sent"}
-        dead = [a.token for a in answers if a.outcome == "unregistered"]
-        if dead:
-            removed = Device.objects(token__in=dead).delete()
-            log.info("removed %d device tokens FCM no longer knows", removed)
         retry = [a for a in answers if a.outcome == "retry"]
         failed = [a for a in answers if a.outcome == "failed"]
         state = {"reached": sorted(reached)}
@@ -316,6 +508,8 @@ class Worker:
                     note: Notification | None = None, outcome: Outcome | None = None) -> None:
         """Stand the SMS fallback down when push reached the citizen; call it up when push cannot,
         or has kept failing for NOTIFICATION_SMS_FALLBACK_AFTER."""
+        if delivery.type not in MUST_NOT_MISS:
+            return  # no SMS stands by for it
         if status == DeliveryStatus.DELIVERED or (outcome and outcome.state.get("reached")):
             self._set_fallback(delivery.notification, DeliveryStatus.SKIPPED, now)
             return
@@ -355,7 +549,8 @@ class Worker:
             else:
                 outcome = self._miniprogram(delivery, claim, note, prefs, now)
         status = self._record(delivery, claim, outcome, now)
-        if delivery.channel == Channel.MINIPROGRAM and status == DeliveryStatus.DELIVERED:
+        if (delivery.channel == Channel.MINIPROGRAM and status == DeliveryStatus.DELIVERED
+                and delivery.type in MUST_NOT_MISS):
             self._set_fallback(delivery.notification, DeliveryStatus.SKIPPED, now)
 
     def _sms(self, delivery: Delivery, note: Notification, prefs, now: datetime) -> Outcome:

@@ -42,6 +42,32 @@ def test_the_inbox_shows_notifications_newest_first_with_the_unread_count(as_cit
     assert (newest["type"], newest["read"], newest["seq"]) == ("task_completed", False, 2)
 
 
+def test_reading_the_inbox_costs_at_most_two_database_commands_whatever_its_size(as_citizen,
+                                                                                 citizen):
+    ids = deliver(citizen, *[completed(citizen, matter=f"m{n}") for n in range(12)])
+    as_citizen.post(f"{INBOX}/{ids[0]}/read", expect=200)
+
+    first = as_citizen.get(INBOX, expect=200)
+    later = as_citizen.get(f"{INBOX}?page=2&page_size=5", expect=200)
+    unread = as_citizen.get(f"{INBOX}?unread=true&page_size=100", expect=200)
+    empty = as_citizen.get(f"{INBOX}?page=9", expect=200)
+
+    for response in (first, later, unread, empty):
+        assert int(response.headers["X-DB-Commands"]) <= 2
+    assert [n["id"] for n in later.get_json()["items"]] == ids[6:1:-1]
+    assert {k: later.get_json()[k] for k in ("unread", "total", "page", "page_size")} == {
+        "unread": 11, "total": 12, "page": 2, "page_size": 5}
+    assert (unread.get_json()["total"], len(unread.get_json()["items"])) == (11, 11)
+    assert ids[0] not in [n["id"] for n in unread.get_json()["items"]]
+    assert (empty.get_json()["items"], empty.get_json()["total"]) == ([], 12)
+
+
+def test_an_empty_inbox_counts_nothing(as_citizen):
+    inbox = as_citizen.get(INBOX, expect=200).get_json()
+
+    assert inbox == {"items": [], "unread": 0, "total": 0, "page": 1, "page_size": 20}
+
+
 def test_the_inbox_speaks_the_callers_language(as_citizen, citizen):
     ws.load_catalogue()
     deliver(citizen, completed(citizen))

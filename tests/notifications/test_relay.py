@@ -1,7 +1,8 @@
 """The relay moves outbox intents into the inbox once, whatever the replays and races."""
+from common import db_metrics
 from models.application import Application
-from models.notification import Delivery, Notification
-from notifications import relay
+from models.notification import Delivery, Notification, NotificationSequence
+from notifications import relay, templates
 from tests import workflow_support as ws
 from tests.helpers import make_citizen, make_partner
 from tests.notifications.support import application_with, completed, intent
@@ -39,16 +40,16 @@ def test_relaying_an_intent_again_stores_it_once_with_the_same_deliveries(citize
 def test_an_intent_written_while_the_relay_works_keeps_the_outbox_flag_up(citizen, monkeypatch):
     app = application_with(citizen, [completed(citizen)])
     late = completed(citizen, matter="citizen_card", department="hrss")
-    real_store = relay.store
+    real_store = relay.store_many
 
-    def store_while_the_workflow_writes(item, **kwargs):
+    def store_while_the_workflow_writes(outboxes, **kwargs):
         # The workflow appends a new intent between the relay's read and its clean-up.
         Application.objects(id=app.id).update(
             __raw__={"$push": {"outbox": late}, "$set": {"outbox_pending": True}})
-        monkeypatch.setattr(relay, "store", real_store)
-        return real_store(item, **kwargs)
+        monkeypatch.setattr(relay, "store_many", real_store)
+        return real_store(outboxes, **kwargs)
 
-    monkeypatch.setattr(relay, "store", store_while_the_workflow_writes)
+    monkeypatch.setattr(relay, "store_many", store_while_the_workflow_writes)
     relay.relay_pending()
 
     fresh = Application.objects.get(id=app.id)
@@ -123,3 +124,78 @@ def test_an_intent_with_malformed_details_is_stored_without_them(citizen):
 
     notification = Notification.objects.get(id=odd["id"])
     assert notification.data == {} and notification.body["en"]
+
+
+def relay_counting_commands() -> tuple[int, int]:
+    """(intents moved, database commands sent) for one relay of every pending outbox."""
+    db_metrics.reset()
+    moved = relay.relay_pending()
+    return moved, db_metrics.count()
+
+
+def four_intents(citizen) -> list[dict]:
+    return [intent("application_received", citizen),
+            intent("task_routed", citizen, matter="vaccination_certificate",
+                   department="community_health"),
+            completed(citizen),
+            intent("supplement_requested", citizen, matter="citizen_card", department="hrss",
+                   data={"materials": ["marriage_certificate"]})]
+
+
+def test_relaying_a_big_batch_costs_no_more_commands_than_relaying_one_intent(monkeypatch):
+    ws.load_catalogue()
+    monkeypatch.setattr(templates, "CHECK_SECONDS", 3600.0)  # no catalogue check mid-test
+    make_partner(webhook_url="http://127.0.0.1:9/hook", events=["*"])
+    first = make_citizen()
+    application_with(first, four_intents(first))
+    relay.relay_pending()  # the catalogue names are in the process from now on
+
+    application_with(first, [completed(first)])
+    one = relay_counting_commands()
+    citizens = [make_citizen() for _ in range(15)]
+    for citizen in citizens:
+        application_with(citizen, four_intents(citizen))
+    many = relay_counting_commands()
+
+    assert (one[0], many[0]) == (1, 60)
+    assert many[1] == one[1] <= 9  # the old relay sent ten or more for each intent
+    assert Notification.objects.count() == 65
+    # Push and webhook for each, an SMS standing by for each supplement request.
+    assert Delivery.objects.count() == 65 * 2 + 16
+    for citizen in citizens:
+        assert sorted(Notification.objects(recipient=str(citizen.id)).scalar("seq")) == [
+            1, 2, 3, 4]
+
+
+def test_numbers_continue_after_the_counter_fell_behind(citizen):
+    application_with(citizen, [completed(citizen), completed(citizen)])
+    relay.relay_pending()
+    # As if a relay had died after storing its notifications, before counting them.
+    NotificationSequence.objects(id=str(citizen.id)).delete()
+    later = [completed(citizen), completed(citizen)]
+    application_with(citizen, later)
+
+    assert relay.relay_pending() == 2
+
+    assert [Notification.objects.get(id=i["id"]).seq for i in later] == [3, 4]
+    assert NotificationSequence.objects.get(id=str(citizen.id)).seq == 4
+
+
+def test_a_relay_leaves_alone_what_another_round_is_still_taking_out(citizen):
+    first, late = completed(citizen), completed(citizen, matter="citizen_card")
+    app = application_with(citizen, [first])
+    earlier = relay.relay_batch(limit=10)  # stored; its intents not yet out of the outbox
+    Application.objects(id=app.id).update(
+        __raw__={"$push": {"outbox": late}, "$set": {"outbox_pending": True}})
+
+    later = relay.relay_batch(limit=10, relayed=earlier.ids)
+    relay.take_out(earlier)
+    assert [i["id"] for i in Application.objects.get(id=app.id).outbox] == [late["id"]]
+    relay.take_out(later)
+
+    assert (earlier.moved, later.moved) == (1, 1)
+    assert [(n.id, n.seq) for n in Notification.objects.order_by("seq")] == [
+        (first["id"], 1), (late["id"], 2)]
+    fresh = Application.objects.get(id=app.id)
+    assert fresh.outbox == [] and fresh.outbox_pending is False
+    assert relay.relay_batch(limit=10, relayed=earlier.ids | later.ids).moved == 0

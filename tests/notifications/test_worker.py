@@ -1,15 +1,19 @@
 """The worker delivers every channel at least once, with leases, retries and citizens' wishes."""
+import threading
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from common import db_metrics
 from models.base import utcnow
 from models.device import Device
 from models.notification import ChannelPause, Delivery, Notification
 from models.preferences import NotificationPreferences, QuietHours
-from notifications import relay
+from notifications import relay, templates
+from notifications.worker import OutboxWatcher
 from tests import workflow_support as ws
 from tests.helpers import make_citizen
 from tests.notifications.support import application_with, completed, fast_worker, intent
+from tests.processes import wait_until
 from tests.standins.sms_gateway import SmsGatewayStandin
 
 
@@ -48,6 +52,36 @@ def test_each_device_gets_the_push_in_its_own_language(app, fcm, citizen):
     delivery = push_of(item["id"])
     assert delivery.status == "delivered" and delivery.lease_owner is None
     assert sorted(delivery.state["reached"]) == ["phone-en", "tablet-zh"]
+
+
+def round_commands(worker) -> int:
+    db_metrics.reset()
+    worker.run_once()
+    return db_metrics.count()
+
+
+def test_a_round_pushing_forty_notifications_costs_the_commands_of_a_round_pushing_one(
+        app, fcm, monkeypatch):
+    monkeypatch.setattr(templates, "CHECK_SECONDS", 3600.0)  # no catalogue check mid-test
+    worker = fast_worker(app)
+    first = make_citizen()
+    device(first, "first-phone")
+    application_with(first, [completed(first), completed(first, matter="citizen_card")])
+    drain(worker)  # the catalogue names and the FCM client are in the process from now on
+
+    application_with(first, [completed(first)])
+    one = round_commands(worker)
+    citizens = [make_citizen() for _ in range(20)]
+    for n, citizen in enumerate(citizens):
+        device(citizen, f"phone-{n}")
+        application_with(citizen, [completed(citizen), completed(citizen, matter="citizen_card")])
+    many = round_commands(worker)
+
+    assert many == one  # the old worker sent 13 for each notification
+    assert len(fcm.messages) == 3 + 40
+    assert Delivery.objects(channel="push", status="delivered").count() == 43
+    assert {m["token"] for m in fcm.messages} == {"first-phone", *(f"phone-{n}"
+                                                                   for n in range(20))}
 
 
 def test_a_device_without_a_language_gets_the_citizens(app, fcm):
@@ -329,3 +363,51 @@ def test_the_worker_command_delivers_what_is_due_and_exits_with_once(app, fcm, c
     assert result.exit_code == 0, result.output
     assert fcm.notification_ids() == [item["id"]]
     assert Notification.objects(id=item["id"]).count() == 1
+
+
+class Running:
+    """A worker looping in a thread, as `flask notifications worker` runs it."""
+
+    def __init__(self, app, **config):
+        self.app, self.worker = app, fast_worker(app, **config)
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        with self.app.app_context():
+            self.worker.run()
+
+    def __enter__(self):
+        self.thread.start()
+        return self.worker
+
+    def __exit__(self, *exc):
+        self.worker.stop()
+        self.thread.join(30)
+        assert not self.thread.is_alive(), "the worker did not stop"
+
+
+def test_an_idle_worker_is_woken_by_a_new_intent_rather_than_by_its_clock(app, fcm, citizen):
+    device(citizen, "phone")
+    # Its clock alone would not look again within the test.
+    with Running(app, NOTIFICATION_WAKE_ON_CHANGES=True, NOTIFICATION_POLL_SECONDS=600,
+                 NOTIFICATION_WATCHED_POLL_SECONDS=600) as worker:
+        wait_until(lambda: worker.watcher is not None and worker.watcher.watching, timeout=10)
+        item = completed(citizen)
+        application_with(citizen, [item])
+
+        wait_until(lambda: fcm.notification_ids() == [item["id"]], timeout=30, interval=0.05)
+    assert push_of(item["id"]).status == "delivered"
+
+
+def test_without_change_streams_the_worker_polls(app, fcm, citizen, monkeypatch):
+    # A standalone MongoDB server refuses change streams; so does this one, told nonsense.
+    monkeypatch.setattr(OutboxWatcher, "PIPELINE", [{"$noSuchStage": {}}])
+    device(citizen, "phone")
+    with Running(app, NOTIFICATION_WAKE_ON_CHANGES=True, NOTIFICATION_POLL_SECONDS=0.05,
+                 NOTIFICATION_WATCHED_POLL_SECONDS=600) as worker:
+        wait_until(lambda: worker.watcher is not None, timeout=10)
+        item = completed(citizen)
+        application_with(citizen, [item])
+
+        wait_until(lambda: fcm.notification_ids() == [item["id"]], timeout=30, interval=0.05)
+        assert worker.watcher.watching is False

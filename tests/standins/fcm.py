@@ -35,6 +35,9 @@ PROJECT_ID = "onething-standin"
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # firebase-admin sends a batch's messages at once, one connection each (up to 500): the
+    # socketserver default backlog of 5 would refuse some of them on a busy machine.
+    request_queue_size = 512
 
     def handle_error(self, request, client_address):
         # Senders killed mid-request (the crash tests do it on purpose) are not our error.
@@ -236,6 +239,9 @@ class FcmStandin:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in two writes; with Nagle's algorithm the body would wait
+            # for the client's delayed ACK (40 ms on Linux) on every kept-alive request.
+            disable_nagle_algorithm = True
 
             def log_message(self, *args):  # quiet
                 pass
