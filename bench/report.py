@@ -194,9 +194,8 @@ def _measures(result: dict) -> list[tuple[str, str]]:
                      f"{_num(o.get('ratio'), 2)} = {_num(o.get('ours_rps'), 1)} / "
                      f"{_num(o.get('baseline_rps'), 1)} applications/s; target ≥ "
                      f"{o['target']}: {_mark(o['met'])}"
-                     + (f"; the notification worker relayed {o.get('worker_relayed_per_second')}"
-                        f" intents/s and was {o['worker_backlog_intents']} behind at the end"
-                        if o.get("worker_backlog_intents") else "")))
+                     + (f"; {o['worker_backlog_intents']} notification intents waited for the "
+                        f"paused worker" if o.get("worker_backlog_intents") else "")))
     for c in (result.get("catalogue") or {}).get("rows") or []:
         rows.append((c["label"], c["figure"]))
     a = result.get("assistant")
