@@ -206,8 +206,10 @@ class Stack:
                                                 str(self.fcm_port), "--credentials-out",
                                                 str(credentials)], env=self.plain_env())
         self.sms = self.service("sms-standin", [
-            PYTHON, "-m", "bench.sms_standin", "--port", str(self.sms_port), "--key",
-            self.sms_key, "--secret", self.sms_secret], env=self.plain_env())
+            # "--opt=value": a generated value may start with "-", which argparse would take
+            # for an option.
+            PYTHON, "-m", "bench.sms_standin", f"--port={self.sms_port}",
+            f"--key={self.sms_key}", f"--secret={self.sms_secret}"], env=self.plain_env())
         wait_http(f"{self.fcm_url}/_standin/stats", self.fcm)
         wait_http(f"{self.sms_url}/_standin/stats", self.sms)
         self.env = {
@@ -655,11 +657,12 @@ def measure(stack: Stack, phases: Phases, result: dict) -> None:
         {"pid": pid, "start_bytes": rss, "warm_bytes": rss_warm.get(pid),
          "end_bytes": rss_end.get(pid)} for pid, rss in rss_start.items()]),
         "limit": report.MEMORY_GROWTH_LIMIT}
-    phases.run("stop our API", stack.stop_api)
-    try:
-        bare = phases.run("apply-only load (baseline)", baseline, stack)
-    finally:
+    # Resumed so that it can leave cleanly; stopping our API stops it too, so the baseline
+    # runs without it as well.
+    with suppress(ProcessLookupError):
         os.kill(stack.worker.pid, signal.SIGCONT)
+    phases.run("stop our API", stack.stop_api)
+    bare = phases.run("apply-only load (baseline)", baseline, stack)
     result["overhead"] = {
         **report.overhead(apply_rate(ours, "POST /api/v1/applications"),
                           apply_rate(bare, "POST /apply (baseline)")),

@@ -2,6 +2,8 @@
 their deliveries, idempotently, then takes them out of the outbox; a batch of outboxes costs the
 same few database commands whether it holds one intent or hundreds."""
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,6 +36,36 @@ log = logging.getLogger(__name__)
 SEQ_RETRIES = 20
 DUPLICATE_KEY = 11000
 STAFF_ROLE_NAMES = {role.value for role in STAFF_ROLES}
+
+
+class _RecentNumbers:
+    """The last inbox number this process gave each recent recipient. The counters in the
+    database are raised only after a round's pushes, so the next round would otherwise start
+    from a number already taken and retry; only a hint, the unique index has the last word."""
+
+    SIZE = 10_000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._numbers: OrderedDict[str, int] = OrderedDict()
+
+    def get(self, recipient: str) -> int:
+        with self._lock:
+            return self._numbers.get(recipient, 0)
+
+    def given(self, recipient: str, seq: int) -> None:
+        with self._lock:
+            self._numbers[recipient] = max(seq, self._numbers.get(recipient, 0))
+            self._numbers.move_to_end(recipient)
+            while len(self._numbers) > self.SIZE:
+                self._numbers.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._numbers.clear()
+
+
+recent_numbers = _RecentNumbers()
 
 
 @dataclass
@@ -235,7 +267,8 @@ def _insert_numbered(documents: list[dict]) -> dict[str, int]:
     collection = Notification._get_collection()
     sequences = NotificationSequence._get_collection()
     recipients = sorted({d["recipient"] for d in documents})
-    last = {row["_id"]: row["seq"] for row in sequences.find({"_id": {"$in": recipients}})}
+    counted = {row["_id"]: row["seq"] for row in sequences.find({"_id": {"$in": recipients}})}
+    last = {r: max(counted.get(r, 0), recent_numbers.get(r)) for r in recipients}
     inserted: dict[str, int] = {}
     pending, attempts = documents, 0
     while pending:
@@ -257,6 +290,7 @@ def _insert_numbered(documents: list[dict]) -> dict[str, int]:
             done, pending = pending[:position], pending[position:]
         for document in done:
             last[document["recipient"]] = inserted[document["_id"]] = document["seq"]
+            recent_numbers.given(document["recipient"], document["seq"])
         if not pending:
             break
         known = {row["_id"] for row in collection.find(

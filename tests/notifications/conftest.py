@@ -2,13 +2,14 @@
 import pytest
 
 from notifications import fcm as fcm_module
-from notifications import templates
+from notifications import relay, templates
 from tests.standins.fcm import FcmStandin
 
 
 @pytest.fixture(autouse=True)
 def fresh_names():
     templates.names.clear()
+    relay.recent_numbers.clear()
     yield
     templates.names.clear()
 

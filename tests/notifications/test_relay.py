@@ -170,8 +170,10 @@ def test_relaying_a_big_batch_costs_no_more_commands_than_relaying_one_intent(mo
 def test_numbers_continue_after_the_counter_fell_behind(citizen):
     application_with(citizen, [completed(citizen), completed(citizen)])
     relay.relay_pending()
-    # As if a relay had died after storing its notifications, before counting them.
+    # As if a relay had died after storing its notifications, before counting them, and this
+    # were another process.
     NotificationSequence.objects(id=str(citizen.id)).delete()
+    relay.recent_numbers.clear()
     later = [completed(citizen), completed(citizen)]
     application_with(citizen, later)
 
