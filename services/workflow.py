@@ -707,13 +707,19 @@ def _after_completion(application: Application, task_id: str) -> Application:
     return application
 
 
-def reject_task(*, task_id: str, officer, reason: str) -> Application:
-    """An officer refuses their claimed task with a reason: the application is rejected, the
-    matters that depended on it are cancelled, the citizen is told why."""
+def _required_reason(reason: str | None) -> str:
+    """The citizen is always told why: an officer's refusal or request needs a reason."""
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed(errors={"reason": [i18n.text("A reason is required.",
                                                             "请填写原因。")]})
+    return reason
+
+
+def reject_task(*, task_id: str, officer, reason: str) -> Application:
+    """An officer refuses their claimed task with a reason: the application is rejected, the
+    matters that depended on it are cancelled, the citizen is told why."""
+    reason = _required_reason(reason)
 
     def decide(application: Application, now: datetime) -> Change:
         definition = definition_of(application.bundle, application.bundle_version)
@@ -781,10 +787,7 @@ def request_supplement(*, task_id: str, officer, materials: list[str] | None = N
     task stops (its clock paused) and the others go on."""
     materials = list(dict.fromkeys(materials or []))
     fields = list(dict.fromkeys(fields or []))
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationFailed(errors={"reason": [i18n.text("A reason is required.",
-                                                            "请填写原因。")]})
+    reason = _required_reason(reason)
 
     def decide(application: Application, now: datetime) -> Change:
         definition = definition_of(application.bundle, application.bundle_version)

@@ -28,11 +28,6 @@ def catalogue():
 
 
 @pytest.fixture
-def parent():
-    return ws.make_parent()
-
-
-@pytest.fixture
 def application(parent):
     return workflow.submit_application(
         applicant_id=str(parent.id), bundle="newborn", subject={"kind": "newborn"},

@@ -18,16 +18,6 @@ def catalogue():
     current_locale.set("en")
 
 
-@pytest.fixture
-def parent():
-    return ws.make_parent()
-
-
-@pytest.fixture
-def officers():
-    return {d: make_officer(d) for d in ws.NEWBORN_DEPARTMENTS}
-
-
 def submit(parent, key="key-1", **changes):
     arguments = {"applicant_id": str(parent.id), "bundle": "newborn",
                  "subject": {"kind": "newborn"}, "form": ws.newborn_form(),

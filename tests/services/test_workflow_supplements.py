@@ -8,23 +8,13 @@ from models.application import Application
 from services import workflow
 from services.errors import InvalidState, ValidationFailed
 from tests import workflow_support as ws
-from tests.helpers import make_material, make_officer
+from tests.helpers import make_material
 
 
 @pytest.fixture(autouse=True)
 def catalogue():
     ws.load_catalogue()
     current_locale.set("en")
-
-
-@pytest.fixture
-def parent():
-    return ws.make_parent()
-
-
-@pytest.fixture
-def officers():
-    return {d: make_officer(d) for d in ws.NEWBORN_DEPARTMENTS}
 
 
 @pytest.fixture
