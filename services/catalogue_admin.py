@@ -149,22 +149,27 @@ def _publish_all(compiled: list[tuple[dict, dict]]) -> None:
         catalogue.publish_bundle_version(bundle["code"])
 
 
+def _insert_new(document, stored: dict, exists: InvalidState) -> None:
+    """Insert a new catalogue entry; the unique code decides a race between two admins."""
+    try:
+        document._get_collection().insert_one(stored)
+    except pymongo.errors.DuplicateKeyError:
+        raise exists from None
+
+
 def create_matter(*, data: dict) -> dict:
     """Add a matter to the catalogue; 409 if the code is taken, 422 naming any problem."""
-    errors = _Errors()
+    exists = InvalidState("A matter {code} already exists.", "事项 {code} 已存在。",
+                          error="matter_exists", code=data.get("code"))
     if Matter._get_collection().count_documents({"code": data.get("code")}, limit=1):
-        raise InvalidState("A matter {code} already exists.", "事项 {code} 已存在。",
-                           error="matter_exists", code=data.get("code"))
+        raise exists
+    errors = _Errors()
     stored = _stored(Matter, {k: v for k, v in data.items() if k not in _SYSTEM},
                      errors)
     if stored is not None:
         _check_matter(stored, errors)
     errors.raise_if_any("The matter is not valid.", "事项定义无效。")
-    try:
-        Matter._get_collection().insert_one(stored)
-    except pymongo.errors.DuplicateKeyError:
-        raise InvalidState("A matter {code} already exists.", "事项 {code} 已存在。",
-                           error="matter_exists", code=data.get("code")) from None
+    _insert_new(Matter, stored, exists)
     catalogue.bump_revision()
     log.info("matter %s created", stored["code"])
     return catalogue.matter_detail(stored["code"])
@@ -246,20 +251,17 @@ def _compile_candidate(candidate: dict, errors: _Errors) -> dict | None:
 
 def create_bundle(*, data: dict) -> dict:
     """Compose matters into a new bundle and publish its first version."""
+    exists = InvalidState("A bundle {code} already exists.", "一件事 {code} 已存在。",
+                          error="bundle_exists", code=data.get("code"))
     if Bundle._get_collection().count_documents({"code": data.get("code")}, limit=1):
-        raise InvalidState("A bundle {code} already exists.", "一件事 {code} 已存在。",
-                           error="bundle_exists", code=data.get("code"))
+        raise exists
     errors = _Errors()
     stored = _stored(Bundle, {k: v for k, v in data.items() if k not in _SYSTEM},
                      errors)
     if stored is not None:
         _compile_candidate(stored, errors)
     errors.raise_if_any("The bundle is not valid.", "一件事定义无效。")
-    try:
-        Bundle._get_collection().insert_one(stored)
-    except pymongo.errors.DuplicateKeyError:
-        raise InvalidState("A bundle {code} already exists.", "一件事 {code} 已存在。",
-                           error="bundle_exists", code=data.get("code")) from None
+    _insert_new(Bundle, stored, exists)
     published = catalogue.publish_bundle_version(stored["code"])
     catalogue.bump_revision()
     log.info("bundle %s created", stored["code"])
