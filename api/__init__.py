@@ -106,6 +106,6 @@ def create_app(config_name: str | None = None) -> Flask:
 def _warm_up_assistant() -> None:
     # Training the assistant's understanding takes a second or two: do it beside start-up,
     # not in the first citizen's request.
-    from services import assistant
+    from assistant import conversations as assistant
 
     threading.Thread(target=assistant.warm_up, name="assistant-warm-up", daemon=True).start()

@@ -20,7 +20,8 @@ from api.schemas.catalogue import (
     MatterUpdateSchema,
 )
 from models.user import Role
-from services import catalogue, catalogue_admin
+from services.catalogue import admin as catalogue_admin
+from services.catalogue import publishing
 from services.errors import PreconditionFailed
 
 blp = Blueprint("admin_catalogue", __name__, url_prefix="/api/v1/admin",
@@ -63,7 +64,7 @@ class AdminMatterByCode(MethodView):
     @blp.response(200, AdminMatterSchema)
     def get(self, code):
         """A matter, retired or not"""
-        return _versioned(catalogue.matter_detail(code, include_retired=True))
+        return _versioned(publishing.matter_detail(code, include_retired=True))
 
     @auth_required(role=Role.ADMIN)
     @blp.arguments(MatterUpdateSchema)

@@ -15,7 +15,7 @@ from api.schemas.admin import (
     StaffUpdateSchema,
 )
 from models.user import Role
-from services import identity
+from services.identity import partner_accounts, staff_accounts
 
 blp = Blueprint("admin_users", __name__, url_prefix="/api/v1/admin",
                 description="Admins: staff accounts and partner systems")
@@ -28,14 +28,14 @@ class StaffAccounts(MethodView):
     @blp.response(200, StaffSchema(many=True))
     def get(self, args):
         """Staff accounts, by username"""
-        return identity.list_staff(**args)
+        return staff_accounts.list_staff(**args)
 
     @auth_required(role=Role.ADMIN)
     @blp.arguments(StaffCreateSchema)
     @blp.response(201, StaffSchema)
     def post(self, payload):
         """Create an officer (department, region), a clerk (station) or an admin"""
-        return identity.create_staff(created_by=current_user().id, **payload)
+        return staff_accounts.create_staff(created_by=current_user().id, **payload)
 
 
 @blp.route("/staff/<user_id>")
@@ -44,14 +44,14 @@ class StaffAccountById(MethodView):
     @blp.response(200, StaffSchema)
     def get(self, user_id):
         """One staff account"""
-        return identity.get_staff(user_id)
+        return staff_accounts.get_staff(user_id)
 
     @auth_required(role=Role.ADMIN)
     @blp.arguments(StaffUpdateSchema)
     @blp.response(200, StaffSchema)
     def patch(self, payload, user_id):
         """Change a staff account: details, password, unlock, or disable (signs it out)"""
-        return identity.update_staff(user_id=user_id, actor_id=current_user().id, **payload)
+        return staff_accounts.update_staff(user_id=user_id, actor_id=current_user().id, **payload)
 
 
 @blp.route("/partners")
@@ -60,14 +60,14 @@ class Partners(MethodView):
     @blp.response(200, PartnerSchema(many=True))
     def get(self):
         """Partner systems"""
-        return identity.list_partners()
+        return partner_accounts.list_partners()
 
     @auth_required(role=Role.ADMIN)
     @blp.arguments(PartnerCreateSchema)
     @blp.response(201, PartnerCreatedSchema)
     def post(self, payload):
         """Register a partner; its client secret and webhook secret are shown only in this answer"""
-        partner, secret, webhook_secret = identity.register_partner(
+        partner, secret, webhook_secret = partner_accounts.register_partner(
             created_by=current_user().id, **payload)
         shown = {name: getattr(partner, name) for name in PartnerSchema().fields}
         return {**shown, "client_secret": secret, "webhook_secret": webhook_secret}
@@ -79,14 +79,14 @@ class PartnerById(MethodView):
     @blp.response(200, PartnerSchema)
     def get(self, partner_id):
         """One partner"""
-        return identity.get_partner(partner_id)
+        return partner_accounts.get_partner(partner_id)
 
     @auth_required(role=Role.ADMIN)
     @blp.arguments(PartnerUpdateSchema)
     @blp.response(200, PartnerSchema)
     def patch(self, payload, partner_id):
         """Change a partner's name, scopes, webhook, events, or disable it"""
-        return identity.update_partner(partner_id=partner_id, **payload)
+        return partner_accounts.update_partner(partner_id=partner_id, **payload)
 
 
 @blp.route("/partners/<partner_id>/secret")
@@ -95,5 +95,5 @@ class PartnerSecret(MethodView):
     @blp.response(200, PartnerSecretSchema)
     def post(self, partner_id):
         """Issue a new client secret (the old one stops working); shown only in this answer"""
-        partner, secret = identity.rotate_partner_secret(partner_id=partner_id)
+        partner, secret = partner_accounts.rotate_partner_secret(partner_id=partner_id)
         return {"client_id": partner.client_id, "client_secret": secret}

@@ -14,8 +14,8 @@ from api.schemas.applications import (
     TimelineEventSchema,
 )
 from models.user import Role
-from services import applications, workflow
 from services.errors import PreconditionRequired
+from services.workflow import applications, submission, supplements
 
 blp = Blueprint("applications", __name__, url_prefix="/api/v1/applications",
                 description="One application per life event, fanned out to every department")
@@ -61,7 +61,7 @@ class Applications(MethodView):
     @blp.doc(parameters=[IDEMPOTENCY_HEADER])
     def post(self, payload):
         """Apply for a bundle: one joint form, materials given once, every department at once"""
-        application = workflow.submit_application(
+        application = submission.submit_application(
             applicant_id=current_user().id, idempotency_key=request.headers["Idempotency-Key"],
             render=_first_answer, **payload)
         # A retry (or a concurrent twin) gets the first answer again, exactly.
@@ -99,7 +99,7 @@ class ApplicationWithdrawal(MethodView):
     @blp.response(200, ApplicationSchema)
     def post(self, application_id):
         """Withdraw before any department completed a matter; departments are told"""
-        return applications.citizen_view(workflow.withdraw(application_id=application_id,
+        return applications.citizen_view(submission.withdraw(application_id=application_id,
                                                            citizen=current_user()))
 
 
@@ -110,5 +110,5 @@ class ApplicationSupplements(MethodView):
     @blp.response(200, ApplicationSchema)
     def post(self, payload, application_id):
         """Answer the supplement request; the tasks go back to their departments"""
-        return applications.citizen_view(workflow.answer_supplement(
+        return applications.citizen_view(supplements.answer_supplement(
             application_id=application_id, citizen=current_user(), **payload))

@@ -11,8 +11,8 @@ from api.schemas.assistant import (
     MessageCreateSchema,
     MessageSchema,
 )
+from assistant import conversations as assistant
 from models.user import Role
-from services import assistant
 
 STAFF = [Role.OFFICER, Role.CLERK, Role.ADMIN]
 

@@ -6,7 +6,7 @@ from flask import current_app, g, request
 
 from common.i18n import current_locale
 from services.errors import Forbidden, Unauthorized
-from services.tokens import PARTNER_ROLE, Principal, decode_access_token
+from services.identity.tokens import PARTNER_ROLE, Principal, decode_access_token
 
 BEARER_SECURITY = [{"bearerAuth": []}]
 

@@ -12,7 +12,9 @@ from api.schemas.catalogue import (
     ChecklistSchema,
 )
 from models.user import Role
-from services import catalogue, catalogue_search
+from services.catalogue import publishing
+from services.catalogue import search as catalogue_search
+from services.materials import checklists
 
 blp = Blueprint("bundles", __name__, url_prefix="/api/v1/bundles",
                 description='"One thing" bundles (public; the checklist for citizens)')
@@ -33,7 +35,7 @@ class BundleByCode(MethodView):
     @blp.response(200, BundleSchema)
     def get(self, args, code):
         """A bundle: steps and their dependencies, the joint form, the checklist, the figures"""
-        return catalogue.bundle_detail(code, args.get("version"))
+        return publishing.bundle_detail(code, args.get("version"))
 
 
 @blp.route("/<code>/checklist")
@@ -43,5 +45,5 @@ class BundleChecklist(MethodView):
     @blp.response(200, ChecklistSchema)
     def get(self, args, code):
         """The bundle's materials for me: each already on file in my vault, or still needed"""
-        return catalogue.checklist(code=code, owner_id=current_user().id,
+        return checklists.checklist(code=code, owner_id=current_user().id,
                                    subject_id=args.get("subject"))

@@ -3,7 +3,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api.schemas.catalogue import DepartmentQueryArgsSchema, DepartmentSchema
-from services import catalogue_search
+from services.catalogue import search as catalogue_search
 
 blp = Blueprint("departments", __name__, url_prefix="/api/v1/departments",
                 description="Departments (public)")

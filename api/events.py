@@ -9,8 +9,8 @@ from api.auth import auth_required, current_user
 from api.schemas.notifications import NotificationSchema
 from common.i18n import current_locale
 from models.user import USER_ROLES
-from services import notifications
 from services.errors import ValidationFailed
+from services.inbox import notifications
 
 blp = Blueprint("events", __name__, url_prefix="/api/v1/me",
                 description="A live feed of the signed-in citizen's notifications")

@@ -19,7 +19,9 @@ from api.schemas.materials import (
 )
 from models.audit import MaterialAction
 from models.user import Role
-from services import material_access, uploads, vault
+from services.materials import access as material_access
+from services.materials import uploads, vault
+from services.workflow import supplements
 
 
 class MultipartParser(FlaskParser):
@@ -174,7 +176,7 @@ class MaterialReview(MethodView):
         `reason` is required to reject. The rejection goes to the citizen as a supplement request
         of the task named in `task`, for that material type.
         """
-        material = vault.review(material_id=material_id, officer=current_user(),
-                                decision=payload["decision"], reason=payload["reason"],
-                                task_id=payload["task"])
+        material = supplements.review_material(
+            material_id=material_id, officer=current_user(), decision=payload["decision"],
+            reason=payload["reason"], task_id=payload["task"])
         return vault.describe([material])[0]

@@ -3,7 +3,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api.schemas.catalogue import MatterItemSchema, MatterQueryArgsSchema, MatterSchema
-from services import catalogue, catalogue_search
+from services.catalogue import publishing
+from services.catalogue import search as catalogue_search
 
 blp = Blueprint("matters", __name__, url_prefix="/api/v1/matters",
                 description="The catalogue of matters (public)")
@@ -27,4 +28,4 @@ class MatterByCode(MethodView):
     @blp.response(200, MatterSchema)
     def get(self, code):
         """One matter: its form fields, materials, outputs and time limits"""
-        return catalogue.matter_detail(code)
+        return publishing.matter_detail(code)

@@ -11,8 +11,8 @@ from api.schemas.me import (
     RealNameSchema,
 )
 from models.user import Role
-from services import identity
 from services.errors import Unauthorized
+from services.identity import citizens, family_members
 
 blp = Blueprint("me", __name__, url_prefix="/api/v1/me",
                 description="The signed-in citizen's profile and family")
@@ -38,7 +38,7 @@ class Me(MethodView):
     @blp.response(200, MeSchema)
     def patch(self, payload):
         """Change my display name or language"""
-        return identity.update_profile(user_id=current_user().id, **payload)
+        return citizens.update_profile(user_id=current_user().id, **payload)
 
 
 @blp.route("/real-name")
@@ -48,7 +48,7 @@ class RealName(MethodView):
     @blp.response(200, MeSchema)
     def post(self, payload):
         """Verify my real name with my resident ID number (GB 11643 checksum, date, region)"""
-        return identity.verify_real_name(user_id=current_user().id, **payload)
+        return citizens.verify_real_name(user_id=current_user().id, **payload)
 
 
 @blp.route("/family")
@@ -57,14 +57,14 @@ class Family(MethodView):
     @blp.response(200, FamilyMemberSchema(many=True))
     def get(self):
         """My family members"""
-        return identity.family_of(current_user().id)
+        return family_members.family_of(current_user().id)
 
     @auth_required(role=Role.CITIZEN)
     @blp.arguments(FamilyMemberCreateSchema)
     @blp.response(201, FamilyMemberSchema)
     def post(self, payload):
         """Add a family member (a child needs a birth date or ID number)"""
-        return identity.add_family_member(owner_id=current_user().id, **payload)
+        return family_members.add_family_member(owner_id=current_user().id, **payload)
 
 
 @blp.route("/family/<member_id>")
@@ -73,4 +73,4 @@ class FamilyMemberById(MethodView):
     @blp.response(204)
     def delete(self, member_id):
         """Remove a family member"""
-        identity.remove_family_member(owner_id=current_user().id, member_id=member_id)
+        family_members.remove_family_member(owner_id=current_user().id, member_id=member_id)

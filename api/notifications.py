@@ -21,7 +21,7 @@ from api.schemas.notifications import (
 )
 from models.partner import Scope
 from models.user import USER_ROLES, Role
-from services import notifications
+from services.inbox import notifications
 
 blp = Blueprint("notifications", __name__, url_prefix="/api/v1",
                 description="What citizens are told: inbox, devices, preferences; "

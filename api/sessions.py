@@ -17,7 +17,7 @@ from api.schemas.auth import (
     StaffLoginSchema,
     TokensSchema,
 )
-from services import otp, sessions
+from services.identity import otp, sessions
 
 
 class AuthBlueprint(Blueprint):

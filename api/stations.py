@@ -16,8 +16,10 @@ from api.schemas.stations import (
     StationScanFileSchema,
     StationScanFormSchema,
 )
+from common import crypto
 from models.user import Role
-from services import assisted, crypto, vault
+from services.materials import vault
+from services.workflow import assisted
 
 blp = Blueprint("stations", __name__, url_prefix="/api/v1/workbench",
                 description="Assisted handling at service stations (clerks)")

@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 from api.auth import auth_required, current_user
 from api.schemas.materials import MaterialAccessSchema, MaterialSchema, VaultQueryArgsSchema
 from models.user import Role
-from services import vault
+from services.materials import vault
 
 blp = Blueprint("vault", __name__, url_prefix="/api/v1/me",
                 description="The citizen's vault of materials and e-licences")

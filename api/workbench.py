@@ -12,7 +12,7 @@ from api.schemas.workbench import (
     WorkbenchTaskSchema,
 )
 from models.user import Role
-from services import workbench, workflow
+from services.workflow import handling, supplements, workbench
 
 blp = Blueprint("workbench", __name__, url_prefix="/api/v1/workbench",
                 description="Department officers' queues and the transitions of their tasks")
@@ -52,7 +52,7 @@ class TaskClaim(MethodView):
     @blp.response(200, WorkbenchTaskDetailSchema)
     def post(self, task_id):
         """Take a pending task: one officer wins, the others get 409"""
-        return _view(workflow.claim_task(task_id=task_id, officer=current_user()), task_id)
+        return _view(handling.claim_task(task_id=task_id, officer=current_user()), task_id)
 
 
 @blp.route("/tasks/<task_id>/complete")
@@ -62,7 +62,7 @@ class TaskCompletion(MethodView):
     @blp.response(200, WorkbenchTaskDetailSchema)
     def post(self, payload, task_id):
         """Complete my task; its dependents move to their departments' queues"""
-        return _view(workflow.complete_task(task_id=task_id, officer=current_user(), **payload),
+        return _view(handling.complete_task(task_id=task_id, officer=current_user(), **payload),
                      task_id)
 
 
@@ -73,7 +73,7 @@ class TaskRejection(MethodView):
     @blp.response(200, WorkbenchTaskDetailSchema)
     def post(self, payload, task_id):
         """Refuse my task with a reason: the application is rejected, the citizen told why"""
-        return _view(workflow.reject_task(task_id=task_id, officer=current_user(), **payload),
+        return _view(handling.reject_task(task_id=task_id, officer=current_user(), **payload),
                      task_id)
 
 
@@ -84,6 +84,6 @@ class TaskSupplementRequest(MethodView):
     @blp.response(200, WorkbenchTaskDetailSchema)
     def post(self, payload, task_id):
         """Ask the citizen for more; only this task pauses, the others go on"""
-        return _view(workflow.request_supplement(
+        return _view(supplements.request_supplement(
             task_id=task_id, officer=current_user(), materials=payload["materials"],
             fields=payload["fields_"], reason=payload["reason"]), task_id)

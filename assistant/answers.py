@@ -12,7 +12,8 @@ import yaml
 from assistant.normalize import normalize
 from common import calendar
 from common.i18n import pick, text
-from services import catalogue, deadlines
+from services.catalogue import publishing
+from services.workflow import deadlines
 
 DATA = Path(__file__).resolve().parent / "data"
 FAQ_THRESHOLD = 0.32  # cosine similarity below which no curated answer fits
@@ -162,7 +163,7 @@ def checklist(definition: dict, on_file: dict[str, str], locale: str) -> Reply:
               "formats": list(m.get("formats") or []),
               "status": "on_file" if m["code"] in on_file else "needed",
               **({"material_id": on_file[m["code"]]} if m["code"] in on_file else {})}
-             for m in catalogue.materials_to_give(definition)]
+             for m in publishing.materials_to_give(definition)]
     have = [i["name"] for i in items if i["status"] == "on_file"]
     need = [i["name"] for i in items if i["status"] == "needed"]
     lines = [_t(locale, "{name} needs {n} materials.", "{name}需要 {n} 份材料。",

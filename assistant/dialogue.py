@@ -11,12 +11,16 @@ from assistant import answers, knowledge, slots
 from assistant.answers import Reply
 from assistant.nlu import Understanding
 from assistant.normalize import normalize
+from common import crypto
 from common.i18n import text
 from models.conversation import Conversation, ConversationState
 from models.handoff import Handoff, HandoffStatus
 from models.user import Role, User
-from services import applications, catalogue, crypto, identity, joint_form, vault, workflow
+from services.catalogue import joint_form, publishing
 from services.errors import DomainError, NotFound, ValidationFailed
+from services.identity import family_members
+from services.materials import vault
+from services.workflow import applications, submission
 
 log = logging.getLogger(__name__)
 
@@ -255,7 +259,7 @@ class Dialogue:
         return Reply(self.t("Shall I start the application?", "需要现在帮您办理吗？"), [card])
 
     def _on_file(self, definition: dict, subject_id: str | None = None) -> dict[str, str]:
-        types = [m["code"] for m in catalogue.materials_to_give(definition)]
+        types = [m["code"] for m in publishing.materials_to_give(definition)]
         return vault.on_file(owner_id=str(self.user.id), types=types, subject_id=subject_id)
 
     def materials(self, code: str | None) -> Reply:
@@ -376,7 +380,7 @@ class Dialogue:
         if definition.get("life_event") == "birth" and newborn_ok:
             conv.subject = {"kind": "newborn"}
             return self.begin_form(definition)
-        children = [m for m in identity.family_of(str(self.user.id)) if m.relation == "child"]
+        children = [m for m in family_members.family_of(str(self.user.id)) if m.relation == "child"]
         if not children:
             conv.subject = {"kind": "newborn"} if newborn_ok else {"kind": "self"}
             return self.begin_form(definition)
@@ -408,7 +412,8 @@ class Dialogue:
         if subject.get("kind") != "family":
             return None
         try:
-            return identity.get_family_member(owner_id=str(self.user.id), member_id=subject["id"])
+            return family_members.get_family_member(owner_id=str(self.user.id),
+                                                    member_id=subject["id"])
         except NotFound:
             return None
 
@@ -558,7 +563,7 @@ class Dialogue:
                          "prefilled": prefilled})
         member = self._subject_member()
         on_file = self._on_file(definition, str(member.id) if member else None)
-        missing = [m.get("name") or m["code"] for m in catalogue.materials_to_give(definition)
+        missing = [m.get("name") or m["code"] for m in publishing.materials_to_give(definition)
                    if m["code"] not in on_file]
         self.conv.state = ConversationState.CONFIRMING.value
         self.conv.pending_field = None
@@ -663,7 +668,7 @@ class Dialogue:
         key = f"assistant-{conv.id}-{conv.drafts}"
         self._nlu("confirm", conv.bundle, self.nlu.get("confidence") or 1.0)
         try:
-            application = workflow.submit_application(
+            application = submission.submit_application(
                 applicant_id=str(self.user.id), bundle=conv.bundle, subject=conv.subject,
                 form=self._form(), materials=[], idempotency_key=key, channel="assistant")
         except ValidationFailed as exc:

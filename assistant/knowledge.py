@@ -10,8 +10,9 @@ import time
 
 from assistant.nlu import terms_from_catalogue
 from common.i18n import current_locale, pick
+from models import catalogue_state
 from models.catalogue import Bundle, Matter
-from services import catalogue
+from services.catalogue import publishing
 
 REVISION_CHECK_SECONDS = 2.0
 
@@ -28,7 +29,7 @@ def _current() -> dict:
     with _lock:
         if now - _state["checked_at"] < REVISION_CHECK_SECONDS:
             return _state
-    revision = catalogue.current_revision()
+    revision = catalogue_state.current_revision()
     with _lock:
         if revision != _state["revision"]:
             _state.update(revision=revision, terms=None, names=None, definitions={})
@@ -70,7 +71,7 @@ def bundle_names(locale: str) -> dict[str, str]:
 
 
 def definition(code: str, locale: str, version: int | None = None) -> dict:
-    """A bundle compiled and localized (catalogue.compiled_bundle); NotFound as it raises it.
+    """A bundle compiled and localized (publishing.compiled_bundle); NotFound as it raises it.
     The dict is shared: read it, never change it."""
     if version is not None:
         key = (code, int(version), locale)
@@ -89,6 +90,6 @@ def definition(code: str, locale: str, version: int | None = None) -> dict:
 def _compiled(code: str, locale: str, version: int | None = None) -> dict:
     token = current_locale.set(locale)  # compiled_bundle speaks the current language
     try:
-        return catalogue.compiled_bundle(code, version)
+        return publishing.compiled_bundle(code, version)
     finally:
         current_locale.reset(token)

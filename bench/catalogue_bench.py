@@ -86,7 +86,9 @@ def run(scales: list[int], requests: int, seed: int) -> dict:
         client = app.test_client()
         report: dict = {"scales": {}}
         with app.app_context():
-            from services import catalogue_admin, catalogue_generator, catalogue_seed
+            from services.catalogue import admin as catalogue_admin
+            from services.catalogue import generator as catalogue_generator
+            from services.catalogue import seed as catalogue_seed
 
             catalogue_seed.load_catalogue()
             for scale in scales:

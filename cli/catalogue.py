@@ -1,7 +1,7 @@
 """`flask catalogue ...`: load the seeded catalogue, generate a Zhejiang-sized one."""
 import click
 
-from services import catalogue_seed
+from services.catalogue import seed as catalogue_seed
 
 
 @click.group("catalogue")
@@ -28,7 +28,7 @@ def generate(main_items, sub_items, seed, force):
     """Replace generated matters with a Zhejiang-sized catalogue (benchmarks, demos)."""
     from flask import current_app
 
-    from services import catalogue_generator
+    from services.catalogue import generator as catalogue_generator
 
     if current_app.config["APP_ENV"] == "production" and not force:
         raise click.ClickException("Generated matters do not belong in production's catalogue.")

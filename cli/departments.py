@@ -2,7 +2,7 @@
 import click
 from flask import current_app
 
-from services.simulator import Simulator
+from services.workflow.simulator import Simulator
 
 
 @click.group("departments")

@@ -3,7 +3,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from services import uploads
+from services.materials import uploads
 
 group = AppGroup("materials", help="Materials: housekeeping of stored files.")
 

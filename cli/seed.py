@@ -6,7 +6,7 @@ from flask import current_app
 
 # (callable path, only in development?) in the order they run. Each step is idempotent.
 SEED_STEPS: list[tuple[str, bool]] = [
-    ("services.catalogue_seed:load_catalogue", False),
+    ("services.catalogue.seed:load_catalogue", False),
     # After the catalogue: an officer for every seeded department.
     ("cli.users:seed_development_accounts", True),
 ]

@@ -6,8 +6,8 @@ from flask import current_app
 
 from models.catalogue import Department
 from models.user import User
-from services import identity
 from services.errors import DomainError
+from services.identity import staff_accounts
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ def seed_development_accounts() -> list[str]:
     for account in wanted:
         if account["username"] in existing:
             continue
-        identity.create_staff(password=DEV_PASSWORD, created_by="seed", locale="zh-CN",
+        staff_accounts.create_staff(password=DEV_PASSWORD, created_by="seed", locale="zh-CN",
                               check_department=False, **account)
         created.append(account["username"])
     if created:
@@ -64,7 +64,7 @@ def group():
 def create_staff(username, role, department, region, station, name, locale, password):
     """Create a staff account (the department must exist in the catalogue)."""
     try:
-        user = identity.create_staff(username=username, password=password, role=role,
+        user = staff_accounts.create_staff(username=username, password=password, role=role,
                                      department=department, region=region, station=station,
                                      name=name, locale=locale, created_by="cli")
     except DomainError as exc:

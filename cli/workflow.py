@@ -3,7 +3,7 @@ import time
 
 import click
 
-from services import sweeper
+from services.workflow import sweeper
 
 
 @click.group("workflow")

@@ -2,6 +2,10 @@
 from datetime import UTC, datetime
 
 import mongoengine as me
+import pymongo.errors
+
+# mongoengine's save() and modify() wrap the driver's duplicate-key error in their own.
+DUPLICATE = (pymongo.errors.DuplicateKeyError, me.NotUniqueError)
 
 
 def utcnow() -> datetime:

@@ -23,7 +23,7 @@ class Partner(TimestampedDocument):
     secret_hash = me.StringField(required=True)  # argon2id; the secret is shown once
     scopes = me.ListField(me.StringField(choices=[s.value for s in Scope]))
     webhook_url = me.StringField()
-    webhook_secret_encrypted = me.StringField()  # signs webhook bodies; services.crypto decrypts
+    webhook_secret_encrypted = me.StringField()  # signs webhook bodies; common.crypto decrypts
     events = me.ListField(me.StringField())  # notification intent types sent to the webhook
     active = me.BooleanField(default=True)
     created_by = me.StringField()

@@ -11,6 +11,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
+from models import catalogue_state
 from models.catalogue import Bundle, Department, MaterialType, Matter
 from models.notification import NotificationType
 
@@ -48,9 +49,8 @@ class _Names:
         now = time.monotonic()
         if now - self._checked < CHECK_SECONDS:
             return
-        from services import catalogue  # the catalogue's own revision counter
 
-        state = catalogue.current_state()
+        state = catalogue_state.current_state()
         revision = (state.get("revision"), state.get("stamp"), state.get("reset"))
         with self._lock:
             if revision != self._revision:

@@ -554,8 +554,8 @@ class Worker:
             self._set_fallback(delivery.notification, DeliveryStatus.SKIPPED, now)
 
     def _sms(self, delivery: Delivery, note: Notification, prefs, now: datetime) -> Outcome:
+        from common import crypto
         from notifications.sms import SmsError, sms_gateway
-        from services import crypto
 
         push = Delivery.objects(id=delivery_id(note.id, Channel.PUSH)).only("state").first()
         if push is not None and push.state.get("reached"):
@@ -582,8 +582,8 @@ class Worker:
 
     def _miniprogram(self, delivery: Delivery, claim: str, note: Notification, prefs,
                      now: datetime) -> Outcome:
+        from common import crypto
         from models.user import PlatformBinding
-        from services import crypto
 
         platform = delivery.target
         template = miniprogram.template_for(platform, note.type)
@@ -625,7 +625,7 @@ class Worker:
 
     def _webhook(self, delivery: Delivery, note: Notification) -> Outcome:
         from models.partner import Partner
-        from services.identity import partner_webhook_secret
+        from services.identity.partner_accounts import partner_webhook_secret
 
         partner = Partner.objects(id=delivery.target).first() \
             if ObjectId.is_valid(delivery.target or "") else None

@@ -34,7 +34,7 @@ from PIL import Image, ImageDraw
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from services.identity import make_id_number  # noqa: E402 (pure: the GB 11643 check digit)
+from services.identity.numbers import make_id_number  # noqa: E402 (pure: the GB 11643 check digit)
 
 MATERIALS = {
     "parent_id_card": "Resident identity card",

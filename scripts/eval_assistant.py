@@ -88,9 +88,10 @@ def turn_timings(evaluation) -> list[float]:
 
         app = create_app("test")
         with app.app_context():
+            from assistant import conversations as assistant
             from models.user import User
-            from services import assistant, catalogue_seed
-            from services.tokens import Principal
+            from services.catalogue import seed as catalogue_seed
+            from services.identity.tokens import Principal
 
             catalogue_seed.load_catalogue()
             citizen = User(role="citizen", name="Eval", locale="zh-CN").save()
@@ -115,7 +116,7 @@ def main() -> int:
     args = parser.parse_args()
 
     from assistant import nlu
-    from services import catalogue_seed
+    from services.catalogue import seed as catalogue_seed
 
     training = nlu.load_examples(nlu.DATA / "training.yaml")
     evaluation = nlu.load_examples(nlu.DATA / "eval.yaml")

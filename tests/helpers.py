@@ -4,7 +4,8 @@ import itertools
 from flask.testing import FlaskClient
 
 from models.user import Role, User
-from services.tokens import issue_access_token
+from services.identity import numbers, partner_accounts
+from services.identity.tokens import issue_access_token
 
 _counter = itertools.count(1)
 
@@ -66,14 +67,14 @@ def make_user(role: Role | str, **fields) -> User:
 def make_citizen(*, phone: str | None = None, id_number: str | None = None, **fields) -> User:
     """A citizen; a phone and an ID number are stored as the app stores them (encrypted, with
     their blind index), and an ID number means the real name is verified."""
-    from services import crypto, identity
+    from common import crypto
 
     if phone:
         fields.update(phone_encrypted=crypto.encrypt(phone),
                       phone_index=crypto.blind_index("phone", phone))
     if id_number:
-        fields.setdefault("birth_date", identity.validate_id_number(id_number))
-        fields.setdefault("gender", identity.id_number_gender(id_number))
+        fields.setdefault("birth_date", numbers.validate_id_number(id_number))
+        fields.setdefault("gender", numbers.id_number_gender(id_number))
         fields.update(id_number_encrypted=crypto.encrypt(id_number),
                       id_number_index=crypto.blind_index("id_number", id_number),
                       real_name_verified=True)
@@ -85,15 +86,15 @@ def make_family_member(owner, relation: str = "child", *, id_number: str | None 
     """A family member of a citizen (a child born this year unless told otherwise)."""
     from datetime import UTC, datetime
 
+    from common import crypto
     from models.family import FamilyMember
-    from services import crypto, identity
 
     n = next(_counter)
     defaults = {"name": f"Member {n}", "birth_date": datetime.now(UTC).date().replace(month=1,
                                                                                         day=1)}
     if id_number:
-        defaults.update(birth_date=identity.validate_id_number(id_number),
-                        gender=identity.id_number_gender(id_number))
+        defaults.update(birth_date=numbers.validate_id_number(id_number),
+                        gender=numbers.id_number_gender(id_number))
         fields.update(id_number_encrypted=crypto.encrypt(id_number),
                       id_number_index=crypto.blind_index("id_number", id_number))
     return FamilyMember(owner=str(getattr(owner, "id", owner)), relation=relation,
@@ -103,17 +104,16 @@ def make_family_member(owner, relation: str = "child", *, id_number: str | None 
 def make_partner(scopes=None, **fields):
     """A registered partner and its client secret; `partner_token(partner)` signs it in."""
     from models.partner import Scope
-    from services import identity
 
     n = next(_counter)
-    partner, secret, _ = identity.register_partner(
+    partner, secret, _ = partner_accounts.register_partner(
         name=fields.pop("name", f"Partner {n}"), client_id=fields.pop("client_id", f"partner-{n}"),
         scopes=[s.value for s in Scope] if scopes is None else scopes, **fields)
     return partner, secret
 
 
 def partner_token(partner, scopes=None) -> str:
-    from services.tokens import issue_partner_token
+    from services.identity.tokens import issue_partner_token
 
     return issue_partner_token(partner, scopes=partner.scopes if scopes is None else scopes)[0]
 

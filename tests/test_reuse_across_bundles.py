@@ -9,7 +9,11 @@ import pytest
 from models.application import Application, TaskStatus
 from models.audit import MaterialAccess
 from models.family import FamilyMember
-from services import catalogue_seed, department_adapters, identity, vault, workflow
+from services.catalogue import seed as catalogue_seed
+from services.identity import citizens, family_members, numbers
+from services.materials import vault
+from services.workflow import adapters as department_adapters
+from services.workflow import handling, submission
 from tests import material_files as files
 from tests.helpers import make_citizen, make_officer
 
@@ -25,10 +29,10 @@ def parent(client):
     catalogue_seed.load_catalogue()
     citizen = make_citizen(name="Chen Jing")
     born = date(1992, 5, 17)
-    identity.verify_real_name(user_id=str(citizen.id), name="Chen Jing",
-                              id_number=identity.make_id_number("330381", born, 12, "female"))
-    identity.add_family_member(owner_id=str(citizen.id), relation="spouse", name="Lin Tao",
-                               id_number=identity.make_id_number("330381", date(1990, 3, 2), 31,
+    citizens.verify_real_name(user_id=str(citizen.id), name="Chen Jing",
+                              id_number=numbers.make_id_number("330381", born, 12, "female"))
+    family_members.add_family_member(owner_id=str(citizen.id), relation="spouse", name="Lin Tao",
+                               id_number=numbers.make_id_number("330381", date(1990, 3, 2), 31,
                                                                  "male"))
     return citizen
 
@@ -63,7 +67,7 @@ def work_every_task(application_id) -> Application:
             return application
         for task in pending:
             officer = department_adapters.account_for(task.department)
-            workflow.claim_task(task_id=task.id, officer=officer)
+            handling.claim_task(task_id=task.id, officer=officer)
             department_adapters.act(task_id=task.id, officer=officer, rng=rng)
     raise AssertionError("tasks did not finish")
 
@@ -71,7 +75,7 @@ def work_every_task(application_id) -> Application:
 def test_a_later_application_for_the_same_child_reuses_what_is_on_file(client, parent):
     api = client.as_(parent)
     given = [upload(api, code, make()) for code, make in NEWBORN_UPLOADS.items()]
-    newborn = workflow.submit_application(
+    newborn = submission.submit_application(
         applicant_id=str(parent.id), bundle="newborn", subject={"kind": "newborn"},
         form=newborn_form(date.today() - timedelta(days=20)), materials=given,
         idempotency_key=uuid.uuid4().hex)
@@ -94,7 +98,7 @@ def test_a_later_application_for_the_same_child_reuses_what_is_on_file(client, p
     assert set(on_file) == set(kindergarten_types) - {"property_certificate"}
 
     deed = upload(api, "property_certificate", files.pdf(pages=2))
-    kindergarten = workflow.submit_application(
+    kindergarten = submission.submit_application(
         applicant_id=str(parent.id), bundle="kindergarten_admission",
         subject={"kind": "family", "id": child_id},
         form={"household_address": "1 Wansong Road, Ruian",
@@ -122,7 +126,7 @@ def test_a_later_application_for_the_same_child_reuses_what_is_on_file(client, p
 def test_an_officer_rejecting_a_material_asks_the_parent_for_a_new_one(client, parent):
     api = client.as_(parent)
     given = {code: upload(api, code, make()) for code, make in NEWBORN_UPLOADS.items()}
-    newborn = workflow.submit_application(
+    newborn = submission.submit_application(
         applicant_id=str(parent.id), bundle="newborn", subject={"kind": "newborn"},
         form=newborn_form(date.today() - timedelta(days=3)), materials=list(given.values()),
         idempotency_key=uuid.uuid4().hex)

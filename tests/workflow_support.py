@@ -3,7 +3,8 @@ import copy
 from datetime import UTC, date, datetime, timedelta
 
 from models.connection import database
-from services import identity
+from services.identity import numbers
+from services.workflow import handling
 from tests.helpers import make_citizen, make_family_member, make_material
 
 CATALOGUE = ("departments", "material_types", "matters", "bundles", "bundle_versions",
@@ -33,7 +34,7 @@ def load_catalogue() -> None:
     if db["bundles"].find_one({"code": "newborn"}, {"_id": 1}):
         return  # already there in this test
     if _snapshot is None:
-        from services import catalogue_seed
+        from services.catalogue import seed as catalogue_seed
 
         catalogue_seed.load_catalogue()
         _snapshot = {name: list(db[name].find()) for name in CATALOGUE}
@@ -48,7 +49,7 @@ def birth_date() -> date:
 
 
 def baby_id_number(sequence: int = 7) -> str:
-    return identity.make_id_number("330381", birth_date(), sequence, "female")
+    return numbers.make_id_number("330381", birth_date(), sequence, "female")
 
 
 def outputs_for(matter: str) -> dict:
@@ -61,11 +62,11 @@ def make_parent(n: int = 1, **fields):
     """A real-name verified citizen with a phone and a spouse: the joint form's personal answers
     are all prefilled for them."""
     parent = make_citizen(phone=f"1380000{n:04d}",
-                          id_number=identity.make_id_number("330381", date(1990, 5, n % 28 + 1),
+                          id_number=numbers.make_id_number("330381", date(1990, 5, n % 28 + 1),
                                                             n % 400, "male"),
                           name=fields.pop("name", f"Parent {n}"), **fields)
     make_family_member(parent, "spouse", name=f"Spouse {n}",
-                       id_number=identity.make_id_number("330381", date(1991, 3, n % 28 + 1),
+                       id_number=numbers.make_id_number("330381", date(1991, 3, n % 28 + 1),
                                                          n % 400, "female"))
     return parent
 
@@ -95,7 +96,6 @@ def work_the_queue(application_id: str, officer, *, timeout: float = 60.0) -> di
     import time
 
     from models.application import Application
-    from services import workflow
     from services.errors import InvalidState
 
     won: dict[str, list[str]] = {"claimed": [], "completed": [], "lost": []}
@@ -108,12 +108,12 @@ def work_the_queue(application_id: str, officer, *, timeout: float = 60.0) -> di
             if task.department != officer.department or task.status != "pending":
                 continue
             try:
-                workflow.claim_task(task_id=task.id, officer=officer)
+                handling.claim_task(task_id=task.id, officer=officer)
             except InvalidState:
                 won["lost"].append(task.id)
                 continue
             won["claimed"].append(task.id)
-            workflow.complete_task(task_id=task.id, officer=officer,
+            handling.complete_task(task_id=task.id, officer=officer,
                                    outputs=outputs_for(task.matter))
             won["completed"].append(task.id)
         time.sleep(0.002)

@@ -1,7 +1,7 @@
 """Signing in: codes, passwords, refresh tokens, client credentials, mini-program sign-in."""
 from marshmallow import RAISE, Schema, fields, post_dump, validate
 
-from services import otp
+from services.identity import otp
 
 CODE = validate.Regexp(r"^\d{6}$", error="A code is 6 digits.")
 

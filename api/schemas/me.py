@@ -1,9 +1,10 @@
 """The citizen's own profile, real-name verification and family members."""
 from marshmallow import RAISE, Schema, fields, validate
 
+from common import crypto
 from models.family import Relation
 from models.user import Gender
-from services import crypto, identity
+from services.identity import citizens, family_members
 
 NAME = validate.Length(min=1, max=100)
 
@@ -28,10 +29,10 @@ class MeSchema(Schema):
     created_at = fields.DateTime(dump_only=True)
 
     def masked_phone(self, user):
-        return crypto.mask_phone(identity.phone_of(user))
+        return crypto.mask_phone(citizens.phone_of(user))
 
     def masked_id_number(self, user):
-        return crypto.mask_id_number(identity.id_number_of(user))
+        return crypto.mask_id_number(citizens.id_number_of(user))
 
 
 class MeUpdateSchema(Strict):
@@ -58,10 +59,10 @@ class FamilyMemberSchema(Schema):
     created_at = fields.DateTime(dump_only=True)
 
     def masked_id_number(self, member):
-        return crypto.mask_id_number(identity.id_number_of(member))
+        return crypto.mask_id_number(citizens.id_number_of(member))
 
     def is_minor(self, member):
-        return identity.is_minor(member.birth_date)
+        return family_members.is_minor(member.birth_date)
 
 
 class FamilyMemberCreateSchema(Strict):

@@ -23,8 +23,8 @@ from datetime import UTC, date, datetime, timedelta
 import jwt
 from flask import current_app
 
-from services import identity
-from services.tokens import issue_access_token
+from services.identity import numbers
+from services.identity.tokens import issue_access_token
 from tests.helpers import (
     ApiClient,
     make_admin,
@@ -84,10 +84,10 @@ class World:
         self.client_ = client
         self.citizen_a = make_citizen(
             phone=self.fresh_phone(), name="Citizen A",
-            id_number=identity.make_id_number("330381", date(1990, 3, 7), 11, "male"))
+            id_number=numbers.make_id_number("330381", date(1990, 3, 7), 11, "male"))
         self.citizen_b = make_citizen(
             phone=self.fresh_phone(), name="Citizen B",
-            id_number=identity.make_id_number("330381", date(1992, 6, 9), 22, "female"))
+            id_number=numbers.make_id_number("330381", date(1992, 6, 9), 22, "female"))
         self.officer = make_officer(RIGHT_DEPARTMENT)
         self.officer_other = make_officer(OTHER_DEPARTMENT)
         self.clerk = make_clerk(STATION)

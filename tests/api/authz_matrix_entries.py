@@ -6,9 +6,10 @@ Add the entries of a new route here, or in a module of this folder named
 import itertools
 from datetime import date
 
+from common import crypto
 from models.user import PlatformBinding
 from notifications.miniprogram import DevelopmentPlatform
-from services import crypto, identity, otp, sessions
+from services.identity import citizens, otp, sessions, staff_accounts
 from tests.api.authz_matrix import (
     Call,
     Entry,
@@ -38,7 +39,7 @@ def _login(world, actor):
 
 def _staff_login(world, actor):
     username = f"matrix.{actor}.{next(_sequence)}"
-    identity.create_staff(username=username, password="matrix-password", role="admin")
+    staff_accounts.create_staff(username=username, password="matrix-password", role="admin")
     return Call("/api/v1/auth/staff-login",
                 json={"username": username, "password": "matrix-password"})
 
@@ -96,7 +97,7 @@ def _real_name(world, actor):
     # Each citizen repeats their own verified answer (idempotent); others' bodies do not matter.
     user = world.user(actor) if actor in ("citizen_a", "citizen_b") else world.citizen_a
     return Call("/api/v1/me/real-name",
-                json={"name": user.name, "id_number": identity.id_number_of(user)})
+                json={"name": user.name, "id_number": citizens.id_number_of(user)})
 
 
 def _new_child(world, actor):

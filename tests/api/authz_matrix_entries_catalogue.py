@@ -2,7 +2,7 @@
 citizen's checklist, and maintenance by admins only."""
 import itertools
 
-from services import catalogue_admin
+from services.catalogue import admin as catalogue_admin
 from tests import workflow_support as ws
 from tests.api.authz_matrix import Call, Entry, admin_only, citizen_only, public
 

@@ -3,7 +3,8 @@ import io
 import itertools
 from types import SimpleNamespace
 
-from services import uploads, workflow
+from services.materials import uploads
+from services.workflow import handling, submission
 from tests import material_files as files
 from tests import workflow_support as ws
 from tests.api.authz_matrix import Call, Entry, by_actor, citizen_only, staff_only
@@ -36,18 +37,18 @@ def _case(world) -> SimpleNamespace:
         photo = _photo(world)
         others = [str(make_material(world.citizen_a, t).id) for t in ws.NEWBORN_MATERIALS
                   if t != "parent_id_card"]
-        application = workflow.submit_application(
+        application = submission.submit_application(
             applicant_id=str(world.citizen_a.id), bundle="newborn",
             subject={"kind": "newborn"}, materials=[photo, *others],
             form=ws.newborn_form(spouse_name="Spouse A", spouse_id_number=ws.baby_id_number(3)),
             idempotency_key=f"matrix-materials-{next(_sequence)}")
         health = make_officer("health")
         birth = application.task_for("birth_medical_certificate").id
-        workflow.claim_task(task_id=birth, officer=health)
-        workflow.complete_task(task_id=birth, officer=health,
+        handling.claim_task(task_id=birth, officer=health)
+        handling.complete_task(task_id=birth, officer=health,
                                outputs=ws.outputs_for("birth_medical_certificate"))
         police = application.task_for("newborn_household_registration").id
-        workflow.claim_task(task_id=police, officer=world.officer)
+        handling.claim_task(task_id=police, officer=world.officer)
         world.materials_case = SimpleNamespace(
             material=photo, police_task=police,
             tax_task=application.task_for("medical_insurance_payment").id)

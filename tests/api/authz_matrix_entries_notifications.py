@@ -9,7 +9,7 @@ from models.base import utcnow
 from models.notification import Delivery, DeliveryStatus, Notification, delivery_id
 from models.partner import Partner
 from notifications import relay
-from services import notifications
+from services.inbox import notifications
 from tests.api.authz_matrix import Call, Entry, admin_only, by_actor, citizen_only, signed_in
 from tests.notifications.support import application_with, completed
 

@@ -2,8 +2,9 @@
 import io
 import itertools
 
-from services import assisted, identity, otp
-from services.tokens import decode_access_token, issue_access_token
+from services.identity import citizens, otp
+from services.identity.tokens import decode_access_token, issue_access_token
+from services.workflow import assisted
 from tests import material_files as files
 from tests import workflow_support as ws
 from tests.api.authz_matrix import Call, Entry, staff_only
@@ -21,7 +22,7 @@ def _clerk(world):
 def _consent(world) -> str:
     """Citizen A, at the clerk's station, reads out the code texted to them: their consent."""
     if getattr(world, "station_consent", None) is None:
-        phone = identity.phone_of(world.citizen_a)
+        phone = citizens.phone_of(world.citizen_a)
         code = otp.request_code(phone=phone, purpose=assisted.PURPOSE).debug_code
         world.station_consent = assisted.verify_consent(clerk=_clerk(world), phone=phone,
                                                         code=code).token

@@ -1,7 +1,7 @@
 """Authorization matrix entries of applications and the workbench (see authz_matrix.py)."""
 import itertools
 
-from services import workflow
+from services.workflow import handling, submission, supplements
 from tests import workflow_support as ws
 from tests.api.authz_matrix import Call, Entry, citizen_only, staff_only
 from tests.helpers import make_material, make_officer
@@ -22,7 +22,7 @@ def _body(world) -> dict:
 def _application(world):
     """A fresh newborn application of citizen A."""
     ws.load_catalogue()
-    return workflow.submit_application(applicant_id=str(world.citizen_a.id),
+    return submission.submit_application(applicant_id=str(world.citizen_a.id),
                                        idempotency_key=f"matrix-{next(_keys)}", **_body(world))
 
 
@@ -37,12 +37,12 @@ def _police_task(world, *, claimed: bool) -> str:
     application = _application(world)
     health = make_officer("health")
     birth = application.task_for("birth_medical_certificate")
-    workflow.claim_task(task_id=birth.id, officer=health)
-    workflow.complete_task(task_id=birth.id, officer=health,
+    handling.claim_task(task_id=birth.id, officer=health)
+    handling.complete_task(task_id=birth.id, officer=health,
                            outputs=ws.outputs_for("birth_medical_certificate"))
     task = application.task_for("newborn_household_registration").id
     if claimed:
-        workflow.claim_task(task_id=task, officer=world.officer)
+        handling.claim_task(task_id=task, officer=world.officer)
     return task
 
 
@@ -51,8 +51,8 @@ def _asked(world) -> tuple[str, str]:
     application = _application(world)
     health = make_officer("health")
     task = application.task_for("birth_medical_certificate")
-    workflow.claim_task(task_id=task.id, officer=health)
-    workflow.request_supplement(task_id=task.id, officer=health,
+    handling.claim_task(task_id=task.id, officer=health)
+    supplements.request_supplement(task_id=task.id, officer=health,
                                 materials=["birth_registration_form"], reason="stamp")
     return str(application.id), str(make_material(world.citizen_a, "birth_registration_form").id)
 

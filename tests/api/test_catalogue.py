@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from services import catalogue_seed
+from services.catalogue import seed as catalogue_seed
 from tests.helpers import make_citizen, make_family_member, make_material
 
 

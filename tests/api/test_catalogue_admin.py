@@ -1,7 +1,7 @@
 """Maintaining the catalogue through the API: admins only, precise 422s, versions kept."""
 import pytest
 
-from services import catalogue_seed
+from services.catalogue import seed as catalogue_seed
 from tests.helpers import make_citizen, make_officer
 
 MATTER = {

@@ -3,10 +3,11 @@ completing a task ≤ 3, reading an application ≤ 2 (read from each answer's X
 import pytest
 
 from config import Config
+from models import catalogue_state
 from models.application import Application
 from models.family import FamilyMember
 from models.material import Material
-from services import catalogue, deadlines
+from services.workflow import deadlines
 from tests import workflow_support as ws
 from tests.helpers import make_officer
 
@@ -22,10 +23,10 @@ def caches_on_as_in_production(app, monkeypatch):
     ws.load_catalogue()
     monkeypatch.setitem(app.config, "CATALOGUE_STATE_TTL", 60.0)
     monkeypatch.setitem(app.config, "ETA_CACHE_SECONDS", Config.ETA_CACHE_SECONDS)
-    catalogue.forget_state()
+    catalogue_state.forget_state()
     deadlines.clear_cache()
     yield
-    catalogue.forget_state()
+    catalogue_state.forget_state()
     deadlines.clear_cache()
 
 

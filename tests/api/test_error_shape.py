@@ -4,7 +4,8 @@ import io
 import pymongo.errors
 import pytest
 
-from services import catalogue_search, workflow
+from services.catalogue import search as catalogue_search
+from services.workflow import submission
 from tests import material_files as files
 from tests import workflow_support as ws
 from tests.helpers import make_officer
@@ -27,7 +28,7 @@ def assert_shape(response, code: int) -> dict:
 def newborn():
     ws.load_catalogue()
     parent = ws.make_parent(41)
-    application = workflow.submit_application(
+    application = submission.submit_application(
         applicant_id=str(parent.id), bundle="newborn", subject={"kind": "newborn"},
         form=ws.newborn_form(), materials=ws.newborn_materials(parent),
         idempotency_key="shape-1")

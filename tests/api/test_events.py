@@ -11,7 +11,7 @@ import requests
 from werkzeug.serving import make_server
 
 from notifications import relay
-from services.tokens import issue_access_token
+from services.identity.tokens import issue_access_token
 from tests.helpers import make_citizen
 from tests.notifications.support import application_with, completed
 from tests.processes import ROOT

@@ -12,8 +12,8 @@ from models.application import Application, Task
 from models.audit import MaterialAccess
 from models.catalogue import Department, MaterialType
 from models.material import Material
-from services import vault
 from services.errors import InvalidState
+from services.materials import vault
 from tests import material_files as files
 from tests.helpers import make_admin, make_citizen, make_clerk, make_officer
 
@@ -460,19 +460,10 @@ def test_citizens_get_no_signed_links(as_citizen):
 @pytest.fixture
 def supplement_requests(monkeypatch):
     """Records the workflow's supplement requests (the workflow's own tests cover what follows)."""
+    from services.workflow import supplements
+
     calls = []
-
-    def request_supplement(**kwargs):
-        calls.append(kwargs)
-
-    workflow = sys.modules.get("services.workflow")
-    if workflow is None:
-        workflow = types.ModuleType("services.workflow")
-        monkeypatch.setitem(sys.modules, "services.workflow", workflow)
-        import services
-
-        monkeypatch.setattr(services, "workflow", workflow, raising=False)
-    monkeypatch.setattr(workflow, "request_supplement", request_supplement, raising=False)
+    monkeypatch.setattr(supplements, "request_supplement", lambda **kwargs: calls.append(kwargs))
     return calls
 
 
@@ -524,7 +515,7 @@ def test_a_rejection_the_workflow_refuses_changes_nothing(officer_with_material,
     def refuse(**kwargs):
         raise InvalidState("Task is not claimed by you", error="task_not_claimed")
 
-    monkeypatch.setattr(sys.modules["services.workflow"], "request_supplement", refuse)
+    monkeypatch.setattr(sys.modules["services.workflow.supplements"], "request_supplement", refuse)
 
     s.client.post(review_url(s.material["id"]), json={"decision": "rejected", "task": s.task.id,
                                                       "reason": "Blurred."}, expect=409)

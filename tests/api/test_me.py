@@ -2,11 +2,11 @@
 from datetime import UTC, date, datetime
 
 from models.connection import database
-from services import identity
+from services.identity import numbers
 from tests.helpers import make_citizen, make_family_member, make_partner
 
-ID_NUMBER = identity.make_id_number("330381", date(1990, 3, 7), 123, "male")
-SPOUSE_ID = identity.make_id_number("330381", date(1991, 8, 20), 45, "female")
+ID_NUMBER = numbers.make_id_number("330381", date(1990, 3, 7), 123, "male")
+SPOUSE_ID = numbers.make_id_number("330381", date(1991, 8, 20), 45, "female")
 
 
 def test_my_profile_shows_a_masked_phone_and_my_real_name_status(client):
@@ -51,10 +51,10 @@ def test_bad_id_numbers_are_refused_with_a_reason(client):
     as_citizen = client.as_(make_citizen())
     good = ID_NUMBER
     wrong_check = good[:17] + ("0" if good[17] != "0" else "1")
-    future = identity.make_id_number("330381", date(datetime.now(UTC).year + 1, 1, 1), 1, "male")
+    future = numbers.make_id_number("330381", date(datetime.now(UTC).year + 1, 1, 1), 1, "male")
     no_such_day = "33038119900230" + "1234"
     unknown_province = "99" + good[2:17]
-    unknown_province += identity.id_check_character(unknown_province)
+    unknown_province += numbers.id_check_character(unknown_province)
     for number, words in [(wrong_check, "check digit"), (future, "not possible"),
                           (no_such_day, "does not exist"), (unknown_province, "region"),
                           ("33038119900307123", "17 digits")]:
@@ -128,7 +128,7 @@ def test_the_family_list_is_mine_alone(client):
 
 
 def test_a_raw_look_at_every_collection_shows_no_phone_or_id_number(client, app, monkeypatch):
-    phone, child_id = "13812345678", identity.make_id_number("330381", date(2024, 6, 1), 7,
+    phone, child_id = "13812345678", numbers.make_id_number("330381", date(2024, 6, 1), 7,
                                                               "female")
     code = client.post("/api/v1/auth/otp", json={"phone": phone},
                        expect=202).get_json()["debug_code"]

@@ -9,14 +9,14 @@ from PIL import Image
 from pypdf import PdfWriter
 
 from models.application import Application
-from services import identity
+from services.identity import numbers
 from tests import workflow_support as ws
 from tests.helpers import make_officer
 
 APPLICATIONS = "/api/v1/applications"
 TASKS = "/api/v1/workbench/tasks"
-FATHER_ID = identity.make_id_number("330381", date(1990, 6, 1), 12, "male")
-MOTHER_ID = identity.make_id_number("330381", date(1992, 2, 3), 34, "female")
+FATHER_ID = numbers.make_id_number("330381", date(1990, 6, 1), 12, "male")
+MOTHER_ID = numbers.make_id_number("330381", date(1992, 2, 3), 34, "female")
 
 
 @pytest.fixture(autouse=True)

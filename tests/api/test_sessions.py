@@ -5,7 +5,7 @@ import pytest
 
 from models.refresh_token import RefreshToken
 from models.user import PlatformBinding, User
-from services import identity
+from services.identity import partner_accounts, staff_accounts
 from tests.helpers import make_partner
 from tests.standins.miniprogram_platform import MiniProgramPlatformStandin
 
@@ -32,7 +32,7 @@ def make_staff(role="officer", username="officer.public_security", password="one
                **fields):
     defaults = {"officer": {"department": "public_security", "region": "330381"},
                 "clerk": {"station": "ruian-hospital"}, "admin": {}}[role]
-    return identity.create_staff(username=username, password=password, role=role,
+    return staff_accounts.create_staff(username=username, password=password, role=role,
                                  check_department=False, **{**defaults, **fields})
 
 
@@ -270,7 +270,7 @@ def test_a_partner_token_opens_no_citizen_or_staff_route(client):
 
 def test_a_disabled_partner_gets_no_token(client):
     partner, secret = make_partner()
-    identity.update_partner(partner_id=str(partner.id), active=False)
+    partner_accounts.update_partner(partner_id=str(partner.id), active=False)
     token_request(client, expect=401, client_id=partner.client_id, client_secret=secret)
 
 
@@ -401,12 +401,12 @@ def test_partner_tokens_pass_only_where_a_scope_they_hold_is_named(app):
     with pytest.raises(Forbidden):  # a route for partners only is closed to users
         call_view(app, citizen_token, scope="tasks:read")
     assert call_view(app, citizen_token) == "ok"
-    identity.update_partner(partner_id=str(partner.id), active=False)
+    partner_accounts.update_partner(partner_id=str(partner.id), active=False)
     with pytest.raises(Unauthorized):  # disabled since the token was issued
         call_view(app, token, scope="tasks:read")
 
 
 def client_token(user) -> str:
-    from services.tokens import issue_access_token
+    from services.identity.tokens import issue_access_token
 
     return issue_access_token(user)[0]

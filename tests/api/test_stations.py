@@ -5,8 +5,8 @@ import uuid
 
 from PIL import Image
 
+from common import crypto
 from models.user import User
-from services import crypto
 from tests.services.test_simulator import NEWBORN_MATERIALS, newborn_catalogue, newborn_form
 
 __all__ = ["newborn_catalogue"]  # the fixture, used by name below

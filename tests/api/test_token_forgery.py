@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
-from services.tokens import REQUIRED_CLAIMS, issue_access_token
+from services.identity.tokens import REQUIRED_CLAIMS, issue_access_token
 from tests.helpers import make_admin, make_citizen
 
 ME = "/api/v1/me"

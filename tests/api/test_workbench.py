@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 
 from models.base import utcnow
-from services import sweeper, workflow
+from services.workflow import submission, sweeper
 from tests import workflow_support as ws
 
 TASKS = "/api/v1/workbench/tasks"
@@ -22,7 +22,7 @@ def parent():
 
 
 def submit(parent, key="k"):
-    return workflow.submit_application(
+    return submission.submit_application(
         applicant_id=str(parent.id), bundle="newborn", subject={"kind": "newborn"},
         form=ws.newborn_form(), materials=ws.newborn_materials(parent), idempotency_key=key)
 

@@ -1,7 +1,7 @@
 """Talking to the assistant in tests: say something, answer the questions it asks."""
+from assistant import conversations as assistant
 from assistant import knowledge
-from services import assistant
-from services.tokens import Principal
+from services.identity.tokens import Principal
 from tests.helpers import make_material
 from tests.workflow_support import NEWBORN_MATERIALS, load_catalogue, make_parent
 

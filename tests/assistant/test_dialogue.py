@@ -4,12 +4,14 @@ from datetime import date
 
 import pytest
 
+from assistant import conversations as assistant
 from assistant import knowledge, nlu
 from models.application import Application
 from models.conversation import Conversation
 from models.handoff import Handoff
-from services import assistant, identity, workflow
 from services.errors import InvalidState
+from services.identity import numbers
+from services.workflow import handling, supplements
 from tests.assistant.conversation_support import (
     NEWBORN_ANSWERS,
     answer_questions,
@@ -172,8 +174,8 @@ def test_status_names_departments_done_working_and_waiting(parent):
     application = Application.objects.get()
     health = make_officer("health")
     task = application.task_for("birth_medical_certificate")
-    workflow.claim_task(task_id=task.id, officer=health)
-    workflow.complete_task(task_id=task.id, officer=health,
+    handling.claim_task(task_id=task.id, officer=health)
+    handling.complete_task(task_id=task.id, officer=health,
                            outputs=outputs_for("birth_medical_certificate"))
 
     answer = say(parent, "我的出生一件事办到哪了")
@@ -195,8 +197,8 @@ def test_status_tells_the_citizen_what_a_supplement_asks(parent):
     application = Application.objects.get()
     health = make_officer("health")
     task = application.task_for("birth_medical_certificate")
-    workflow.claim_task(task_id=task.id, officer=health)
-    workflow.request_supplement(task_id=task.id, officer=health,
+    handling.claim_task(task_id=task.id, officer=health)
+    supplements.request_supplement(task_id=task.id, officer=health,
                                 materials=["birth_registration_form"], fields=[],
                                 reason="The form is not signed")
 
@@ -274,7 +276,7 @@ def test_id_numbers_are_masked_in_the_transcript_and_encrypted_in_the_draft():
         make_material(parent, kind)
     answer = say(parent, "帮我办新生儿出生一件事")
     conversation = answer["conversation_id"]
-    typed = identity.make_id_number("330381", date(1990, 5, 1), 123, "male")
+    typed = numbers.make_id_number("330381", date(1990, 5, 1), 123, "male")
     for _ in range(30):
         if asked_field(answer) == "applicant_id_number":
             break

@@ -3,7 +3,7 @@ import pytest
 
 from assistant import nlu
 from assistant.normalize import normalize
-from services import catalogue_seed
+from services.catalogue import seed as catalogue_seed
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """`flask users ...` and the development accounts of `flask seed`."""
+from common import crypto
 from models.catalogue import Department
 from models.user import User
-from services import crypto
 
 
 def test_the_development_seed_creates_an_officer_per_department_a_clerk_and_an_admin(app, client):

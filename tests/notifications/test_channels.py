@@ -10,12 +10,13 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from common import crypto
 from models.base import utcnow
 from models.notification import Delivery
 from models.preferences import NotificationPreferences
 from models.user import PlatformBinding
 from notifications import webhooks
-from services import crypto, identity
+from services.identity import partner_accounts
 from tests.helpers import make_partner, partner_token
 from tests.notifications.support import application_with, completed, fast_worker
 
@@ -197,7 +198,7 @@ def receiver():
 
 def test_a_partner_receives_each_event_signed_and_can_verify_it(app, receiver, citizen):
     partner, _ = make_partner(webhook_url=receiver.url + "/hooks", events=["task_completed"])
-    secret = identity.partner_webhook_secret(partner)
+    secret = partner_accounts.partner_webhook_secret(partner)
     item = completed(citizen)
     application_with(citizen, [item])
 

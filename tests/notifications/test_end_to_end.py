@@ -6,8 +6,8 @@ import threading
 import requests
 from werkzeug.serving import make_server
 
-from services import workflow
-from services.tokens import issue_access_token
+from services.identity.tokens import issue_access_token
+from services.workflow import handling, submission
 from tests import workflow_support as ws
 from tests.api.test_events import notifications_in, parse
 from tests.helpers import make_officer
@@ -66,7 +66,7 @@ def test_the_parents_phone_hears_from_each_department_as_the_newborn_tasks_compl
     worker = fast_worker(app)
     stream = LiveStream(app, parent)
     try:
-        application = workflow.submit_application(
+        application = submission.submit_application(
             applicant_id=str(parent.id), bundle="newborn", subject={"kind": "newborn"},
             form=ws.newborn_form(), materials=ws.newborn_materials(parent),
             idempotency_key="e2e-1")
@@ -75,8 +75,8 @@ def test_the_parents_phone_hears_from_each_department_as_the_newborn_tasks_compl
         completed_in_order = []
         for matter, (department, _) in ws.NEWBORN_STEPS.items():
             task = application.task_for(matter)
-            workflow.claim_task(task_id=task.id, officer=officers[department])
-            application = workflow.complete_task(task_id=task.id, officer=officers[department],
+            handling.claim_task(task_id=task.id, officer=officers[department])
+            application = handling.complete_task(task_id=task.id, officer=officers[department],
                                                  outputs=ws.outputs_for(matter))
             drain(worker)
             # This department's push is at the phone before the next department starts.

@@ -5,10 +5,10 @@ import uuid
 import pytest
 from PIL import Image
 
+from common import crypto
 from models.application import Application
 from models.material import Material
 from models.user import User
-from services import assisted, crypto, identity, otp
 from services.errors import (
     Forbidden,
     NotFound,
@@ -16,7 +16,9 @@ from services.errors import (
     Unauthorized,
     ValidationFailed,
 )
-from services.tokens import Principal
+from services.identity import citizens, otp
+from services.identity.tokens import Principal
+from services.workflow import assisted
 from tests.helpers import make_clerk, make_material
 from tests.services.test_simulator import NEWBORN_MATERIALS, newborn_catalogue, newborn_form
 
@@ -82,7 +84,7 @@ def test_the_application_belongs_to_the_citizen_and_says_it_was_made_at_the_stat
 def test_a_citizen_whose_vault_holds_the_materials_consents_with_the_code_alone(
         newborn_catalogue):
     clerk, phone = clerk_at(), str(next(_phones))
-    citizen = identity.find_or_create_citizen(phone=phone)  # uploaded from their app earlier
+    citizen = citizens.find_or_create_citizen(phone=phone)  # uploaded from their app earlier
     for material_type in NEWBORN_MATERIALS:
         make_material(citizen, type=material_type)
 

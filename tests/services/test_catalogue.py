@@ -3,7 +3,8 @@ import pytest
 
 from common.i18n import current_locale
 from models.catalogue import Bundle, BundleVersion
-from services import catalogue, catalogue_seed
+from services.catalogue import publishing
+from services.catalogue import seed as catalogue_seed
 from services.errors import NotFound
 
 NEWBORN_MATTERS = {"birth_medical_certificate", "vaccination_certificate",
@@ -24,7 +25,7 @@ def english():
 
 
 def test_newborn_has_seven_matters_of_six_departments_in_dependency_order(seeded):
-    bundle = catalogue.compiled_bundle("newborn")
+    bundle = publishing.compiled_bundle("newborn")
     order = [step["matter"] for step in bundle["steps"]]
     assert set(order) == NEWBORN_MATTERS and len(order) == 7
     assert {d["code"] for d in bundle["departments"]} == {
@@ -41,7 +42,7 @@ def test_newborn_has_seven_matters_of_six_departments_in_dependency_order(seeded
 
 
 def test_newborn_household_registration_issues_the_citizen_id_number_within_15_minutes(seeded):
-    steps = {s["matter"]: s for s in catalogue.compiled_bundle("newborn")["steps"]}
+    steps = {s["matter"]: s for s in publishing.compiled_bundle("newborn")["steps"]}
     registration = steps["newborn_household_registration"]
     assert registration["department"] == "public_security"
     assert registration["promised"] == {"value": 15, "unit": "minutes"}
@@ -57,7 +58,7 @@ def test_newborn_household_registration_issues_the_citizen_id_number_within_15_m
 
 
 def test_newborn_joint_form_asks_each_field_once_with_the_matters_that_use_it(seeded):
-    form = catalogue.compiled_bundle("newborn")["form"]
+    form = publishing.compiled_bundle("newborn")["form"]
     names = [field["name"] for field in form]
     assert len(names) == len(set(names))
     by_name = {field["name"]: field for field in form}
@@ -72,7 +73,7 @@ def test_newborn_joint_form_asks_each_field_once_with_the_matters_that_use_it(se
 
 
 def test_newborn_asks_four_materials_instead_of_twenty_four(seeded):
-    bundle = catalogue.compiled_bundle("newborn")
+    bundle = publishing.compiled_bundle("newborn")
     assert [m["code"] for m in bundle["materials"]] == [
         "parent_id_card", "birth_registration_form", "household_register", "marriage_certificate"]
     assert bundle["figures"]["before"]["forms"] == 5
@@ -82,13 +83,13 @@ def test_newborn_asks_four_materials_instead_of_twenty_four(seeded):
 
 
 def test_names_come_in_the_callers_language(seeded, english):
-    bundle = catalogue.compiled_bundle("newborn")
+    bundle = publishing.compiled_bundle("newborn")
     assert bundle["name"] == "A baby is born"
     assert bundle["names"]["zh-CN"] == "新生儿出生一件事"
     assert bundle["steps"][0]["department_name"] == "Health Commission"
     token = current_locale.set("zh-CN")
     try:
-        assert catalogue.compiled_bundle("newborn")["steps"][0]["department_name"] == "卫生健康局"
+        assert publishing.compiled_bundle("newborn")["steps"][0]["department_name"] == "卫生健康局"
     finally:
         current_locale.reset(token)
 
@@ -100,7 +101,7 @@ def test_every_seeded_bundle_compiles_with_enough_matters_and_departments(seeded
                           "vehicle_registration", "farmhouse_construction",
                           "small_shop_registration"}
     for code in codes:
-        bundle = catalogue.publish_bundle_version(code)
+        bundle = publishing.publish_bundle_version(code)
         assert len(bundle["steps"]) >= 3, code
         assert len(bundle["departments"]) >= 2, code
         assert bundle["figures"]["before"], code
@@ -115,16 +116,16 @@ def test_loading_the_catalogue_twice_changes_nothing(seeded):
 
 def test_an_unknown_bundle_is_not_found(seeded):
     with pytest.raises(NotFound):
-        catalogue.compiled_bundle("no_such_thing")
+        publishing.compiled_bundle("no_such_thing")
     with pytest.raises(NotFound):
-        catalogue.compiled_bundle("newborn", version=99)
+        publishing.compiled_bundle("newborn", version=99)
 
 
 def test_the_load_command_seeds_the_catalogue(app):
     result = app.test_cli_runner().invoke(args=["catalogue", "load"])
     assert result.exit_code == 0, result.output
     assert "catalogue loaded" in result.output
-    assert catalogue.compiled_bundle("newborn")["code"] == "newborn"
+    assert publishing.compiled_bundle("newborn")["code"] == "newborn"
 
 
 def test_the_generate_command_builds_main_items_and_their_sub_items_at_three_levels(app):
@@ -144,10 +145,10 @@ def test_the_generate_command_builds_main_items_and_their_sub_items_at_three_lev
 
 
 def test_school_and_kindergarten_ask_for_e_licences_a_birth_already_issued(seeded):
-    newborn = catalogue.compiled_bundle("newborn")
+    newborn = publishing.compiled_bundle("newborn")
     issued = {o["elicence"] for s in newborn["steps"] for o in s["outputs"] if o["elicence"]}
     for code in ("kindergarten_admission", "school_enrollment"):
-        asked = {m["code"]: m for m in catalogue.compiled_bundle(code)["materials"]}
+        asked = {m["code"]: m for m in publishing.compiled_bundle(code)["materials"]}
         reused = issued & set(asked)
         assert reused >= {"household_registration_record", "birth_medical_certificate",
                           "vaccination_certificate"}, code
@@ -155,5 +156,5 @@ def test_school_and_kindergarten_ask_for_e_licences_a_birth_already_issued(seede
 
 
 def test_a_bundle_that_needs_the_citizen_in_person_says_one_visit(seeded):
-    assert catalogue.compiled_bundle("vehicle_registration")["figures"]["after"]["visits"] == 1
-    assert catalogue.compiled_bundle("small_shop_registration")["figures"]["after"]["visits"] == 0
+    assert publishing.compiled_bundle("vehicle_registration")["figures"]["after"]["visits"] == 1
+    assert publishing.compiled_bundle("small_shop_registration")["figures"]["after"]["visits"] == 0

@@ -4,7 +4,10 @@ import pytest
 
 from common.i18n import current_locale
 from models.catalogue import BundleVersion, Matter
-from services import catalogue, catalogue_admin, catalogue_search, catalogue_seed
+from services.catalogue import admin as catalogue_admin
+from services.catalogue import publishing
+from services.catalogue import search as catalogue_search
+from services.catalogue import seed as catalogue_seed
 from services.errors import InvalidState, NotFound, ValidationFailed
 
 
@@ -130,16 +133,16 @@ def test_a_new_bundle_is_published_as_version_one_and_searchable_at_once():
 
 
 def test_changing_a_matter_publishes_new_versions_and_keeps_the_old_ones():
-    before = catalogue.compiled_bundle("newborn")
+    before = publishing.compiled_bundle("newborn")
     catalogue_admin.update_matter(code="citizen_card", changes={
         "fields": [{"name": "newborn_name", "type": "string", "required": True,
                     "label": {"zh-CN": "新生儿姓名", "en": "Baby's name"},
                     "prefill": "subject.name"},
                    text_field("card_photo_consent", required=True)]})
-    after = catalogue.compiled_bundle("newborn")
+    after = publishing.compiled_bundle("newborn")
     assert after["version"] == before["version"] + 1
     assert "card_photo_consent" in [f["name"] for f in after["form"]]
-    old = catalogue.compiled_bundle("newborn", version=before["version"])
+    old = publishing.compiled_bundle("newborn", version=before["version"])
     assert "card_photo_consent" not in [f["name"] for f in old["form"]]
     assert Matter.objects.get(code="citizen_card").version == 2
 
@@ -151,7 +154,7 @@ def test_a_change_that_would_break_a_bundle_is_refused_naming_the_bundle():
     messages = problems(refused)["inputs"]
     assert all(m.startswith("newborn: ") and "citizen_id_number" in m for m in messages)
     assert any("medical_insurance_enrolment" in m for m in messages)
-    assert catalogue.compiled_bundle("newborn")["version"] == 1
+    assert publishing.compiled_bundle("newborn")["version"] == 1
     assert Matter.objects.get(code="newborn_household_registration").outputs
 
 
@@ -168,12 +171,12 @@ def test_a_matter_in_use_cannot_be_retired_until_no_bundle_uses_it():
     assert in_use.value.error == "matter_in_use" and "newborn" in in_use.value.en
     catalogue_admin.update_bundle(code="newborn", changes={"steps": [
         {"matter": s["matter"], "depends_on": s["depends_on"]}
-        for s in catalogue.compiled_bundle("newborn")["steps"]
+        for s in publishing.compiled_bundle("newborn")["steps"]
         if s["matter"] != "vaccination_certificate"]})
     retired = catalogue_admin.retire_matter(code="vaccination_certificate")
     assert retired["retired"] is True
     with pytest.raises(NotFound):
-        catalogue.matter_detail("vaccination_certificate")
+        publishing.matter_detail("vaccination_certificate")
     assert "vaccination_certificate" not in [
         m["code"] for m in catalogue_search.search_matters(q="接种证")[0]]
 
@@ -181,8 +184,8 @@ def test_a_matter_in_use_cannot_be_retired_until_no_bundle_uses_it():
 def test_a_retired_bundle_is_no_longer_offered_but_its_versions_remain():
     catalogue_admin.retire_bundle(code="vehicle_registration")
     with pytest.raises(NotFound):
-        catalogue.compiled_bundle("vehicle_registration")
-    assert catalogue.compiled_bundle("vehicle_registration", version=1)["code"] == \
+        publishing.compiled_bundle("vehicle_registration")
+    assert publishing.compiled_bundle("vehicle_registration", version=1)["code"] == \
         "vehicle_registration"
     assert "vehicle_registration" not in [b["code"] for b in catalogue_search.search_bundles()]
     with pytest.raises(NotFound):
@@ -192,4 +195,4 @@ def test_a_retired_bundle_is_no_longer_offered_but_its_versions_remain():
 def test_a_reseed_leaves_an_admins_edit_alone():
     catalogue_admin.update_bundle(code="newborn", changes={"synonyms": ["生娃"]})
     catalogue_seed.load_catalogue()
-    assert catalogue.compiled_bundle("newborn")["synonyms"] == ["生娃"]
+    assert publishing.compiled_bundle("newborn")["synonyms"] == ["生娃"]

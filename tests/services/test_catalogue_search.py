@@ -5,9 +5,13 @@ from datetime import UTC, datetime
 import pytest
 
 from common.i18n import current_locale
+from models import catalogue_state
 from models.catalogue import Matter
 from models.connection import database
-from services import catalogue, catalogue_generator, catalogue_search, catalogue_seed
+from services.catalogue import generator as catalogue_generator
+from services.catalogue import publishing
+from services.catalogue import search as catalogue_search
+from services.catalogue import seed as catalogue_seed
 
 
 @pytest.fixture(autouse=True)
@@ -33,7 +37,7 @@ def write_matter_as_another_process(code: str, zh: str, en: str, **fields) -> No
 def test_the_name_itself_ranks_before_names_that_merely_contain_it():
     write_matter_as_another_process("a_record_copy", "新生儿出生户口登记记录复印",
                                     "Newborn household registration record copy")
-    catalogue.bump_revision()
+    catalogue_state.bump_revision()
     assert codes(q="newborn household registration") == ["newborn_household_registration",
                                                          "a_record_copy"]
     assert codes(q="新生儿出生户口登记") == ["newborn_household_registration", "a_record_copy"]
@@ -55,17 +59,17 @@ def test_english_letter_pairs_do_not_make_false_matches():
 def test_a_change_made_by_another_process_is_seen_on_the_next_search():
     assert codes(q="养老金") == []
     write_matter_as_another_process("pension_claim", "养老金领取", "Pension claim")
-    catalogue.bump_revision()
+    catalogue_state.bump_revision()
     assert codes(q="养老金") == ["pension_claim"]
     Matter._get_collection().update_one({"code": "pension_claim"}, {"$set": {
         "retired": True, "updated_at": datetime.now(UTC)}})
-    catalogue.bump_revision()
+    catalogue_state.bump_revision()
     assert codes(q="养老金") == []
 
 
 def test_a_reloaded_database_is_never_mistaken_for_the_one_indexed_before():
     write_matter_as_another_process("pension_claim", "养老金领取", "Pension claim")
-    catalogue.bump_revision()
+    catalogue_state.bump_revision()
     assert codes(q="pension") == ["pension_claim"]
     db = database()
     for name in ("matters", "departments", "material_types", "bundles", "bundle_versions",
@@ -73,7 +77,7 @@ def test_a_reloaded_database_is_never_mistaken_for_the_one_indexed_before():
         db[name].delete_many({})
     catalogue_seed.load_catalogue()
     assert codes(q="pension") == []
-    assert catalogue.compiled_bundle("newborn")["version"] == 1
+    assert publishing.compiled_bundle("newborn")["version"] == 1
 
 
 def test_matters_written_without_recording_a_revision_are_still_found():

@@ -3,7 +3,7 @@ import base64
 
 import pytest
 
-from services import crypto
+from common import crypto
 
 NEW_KEY = base64.urlsafe_b64encode(b"n" * 32).decode()
 

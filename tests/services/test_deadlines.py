@@ -6,7 +6,7 @@ import pytest
 
 from common import db_metrics
 from models.application import Application
-from services import deadlines
+from services.workflow import deadlines
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2024, 3, 6, 2, 0, tzinfo=UTC)  # Wednesday 10:00 in Shanghai

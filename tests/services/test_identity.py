@@ -6,15 +6,15 @@ import pytest
 
 from models.catalogue import Department
 from models.user import User
-from services import identity
 from services.errors import InvalidState, ValidationFailed
+from services.identity import citizens, family_members, numbers, staff_accounts
 from tests.helpers import make_citizen, make_family_member
 
 
 @pytest.mark.parametrize("number", ["11010519491231002X", "11010519491231002x",
                                     "440524198001010013"])
 def test_valid_resident_id_numbers_give_their_birth_date(number):
-    assert identity.validate_id_number(number) in {date(1949, 12, 31), date(1980, 1, 1)}
+    assert numbers.validate_id_number(number) in {date(1949, 12, 31), date(1980, 1, 1)}
 
 
 @pytest.mark.parametrize("number", [
@@ -27,28 +27,28 @@ def test_valid_resident_id_numbers_give_their_birth_date(number):
 ])
 def test_invalid_resident_id_numbers_are_refused(number):
     with pytest.raises(ValidationFailed) as refused:
-        identity.validate_id_number(number)
+        numbers.validate_id_number(number)
     assert "id_number" in refused.value.errors
 
 
 def test_made_id_numbers_validate_and_carry_the_gender():
     born = date(2026, 3, 1)
-    boy = identity.make_id_number("330381", born, 7, "male")
-    girl = identity.make_id_number("330381", born, 7, "female")
-    assert identity.validate_id_number(boy) == identity.validate_id_number(girl) == born
-    assert identity.id_number_gender(boy) == "male" and identity.id_number_gender(girl) == "female"
+    boy = numbers.make_id_number("330381", born, 7, "male")
+    girl = numbers.make_id_number("330381", born, 7, "female")
+    assert numbers.validate_id_number(boy) == numbers.validate_id_number(girl) == born
+    assert numbers.id_number_gender(boy) == "male" and numbers.id_number_gender(girl) == "female"
     assert boy[:6] == "330381" and boy != girl
     with pytest.raises(ValueError):
-        identity.make_id_number("990381", born, 1, "male")
+        numbers.make_id_number("990381", born, 1, "male")
     with pytest.raises(ValueError):
-        identity.make_id_number("330381", born, 500, "male")
+        numbers.make_id_number("330381", born, 500, "male")
 
 
 def test_a_birth_date_in_the_future_is_refused():
     tomorrow = datetime.now(UTC).date() + timedelta(days=1)
     first17 = f"330381{tomorrow:%Y%m%d}001"
     with pytest.raises(ValidationFailed):
-        identity.validate_id_number(first17 + identity.id_check_character(first17))
+        numbers.validate_id_number(first17 + numbers.id_check_character(first17))
 
 
 def test_simultaneous_first_sign_ins_create_one_account(app):
@@ -57,7 +57,7 @@ def test_simultaneous_first_sign_ins_create_one_account(app):
     def sign_in():
         with app.app_context():
             try:
-                users.append(identity.find_or_create_citizen(phone="13800138000").id)
+                users.append(citizens.find_or_create_citizen(phone="13800138000").id)
             except Exception as exc:
                 errors.append(repr(exc))
 
@@ -79,21 +79,21 @@ def test_a_citizen_may_act_for_themself_and_their_minor_children_only():
     allowed = {str(parent.id), str(baby.id)}
     for subject in [parent.id, baby.id, grown.id, spouse.id, strangers_child.id, stranger.id,
                     "not-an-id", "000000000000000000000000"]:
-        assert identity.may_act_for(user_id=parent.id, subject_id=subject) == (
+        assert family_members.may_act_for(user_id=parent.id, subject_id=subject) == (
             str(subject) in allowed), subject
-    assert set(identity.subject_ids_for(parent.id)) == allowed
+    assert set(family_members.subject_ids_for(parent.id)) == allowed
 
 
 def test_both_parents_may_act_for_their_child_through_either_entry():
-    child_id = identity.make_id_number("330381", date(2025, 5, 1), 3, "male")
+    child_id = numbers.make_id_number("330381", date(2025, 5, 1), 3, "male")
     mother, father = make_citizen(), make_citizen()
     mothers_entry = make_family_member(mother, "child", id_number=child_id)
     fathers_entry = make_family_member(father, "child", id_number=child_id)
     teenager_account = make_citizen(id_number=child_id)
     for subject in (mothers_entry.id, fathers_entry.id, teenager_account.id):
-        assert identity.may_act_for(user_id=father.id, subject_id=subject)
-    assert str(mothers_entry.id) in identity.subject_ids_for(father.id)
-    assert not identity.may_act_for(user_id=make_citizen().id, subject_id=mothers_entry.id)
+        assert family_members.may_act_for(user_id=father.id, subject_id=subject)
+    assert str(mothers_entry.id) in family_members.subject_ids_for(father.id)
+    assert not family_members.may_act_for(user_id=make_citizen().id, subject_id=mothers_entry.id)
 
 
 def test_a_child_turning_eighteen_is_no_longer_acted_for():
@@ -103,27 +103,27 @@ def test_a_child_turning_eighteen_is_no_longer_acted_for():
                                         birth_date=today.replace(year=today.year - 18)
                                         if not (today.month == 2 and today.day == 29)
                                         else date(today.year - 18, 2, 28))
-    assert not identity.may_act_for(user_id=parent.id, subject_id=eighteen_today.id)
+    assert not family_members.may_act_for(user_id=parent.id, subject_id=eighteen_today.id)
 
 
 def test_a_newborns_issued_id_number_is_recorded_once():
     parent = make_citizen()
     baby = make_family_member(parent, "child")
-    number = identity.make_id_number("330381", baby.birth_date, 11, "female")
-    identity.set_family_member_id_number(owner_id=parent.id, member_id=str(baby.id),
+    number = numbers.make_id_number("330381", baby.birth_date, 11, "female")
+    family_members.set_family_member_id_number(owner_id=parent.id, member_id=str(baby.id),
                                          id_number=number)
-    again = identity.set_family_member_id_number(owner_id=parent.id, member_id=str(baby.id),
+    again = family_members.set_family_member_id_number(owner_id=parent.id, member_id=str(baby.id),
                                                  id_number=number)
-    assert identity.id_number_of(again) == number and again.gender == "female"
+    assert citizens.id_number_of(again) == number and again.gender == "female"
     with pytest.raises(InvalidState):
-        identity.set_family_member_id_number(
+        family_members.set_family_member_id_number(
             owner_id=parent.id, member_id=str(baby.id),
-            id_number=identity.make_id_number("330381", baby.birth_date, 12, "female"))
+            id_number=numbers.make_id_number("330381", baby.birth_date, 12, "female"))
 
 
 def test_staff_accounts_need_their_post_and_a_long_enough_password():
     Department(code="public_security", name={"zh-CN": "公安", "en": "Public security"}).save()
-    officer = identity.create_staff(username="Officer.PS", password="long-enough-1",
+    officer = staff_accounts.create_staff(username="Officer.PS", password="long-enough-1",
                                     role="officer", department="public_security")
     assert officer.username == "officer.ps" and officer.password_hash.startswith("$argon2id$")
     cases = [
@@ -137,7 +137,7 @@ def test_staff_accounts_need_their_post_and_a_long_enough_password():
     for fields, field in cases:
         arguments = {"username": "someone", "password": "long-enough-1", **fields}
         with pytest.raises(ValidationFailed) as refused:
-            identity.create_staff(**arguments)
+            staff_accounts.create_staff(**arguments)
         assert field in refused.value.errors, fields
     with pytest.raises(InvalidState):
-        identity.create_staff(username="officer.ps", password="long-enough-1", role="admin")
+        staff_accounts.create_staff(username="officer.ps", password="long-enough-1", role="admin")

@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from common import crypto
 from models.otp import OtpCode, RateCounter
-from services import crypto, otp
 from services.errors import ServiceUnavailable, TooManyRequests, Unauthorized
+from services.identity import otp
 from tests.processes import ROOT
 from tests.standins.sms_gateway import SmsGatewayStandin
 
@@ -134,7 +135,7 @@ def test_a_second_server_process_sees_the_same_send_limit(database_server):
     send()
     script = (
         "from api import create_app\n"
-        "from services import otp\n"
+        "from services.identity import otp\n"
         "from services.errors import TooManyRequests\n"
         "with create_app('test').app_context():\n"
         "    try:\n"

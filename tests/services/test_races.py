@@ -13,8 +13,8 @@ from flask import current_app
 from common.i18n import current_locale
 from models.application import Application
 from models.family import FamilyMember
-from services import applications, workflow
 from services.errors import InvalidState
+from services.workflow import applications, handling, submission
 from tests import workflow_support as ws
 from tests.helpers import make_officer
 
@@ -29,7 +29,7 @@ def catalogue():
 
 @pytest.fixture
 def application(parent):
-    return workflow.submit_application(
+    return submission.submit_application(
         applicant_id=str(parent.id), bundle="newborn", subject={"kind": "newborn"},
         form=ws.newborn_form(), materials=ws.newborn_materials(parent), idempotency_key="k")
 
@@ -83,7 +83,7 @@ def test_many_officers_claiming_one_task_leave_one_winner(application):
     task = application.task_for("birth_medical_certificate")
     officers = [make_officer("health") for _ in range(12)]
 
-    results = in_threads(12, lambda i: workflow.claim_task(task_id=task.id, officer=officers[i]))
+    results = in_threads(12, lambda i: handling.claim_task(task_id=task.id, officer=officers[i]))
 
     winners = [r for r in results if isinstance(r, Application)]
     losers = [r for r in results if isinstance(r, InvalidState)]
@@ -97,10 +97,10 @@ def test_many_officers_claiming_one_task_leave_one_winner(application):
 def test_one_task_completed_from_many_threads_at_once_is_completed_once(application):
     task = application.task_for("birth_medical_certificate")
     officer = make_officer("health")
-    workflow.claim_task(task_id=task.id, officer=officer)
+    handling.claim_task(task_id=task.id, officer=officer)
     outputs = ws.outputs_for("birth_medical_certificate")
 
-    results = in_threads(8, lambda i: workflow.complete_task(task_id=task.id, officer=officer,
+    results = in_threads(8, lambda i: handling.complete_task(task_id=task.id, officer=officer,
                                                              outputs=outputs))
 
     assert sum(isinstance(r, Application) for r in results) == 1
@@ -147,7 +147,7 @@ def test_two_processes_racing_on_one_application_finish_it_exactly_once(applicat
 def test_concurrent_submissions_with_one_key_create_one_application(parent):
     materials = ws.newborn_materials(parent)
 
-    results = in_threads(8, lambda i: workflow.submit_application(
+    results = in_threads(8, lambda i: submission.submit_application(
         applicant_id=str(parent.id), bundle="newborn", subject={"kind": "newborn"},
         form=ws.newborn_form(), materials=materials, idempotency_key="double-tap"))
 

@@ -6,28 +6,26 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from common import crypto
 from models.application import Application
 from models.user import User
-from services import (
-    catalogue,
-    catalogue_seed,
-    crypto,
-    department_adapters,
-    identity,
-    workflow,
-)
-from services.simulator import Simulator
+from services.catalogue import publishing
+from services.catalogue import seed as catalogue_seed
+from services.identity import numbers
+from services.workflow import adapters as department_adapters
+from services.workflow import handling, submission, transitions
+from services.workflow.simulator import Simulator
 from tests.helpers import make_citizen, make_material, make_officer
 
-FATHER_ID = identity.make_id_number("330327", date(1991, 4, 2), 12, "male")  # Cangnan county
-MOTHER_ID = identity.make_id_number("330381", date(1993, 8, 9), 40, "female")  # Ruian
+FATHER_ID = numbers.make_id_number("330327", date(1991, 4, 2), 12, "male")  # Cangnan county
+MOTHER_ID = numbers.make_id_number("330381", date(1993, 8, 9), 40, "female")  # Ruian
 
 
 @pytest.fixture
 def newborn_catalogue():
     catalogue_seed.load_catalogue()
-    catalogue.publish_bundle_version("newborn")
-    return catalogue.compiled_bundle("newborn")
+    publishing.publish_bundle_version("newborn")
+    return publishing.compiled_bundle("newborn")
 
 
 NEWBORN_MATERIALS = ("parent_id_card", "household_register", "marriage_certificate",
@@ -55,7 +53,7 @@ def submit_newborn(citizen=None, **form) -> Application:
     """A newborn application submitted through the workflow, with the four materials."""
     citizen = citizen or make_citizen()
     materials = [str(make_material(citizen, type=code).id) for code in NEWBORN_MATERIALS]
-    return workflow.submit_application(
+    return submission.submit_application(
         applicant_id=str(citizen.id), bundle="newborn", subject={"kind": "newborn"},
         form={**newborn_form(), **form}, materials=materials,
         idempotency_key=uuid.uuid4().hex)
@@ -96,18 +94,18 @@ def test_the_police_issue_a_valid_id_number_with_the_parents_region_and_the_baby
     decision = decide(application, "newborn_household_registration")
 
     number = decision.outputs["citizen_id_number"]
-    assert identity.validate_id_number(number) == date(2024, 5, 20)  # checksum, date, region
+    assert numbers.validate_id_number(number) == date(2024, 5, 20)  # checksum, date, region
     assert number[:6] == FATHER_ID[:6]
-    assert identity.id_number_gender(number) == "female"
+    assert numbers.id_number_gender(number) == "female"
     assert not decision.rejects
 
 
 def test_a_boy_gets_an_odd_order_code():
     rng = random.Random(3)
-    numbers = {department_adapters.make_id_number(region="330381", birth_date=date(2024, 1, 2),
-                                                  gender="male", rng=rng) for _ in range(20)}
-    assert all(identity.id_number_gender(n) == "male" for n in numbers)
-    assert all(identity.validate_id_number(n) == date(2024, 1, 2) for n in numbers)
+    made = {department_adapters.make_id_number(region="330381", birth_date=date(2024, 1, 2),
+                                               gender="male", rng=rng) for _ in range(20)}
+    assert all(numbers.id_number_gender(n) == "male" for n in made)
+    assert all(numbers.validate_id_number(n) == date(2024, 1, 2) for n in made)
 
 
 def test_every_newborn_matter_gets_outputs_its_definition_accepts(newborn_catalogue):
@@ -177,19 +175,19 @@ def test_the_simulator_finishes_the_seven_newborn_matters_in_dependency_order(ne
         for dependency in step["depends_on"]:
             assert order.index(dependency) < order.index(step["matter"])
     # the baby's ID number, issued by the police, reached medical insurance
-    issued = workflow.reveal(stored.task_for("newborn_household_registration")
+    issued = transitions.reveal(stored.task_for("newborn_household_registration")
                              .outputs["citizen_id_number"])
-    assert identity.validate_id_number(issued)
+    assert numbers.validate_id_number(issued)
     assert issued[:6] == FATHER_ID[:6]
     enrolment = stored.task_for("medical_insurance_enrolment")
-    assert workflow.reveal(enrolment.inputs["citizen_id_number"]) == issued
+    assert transitions.reveal(enrolment.inputs["citizen_id_number"]) == issued
 
 
 def test_a_task_an_officer_claimed_first_is_left_to_the_officer(newborn_catalogue):
     application = submit_newborn()
     officer = make_officer("health")
     birth = application.task_for("birth_medical_certificate")
-    workflow.claim_task(task_id=birth.id, officer=officer)
+    handling.claim_task(task_id=birth.id, officer=officer)
 
     Simulator(speed=INSTANT).run(once=True)
 

@@ -3,7 +3,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from models.application import Application
-from services import department_adapters, sweeper
+from services.workflow import adapters as department_adapters
+from services.workflow import sweeper
 from tests.helpers import make_citizen, make_officer
 
 NOW = datetime.now(UTC)

@@ -11,8 +11,8 @@ from PIL import Image
 from models.catalogue import MaterialType
 from models.connection import database
 from models.material import Material
-from services import uploads
 from services.errors import PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from services.materials import uploads
 from tests import material_files as files
 from tests.helpers import make_citizen, make_material
 

@@ -5,8 +5,8 @@ import pytest
 
 from common.i18n import current_locale
 from models.material import Material
-from services import vault
 from services.errors import ValidationFailed
+from services.materials import vault
 from tests.helpers import make_citizen, make_material
 
 

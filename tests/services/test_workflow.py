@@ -6,8 +6,8 @@ from models.application import Application
 from models.connection import database
 from models.family import FamilyMember
 from models.material import Material
-from services import applications, workflow
 from services.errors import Forbidden, InvalidState, NotFound, ValidationFailed
+from services.workflow import applications, handling, submission
 from tests import workflow_support as ws
 from tests.helpers import make_citizen, make_material, make_officer
 
@@ -24,7 +24,7 @@ def submit(parent, key="key-1", **changes):
                  "idempotency_key": key, **changes}
     if "materials" not in arguments:
         arguments["materials"] = ws.newborn_materials(parent)
-    return workflow.submit_application(**arguments)
+    return submission.submit_application(**arguments)
 
 
 def statuses(application):
@@ -34,8 +34,8 @@ def statuses(application):
 def finish(application, officers, matter):
     department = ws.NEWBORN_STEPS[matter][0]
     task = application.task_for(matter)
-    workflow.claim_task(task_id=task.id, officer=officers[department])
-    return workflow.complete_task(task_id=task.id, officer=officers[department],
+    handling.claim_task(task_id=task.id, officer=officers[department])
+    return handling.complete_task(task_id=task.id, officer=officers[department],
                                   outputs=ws.outputs_for(matter))
 
 
@@ -215,11 +215,11 @@ def test_a_waiting_task_cannot_be_claimed_and_says_what_it_waits_for(parent, off
     task = application.task_for("newborn_household_registration")
 
     with pytest.raises(InvalidState) as refused:
-        workflow.claim_task(task_id=task.id, officer=officers["public_security"])
+        handling.claim_task(task_id=task.id, officer=officers["public_security"])
     assert refused.value.error == "task_not_claimable"
     assert refused.value.en == "Task is waiting for: birth_medical_certificate"
     with pytest.raises(InvalidState) as refused:
-        workflow.complete_task(task_id=task.id, officer=officers["public_security"],
+        handling.complete_task(task_id=task.id, officer=officers["public_security"],
                                outputs=ws.outputs_for("newborn_household_registration"))
     assert "birth_medical_certificate" in refused.value.en
 
@@ -228,19 +228,19 @@ def test_another_departments_task_is_not_found(parent, officers):
     task = submit(parent).task_for("birth_medical_certificate")
 
     with pytest.raises(NotFound):
-        workflow.claim_task(task_id=task.id, officer=officers["taxation"])
+        handling.claim_task(task_id=task.id, officer=officers["taxation"])
 
 
 def test_a_claimed_task_cannot_be_claimed_again_nor_completed_by_another(parent, officers):
     task = submit(parent).task_for("birth_medical_certificate")
-    workflow.claim_task(task_id=task.id, officer=officers["health"])
+    handling.claim_task(task_id=task.id, officer=officers["health"])
     colleague = make_officer("health")
 
     with pytest.raises(InvalidState) as refused:
-        workflow.claim_task(task_id=task.id, officer=colleague)
+        handling.claim_task(task_id=task.id, officer=colleague)
     assert refused.value.error == "task_not_claimable"
     with pytest.raises(InvalidState) as refused:
-        workflow.complete_task(task_id=task.id, officer=colleague,
+        handling.complete_task(task_id=task.id, officer=colleague,
                                outputs=ws.outputs_for("birth_medical_certificate"))
     assert refused.value.error == "task_not_claimed"
 
@@ -248,7 +248,7 @@ def test_a_claimed_task_cannot_be_claimed_again_nor_completed_by_another(parent,
 def test_outputs_are_checked_against_the_matters_definition(parent, officers):
     application = finish(submit(parent), officers, "birth_medical_certificate")
     task = application.task_for("newborn_household_registration")
-    workflow.claim_task(task_id=task.id, officer=officers["public_security"])
+    handling.claim_task(task_id=task.id, officer=officers["public_security"])
 
     for outputs, error in [({}, "outputs.citizen_id_number"),
                            ({"citizen_id_number": "330381202611270000"},
@@ -256,7 +256,7 @@ def test_outputs_are_checked_against_the_matters_definition(parent, officers):
                            ({"citizen_id_number": ws.baby_id_number(), "extra": "1"},
                             "outputs.extra")]:
         with pytest.raises(ValidationFailed) as refused:
-            workflow.complete_task(task_id=task.id, officer=officers["public_security"],
+            handling.complete_task(task_id=task.id, officer=officers["public_security"],
                                    outputs=outputs)
         assert error in refused.value.errors
     assert Application.objects.get(id=application.id).task(task.id).status == "claimed"
@@ -308,8 +308,8 @@ def test_completion_issues_elicences_and_records_the_childs_id_number(parent, of
 def test_the_citizen_never_sees_the_officer_or_the_note(parent, officers):
     application = submit(parent)
     task = application.task_for("birth_medical_certificate")
-    workflow.claim_task(task_id=task.id, officer=officers["health"])
-    workflow.complete_task(task_id=task.id, officer=officers["health"],
+    handling.claim_task(task_id=task.id, officer=officers["health"])
+    handling.complete_task(task_id=task.id, officer=officers["health"],
                            outputs=ws.outputs_for("birth_medical_certificate"),
                            note="Mother's records checked by Dr Wang")
 
@@ -325,8 +325,8 @@ def test_a_rejection_rejects_the_application_and_cancels_what_can_no_longer_happ
         parent, officers):
     application = finish(submit(parent), officers, "birth_medical_certificate")
     task = application.task_for("newborn_household_registration")
-    workflow.claim_task(task_id=task.id, officer=officers["public_security"])
-    application = workflow.reject_task(task_id=task.id, officer=officers["public_security"],
+    handling.claim_task(task_id=task.id, officer=officers["public_security"])
+    application = handling.reject_task(task_id=task.id, officer=officers["public_security"],
                                        reason="The household register is not Ruian's")
 
     assert application.status == "rejected"
@@ -347,9 +347,9 @@ def test_a_rejection_rejects_the_application_and_cancels_what_can_no_longer_happ
 def test_withdrawing_cancels_every_task_and_tells_the_departments(parent, officers):
     application = submit(parent)
     claimed = application.task_for("birth_medical_certificate")
-    workflow.claim_task(task_id=claimed.id, officer=officers["health"])
+    handling.claim_task(task_id=claimed.id, officer=officers["health"])
 
-    application = workflow.withdraw(application_id=str(application.id), citizen=parent)
+    application = submission.withdraw(application_id=str(application.id), citizen=parent)
 
     assert application.status == "withdrawn"
     assert set(statuses(application).values()) == {"cancelled"}
@@ -363,7 +363,7 @@ def test_nothing_can_be_withdrawn_once_a_department_completed_a_matter(parent, o
     application = finish(submit(parent), officers, "vaccination_certificate")
 
     with pytest.raises(InvalidState) as refused:
-        workflow.withdraw(application_id=str(application.id), citizen=parent)
+        submission.withdraw(application_id=str(application.id), citizen=parent)
     assert refused.value.error == "application_not_withdrawable"
 
 
@@ -371,7 +371,7 @@ def test_only_the_applicant_may_withdraw(parent):
     application = submit(parent)
 
     with pytest.raises(NotFound):
-        workflow.withdraw(application_id=str(application.id), citizen=make_citizen())
+        submission.withdraw(application_id=str(application.id), citizen=make_citizen())
 
 
 def test_the_other_parent_may_see_the_childs_application_but_not_act_on_it(parent, officers):
@@ -389,7 +389,7 @@ def test_the_other_parent_may_see_the_childs_application_but_not_act_on_it(paren
     assert [a.id for a in applications.list_for_citizen(citizen=other_parent)] == [
         application.id]
     with pytest.raises(Forbidden):
-        workflow.withdraw(application_id=str(application.id), citizen=other_parent)
+        submission.withdraw(application_id=str(application.id), citizen=other_parent)
 
 
 def test_a_retried_completion_puts_back_an_elicence_its_first_attempt_did_not_issue(
@@ -399,7 +399,7 @@ def test_a_retried_completion_puts_back_an_elicence_its_first_attempt_did_not_is
     task = application.task_for("birth_medical_certificate")
 
     with pytest.raises(InvalidState):
-        workflow.complete_task(task_id=task.id, officer=officers["health"],
+        handling.complete_task(task_id=task.id, officer=officers["health"],
                                outputs=ws.outputs_for("birth_medical_certificate"))
     assert Material.objects.get(kind="elicence").type == "birth_medical_certificate"
     assert len(events_of(application, "task_completed")) == 1
@@ -446,8 +446,8 @@ def test_a_rejected_application_stays_rejected_while_independent_matters_finish(
         parent, officers):
     application = submit(parent)
     task = application.task_for("birth_medical_certificate")
-    workflow.claim_task(task_id=task.id, officer=officers["health"])
-    workflow.reject_task(task_id=task.id, officer=officers["health"], reason="Wrong hospital")
+    handling.claim_task(task_id=task.id, officer=officers["health"])
+    handling.reject_task(task_id=task.id, officer=officers["health"], reason="Wrong hospital")
 
     application = finish(Application.objects.get(id=application.id), officers,
                          "vaccination_certificate")

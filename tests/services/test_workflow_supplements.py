@@ -5,8 +5,8 @@ import pytest
 
 from common.i18n import current_locale
 from models.application import Application
-from services import workflow
 from services.errors import InvalidState, ValidationFailed
+from services.workflow import handling, submission, supplements
 from tests import workflow_support as ws
 from tests.helpers import make_material
 
@@ -19,20 +19,20 @@ def catalogue():
 
 @pytest.fixture
 def application(parent):
-    return workflow.submit_application(
+    return submission.submit_application(
         applicant_id=str(parent.id), bundle="newborn", subject={"kind": "newborn"},
         form=ws.newborn_form(), materials=ws.newborn_materials(parent), idempotency_key="k")
 
 
 def claimed(application, officers, matter):
     task = application.task_for(matter)
-    workflow.claim_task(task_id=task.id, officer=officers[ws.NEWBORN_STEPS[matter][0]])
+    handling.claim_task(task_id=task.id, officer=officers[ws.NEWBORN_STEPS[matter][0]])
     return task
 
 
 def ask(application, officers, matter, **request):
     task = claimed(application, officers, matter)
-    return workflow.request_supplement(task_id=task.id,
+    return supplements.request_supplement(task_id=task.id,
                                        officer=officers[ws.NEWBORN_STEPS[matter][0]], **request)
 
 
@@ -46,7 +46,7 @@ def test_a_supplement_request_pauses_only_the_asking_task(application, officers)
     assert asked.task_for("vaccination_certificate").status == "pending"
     # The unaffected department goes on and finishes its matter meanwhile.
     vaccination = claimed(asked, officers, "vaccination_certificate")
-    done = workflow.complete_task(task_id=vaccination.id, officer=officers["community_health"],
+    done = handling.complete_task(task_id=vaccination.id, officer=officers["community_health"],
                                   outputs=ws.outputs_for("vaccination_certificate"))
     assert done.task_for("vaccination_certificate").status == "completed"
     assert done.status == "needs_supplement"
@@ -81,7 +81,7 @@ def test_answering_returns_the_tasks_to_their_queues_and_resumes_their_clocks(
         array_filters=[{"t.id": task.id}])
     new_form = make_material(parent, "birth_registration_form")
 
-    answered = workflow.answer_supplement(application_id=str(asked.id), citizen=parent,
+    answered = supplements.answer_supplement(application_id=str(asked.id), citizen=parent,
                                           materials=[str(new_form.id)],
                                           form={"birth_weight_grams": 3350})
 
@@ -102,7 +102,7 @@ def test_an_answer_must_bring_everything_asked(application, parent, officers):
                 reason="Weight and stamp missing")
 
     with pytest.raises(ValidationFailed) as refused:
-        workflow.answer_supplement(application_id=str(asked.id), citizen=parent,
+        supplements.answer_supplement(application_id=str(asked.id), citizen=parent,
                                    materials=[], form={"newborn_name": "Changed"})
     assert set(refused.value.errors) == {"form.birth_weight_grams", "form.newborn_name",
                                          "materials"}
@@ -111,7 +111,7 @@ def test_an_answer_must_bring_everything_asked(application, parent, officers):
 
 def test_nothing_to_answer_is_a_conflict(application, parent):
     with pytest.raises(InvalidState) as refused:
-        workflow.answer_supplement(application_id=str(application.id), citizen=parent,
+        supplements.answer_supplement(application_id=str(application.id), citizen=parent,
                                    form={"birth_weight_grams": 3000})
     assert refused.value.error == "no_supplement_requested"
 
@@ -120,7 +120,7 @@ def test_an_officer_asks_only_for_what_exists(application, officers):
     task = claimed(application, officers, "birth_medical_certificate")
 
     with pytest.raises(ValidationFailed) as refused:
-        workflow.request_supplement(task_id=task.id, officer=officers["health"],
+        supplements.request_supplement(task_id=task.id, officer=officers["health"],
                                     materials=["no_such_type"], fields=["no_such_field"],
                                     reason="?")
     assert set(refused.value.errors) == {"materials", "fields"}
@@ -130,7 +130,7 @@ def test_a_supplement_request_on_an_unclaimed_task_is_refused(application, offic
     task = application.task_for("birth_medical_certificate")
 
     with pytest.raises(InvalidState) as refused:
-        workflow.request_supplement(task_id=task.id, officer=officers["health"],
+        supplements.request_supplement(task_id=task.id, officer=officers["health"],
                                     materials=["parent_id_card"], reason="blurred")
     assert refused.value.error == "task_not_claimed"
 
@@ -138,12 +138,12 @@ def test_a_supplement_request_on_an_unclaimed_task_is_refused(application, offic
 def test_a_matter_still_going_after_a_rejection_can_ask_and_be_answered(
         application, parent, officers):
     birth = claimed(application, officers, "birth_medical_certificate")
-    workflow.reject_task(task_id=birth.id, officer=officers["health"], reason="Wrong hospital")
+    handling.reject_task(task_id=birth.id, officer=officers["health"], reason="Wrong hospital")
     asked = ask(application, officers, "vaccination_certificate",
                 fields=["residence_address"], reason="Which district?")
     assert asked.status == "rejected" and asked.supplement["fields"] == ["residence_address"]
 
-    answered = workflow.answer_supplement(application_id=str(asked.id), citizen=parent,
+    answered = supplements.answer_supplement(application_id=str(asked.id), citizen=parent,
                                           form={"residence_address": "2 Anyang Road"})
 
     assert answered.status == "rejected" and not answered.supplement

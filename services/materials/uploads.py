@@ -28,6 +28,7 @@ from services.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
+from services.identity import family_members
 
 log = logging.getLogger(__name__)
 
@@ -217,12 +218,9 @@ def store_upload(*, owner_id: str, type_code: str, stream: BinaryIO,
     """
     owner_id = str(owner_id)
     material_type = material_type_or_422(type_code)
-    if subject_id:
-        from services import identity
-
-        if not identity.may_act_for(user_id=owner_id, subject_id=str(subject_id)):
-            raise ValidationFailed(errors={"subject": [text(
-                "You may not give materials for this person.", "您不能为此人提交材料。")]})
+    if subject_id and not family_members.may_act_for(user_id=owner_id, subject_id=str(subject_id)):
+        raise ValidationFailed(errors={"subject": [text(
+            "You may not give materials for this person.", "您不能为此人提交材料。")]})
     limit = max_upload_bytes()
     data = read_limited(stream, limit)
     if not data:

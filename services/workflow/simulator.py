@@ -13,9 +13,10 @@ from datetime import UTC, datetime
 
 from models.application import OPEN_APPLICATION_STATUSES, Application, TaskStatus
 from models.user import User
-from services import department_adapters
 from services.errors import DomainError
-from services.tokens import Principal
+from services.identity.tokens import Principal
+from services.workflow import adapters as department_adapters
+from services.workflow import handling
 
 log = logging.getLogger(__name__)
 
@@ -97,13 +98,12 @@ class Simulator:
 
     def claim_pending(self) -> int:
         """Claim every pending task in the queues; the ones someone else takes first are skipped."""
-        from services import workflow
 
         claimed = 0
         for application_id, task in list(self._open_tasks(TaskStatus.PENDING)):
             officer = self._account(task["department"])
             try:
-                workflow.claim_task(task_id=task["id"], officer=officer)
+                handling.claim_task(task_id=task["id"], officer=officer)
             except DomainError:
                 continue  # an officer (or another simulator) was quicker, or it moved on
             self._hold(application_id, task, officer)

@@ -10,12 +10,13 @@ import mongoengine as me
 import yaml
 from pymongo import InsertOne, UpdateOne
 
+from models import catalogue_state
 from models.catalogue import Bundle, BundleVersion, Department, MaterialType, Matter
-from services import catalogue
+from services.catalogue import compiler, publishing
 
 log = logging.getLogger(__name__)
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "catalogue"
+DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "catalogue"
 SECTIONS = ("departments", "material_types", "fields", "matters", "bundles")
 # Fields a reseed manages; created_at and version are the database's.
 _SERVER_OWNED = {"_id", "created_at", "updated_at", "version", "seed_hash"}
@@ -162,26 +163,26 @@ def load_catalogue(directory: Path = DATA_DIR) -> dict:
     }
     codes = [b["code"] for b in data["bundles"]]
     bundles = {b["code"]: b for b in Bundle._get_collection().find({"code": {"$in": codes}})}
-    matters = catalogue.load_matters(
+    matters = compiler.load_matters(
         {s["matter"] for b in bundles.values() for s in b.get("steps") or []})
-    departments = catalogue.load_departments()
-    material_types = catalogue.load_material_types()
+    departments = compiler.load_departments()
+    material_types = compiler.load_material_types()
     latest: dict[str, dict] = {}
     for snapshot in BundleVersion._get_collection().find({"bundle": {"$in": codes}},
                                                          sort=[("version", 1)]):
         latest[snapshot["bundle"]] = snapshot
     published = 0
     for code in codes:
-        definition, errors = catalogue.build_definition(bundles[code], matters, departments,
+        definition, errors = compiler.build_definition(bundles[code], matters, departments,
                                                         material_types)
         if errors:
             raise SeedError(f"bundle {code}: {errors}")
         before = latest.get(code, {}).get("version")
-        version = catalogue.publish_definition(bundles[code], definition, latest.get(code),
+        version = publishing.publish_definition(bundles[code], definition, latest.get(code),
                                                look_up_latest=False)
         published += version != before
     changed["bundle_versions"] = published
     if any(changed.values()):
-        catalogue.bump_revision()
+        catalogue_state.bump_revision()
         log.info("catalogue loaded: %s", changed)
     return changed

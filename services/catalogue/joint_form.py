@@ -3,9 +3,9 @@ import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 
-from common import calendar, i18n
-from services import crypto, identity
+from common import calendar, crypto, i18n
 from services.errors import ValidationFailed
+from services.identity import citizens, family_members, numbers
 
 # Answers that are personal data: kept encrypted at rest, masked for the citizen.
 PERSONAL_TYPES = frozenset({"id_number", "phone"})
@@ -122,7 +122,7 @@ def check_value(field: Mapping, value):
             raise ValueError(i18n.text("{f} must be a resident ID number.",
                                        "{f}应为公民身份号码。", f=label))
         try:
-            identity.validate_id_number(value)
+            numbers.validate_id_number(value)
         except ValidationFailed as exc:
             raise ValueError(f"{label}: {exc.message}") from None
         value = crypto.normalize("id_number", value)
@@ -195,7 +195,7 @@ def known_values(*, applicant, subject_member=None, subject_is_applicant: bool,
             return
         if verified and holder.name:
             known[f"{prefix}.name"] = holder.name
-        number = identity.id_number_of(holder)
+        number = citizens.id_number_of(holder)
         if number:
             known[f"{prefix}.id_number"] = number
         if getattr(holder, "birth_date", None):
@@ -205,11 +205,11 @@ def known_values(*, applicant, subject_member=None, subject_is_applicant: bool,
 
     # A citizen's display name is not verified: only a real-name verified name is prefilled.
     person("applicant", applicant, verified=bool(applicant.real_name_verified))
-    phone = identity.phone_of(applicant)
+    phone = citizens.phone_of(applicant)
     if phone:
         known["applicant.phone"] = phone
     if family is None:
-        family = identity.family_of(str(applicant.id))
+        family = family_members.family_of(str(applicant.id))
     spouse = next((m for m in family if m.relation == "spouse"), None)
     person("spouse", spouse)
     if subject_is_applicant:

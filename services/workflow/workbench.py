@@ -3,8 +3,8 @@ from datetime import UTC, datetime
 
 from common import i18n
 from models.application import Application, TaskStatus
-from services import applications
 from services.errors import NotFound
+from services.workflow import applications
 
 # The queue an officer works when they ask for no status: what is theirs to act on.
 QUEUE_STATUSES = (TaskStatus.PENDING, TaskStatus.CLAIMED, TaskStatus.NEEDS_SUPPLEMENT)

@@ -9,11 +9,12 @@ import pymongo
 from flask import current_app
 from pymongo import ReturnDocument
 
+from common import crypto
 from common.i18n import text
 from models.otp import OtpCode, RateCounter
 from notifications.sms import SmsError, sms_gateway
-from services import crypto, identity
 from services.errors import ServiceUnavailable, TooManyRequests, Unauthorized, ValidationFailed
+from services.identity import numbers
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ def request_code(*, phone: str, purpose: str = "login", client_ip: str | None = 
     a new code replaces the previous one."""
     config = current_app.config
     _check_purpose(purpose)
-    phone = identity.normalize_phone(phone)
+    phone = numbers.normalize_phone(phone)
     phone_index = crypto.blind_index("phone", phone)
     limits = [(f"otp:phone-minute:{phone_index}", config["OTP_PHONE_PER_MINUTE"], MINUTE),
               (f"otp:phone-day:{phone_index}", config["OTP_PHONE_PER_DAY"], DAY)]
@@ -132,7 +133,7 @@ def verify_code(*, phone: str, purpose: str, code: str) -> None:
     the last allowed one the code is dead even if the right digits follow."""
     config = current_app.config
     _check_purpose(purpose)
-    phone_index = crypto.blind_index("phone", identity.normalize_phone(phone))
+    phone_index = crypto.blind_index("phone", numbers.normalize_phone(phone))
     now = datetime.now(UTC)
     max_attempts = int(config["OTP_MAX_ATTEMPTS"])
     collection = OtpCode._get_collection()

@@ -16,13 +16,16 @@ from bson import ObjectId
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from common import i18n
+from common import crypto, i18n
 from models.application import Application
 from models.material import Material
 from models.user import User
-from services import catalogue, crypto, events, idempotency, identity, otp, uploads
+from services.catalogue import publishing
 from services.errors import Forbidden, NotFound, PreconditionRequired, ValidationFailed
-from services.tokens import Principal
+from services.identity import citizens, numbers, otp
+from services.identity.tokens import Principal
+from services.materials import uploads
+from services.workflow import events, idempotency, submission
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +62,7 @@ def _serializer() -> URLSafeTimedSerializer:
 def _consenting_citizen(*, phone: str, code: str) -> User:
     """The citizen whose code this is (their account is created if they have none yet)."""
     otp.verify_code(phone=phone, purpose=PURPOSE, code=code)
-    return identity.find_or_create_citizen(phone=phone)
+    return citizens.find_or_create_citizen(phone=phone)
 
 
 def verify_consent(*, clerk: Principal, phone: str, code: str) -> Consent:
@@ -103,7 +106,7 @@ def scan_original(*, clerk: Principal, consent: str, type: str, stream: BinaryIO
 
 def _check_originals(bundle: str, originals: Iterable[str]) -> list[str]:
     originals = list(dict.fromkeys(originals or []))
-    checklist = {m["code"] for m in catalogue.compiled_bundle(bundle).get("materials", [])}
+    checklist = {m["code"] for m in publishing.compiled_bundle(bundle).get("materials", [])}
     unknown = [code for code in originals if code not in checklist]
     if unknown:
         raise ValidationFailed(
@@ -131,7 +134,6 @@ def apply_for_citizen(*, clerk: Principal, idempotency_key: str | None, bundle: 
                       code: str | None = None, consent: str | None = None) -> Application:
     """Apply on behalf of the consenting citizen (a consent, or their phone and code); a retry
     with the same Idempotency-Key answers the same application."""
-    from services import workflow
 
     station = _station_of(clerk)
     if not idempotency_key:
@@ -144,7 +146,7 @@ def apply_for_citizen(*, clerk: Principal, idempotency_key: str | None, bundle: 
                             "请提供居民授权，或手机号和验证码。")
         raise ValidationFailed(errors={"consent": [message]})
     if phone:
-        phone = identity.normalize_phone(phone)
+        phone = numbers.normalize_phone(phone)
     citizen_id = citizen_of_consent(clerk=clerk, consent=consent) if consent else None
     originals = _check_originals(bundle, originals_checked or [])
     request = {"citizen": citizen_id, "phone": crypto.blind_index("phone", phone or ""),
@@ -157,7 +159,7 @@ def apply_for_citizen(*, clerk: Principal, idempotency_key: str | None, bundle: 
     try:
         if citizen_id is None:
             citizen_id = str(_consenting_citizen(phone=phone, code=code).id)
-        application = workflow.submit_application(
+        application = submission.submit_application(
             applicant_id=citizen_id, bundle=bundle, subject=subject or {},
             form=form or {}, materials=materials or [], idempotency_key=key,
             channel="station", station=station, clerk_id=str(clerk.id))
@@ -200,7 +202,7 @@ def originals_checked(application: Application) -> list[str]:
 def masked_phones(applications: Iterable[Application]) -> dict[str, str | None]:
     """Each applicant's phone, masked, for the clerk to tell applications apart (one query)."""
     ids = {a.applicant for a in applications if ObjectId.is_valid(a.applicant)}
-    return {str(user.id): crypto.mask_phone(identity.phone_of(user))
+    return {str(user.id): crypto.mask_phone(citizens.phone_of(user))
             for user in User.objects(id__in=list(ids)).only("id", "phone_encrypted")}
 
 

@@ -15,12 +15,14 @@ from typing import Any
 import exrex
 from mongoengine.errors import NotUniqueError
 
-from common import calendar, i18n
+from common import calendar, crypto, i18n
 from models.application import Application, Task
 from models.user import ADAPTER_USERNAME_PREFIX, Role, User
-from services import catalogue, crypto, identity
+from services.catalogue import publishing
 from services.errors import NotFound, ValidationFailed
-from services.tokens import Principal
+from services.identity import numbers
+from services.identity.tokens import Principal
+from services.workflow import handling
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +37,12 @@ DEFAULT_REGION = "330381"  # Ruian, where the newborn "one thing" began
 def make_id_number(*, region: str, birth_date: date, gender: str, rng: random.Random) -> str:
     """A newborn's citizen ID number: the region, the birth date, an order code whose parity
     says the sex, and the GB 11643 check character."""
-    return identity.make_id_number(region, birth_date, rng.randrange(500), gender)
+    return numbers.make_id_number(region, birth_date, rng.randrange(500), gender)
 
 
 def is_valid_id_number(number: str) -> bool:
     try:
-        identity.validate_id_number(number)
+        numbers.validate_id_number(number)
     except ValidationFailed:
         return False
     return True
@@ -281,7 +283,7 @@ def account_for(department: str) -> Principal:
 def output_definitions(application: Application, matter: str) -> list[dict]:
     """The outputs a matter declares, as the application's bundle version defines them."""
     try:
-        definition = catalogue.compiled_bundle(application.bundle, application.bundle_version)
+        definition = publishing.compiled_bundle(application.bundle, application.bundle_version)
     except NotFound:
         return []
     step = next((s for s in definition.get("steps", []) if s.get("matter") == matter), None)
@@ -301,11 +303,10 @@ def context_for(task_id: str, *, rng: random.Random | None = None,
 
 def act(*, task_id: str, officer: Principal, rng: random.Random | None = None) -> Application:
     """Let the matter's adapter decide a task the officer has claimed, and carry it out."""
-    from services import workflow
 
     context = context_for(task_id, rng=rng)
     decision = adapter_for(context.task.matter).decide(context)
     if decision.rejects:
-        return workflow.reject_task(task_id=task_id, officer=officer, reason=decision.reason)
-    return workflow.complete_task(task_id=task_id, officer=officer, outputs=decision.outputs,
+        return handling.reject_task(task_id=task_id, officer=officer, reason=decision.reason)
+    return handling.complete_task(task_id=task_id, officer=officer, outputs=decision.outputs,
                                   note=decision.note)

@@ -1,11 +1,13 @@
 """What a citizen may see of applications: theirs and their minor children's, in their language."""
 from bson import ObjectId
 
-from common import i18n
+from common import crypto, i18n
 from models.application import Application, TaskStatus
 from models.catalogue import BundleVersion
-from services import crypto, events, identity, joint_form
+from services.catalogue import joint_form
 from services.errors import NotFound
+from services.identity import family_members
+from services.workflow import events
 
 # Published snapshots never change (bundle and version are unique, written once): each process
 # may keep the ones it has read.
@@ -55,7 +57,8 @@ def may_see(application: Application, citizen) -> bool:
     if application.applicant == citizen_id:
         return True
     subject_id = (application.subject or {}).get("id")
-    return bool(subject_id) and identity.may_act_for(user_id=citizen_id, subject_id=subject_id)
+    return bool(subject_id) and family_members.may_act_for(user_id=citizen_id,
+                                                           subject_id=subject_id)
 
 
 def get_for_citizen(*, application_id: str, citizen) -> Application:
@@ -72,7 +75,7 @@ def list_for_citizen(*, citizen, status: str | None = None) -> list[Application]
     """The citizen's applications and those about their minor children, newest first."""
     citizen_id = _uid(citizen)
     query: dict = {"$or": [{"applicant": citizen_id},
-                           {"subject.id": {"$in": identity.subject_ids_for(citizen_id)}}]}
+                           {"subject.id": {"$in": family_members.subject_ids_for(citizen_id)}}]}
     if status:
         query["status"] = status
     return list(Application.objects(__raw__=query).exclude("outbox", "events", "first_response")

@@ -10,9 +10,12 @@ from bson.errors import InvalidId
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from common import crypto
 from common.i18n import pick, text
+from models.application import Application
 from models.audit import MaterialAction
 from models.base import utcnow
+from models.catalogue import Department, MaterialType
 from models.material import (
     Material,
     MaterialKind,
@@ -20,6 +23,9 @@ from models.material import (
     elicence_key,
 )
 from services.errors import InvalidState, ServiceUnavailable, ValidationFailed
+from services.materials import access as material_access
+from services.materials import uploads
+from services.materials.access import Access
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +110,6 @@ def _status_label(status: str) -> str:
 def _encrypt_number(number: str | None) -> str | None:
     if not number:
         return None
-    from services import crypto  # the identity area's key handling
 
     return crypto.encrypt(str(number))
 
@@ -159,7 +164,6 @@ def licence_number(material: Material) -> str | None:
     """The e-licence number in clear, for those entitled to it."""
     if not material.number_encrypted:
         return None
-    from services import crypto
 
     return crypto.decrypt(material.number_encrypted)
 
@@ -168,7 +172,6 @@ def mask_number(number: str | None) -> str | None:
     """Licence numbers that are resident ID numbers are masked like every ID number."""
     if not number:
         return number
-    from services import crypto
 
     if ID_NUMBER.match(number.strip()):
         return crypto.mask_id_number(number)
@@ -189,7 +192,6 @@ def list_vault(*, owner_id: str, type: str | None = None, subject_id: str | None
 def describe(materials: list[Material]) -> list[dict]:
     """Materials as readers see them: type and issuer named in their language, status as of now,
     licence numbers masked. One lookup for all the names, however many materials."""
-    from models.catalogue import Department, MaterialType
 
     types = {t.code: t.name for t in MaterialType.objects(
         code__in=list({m.type for m in materials})).only("code", "name")}
@@ -211,15 +213,10 @@ def describe(materials: list[Material]) -> list[dict]:
     return described
 
 
-def review(*, material_id: str, officer, decision: str, reason: str | None, task_id: str
-           ) -> Material:
-    """An officer whose task needs a material marks it verified or rejected, with a reason.
-
-    Rejecting asks the citizen, through the workflow, for a new material of that type on the
-    task; if the workflow refuses (say, the task is not theirs to act on), nothing changes.
-    """
-    from services import material_access
-
+def check_review(*, material_id: str, officer, decision: str, reason: str | None, task_id: str
+                 ) -> tuple[Access, str | None]:
+    """An officer whose task needs a material may mark it verified or rejected (with a reason);
+    returns the officer's access to it and the reason, nothing written yet."""
     if decision not in (MaterialStatus.VERIFIED, MaterialStatus.REJECTED):
         raise ValidationFailed(errors={"decision": [text("Must be verified or rejected.",
                                                          "只能是 verified 或 rejected。")]})
@@ -236,18 +233,18 @@ def review(*, material_id: str, officer, decision: str, reason: str | None, task
     if material.effective_status == MaterialStatus.EXPIRED:
         raise InvalidState("The material has expired.", "该材料已过期。",
                            error="material_not_reviewable")
-    if decision == MaterialStatus.REJECTED:
-        from services import workflow  # the workflow pauses the task for a supplement
+    return access, reason
 
-        workflow.request_supplement(task_id=access.task, officer=officer,
-                                    materials=[material.type], fields=[], reason=reason)
+
+def record_review(*, access: Access, officer, decision: str, reason: str | None) -> Material:
+    """The officer's verdict on a material, kept on it."""
     now = utcnow()
-    updated = Material.objects(id=material.id, kind=MaterialKind.UPLOAD.value).modify(
+    updated = Material.objects(id=access.material.id, kind=MaterialKind.UPLOAD.value).modify(
         set__status=str(decision), set__review_reason=reason, set__reviewed_by=str(officer.id),
         set__reviewed_at=now, set__review_task=access.task, set__updated_at=now, new=True)
     if updated is None:
         raise material_access.not_found()
-    log.info("material %s %s by an officer of %s for task %s", material.id, decision,
+    log.info("material %s %s by an officer of %s for task %s", access.material.id, decision,
              officer.department, access.task)
     return updated
 
@@ -255,8 +252,6 @@ def review(*, material_id: str, officer, decision: str, reason: str | None, task
 def delete_upload(*, material_id: str, owner_id: str) -> None:
     """A citizen removes an upload no application was given; its bytes go when no other
     material of theirs shares them. E-licences stay: the department issued them."""
-    from models.application import Application
-    from services import material_access, uploads
 
     material = material_access.get_material(material_id)
     if material.owner != str(owner_id):
@@ -275,9 +270,6 @@ def delete_upload(*, material_id: str, owner_id: str) -> None:
 def accesses_for_owner(*, material_id: str, owner_id: str) -> list[dict]:
     """Which departments read one of the owner's materials, when and for which matter; officers
     are not named."""
-    from models.catalogue import Department
-    from services import material_access
-
     material = material_access.get_material(material_id)
     if material.owner != str(owner_id):
         raise material_access.not_found()

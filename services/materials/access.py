@@ -15,7 +15,7 @@ from models.audit import MaterialAccess, MaterialAction
 from models.material import Material
 from models.user import Role, User
 from services.errors import Forbidden, NotFound
-from services.tokens import Principal
+from services.identity.tokens import Principal
 
 log = logging.getLogger(__name__)
 

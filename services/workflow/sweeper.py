@@ -4,7 +4,8 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 
 from models.application import Application, ApplicationStatus, TaskStatus
-from services import deadlines, events, identity
+from services.identity import staff_accounts
+from services.workflow import deadlines, events
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +20,7 @@ def _overdue_condition(now: datetime) -> dict:
 
 def _officers_of(department: str, cache: dict[str, list[str]]) -> list[str]:
     if department not in cache:
-        cache[department] = identity.department_officers(department)
+        cache[department] = staff_accounts.department_officers(department)
     return cache[department]
 
 

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 
 from pymongo import UpdateOne
 
+from models import catalogue_state
 from models.catalogue import Department, Matter
-from services import catalogue
 
 log = logging.getLogger(__name__)
 
@@ -210,7 +210,7 @@ def generate(*, main: int = 1411, sub: int = 3443, seed: int = 20190316,
         pending.append(document)
         flush()
     flush(force=True)
-    catalogue.bump_revision(reset=True)
+    catalogue_state.bump_revision(reset=True)
     summary = {"removed": removed, "main": len(mains), "sub": sub if mains else 0}
     summary["total"] = summary["main"] + summary["sub"]
     log.info("generated catalogue: %s", summary)

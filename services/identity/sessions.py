@@ -8,11 +8,11 @@ import pymongo
 from flask import current_app
 from pymongo import ReturnDocument
 
+from common import crypto
 from models.partner import Partner
 from models.refresh_token import RefreshToken
 from models.user import STAFF_ROLES, BindingTicket, PlatformBinding, Role, User
 from notifications.miniprogram import PLATFORMS, CodeRejected, PlatformError, platform_client
-from services import crypto, identity, otp
 from services.errors import (
     BadRequest,
     Forbidden,
@@ -21,7 +21,8 @@ from services.errors import (
     Unauthorized,
     ValidationFailed,
 )
-from services.tokens import issue_access_token, issue_partner_token
+from services.identity import citizens, otp
+from services.identity.tokens import issue_access_token, issue_partner_token
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +116,7 @@ def logout(*, refresh_token: str) -> None:
 def citizen_login(*, phone: str, code: str) -> dict:
     """A right code signs the citizen in; the first sign-in creates the account."""
     otp.verify_code(phone=phone, purpose="login", code=code)
-    return start_session(identity.find_or_create_citizen(phone=phone))
+    return start_session(citizens.find_or_create_citizen(phone=phone))
 
 
 # ── Staff: username and password ──────────────────────────────────────────────────────────────
@@ -241,7 +242,7 @@ def miniprogram_bind(*, ticket: str, phone: str, code: str) -> dict:
         {"ticket_hash": ticket_hash, "expires_at": {"$gt": _now()}})
     if claimed is None:
         raise invalid
-    user = identity.find_or_create_citizen(phone=phone)
+    user = citizens.find_or_create_citizen(phone=phone)
     now = _now()
     collection = PlatformBinding._get_collection()
     key = {"platform": claimed["platform"], "subject_index": claimed["subject_index"]}

@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 import opencc
 
 from common.i18n import current_locale, pick
+from models import catalogue_state
 from models.catalogue import Bundle, Department, Matter
-from services import catalogue
 
 log = logging.getLogger(__name__)
 
@@ -207,7 +207,7 @@ def current_index(state: dict | None = None) -> _Index:
     does not know (a database restored or loaded afresh) is rebuilt whole.
     """
     global _index
-    state = catalogue.current_state() if state is None else state
+    state = catalogue_state.current_state() if state is None else state
     stamp = state.get("stamp")
     if not stamp:
         # Nothing was ever recorded (matters written straight to the database): read it all.

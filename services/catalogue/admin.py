@@ -11,8 +11,9 @@ import mongoengine as me
 import pymongo
 
 from common.i18n import text
+from models import catalogue_state
 from models.catalogue import Bundle, BundleVersion, Department, Matter
-from services import catalogue
+from services.catalogue import compiler, publishing
 from services.errors import InvalidState, NotFound, PreconditionFailed, ValidationFailed
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ def _check_matter(matter: dict, errors: _Errors) -> None:
                    d=matter["department"])
     wanted_types = set(matter.get("materials") or []) | {
         o["elicence"] for o in matter.get("outputs") or [] if o.get("elicence")}
-    known_types = set(catalogue.load_material_types(wanted_types))
+    known_types = set(compiler.load_material_types(wanted_types))
     for code in matter.get("materials") or []:
         if code not in known_types:
             errors.add("materials", "Unknown material type: {t}.", "未知材料类型：{t}。", t=code)
@@ -128,13 +129,13 @@ def _check_field(field: dict, seen: set[str], errors: _Errors) -> None:
 def _recompile_bundles_with(matter: dict, errors: _Errors) -> list[tuple[dict, dict]]:
     """Every live bundle using the matter, compiled with the candidate; problems per bundle."""
     compiled = []
-    for bundle in catalogue.bundles_using(matter["code"]):
+    for bundle in publishing.bundles_using(matter["code"]):
         codes = [step["matter"] for step in bundle.get("steps") or []]
-        matters = catalogue.load_matters(codes)
+        matters = compiler.load_matters(codes)
         matters[matter["code"]] = matter
-        definition, problems = catalogue.build_definition(
-            bundle, matters, catalogue.load_departments(),
-            catalogue.load_material_types({t for m in matters.values()
+        definition, problems = compiler.build_definition(
+            bundle, matters, compiler.load_departments(),
+            compiler.load_material_types({t for m in matters.values()
                                            for t in m.get("materials") or []}))
         if problems:
             errors.merge(problems, prefix=f"{bundle['code']}: ")
@@ -146,7 +147,7 @@ def _recompile_bundles_with(matter: dict, errors: _Errors) -> list[tuple[dict, d
 def _publish_all(compiled: list[tuple[dict, dict]]) -> None:
     for bundle, _ in compiled:
         # Compiled again from what is now stored: the stored matter carries its new version.
-        catalogue.publish_bundle_version(bundle["code"])
+        publishing.publish_bundle_version(bundle["code"])
 
 
 def _insert_new(document, stored: dict, exists: InvalidState) -> None:
@@ -170,9 +171,9 @@ def create_matter(*, data: dict) -> dict:
         _check_matter(stored, errors)
     errors.raise_if_any("The matter is not valid.", "事项定义无效。")
     _insert_new(Matter, stored, exists)
-    catalogue.bump_revision()
+    catalogue_state.bump_revision()
     log.info("matter %s created", stored["code"])
-    return catalogue.matter_detail(stored["code"])
+    return publishing.matter_detail(stored["code"])
 
 
 def _check_expected_version(kind: str, code: str, current: dict,
@@ -213,9 +214,9 @@ def update_matter(*, code: str, changes: dict, expected_version: int | None = No
                            "事项 {code} 已被他人修改，请刷新后重试。", error="matter_changed",
                            code=code)
     _publish_all(compiled)
-    catalogue.bump_revision()
+    catalogue_state.bump_revision()
     log.info("matter %s updated", code)
-    return catalogue.matter_detail(code)
+    return publishing.matter_detail(code)
 
 
 def retire_matter(*, code: str) -> dict:
@@ -224,7 +225,7 @@ def retire_matter(*, code: str) -> dict:
     if current is None:
         raise NotFound("No matter {code}.", "没有事项 {code}。", error="matter_not_found",
                        code=code)
-    users = [b["code"] for b in catalogue.bundles_using(code)]
+    users = [b["code"] for b in publishing.bundles_using(code)]
     if users:
         raise InvalidState("Matter {code} is used by bundles: {b}. Take it out of them first.",
                            "事项 {code} 正被以下一件事使用：{b}，请先移除。",
@@ -233,18 +234,18 @@ def retire_matter(*, code: str) -> dict:
         Matter._get_collection().update_one(
             {"code": code}, {"$set": {"retired": True, "updated_at": datetime.now(UTC)},
                              "$inc": {"version": 1}})
-        catalogue.bump_revision()
+        catalogue_state.bump_revision()
         log.info("matter %s retired", code)
-    return catalogue.matter_detail(code, include_retired=True)
+    return publishing.matter_detail(code, include_retired=True)
 
 
 # ---------------------------------------------------------------------------------------------
 # Bundles
 
 def _compile_candidate(candidate: dict, errors: _Errors) -> dict | None:
-    definition, problems = catalogue.build_definition(
-        candidate, catalogue.load_matters(s["matter"] for s in candidate.get("steps") or []),
-        catalogue.load_departments(), catalogue.load_material_types())
+    definition, problems = compiler.build_definition(
+        candidate, compiler.load_matters(s["matter"] for s in candidate.get("steps") or []),
+        compiler.load_departments(), compiler.load_material_types())
     errors.merge(problems)
     return definition
 
@@ -262,8 +263,8 @@ def create_bundle(*, data: dict) -> dict:
         _compile_candidate(stored, errors)
     errors.raise_if_any("The bundle is not valid.", "一件事定义无效。")
     _insert_new(Bundle, stored, exists)
-    published = catalogue.publish_bundle_version(stored["code"])
-    catalogue.bump_revision()
+    published = publishing.publish_bundle_version(stored["code"])
+    catalogue_state.bump_revision()
     log.info("bundle %s created", stored["code"])
     return published
 
@@ -291,8 +292,8 @@ def update_bundle(*, code: str, changes: dict, expected_version: int | None = No
         raise InvalidState("The bundle {code} changed meanwhile; reload and try again.",
                            "一件事 {code} 已被他人修改，请刷新后重试。", error="bundle_changed",
                            code=code)
-    published = catalogue.publish_bundle_version(code)
-    catalogue.bump_revision()
+    published = publishing.publish_bundle_version(code)
+    catalogue_state.bump_revision()
     log.info("bundle %s updated, now version %s", code, published["version"])
     return published
 
@@ -306,7 +307,7 @@ def retire_bundle(*, code: str) -> dict:
         raise NotFound("No bundle {code}.", "没有一件事 {code}。", error="bundle_not_found",
                        code=code)
     if not result.get("retired"):
-        catalogue.bump_revision()
+        catalogue_state.bump_revision()
         log.info("bundle %s retired", code)
     return bundle_admin_view(code)
 
@@ -320,8 +321,8 @@ def bundle_admin_view(code: str) -> dict:
                        code=code)
     versions = list(BundleVersion._get_collection().find(
         {"bundle": code}, {"version": 1, "created_at": 1}, sort=[("version", 1)]))
-    definition = (catalogue.compiled_bundle(code, bundle.get("version", 1)) if versions
-                  else catalogue.localize(catalogue.compile_bundle_document(bundle)))
+    definition = (publishing.compiled_bundle(code, bundle.get("version", 1)) if versions
+                  else compiler.localize(compiler.compile_bundle_document(bundle)))
     return dict(definition, retired=bool(bundle.get("retired")),
                 versions=[{"version": v["version"], "created_at": v.get("created_at")}
                           for v in versions])

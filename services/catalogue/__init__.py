@@ -1,0 +1,1 @@
+"""The catalogue: matters, bundles, the joint form, search, admin, seed and the generator."""

@@ -1,0 +1,121 @@
+"""Citizens: accounts found by phone, profiles, real-name verification."""
+import contextlib
+import logging
+import time
+from datetime import UTC, datetime
+
+import pymongo
+from bson import ObjectId
+from pymongo import ReturnDocument
+
+from common import crypto
+from common.i18n import current_locale
+from models.base import DUPLICATE
+from models.family import FamilyMember
+from models.user import Role, User
+from services.errors import (
+    Forbidden,
+    InvalidState,
+    NotFound,
+    ServiceUnavailable,
+)
+from services.identity.numbers import id_number_gender, normalize_phone, validate_id_number
+
+log = logging.getLogger(__name__)
+
+
+def phone_of(user: User) -> str | None:
+    return crypto.decrypt(user.phone_encrypted) if user.phone_encrypted else None
+
+
+def id_number_of(holder: User | FamilyMember) -> str | None:
+    return crypto.decrypt(holder.id_number_encrypted) if holder.id_number_encrypted else None
+
+
+
+
+def _account_disabled() -> Forbidden:
+    return Forbidden("This account is disabled.", "该账户已停用。", error="account_disabled")
+
+
+def find_or_create_citizen(*, phone: str) -> User:
+    """The citizen with this phone; the first sign-in creates the account (one atomic upsert)."""
+    phone = normalize_phone(phone)
+    now = datetime.now(UTC)
+    fresh = {"role": Role.CITIZEN.value, "locale": current_locale.get(), "active": True,
+             "phone_encrypted": crypto.encrypt(phone), "real_name_verified": False,
+             "failed_logins": 0, "created_at": now}
+    collection = User._get_collection()
+    query = {"phone_index": crypto.blind_index("phone", phone)}
+    update = {"$setOnInsert": {**fresh, "updated_at": now}}
+    raw = None
+    for attempt in range(5):
+        # Two first sign-ins at once: the other insert wins, this one collides.
+        with contextlib.suppress(pymongo.errors.DuplicateKeyError):
+            raw = collection.find_one_and_update(query, update, upsert=True,
+                                                 return_document=ReturnDocument.AFTER)
+        # The embedded server (0.7.0b3) may also answer a losing concurrent upsert with no
+        # document at all: read what the winner wrote.
+        raw = raw or collection.find_one(query)
+        if raw is not None:
+            break
+        time.sleep(0.01 * (attempt + 1))
+    if raw is None:
+        raise ServiceUnavailable("Please try again.", "请重试。", error="busy")
+    user = User._from_son(raw)
+    if user.role != Role.CITIZEN or not user.active:
+        raise _account_disabled()
+    return user
+
+
+def get_user(user_id: str, *, role: Role | None = None) -> User:
+    """An active user by id, else 404."""
+    user = User.objects(id=user_id, active=True).first() if ObjectId.is_valid(user_id) else None
+    if user is None or (role is not None and user.role != role):
+        raise NotFound()
+    return user
+
+
+def update_profile(*, user_id: str, name: str | None = None, locale: str | None = None) -> User:
+    """A citizen changes their display name or language; a verified real name stays as verified."""
+    user = get_user(user_id)
+    changes = {}
+    if name is not None:
+        if user.real_name_verified and name != user.name:
+            raise InvalidState("Your name is verified with your ID number and cannot be changed.",
+                               "姓名已通过实名认证，无法修改。", error="name_verified")
+        changes["name"] = name
+    if locale is not None:
+        changes["locale"] = locale
+    if changes:
+        user.modify(updated_at=datetime.now(UTC), **changes)
+    return user
+
+
+def verify_real_name(*, user_id: str, name: str, id_number: str) -> User:
+    """Record a citizen's real name and resident ID number; one ID number belongs to one account."""
+    user = get_user(user_id, role=Role.CITIZEN)
+    born = validate_id_number(id_number)
+    number = crypto.normalize("id_number", id_number)
+    index = crypto.blind_index("id_number", number)
+    if user.real_name_verified:
+        if user.id_number_index == index and user.name == name:
+            return user  # the same answer twice is not an error
+        raise InvalidState("Your real name is already verified.", "您已完成实名认证。",
+                           error="already_verified")
+    now = datetime.now(UTC)
+    try:
+        updated = User.objects(id=user.id, real_name_verified__ne=True).modify(
+            set__name=name, set__id_number_encrypted=crypto.encrypt(number),
+            set__id_number_index=index, set__birth_date=born,
+            set__gender=id_number_gender(number), set__real_name_verified=True,
+            set__real_name_verified_at=now, set__updated_at=now, new=True)
+    except DUPLICATE:
+        raise InvalidState("This ID number is already verified on another account.",
+                           "该身份证号码已在其他账户完成实名认证。",
+                           error="id_number_taken") from None
+    if updated is None:
+        raise InvalidState("Your real name is already verified.", "您已完成实名认证。",
+                           error="already_verified")
+    log.info("real name verified for user %s", user.id)
+    return updated

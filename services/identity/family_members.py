@@ -1,0 +1,188 @@
+"""A citizen's family: members, newborns, minors, and whom a citizen may act for."""
+from datetime import UTC, date, datetime
+
+from bson import ObjectId
+from pymongo import ReturnDocument
+
+from common import crypto
+from models.base import DUPLICATE
+from models.family import GUARDIAN_OF, FamilyMember, Relation
+from models.user import Role, User
+from services.errors import (
+    InvalidState,
+    NotFound,
+    ServiceUnavailable,
+    ValidationFailed,
+)
+from services.identity.citizens import get_user
+from services.identity.numbers import id_number_gender, validate_id_number
+
+ADULT_AGE = 18
+
+
+
+
+def is_minor(birth_date: date | None, *, today: date | None = None) -> bool:
+    if birth_date is None:
+        return False
+    today = today or datetime.now(UTC).date()
+    age = today.year - birth_date.year - ((today.month, today.day) <
+                                          (birth_date.month, birth_date.day))
+    return age < ADULT_AGE
+
+
+def family_of(user_id: str) -> list[FamilyMember]:
+    """A citizen's family members, oldest entry first."""
+    return list(FamilyMember.objects(owner=str(user_id)).order_by("created_at"))
+
+
+def get_family_member(*, owner_id: str, member_id: str) -> FamilyMember:
+    member = (FamilyMember.objects(id=member_id, owner=str(owner_id)).first()
+              if ObjectId.is_valid(member_id) else None)
+    if member is None:
+        raise NotFound("No such family member.", "未找到该家庭成员。")
+    return member
+
+
+def add_family_member(*, owner_id: str, relation: str, name: str,
+                      birth_date: date | None = None, id_number: str | None = None,
+                      gender: str | None = None) -> FamilyMember:
+    """Add a spouse, child, parent, ...: an ID number gives the birth date and gender; a child
+    needs a birth date (a newborn has no ID number yet); one spouse; nobody twice."""
+    owner = get_user(owner_id, role=Role.CITIZEN)
+    fields: dict = {"owner": str(owner.id), "relation": relation, "name": name, "gender": gender}
+    if id_number:
+        born = validate_id_number(id_number)
+        if birth_date is not None and birth_date != born:
+            raise ValidationFailed(
+                "The birth date does not match the ID number.", "出生日期与身份证号码不一致。",
+                errors={"birth_date": ["The birth date does not match the ID number."]})
+        number = crypto.normalize("id_number", id_number)
+        index = crypto.blind_index("id_number", number)
+        if index == owner.id_number_index:
+            raise ValidationFailed("That is your own ID number.", "这是您本人的身份证号码。",
+                                   errors={"id_number": ["That is your own ID number."]})
+        fields.update(id_number_encrypted=crypto.encrypt(number), id_number_index=index,
+                      birth_date=born, gender=id_number_gender(number))
+    else:
+        fields["birth_date"] = birth_date
+    if fields["birth_date"] and fields["birth_date"] > datetime.now(UTC).date():
+        raise ValidationFailed("The birth date is in the future.", "出生日期不能晚于今天。",
+                               errors={"birth_date": ["The birth date is in the future."]})
+    if relation in GUARDIAN_OF and fields["birth_date"] is None:
+        raise ValidationFailed("A child's birth date or ID number is needed.",
+                               "请填写子女的出生日期或身份证号码。",
+                               errors={"birth_date": ["A child's birth date is needed."]})
+    if relation == Relation.SPOUSE and FamilyMember.objects(owner=str(owner.id),
+                                                            relation=Relation.SPOUSE).first():
+        raise InvalidState("You have already added a spouse.", "您已添加配偶。",
+                           error="spouse_exists")
+    try:
+        return FamilyMember(**fields).save()
+    except DUPLICATE:
+        raise InvalidState("This person is already in your family.", "该成员已在您的家庭成员中。",
+                           error="family_member_exists") from None
+
+
+def add_newborn_once(*, owner: User, member_id: ObjectId, name: str, birth_date: date,
+                     gender: str | None = None) -> FamilyMember:
+    """Add a newborn child under an id its caller derived from its request, in one upsert: the
+    request's retries and concurrent twins find the entry the first one made (as stored)."""
+    if birth_date > datetime.now(UTC).date():
+        raise ValidationFailed("The birth date is in the future.", "出生日期不能晚于今天。",
+                               errors={"birth_date": ["The birth date is in the future."]})
+    now = datetime.now(UTC)
+    child = FamilyMember(id=member_id, owner=str(owner.id), relation=Relation.CHILD.value,
+                         name=name, birth_date=birth_date, gender=gender, created_at=now,
+                         updated_at=now)
+    child.validate()  # as save() would (a name too long, an unknown gender)
+    fields = child.to_mongo().to_dict()
+    fields.pop("_id", None)
+    insert = {k: v for k, v in fields.items() if v is not None}
+    for _ in range(3):
+        try:
+            stored = FamilyMember._get_collection().find_one_and_update(
+                {"_id": member_id, "owner": str(owner.id)}, {"$setOnInsert": insert},
+                upsert=True, return_document=ReturnDocument.AFTER)
+        except DUPLICATE:
+            stored = None
+        # None or a duplicate: a twin's upsert inserted it first (the embedded server answers
+        # None for the loser); asked again, the entry is there.
+        if stored is not None:
+            return FamilyMember._from_son(stored)
+    raise ServiceUnavailable("The family entry could not be written; try again.",
+                             "家庭成员信息写入失败，请重试。")
+
+
+def set_family_member_id_number(*, owner_id: str, member_id: str, id_number: str) -> FamilyMember:
+    """Record the ID number issued to a family member who had none (a newborn), idempotently, in
+    one conditional write."""
+    born = validate_id_number(id_number)
+    number = crypto.normalize("id_number", id_number)
+    index = crypto.blind_index("id_number", number)
+    if not ObjectId.is_valid(str(member_id)):
+        raise NotFound("No such family member.", "未找到该家庭成员。")
+    already = {"$eq": ["$id_number_index", {"$literal": index}]}
+    try:
+        stored = FamilyMember._get_collection().find_one_and_update(
+            {"_id": ObjectId(str(member_id)), "owner": str(owner_id),
+             "id_number_index": {"$in": [None, index]}},
+            # A pipeline: a birth date already known stays; recording it again changes nothing.
+            [{"$set": {
+                "id_number_encrypted": {"$cond": [already, "$id_number_encrypted",
+                                                  {"$literal": crypto.encrypt(number)}]},
+                "id_number_index": {"$literal": index},
+                "birth_date": {"$ifNull": ["$birth_date",
+                                           datetime(born.year, born.month, born.day)]},
+                "gender": {"$cond": [already, "$gender",
+                                     {"$literal": id_number_gender(number)}]},
+                "updated_at": {"$cond": [already, "$updated_at", datetime.now(UTC)]}}}],
+            return_document=ReturnDocument.AFTER)
+    except DUPLICATE:
+        raise InvalidState("This person is already in your family.", "该成员已在您的家庭成员中。",
+                           error="family_member_exists") from None
+    if stored is None:  # not theirs, or it already holds another number: say which
+        get_family_member(owner_id=str(owner_id), member_id=str(member_id))
+        raise InvalidState("This family member already has an ID number.",
+                           "该家庭成员已有身份证号码。", error="id_number_set")
+    return FamilyMember._from_son(stored)
+
+
+def remove_family_member(*, owner_id: str, member_id: str) -> None:
+    get_family_member(owner_id=owner_id, member_id=member_id).delete()
+
+
+def _minor_children(user_id: str) -> list[FamilyMember]:
+    return [m for m in FamilyMember.objects(owner=str(user_id),
+                                            relation__in=[r.value for r in GUARDIAN_OF])
+            if is_minor(m.birth_date)]
+
+
+def subject_ids_for(user_id: str) -> list[str]:
+    """Every subject id a citizen may act for: themself, their minor children's family entries,
+    and other entries or accounts with one of those children's ID numbers (the other parent's)."""
+    user_id = str(user_id)
+    children = _minor_children(user_id)
+    ids = {user_id, *(str(m.id) for m in children)}
+    indexes = [m.id_number_index for m in children if m.id_number_index]
+    if indexes:
+        ids.update(str(m.id) for m in FamilyMember.objects(id_number_index__in=indexes).only("id"))
+        ids.update(str(u.id) for u in User.objects(id_number_index__in=indexes).only("id"))
+    return sorted(ids)
+
+
+def may_act_for(*, user_id: str, subject_id: str) -> bool:
+    """A citizen may act for themself and for their minor children (by any parent's entry)."""
+    user_id, subject_id = str(user_id), str(subject_id)
+    if subject_id == user_id:
+        return True
+    if not ObjectId.is_valid(subject_id):
+        return False
+    children = _minor_children(user_id)
+    if any(str(m.id) == subject_id for m in children):
+        return True
+    indexes = [m.id_number_index for m in children if m.id_number_index]
+    if not indexes:
+        return False
+    return bool(FamilyMember.objects(id=subject_id, id_number_index__in=indexes).first()
+                or User.objects(id=subject_id, id_number_index__in=indexes).first())

@@ -1,0 +1,135 @@
+"""Staff accounts: officers, clerks and admins, created, changed, signed out."""
+import logging
+import re
+from datetime import UTC, datetime
+
+from bson import ObjectId
+
+from common import crypto
+from models.base import DUPLICATE
+from models.catalogue import Department
+from models.refresh_token import RefreshToken
+from models.user import ADAPTER_USERNAME_PREFIX, STAFF_ROLES, Role, User
+from services.errors import (
+    InvalidState,
+    NotFound,
+    ValidationFailed,
+)
+
+log = logging.getLogger(__name__)
+
+
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+STATION = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+REGION = re.compile(r"^\d{6}$")
+MIN_PASSWORD_LENGTH = 10
+
+
+def _field_error(field: str, en: str, zh: str) -> ValidationFailed:
+    return ValidationFailed(en, zh, errors={field: [en]})
+
+
+def check_password(password: str) -> None:
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise _field_error("password", f"A password has at least {MIN_PASSWORD_LENGTH} characters.",
+                           f"密码至少 {MIN_PASSWORD_LENGTH} 个字符。")
+
+
+def _check_staff_fields(role: str, department: str | None, region: str | None,
+                        station: str | None, check_department: bool) -> None:
+    if role == Role.OFFICER:
+        if not department:
+            raise _field_error("department", "An officer needs a department.",
+                               "部门工作人员需要所属部门。")
+        if check_department and not Department.objects(code=department).first():
+            raise _field_error("department", "No such department.", "部门不存在。")
+        if region and not REGION.match(region):
+            raise _field_error("region", "A region is a 6-digit division code.",
+                               "地区应为 6 位行政区划代码。")
+    if role == Role.CLERK and not (station and STATION.match(station)):
+        raise _field_error("station", "A clerk needs a station code.",
+                           "窗口人员需要所属服务站代码。")
+
+
+def create_staff(*, username: str, password: str, role: str, name: str | None = None,
+                 department: str | None = None, region: str | None = None,
+                 station: str | None = None, locale: str = "zh-CN", created_by: str = "cli",
+                 check_department: bool = True) -> User:
+    """An officer (department and region), a station clerk (station) or an admin."""
+    username = (username or "").strip().lower()
+    if not USERNAME.match(username):
+        raise _field_error("username", "A username is 2-64 lowercase letters, digits, . _ or -.",
+                           "用户名为 2-64 位小写字母、数字或 . _ -。")
+    if role not in STAFF_ROLES:
+        raise _field_error("role", "A staff role is officer, clerk or admin.",
+                           "工作人员角色应为 officer、clerk 或 admin。")
+    check_password(password)
+    _check_staff_fields(role, department, region, station, check_department)
+    user = User(role=role, username=username, name=name or username, locale=locale,
+                password_hash=crypto.hash_secret(password), created_by=created_by,
+                department=department if role == Role.OFFICER else None,
+                region=(region or None) if role == Role.OFFICER else None,
+                station=station if role == Role.CLERK else None)
+    try:
+        user.save()
+    except DUPLICATE:
+        raise InvalidState("This username is taken.", "该用户名已被使用。",
+                           error="username_taken") from None
+    log.info("staff account %s created (%s) by %s", user.id, role, created_by)
+    return user
+
+
+def list_staff(*, role: str | None = None, department: str | None = None) -> list[User]:
+    query = User.objects(role__in=[r.value for r in STAFF_ROLES])
+    if role:
+        query = query.filter(role=role)
+    if department:
+        query = query.filter(department=department)
+    return list(query.order_by("username"))
+
+
+def get_staff(user_id: str) -> User:
+    user = User.objects(id=user_id).first() if ObjectId.is_valid(user_id) else None
+    if user is None or user.role not in STAFF_ROLES:
+        raise NotFound()
+    return user
+
+
+def update_staff(*, user_id: str, actor_id: str, **changes) -> User:
+    """Change a staff account: name, locale, department/region/station, password, active; a new
+    password or unlocking clears the lockout. An admin cannot disable themself."""
+    user = get_staff(user_id)
+    changes = {k: v for k, v in changes.items() if v is not None}
+    if changes.get("active") is False and str(user.id) == str(actor_id):
+        raise InvalidState("You cannot disable your own account.", "不能停用自己的账户。",
+                           error="cannot_disable_self")
+    department = changes.get("department", user.department)
+    _check_staff_fields(user.role, department, changes.get("region", user.region),
+                        changes.get("station", user.station),
+                        check_department="department" in changes)
+    if "password" in changes:
+        check_password(changes["password"])
+        changes["password_hash"] = crypto.hash_secret(changes.pop("password"))
+        changes.update(failed_logins=0, locked_until=None)
+    if changes.pop("unlock", False):
+        changes.update(failed_logins=0, locked_until=None)
+    if changes:
+        user.modify(updated_at=datetime.now(UTC), **changes)
+    if changes.get("active") is False or "password_hash" in changes:
+        revoke_user_sessions(str(user.id))
+    return user
+
+
+def revoke_user_sessions(user_id: str) -> int:
+    """Sign a user out everywhere: every refresh token they hold stops working."""
+    result = RefreshToken._get_collection().update_many(
+        {"user": str(user_id), "revoked_at": None}, {"$set": {"revoked_at": datetime.now(UTC)}})
+    return result.modified_count
+
+
+def department_officers(department: str) -> list[str]:
+    """Ids of the active officers of a department: its people, not the accounts its adapters
+    act as."""
+    return [str(pk) for pk, username in User.objects(
+        role=Role.OFFICER.value, department=department, active=True,
+    ).scalar("id", "username") if not (username or "").startswith(ADAPTER_USERNAME_PREFIX)]

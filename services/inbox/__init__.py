@@ -1,0 +1,1 @@
+"""The citizen's side of notifications: inbox, devices, preferences; admins' failed deliveries."""

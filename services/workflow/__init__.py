@@ -1,0 +1,1 @@
+"""The workflow: submit, route, transitions, supplements, deadlines, ETA, assisted handling."""

@@ -1,0 +1,316 @@
+"""An officer handles a task: claims it, completes it with its outputs, or rejects it."""
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from pymongo import ReturnDocument
+
+from common import i18n
+from models.application import (
+    OPEN_TASK_STATUSES,
+    Application,
+    ApplicationStatus,
+    TaskStatus,
+)
+from models.base import utcnow
+from services.catalogue import joint_form
+from services.errors import (
+    DomainError,
+    InvalidState,
+    NotFound,
+    ValidationFailed,
+)
+from services.identity import family_members
+from services.materials import vault
+from services.workflow import events
+from services.workflow.routing import (
+    _department_alerts,
+    _dependents,
+    _eta,
+    _store_output,
+    release_ready,
+)
+from services.workflow.transitions import (
+    Change,
+    _matter_list,
+    _plain,
+    _transition,
+    _uid,
+    application_status,
+    consolidated_supplement,
+    definition_of,
+    reveal,
+    step_of,
+)
+
+log = logging.getLogger(__name__)
+
+
+# The output that carries the subject's newly issued resident ID number (newborn registration).
+SUBJECT_ID_NUMBER_OUTPUT = "citizen_id_number"
+
+
+
+def _task_loader(task_id: str, officer) -> Callable[[], Application]:
+    def load() -> Application:
+        application = Application.objects(__raw__={"tasks": {"$elemMatch": {
+            "id": str(task_id), "department": officer.department}}}).exclude(
+            "outbox", "events", "first_response").first()
+        if application is None or not officer.department:
+            raise NotFound("No such task.", "未找到该任务。", error="task_not_found")
+        return application
+    return load
+
+
+def _waiting_for(application: Application, task: dict) -> list[str]:
+    done = {t.matter for t in application.tasks if t.status == TaskStatus.COMPLETED}
+    return [m for m in task.get("depends_on") or [] if m not in done]
+
+
+def _not_claimable(application: Application, task: dict) -> InvalidState:
+    status = task["status"]
+    if status == TaskStatus.WAITING:
+        return InvalidState("Task is waiting for: {m}", "任务正在等待：{m}",
+                            error="task_not_claimable",
+                            m=_matter_list(_waiting_for(application, task)))
+    if status == TaskStatus.CLAIMED:
+        return InvalidState("Task is already claimed.", "任务已被他人认领。",
+                            error="task_not_claimable")
+    return InvalidState("Task is {s}, not pending.", "任务状态为 {s}，不可认领。",
+                        error="task_not_claimable", s=status)
+
+
+def _require_claimed_by(application: Application, task: dict, officer) -> None:
+    """Officers act on tasks they have claimed; anything else is a clear 409."""
+    status = task["status"]
+    if status == TaskStatus.CLAIMED and task.get("claimed_by") == _uid(officer):
+        return
+    if status == TaskStatus.WAITING:
+        raise InvalidState("Task is waiting for: {m}", "任务正在等待：{m}", error="task_not_open",
+                           m=_matter_list(_waiting_for(application, task)))
+    if status == TaskStatus.PENDING:
+        raise InvalidState("Claim the task first.", "请先认领该任务。", error="task_not_claimed")
+    if status == TaskStatus.CLAIMED:
+        raise InvalidState("Task is claimed by another officer.", "任务已由其他工作人员认领。",
+                           error="task_not_claimed")
+    raise InvalidState("Task is {s}.", "任务状态为 {s}。", error="task_not_open", s=status)
+
+
+def _held_by(task: dict, officer) -> dict:
+    """The filter that says the task is still claimed by this officer."""
+    return {"tasks": {"$elemMatch": {"id": task["id"], "status": TaskStatus.CLAIMED.value,
+                                     "department": officer.department,
+                                     "claimed_by": _uid(officer)}}}
+
+
+def _find(tasks: list[dict], task_id: str) -> dict:
+    return next(t for t in tasks if t["id"] == str(task_id))
+
+
+def claim_task(*, task_id: str, officer) -> Application:
+    """An officer takes a pending task of their own department; one officer wins a race."""
+    application = _task_loader(task_id, officer)()
+    tasks = _plain(application)
+    task = _find(tasks, task_id)
+    now = utcnow()
+    event = events.event("task_claimed", at=now, actor_role="officer", actor=_uid(officer),
+                         task=task)
+    task.update(status=TaskStatus.CLAIMED.value, claimed_by=_uid(officer), claimed_at=now)
+    # A prediction from what was read: good enough, and the next write refreshes it.
+    eta = _eta(definition_of(application.bundle, application.bundle_version), tasks, now)
+    raw = Application._get_collection().find_one_and_update(
+        {"_id": application.pk, "tasks": {"$elemMatch": {
+            "id": task["id"], "status": TaskStatus.PENDING.value,
+            "department": officer.department}}},
+        {"$set": {"tasks.$[t].status": TaskStatus.CLAIMED.value,
+                  "tasks.$[t].claimed_by": _uid(officer), "tasks.$[t].claimed_at": now,
+                  "updated_at": now, "eta": eta},
+         "$push": {"events": event}, "$inc": {"version": 1}},
+        array_filters=[{"t.id": task["id"]}], projection={"first_response": 0},
+        return_document=ReturnDocument.AFTER)
+    if raw is None:
+        fresh = _task_loader(task_id, officer)()
+        raise _not_claimable(fresh, fresh.task(str(task_id)).to_mongo().to_dict())
+    return Application._from_son(raw)
+
+
+def check_outputs(step: dict, outputs: dict) -> dict:
+    """Outputs as the matter defines them (required, type, pattern), else 422 per output."""
+    definitions = {o["name"]: o for o in step.get("outputs") or []}
+    errors: dict[str, list[str]] = {}
+    clean: dict = {}
+    for name in outputs or {}:
+        if name not in definitions:
+            errors[f"outputs.{name}"] = [i18n.text("This matter has no such output.",
+                                                   "该事项没有此项办理结果。")]
+    for name, spec in definitions.items():
+        value = (outputs or {}).get(name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if spec.get("required", True):
+                errors[f"outputs.{name}"] = [i18n.text(
+                    "{f} is required.", "请填写{f}。",
+                    f=i18n.pick(spec.get("labels")) or name)]
+            continue
+        try:
+            clean[name] = joint_form.check_value({**spec, "type": spec.get("type") or "string"},
+                                                 value)
+        except ValueError as exc:
+            errors[f"outputs.{name}"] = [str(exc)]
+    if errors:
+        raise ValidationFailed("Some outputs are not valid.", "部分办理结果有误。",
+                               error="invalid_outputs", errors=errors)
+    return {name: _store_output(definitions[name].get("type"), value)
+            for name, value in clean.items()}
+
+
+def complete_task(*, task_id: str, officer, outputs: dict | None = None,
+                  note: str | None = None) -> Application:
+    """An officer completes their claimed task with its outputs; every dependent whose
+    dependencies are now all complete is released to its queue with the outputs it needs, in
+    the same write; the last task completes the application."""
+    def decide(application: Application, now: datetime) -> Change:
+        definition = definition_of(application.bundle, application.bundle_version)
+        tasks = _plain(application)
+        task = _find(tasks, task_id)
+        _require_claimed_by(application, task, officer)
+        step = step_of(definition, task["matter"])
+        stored = check_outputs(step, outputs or {})
+        # The e-licences' ids are known before they are issued: the task names them now.
+        task.update(status=TaskStatus.COMPLETED.value, outputs=stored, completed_at=now,
+                    elicences=list(dict.fromkeys([*(task.get("elicences") or []),
+                                                  *_elicence_ids(step, task["id"], stored)])))
+        if note:
+            task["note"] = note
+        released = release_ready(tasks, definition, now)
+        status = application_status(application.status, tasks)
+        recipient = application.applicant
+        change = Change(tasks=tasks, set={"status": status, "eta": _eta(definition, tasks, now)},
+                        guard=_held_by(task, officer))
+        done = {"outputs": sorted(stored)}
+        change.events.append(events.event("task_completed", at=now, actor_role="officer",
+                                          actor=_uid(officer), task=task, data=done))
+        change.intents.append(events.intent("task_completed", at=now, application=application,
+                                            recipient=recipient, task=task, data=done))
+        for other in released:
+            change.events.append(events.event("task_routed", at=now, actor_role="system",
+                                              task=other))
+            change.intents.append(events.intent("task_routed", at=now, application=application,
+                                                recipient=recipient, task=other))
+        if status == ApplicationStatus.COMPLETED and application.status != status:
+            change.set["completed_at"] = now
+            change.events.append(events.event("application_completed", at=now,
+                                              actor_role="system"))
+            change.intents.append(events.intent("application_completed", at=now,
+                                                application=application, recipient=recipient))
+        return change
+
+    load = _task_loader(task_id, officer)
+    try:
+        application, _ = _transition(load, decide)
+    except InvalidState:
+        # A retry of a completion that was written but whose follow-up did not finish (the
+        # process died, the vault was down) still gets its e-licences, then hears the 409.
+        current = load()
+        task = current.task(str(task_id))
+        if task.status == TaskStatus.COMPLETED and task.claimed_by == _uid(officer):
+            _after_completion(current, str(task_id))
+        raise
+    return _after_completion(application, str(task_id))
+
+
+def _elicence_ids(step: dict, task_id: str, outputs: dict) -> list[str]:
+    """The ids of the e-licences a completion with these outputs issues."""
+    return [vault.elicence_id(task_id=task_id, type=output["elicence"])
+            for output in step.get("outputs") or []
+            if output.get("elicence") and outputs.get(output["name"]) is not None]
+
+
+def _after_completion(application: Application, task_id: str) -> Application:
+    """What a completion issues outside the application: e-licences in the vault, the
+    newborn's ID number on the family entry. Each step is one idempotent write, so repeating
+    is safe (a retried completion repairs what a crash left undone)."""
+    task = application.task(task_id)
+    definition = definition_of(application.bundle, application.bundle_version)
+    step = step_of(definition, task.matter)
+    subject = application.subject or {}
+    subject_id = subject.get("id") if subject.get("kind") == "family" else None
+    issued = []
+    for output in step.get("outputs") or []:
+        value = task.outputs.get(output["name"])
+        if output.get("elicence") and value is not None:
+            material = vault.issue_elicence(
+                owner_id=application.applicant, subject_id=subject_id, type=output["elicence"],
+                issuer=task.department, number=str(reveal(value)),
+                application_id=str(application.id), task_id=task.id)
+            issued.append(str(material.id))
+    number = task.outputs.get(SUBJECT_ID_NUMBER_OUTPUT)
+    if number is not None and subject_id:
+        try:
+            family_members.set_family_member_id_number(owner_id=application.applicant,
+                                                 member_id=subject_id, id_number=reveal(number))
+        except DomainError as exc:
+            log.warning("could not record the issued ID number on family member %s: %s",
+                        subject_id, exc.error)
+    if set(issued) - set(task.elicences or []):
+        # Issued before e-licence ids were derived from the task: name the ones it has.
+        raw = Application._get_collection().find_one_and_update(
+            {"_id": application.pk},
+            {"$set": {"tasks.$[t].elicences": issued, "updated_at": utcnow()},
+             "$inc": {"version": 1}},
+            array_filters=[{"t.id": task.id}], projection={"first_response": 0},
+            return_document=ReturnDocument.AFTER)
+        if raw is not None:
+            application = Application._from_son(raw)
+    return application
+
+
+def _required_reason(reason: str | None) -> str:
+    """The citizen is always told why: an officer's refusal or request needs a reason."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(errors={"reason": [i18n.text("A reason is required.",
+                                                            "请填写原因。")]})
+    return reason
+
+
+def reject_task(*, task_id: str, officer, reason: str) -> Application:
+    """An officer refuses their claimed task with a reason: the application is rejected, the
+    matters that depended on it are cancelled, the citizen is told why."""
+    reason = _required_reason(reason)
+
+    def decide(application: Application, now: datetime) -> Change:
+        definition = definition_of(application.bundle, application.bundle_version)
+        tasks = _plain(application)
+        task = _find(tasks, task_id)
+        _require_claimed_by(application, task, officer)
+        task.update(status=TaskStatus.REJECTED.value, reason=reason, completed_at=now)
+        doomed = _dependents(tasks, task["matter"])
+        cancelled = [t for t in tasks if t["matter"] in doomed and t["status"] in
+                     OPEN_TASK_STATUSES]
+        in_queues = [dict(t) for t in cancelled if t["status"] != TaskStatus.WAITING]
+        for other in cancelled:
+            other.update(status=TaskStatus.CANCELLED.value, paused_at=None)
+        status = application_status(application.status, tasks)
+        change = Change(tasks=tasks, guard=_held_by(task, officer), set={
+            "status": status, "eta": _eta(definition, tasks, now),
+            "supplement": consolidated_supplement(application.supplement, tasks, now)})
+        data = {"reason": reason}
+        change.events.append(events.event("task_rejected", at=now, actor_role="officer",
+                                          actor=_uid(officer), task=task, data=data))
+        change.events += [events.event("task_cancelled", at=now, actor_role="system", task=t)
+                          for t in cancelled]
+        if application.status != ApplicationStatus.REJECTED:
+            change.set["reason"] = reason
+            change.events.append(events.event("application_rejected", at=now,
+                                              actor_role="officer", actor=_uid(officer),
+                                              task=task, data=data))
+        change.intents.append(events.intent("application_rejected", at=now,
+                                            application=application,
+                                            recipient=application.applicant, task=task,
+                                            data=data))
+        change.intents += _department_alerts("application_rejected", application, in_queues,
+                                             now, {"reason": "dependency_rejected"})
+        return change
+
+    application, _ = _transition(_task_loader(task_id, officer), decide)
+    return application

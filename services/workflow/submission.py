@@ -1,0 +1,334 @@
+"""Submitting: one joint form becomes one application with a task per matter; withdrawing."""
+import hashlib
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import date, datetime
+
+import mongoengine as me
+from bson import ObjectId
+from pymongo.errors import DuplicateKeyError
+
+from common import i18n
+from models.application import (
+    OPEN_APPLICATION_STATUSES,
+    OPEN_TASK_STATUSES,
+    Application,
+    ApplicationStatus,
+    Task,
+    TaskStatus,
+)
+from models.base import utcnow
+from models.user import Role, User
+from services.catalogue import joint_form, publishing
+from services.errors import (
+    DomainError,
+    Forbidden,
+    InvalidState,
+    NotFound,
+    ValidationFailed,
+)
+from services.identity import family_members
+from services.materials import vault
+from services.workflow import applications, events, idempotency
+from services.workflow.routing import _department_alerts, _due, _eta
+from services.workflow.transitions import Change, _plain, _transition, _uid, definition_of
+
+log = logging.getLogger(__name__)
+
+
+SUBJECT_KINDS = ("self", "family", "newborn")
+
+
+def _published(code: str) -> dict:
+    """The bundle's current definition, snapshotted so the application can keep it for life."""
+    try:
+        compiled = publishing.compiled_bundle(code)
+        try:
+            return definition_of(code, compiled["version"])
+        except NotFound:  # compiled from the live documents: publish it first
+            return definition_of(code, publishing.publish_bundle_version(code)["version"])
+    except NotFound:
+        raise ValidationFailed("No such bundle.", "没有这项“一件事”。", error="bundle_not_found",
+                               errors={"bundle": [i18n.text("No bundle {b}.", "没有一件事 {b}。",
+                                                            b=code)]}) from None
+
+
+
+def _subject_error(en: str, zh: str) -> ValidationFailed:
+    return ValidationFailed(en, zh, errors={"subject": [i18n.text(en, zh)]})
+
+
+def _prefilled_by(definition: dict, path: str) -> dict | None:
+    return next((f for f in definition["form"] if f.get("prefill") == path), None)
+
+
+def _resolve_subject(subject: dict, definition: dict, family: list):
+    """(kind, family member or None) for the subject the citizen names."""
+    kind = (subject or {}).get("kind") or "self"
+    if kind not in SUBJECT_KINDS:
+        raise _subject_error("The subject is self, family or newborn.",
+                             "申请对象应为本人（self）、家庭成员（family）或新生儿（newborn）。")
+    if kind == "self":
+        return kind, None
+    if kind == "family":
+        member_id = str((subject or {}).get("id") or "")
+        member = next((m for m in family if str(m.id) == member_id), None)
+        if member is None:
+            raise _subject_error("No such family member.", "未找到该家庭成员。")
+        return kind, member
+    if not (_prefilled_by(definition, "subject.name")
+            and _prefilled_by(definition, "subject.birth_date")):
+        raise _subject_error("This application does not register a newborn.",
+                             "该事项不能为新生儿申请。")
+    return kind, None
+
+
+def _newborn_id(applicant: User, scoped_key: str) -> ObjectId:
+    """The family entry id of the newborn one keyed request adds: its retries and concurrent
+    twins add the same entry, so the child is never there twice."""
+    digest = hashlib.sha256(f"newborn:{applicant.id}:{scoped_key}".encode()).digest()
+    return ObjectId(digest[:12])
+
+
+def _child_from_form(applicant: User, definition: dict, clean: dict, family: list,
+                     scoped_key: str):
+    """The newborn named in the form, as the applicant's child (the existing entry if any)."""
+    def answer(path: str):
+        spec = _prefilled_by(definition, path)
+        return clean.get(spec["name"]) if spec else None
+
+    name, born, gender = answer("subject.name"), answer("subject.birth_date"), answer(
+        "subject.gender")
+    if not name or not born:
+        raise _subject_error("The newborn's name and birth date are needed.",
+                             "请填写新生儿的姓名和出生日期。")
+    for member in family:
+        if (member.relation == "child" and member.name == name and member.birth_date
+                and member.birth_date.isoformat() == born):
+            return member
+    child = family_members.add_newborn_once(
+        owner=applicant, member_id=_newborn_id(applicant, scoped_key), name=name,
+        birth_date=date.fromisoformat(born), gender=gender)
+    if child.name != name or child.birth_date != date.fromisoformat(born):
+        raise idempotency.reused()  # this key already added another baby: another request's
+    return child
+
+
+def _material_name(definition: dict, code: str) -> str:
+    entry = next((m for m in definition["materials"] if m["code"] == code), None)
+    return i18n.pick((entry or {}).get("names")) or code
+
+
+def _gather_materials(applicant: User, definition: dict, material_ids: list[str],
+                      subject_member, errors: dict) -> dict[str, str]:
+    """{material id: type} given or already on file; missing types are added to `errors`."""
+    checklist = [m["code"] for m in definition["materials"]]
+    chosen: dict[str, str] = {}
+    try:
+        for material in vault.resolve_for_application(owner_id=str(applicant.id),
+                                                      material_ids=material_ids,
+                                                      allowed_types=checklist):
+            chosen[str(material.id)] = material.type
+    except ValidationFailed as exc:
+        for key, messages in exc.errors.items():
+            errors.setdefault(key, []).extend(messages)
+        return chosen
+    missing = [m["code"] for m in publishing.materials_to_give(definition)
+               if m["code"] not in chosen.values()]
+    if missing:
+        on_file = vault.on_file(owner_id=str(applicant.id), types=missing,
+                                subject_id=str(subject_member.id) if subject_member else None)
+        for type_code, material_id in on_file.items():
+            chosen[material_id] = type_code
+        missing = [t for t in missing if t not in on_file]
+    if missing:
+        errors.setdefault("materials", []).append(i18n.text(
+            "Please add: {m}.", "请提供：{m}。",
+            m=i18n.text(", ", "、").join(_material_name(definition, t) for t in missing)))
+    return chosen
+
+
+def _new_tasks(definition: dict, now: datetime) -> list[dict]:
+    tasks = []
+    for step in definition["steps"]:
+        ready = not step.get("depends_on")
+        tasks.append({
+            "id": uuid.uuid4().hex, "matter": step["matter"], "name": step.get("names") or {},
+            "department": step["department"],
+            "department_name": step.get("department_names") or {},
+            "status": (TaskStatus.PENDING if ready else TaskStatus.WAITING).value,
+            "depends_on": list(step.get("depends_on") or []),
+            "material_types": list(step.get("materials") or []),
+            "needs": list(step.get("inputs") or []), "inputs": {}, "outputs": {},
+            "released_at": now if ready else None,
+            "due_at": _due(now, step.get("promised")) if ready else None,
+            "overdue": False,
+        })
+    return tasks
+
+
+def _build(*, applicant: User, bundle: str, subject: dict, form: dict, materials: list[str],
+           channel: str, station: str | None, clerk_id: str | None, scoped_key: str,
+           request_fingerprint: str) -> Application:
+    """The whole application, checked and built in memory (only a newborn is added first)."""
+    definition = _published(bundle)
+    family = family_members.family_of(str(applicant.id))  # read once: subject, prefills, newborn
+    errors: dict[str, list[str]] = {}
+    kind, member = _resolve_subject(subject, definition, family)
+    known = joint_form.known_values(applicant=applicant, subject_member=member,
+                                    subject_is_applicant=kind == "self", family=family)
+    clean: dict = {}
+    try:
+        clean = joint_form.validate(definition["form"], form, known)
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
+    chosen = _gather_materials(applicant, definition, materials, member, errors)
+    if errors:
+        raise ValidationFailed("Some answers are not valid.", "部分内容有误。", errors=errors)
+
+    if kind == "newborn":
+        member = _child_from_form(applicant, definition, clean, family, scoped_key)
+    subject_doc = ({"kind": "self", "id": str(applicant.id), "relation": "self",
+                    "name": applicant.name} if member is None else
+                   {"kind": "family", "id": str(member.id), "relation": member.relation,
+                    "name": member.name})
+    plain, protected = joint_form.split_personal(definition["form"], clean)
+    now = utcnow()
+    tasks = _new_tasks(definition, now)
+    application = Application(
+        id=ObjectId(), applicant=str(applicant.id), subject=subject_doc, bundle=bundle,
+        bundle_version=definition["version"], bundle_name=definition.get("names") or {},
+        form=plain, form_protected=protected, materials=list(chosen), material_types=chosen,
+        status=ApplicationStatus.IN_PROGRESS.value, channel=channel, station=station,
+        clerk=str(clerk_id) if clerk_id else None, idempotency_key=scoped_key,
+        request_fingerprint=request_fingerprint, created_at=now, updated_at=now,
+        eta=_eta(definition, tasks, now), outbox_pending=True,
+    )
+    actor_role, actor = (("clerk", str(clerk_id)) if clerk_id else
+                         ("citizen", str(applicant.id)))
+    data = {"channel": channel, **({"station": station} if station else {})}
+    application.events = [events.event("application_received", at=now, actor_role=actor_role,
+                                       actor=actor, data=data)]
+    application.outbox = [events.intent("application_received", at=now, application=application,
+                                        recipient=applicant.id, data=data)]
+    for task in tasks:
+        if task["status"] == TaskStatus.PENDING:
+            application.events.append(events.event("task_routed", at=now, actor_role="system",
+                                                   task=task))
+            application.outbox.append(events.intent("task_routed", at=now,
+                                                    application=application,
+                                                    recipient=applicant.id, task=task))
+    application.tasks = [Task(**t) for t in tasks]
+    return application
+
+
+def _applicant(applicant_id: str) -> User:
+    applicant = User.objects(id=str(applicant_id), role=Role.CITIZEN.value,
+                             active=True).first() if ObjectId.is_valid(str(applicant_id)) else None
+    if applicant is None:
+        raise NotFound("No such citizen.", "未找到该居民。", error="citizen_not_found")
+    return applicant
+
+
+def _first_for_key(scoped_key: str, request_fingerprint: str) -> Application | None:
+    """The application a key already made, for a retry of the same request (else 422)."""
+    existing = Application.objects(idempotency_key=scoped_key).first()
+    if existing is not None and existing.request_fingerprint != request_fingerprint:
+        raise idempotency.reused()
+    return existing
+
+
+def submit_application(*, applicant_id: str, bundle: str, subject: dict | None, form: dict | None,
+                       materials: list[str] | None, idempotency_key: str, channel: str = "app",
+                       station: str | None = None, clerk_id: str | None = None,
+                       render: Callable[[Application], dict] | None = None) -> Application:
+    """A citizen applies for a bundle once per Idempotency-Key: one task per matter, the ready
+    ones pending in their departments' queues at once, the others waiting for theirs.
+
+    The application is the record of its key (unique per caller): it is built whole and inserted
+    once, with `render(application)` (the first answer) when given; a retry or a concurrent twin
+    loses the insert and gets the application the key made, whose `first_response` it replays.
+    A request refused on the way stores nothing, so its key stays free.
+    """
+    # Callers may scope their own key further (a station prefixes it): allow them the room.
+    key = idempotency.check_key(idempotency_key, max_length=512)
+    scoped_key = f"{clerk_id or applicant_id}:{key}"
+    subject = subject or {"kind": "self"}
+    request = {"applicant": str(applicant_id), "bundle": bundle, "subject": subject,
+               "form": form or {}, "materials": list(materials or []), "channel": channel,
+               "station": station}
+    request_fingerprint = idempotency.fingerprint(request)
+    try:
+        application = _build(
+            applicant=_applicant(applicant_id), bundle=bundle, subject=subject, form=form or {},
+            materials=list(materials or []), channel=channel, station=station,
+            clerk_id=clerk_id, scoped_key=scoped_key, request_fingerprint=request_fingerprint)
+    except DomainError:
+        # A retry may find the world changed since its first attempt (a material rejected,
+        # the bundle retired): what the key already made is still its answer.
+        existing = _first_for_key(scoped_key, request_fingerprint)
+        if existing is None:
+            raise
+        return existing
+    if render is not None:
+        application.first_response = render(application)
+    try:
+        # Document.save itself: TimestampedDocument's would restamp updated_at after the first
+        # answer was rendered with it.
+        me.Document.save(application, force_insert=True)
+    except (DuplicateKeyError, me.NotUniqueError):
+        existing = _first_for_key(scoped_key, request_fingerprint)
+        if existing is None:
+            raise
+        return existing
+    log.info("application %s for %s submitted (%s, %d tasks)", application.id, bundle, channel,
+             len(application.tasks))
+    return application
+
+
+
+def _own_application_loader(application_id: str, citizen) -> Callable[[], Application]:
+    """The citizen's own application; a family member's they may see but not act on is 403."""
+    def load() -> Application:
+        application = applications.get_for_citizen(application_id=application_id,
+                                                   citizen=citizen)
+        if application.applicant != _uid(citizen):
+            raise Forbidden("Only the applicant may do this.", "只有申请人可以执行此操作。")
+        return application
+    return load
+
+
+def withdraw(*, application_id: str, citizen) -> Application:
+    """The citizen withdraws before any department completed a matter; open tasks are cancelled
+    and their departments told."""
+    def decide(application: Application, now: datetime) -> Change:
+        if application.status not in OPEN_APPLICATION_STATUSES:
+            raise InvalidState("The application is {s} and cannot be withdrawn.",
+                               "该办件状态为 {s}，无法撤回。",
+                               error="application_not_withdrawable", s=application.status)
+        tasks = _plain(application)
+        if any(t["status"] == TaskStatus.COMPLETED for t in tasks):
+            raise InvalidState("A department has already completed a matter of it.",
+                               "已有部门办结其中的事项，无法撤回。",
+                               error="application_not_withdrawable")
+        open_tasks = [t for t in tasks if t["status"] in OPEN_TASK_STATUSES]
+        in_queues = [dict(t) for t in open_tasks if t["status"] != TaskStatus.WAITING]
+        for task in open_tasks:
+            task.update(status=TaskStatus.CANCELLED.value, paused_at=None)
+        change = Change(tasks=tasks, set={"status": ApplicationStatus.WITHDRAWN.value,
+                                          "supplement": {}, "eta": None},
+                        guard={"status": application.status})
+        change.events.append(events.event("application_withdrawn", at=now,
+                                          actor_role="citizen", actor=_uid(citizen)))
+        change.events += [events.event("task_cancelled", at=now, actor_role="system", task=t)
+                          for t in open_tasks]
+        change.intents.append(events.intent("application_withdrawn", at=now,
+                                            application=application,
+                                            recipient=application.applicant))
+        change.intents += _department_alerts("application_withdrawn", application, in_queues,
+                                             now, {"reason": "withdrawn"})
+        return change
+
+    application, _ = _transition(_own_application_loader(application_id, citizen), decide)
+    return application

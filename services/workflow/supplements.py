@@ -1,0 +1,175 @@
+"""Supplements (补正): an officer asks for more, the citizen answers, the task resumes."""
+from datetime import datetime
+
+from common import i18n
+from models.application import (
+    Application,
+    TaskStatus,
+)
+from models.catalogue import MaterialType
+from models.material import Material, MaterialStatus
+from services.catalogue import joint_form
+from services.errors import (
+    InvalidState,
+    ValidationFailed,
+)
+from services.materials import vault
+from services.workflow import deadlines, events
+from services.workflow.handling import (
+    _find,
+    _held_by,
+    _require_claimed_by,
+    _required_reason,
+    _task_loader,
+)
+from services.workflow.routing import _department_alerts, _eta
+from services.workflow.submission import _material_name, _own_application_loader
+from services.workflow.transitions import (
+    Change,
+    _plain,
+    _transition,
+    _uid,
+    application_status,
+    consolidated_supplement,
+    definition_of,
+)
+
+
+def _check_supplement_request(definition: dict, materials: list[str], fields: list[str]) -> None:
+    errors: dict[str, list[str]] = {}
+    known_types = {m["code"] for m in definition["materials"]}
+    unknown = [m for m in materials if m not in known_types]
+    if unknown:
+        known_types |= set(MaterialType.objects(code__in=unknown).scalar("code"))
+    bad = [m for m in materials if m not in known_types]
+    if bad:
+        errors["materials"] = [i18n.text("Unknown material type: {m}.", "未知材料类型：{m}。",
+                                         m=m) for m in bad]
+    form_names = {f["name"] for f in definition["form"]}
+    bad = [f for f in fields if f not in form_names]
+    if bad:
+        errors["fields"] = [i18n.text("The joint form has no field {f}.",
+                                      "联办申请表没有字段 {f}。", f=f) for f in bad]
+    if not materials and not fields:
+        errors["materials"] = [i18n.text("Ask for at least one material or field.",
+                                         "请至少指明一项材料或字段。")]
+    if errors:
+        raise ValidationFailed(errors=errors)
+
+
+def request_supplement(*, task_id: str, officer, materials: list[str] | None = None,
+                       fields: list[str] | None = None, reason: str) -> Application:
+    """An officer asks for more; the citizen gets all open requests as one, only the asking
+    task stops (its clock paused) and the others go on."""
+    materials = list(dict.fromkeys(materials or []))
+    fields = list(dict.fromkeys(fields or []))
+    reason = _required_reason(reason)
+
+    def decide(application: Application, now: datetime) -> Change:
+        definition = definition_of(application.bundle, application.bundle_version)
+        tasks = _plain(application)
+        task = _find(tasks, task_id)
+        _require_claimed_by(application, task, officer)
+        _check_supplement_request(definition, materials, fields)
+        task.update(status=TaskStatus.NEEDS_SUPPLEMENT.value, paused_at=now, reason=reason,
+                    supplement={"materials": materials, "fields": fields, "reason": reason,
+                                "at": now})
+        request = consolidated_supplement(application.supplement, tasks, now)
+        change = Change(tasks=tasks, guard=_held_by(task, officer), set={
+            "status": application_status(application.status, tasks), "supplement": request,
+            "eta": _eta(definition, tasks, now)})
+        change.events.append(events.event(
+            "supplement_requested", at=now, actor_role="officer", actor=_uid(officer), task=task,
+            data={"reason": reason, "materials": materials, "fields": fields}))
+        change.intents.append(events.intent(
+            "supplement_requested", at=now, application=application,
+            recipient=application.applicant, task=task,
+            data={"request": request["id"], "materials": request["materials"],
+                  "fields": request["fields"], "reason": reason}))
+        return change
+
+    application, _ = _transition(_task_loader(task_id, officer), decide)
+    return application
+
+
+def answer_supplement(*, application_id: str, citizen, materials: list[str] | None = None,
+                      form: dict | None = None) -> Application:
+    """The citizen answers the one consolidated request; the tasks return to their queues and
+    their clocks resume."""
+    materials = list(dict.fromkeys(materials or []))
+    form = form or {}
+
+    def decide(application: Application, now: datetime) -> Change:
+        request = application.supplement or {}
+        if not request.get("id"):
+            raise InvalidState("Nothing was asked for this application.",
+                               "该办件没有待补正的内容。", error="no_supplement_requested")
+        definition = definition_of(application.bundle, application.bundle_version)
+        errors: dict[str, list[str]] = {}
+        clean: dict = {}
+        asked_fields = request.get("fields") or []
+        try:
+            clean = joint_form.validate(definition["form"], form, only=asked_fields)
+        except ValidationFailed as exc:
+            errors.update(exc.errors)
+        chosen: dict[str, str] = {}
+        asked_types = request.get("materials") or []
+        try:
+            chosen = {str(m.id): m.type for m in vault.resolve_for_application(
+                owner_id=application.applicant, material_ids=materials,
+                allowed_types=asked_types)}
+        except ValidationFailed as exc:
+            errors.update(exc.errors)
+        missing = [t for t in asked_types if t not in chosen.values()]
+        if missing and not errors.get("materials"):
+            errors["materials"] = [i18n.text(
+                "Please add: {m}.", "请提供：{m}。",
+                m=i18n.text(", ", "、").join(_material_name(definition, t) for t in missing))]
+        if errors:
+            raise ValidationFailed("The answer is not complete.", "补正内容不完整。",
+                                   errors=errors)
+        plain, protected = joint_form.split_personal(definition["form"], clean)
+        tasks = _plain(application)
+        returned = []
+        for task in tasks:
+            if task["status"] != TaskStatus.NEEDS_SUPPLEMENT:
+                continue
+            returned.append(dict(task))
+            due = deadlines.paused_due_at(due_at=task.get("due_at"),
+                                          paused_at=task.get("paused_at") or now, resumed_at=now)
+            task.update(status=TaskStatus.PENDING.value, paused_at=None, supplement={},
+                        claimed_by=None, claimed_at=None, reason=None, due_at=due,
+                        overdue=bool(task.get("overdue")) and (due is None or due <= now))
+        sets = {f"form.{k}": v for k, v in plain.items()}
+        sets.update({f"form_protected.{k}": v for k, v in protected.items()})
+        sets.update({f"material_types.{k}": v for k, v in chosen.items()})
+        sets.update(supplement={}, status=application_status(application.status, tasks),
+                    eta=_eta(definition, tasks, now))
+        new_materials = [m for m in chosen if m not in application.materials]
+        change = Change(tasks=tasks, set=sets, push={"materials": new_materials},
+                        guard={"supplement.id": request["id"]})
+        change.events.append(events.event(
+            "supplement_answered", at=now, actor_role="citizen", actor=_uid(citizen),
+            data={"request": request.get("id"), "materials": sorted(set(chosen.values())),
+                  "fields": sorted(clean)}))
+        for task in returned:
+            change.events.append(events.event("task_resumed", at=now, actor_role="system",
+                                              task=task))
+        change.intents += _department_alerts("task_routed", application, returned, now,
+                                             {"reason": "supplement_answered"})
+        return change
+
+    application, _ = _transition(_own_application_loader(application_id, citizen), decide)
+    return application
+
+
+def review_material(*, material_id: str, officer, decision: str, reason: str | None,
+                    task_id: str) -> Material:
+    """An officer marks a material their task needs verified or rejected; rejecting asks the
+    citizen for a new one of that type on the task, and if the task refuses, nothing changes."""
+    access, reason = vault.check_review(material_id=material_id, officer=officer,
+                                        decision=decision, reason=reason, task_id=task_id)
+    if decision == MaterialStatus.REJECTED:
+        request_supplement(task_id=access.task, officer=officer, materials=[access.material.type],
+                           fields=[], reason=reason)
+    return vault.record_review(access=access, officer=officer, decision=decision, reason=reason)

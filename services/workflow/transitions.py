@@ -1,0 +1,150 @@
+"""Transitions: every change of an application is one conditional write with its events."""
+import random
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bson import ObjectId
+from pymongo import ReturnDocument
+
+from models.application import (
+    Application,
+    ApplicationStatus,
+    TaskStatus,
+)
+from models.base import utcnow
+from services.errors import (
+    InvalidState,
+)
+from services.workflow import applications
+
+# A write guarded by the version it read loses only to another write that just happened; it
+# reads again and retries. Many officers on one application settle within a few rounds.
+MAX_ATTEMPTS = 60
+
+
+
+definition_of = applications.definition_of
+step_of = applications.step_of
+reveal = applications.reveal
+
+
+
+def _uid(who) -> str:
+    return str(who if isinstance(who, str | ObjectId) else who.id)
+
+
+def _plain(application: Application) -> list[dict]:
+    return [t.to_mongo().to_dict() for t in application.tasks]
+
+
+def _matter_list(codes: Iterable[str]) -> str:
+    return ", ".join(codes)
+
+
+def application_status(current: str, tasks: Iterable[dict]) -> str:
+    """The application's status follows from its tasks (withdrawn and rejected stay so)."""
+    tasks = list(tasks)
+    statuses = [t["status"] for t in tasks]
+    if current in (ApplicationStatus.WITHDRAWN, ApplicationStatus.REJECTED):
+        return current
+    if TaskStatus.REJECTED in statuses:
+        return ApplicationStatus.REJECTED.value
+    if tasks and all(s in (TaskStatus.COMPLETED, TaskStatus.CANCELLED) for s in statuses):
+        return ApplicationStatus.COMPLETED.value
+    if TaskStatus.NEEDS_SUPPLEMENT in statuses:
+        return ApplicationStatus.NEEDS_SUPPLEMENT.value
+    return ApplicationStatus.IN_PROGRESS.value
+
+
+def consolidated_supplement(current: dict | None, tasks: Iterable[dict],
+                            now: datetime) -> dict:
+    """Every open request of the application as the ONE request the citizen answers."""
+    asking = [t for t in tasks
+              if t["status"] == TaskStatus.NEEDS_SUPPLEMENT and t.get("supplement")]
+    if not asking:
+        return {}
+    current = current or {}
+    return {
+        "id": current.get("id") or uuid.uuid4().hex,
+        "requested_at": current.get("requested_at") or now,
+        "materials": sorted({m for t in asking for m in t["supplement"].get("materials") or []}),
+        "fields": sorted({f for t in asking for f in t["supplement"].get("fields") or []}),
+        "reasons": [{"task": t["id"], "matter": t["matter"], "department": t["department"],
+                     "reason": t["supplement"].get("reason")} for t in asking],
+        "tasks": [t["id"] for t in asking],
+    }
+
+
+
+@dataclass
+class Change:
+    """What a transition writes: task fields, application fields, pushes, events and intents."""
+
+    tasks: list[dict]  # the application's tasks as they must be after the change
+    set: dict = field(default_factory=dict)
+    push: dict = field(default_factory=dict)
+    events: list = field(default_factory=list)
+    intents: list = field(default_factory=list)
+    # Added to the version guard: the state the rule was checked against (belt and braces).
+    guard: dict = field(default_factory=dict)
+
+
+def _task_sets(before: list[dict], after: list[dict]) -> tuple[dict, list[dict]]:
+    """`$set`s and array filters for the fields that changed, task by task (never positional)."""
+    sets: dict = {}
+    filters: list[dict] = []
+    old = {t["id"]: t for t in before}
+    for task in after:
+        previous = old.get(task["id"], {})
+        changed = {k: v for k, v in task.items() if previous.get(k) != v}
+        changed.update({k: None for k in previous if k not in task})
+        if not changed:
+            continue
+        name = f"t{len(filters)}"
+        filters.append({f"{name}.id": task["id"]})
+        sets.update({f"tasks.$[{name}].{k}": v for k, v in changed.items()})
+    return sets, filters
+
+
+def _commit(application: Application, change: Change, now: datetime) -> Application | None:
+    """Write the change if nobody changed the application since it was read, else None."""
+    sets, filters = _task_sets(_plain(application), change.tasks)
+    sets.update(change.set)
+    sets["updated_at"] = now
+    push = {k: {"$each": v} for k, v in change.push.items() if v}
+    if change.events:
+        push["events"] = {"$each": change.events}
+    if change.intents:
+        push["outbox"] = {"$each": change.intents}
+        sets["outbox_pending"] = True
+    update: dict = {"$set": sets, "$inc": {"version": 1}}
+    if push:
+        update["$push"] = push
+    raw = Application._get_collection().find_one_and_update(
+        {**change.guard, "_id": application.pk, "version": application.version}, update,
+        array_filters=filters or None, projection={"first_response": 0},
+        return_document=ReturnDocument.AFTER)
+    return Application._from_son(raw) if raw is not None else None
+
+
+def _transition(load: Callable[[], Application],
+                decide: Callable[[Application, datetime], Change]) -> tuple[Application, Change]:
+    """Read, decide, write guarded by the version read; on a lost race read again and retry.
+
+    `decide` checks the rules against what it reads (raising a DomainError to refuse), so a
+    retry after a concurrent change refuses exactly as a later request would.
+    """
+    for attempt in range(MAX_ATTEMPTS):
+        application = load()
+        now = utcnow()
+        change = decide(application, now)
+        written = _commit(application, change, now)
+        if written is not None:
+            return written, change
+        time.sleep(random.random() * 0.002 * min(attempt + 1, 10))  # noqa: S311 (jitter)
+    raise InvalidState("The application is changing right now; try again.",
+                       "该办件正在被处理，请稍后重试。", error="concurrent_update",
+                       headers={"Retry-After": "1"})
