@@ -1,7 +1,8 @@
 """The bare baseline: minimal Flask + pymongo doing the writes of one application submission.
 
-It answers POST /apply with exactly the writes `submission.submit_application` makes for a newborn application, in the same order and to the same collections with the same indexes: add
-the newborn to the family (an upsert on an id derived from the idempotency key), then insert the
+It answers POST /apply with exactly the writes `submission.submit_application` makes for a
+newborn application, in the same order and to the same collections with the same indexes: add the
+newborn to the family (an upsert on an id derived from the idempotency key), then insert the
 application with its seven tasks, timeline, outbox and first answer (the application is the
 record of its idempotency key). Nothing else: no authentication, no validation, no reads, no
 encryption, no catalogue. Our apply throughput is compared with this one's.
