@@ -43,15 +43,15 @@ demo: install ## A newborn case end to end at DEMO_URL, timeline printed live (s
 eval-assistant: install ## The assistant on its evaluation set: intent/bundle accuracy, handoff recall, p95 latency
 	$(BIN)/python scripts/eval_assistant.py
 
-test: install-dev ## Lint, then the whole suite against a fresh embedded database per worker
-	$(BIN)/ruff check .
+test: lint ## Lint, then the whole suite against a fresh embedded database per worker
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
 
 bench: $(VENV)/.installed-bench ## Load a production-style stack (<5 min): one table, var/bench/latest.json; fails over a DB-command budget
 	$(BIN)/python -m bench.run
 
-lint: install-dev ## Lint only
+lint: install-dev ## ruff, and the import contracts of .importlinter (layers, domains, no cycles)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 format: install-dev ## Fix what the linter can fix
 	$(BIN)/ruff check --fix .

@@ -5,6 +5,8 @@ import subprocess
 import sys
 
 import config as settings
+from api import create_app
+from cli.seed import run_seed_steps
 from common.embedded_db import EmbeddedDatabase, stop_on_sigterm
 
 
@@ -18,7 +20,6 @@ def start_database(config) -> EmbeddedDatabase | None:
 
 
 def seed(app) -> None:
-    from cli.seed import run_seed_steps
 
     with app.app_context():
         for step in run_seed_steps():
@@ -36,7 +37,6 @@ def banner(port: int, database: EmbeddedDatabase | None) -> None:
 
 
 def run(config) -> None:
-    from api import create_app
 
     database = start_database(config)
     app = create_app()
@@ -46,7 +46,6 @@ def run(config) -> None:
 
 
 def serve(config) -> int:
-    from api import create_app
 
     database = start_database(config)
     seed(create_app())

@@ -12,6 +12,8 @@ from flask_smorest import Api
 
 import config as settings
 from api import errors
+from assistant import conversations
+from cli import register_commands
 from common import db_metrics, log_setup
 from common.embedded_db import EmbeddedDatabase
 from common.i18n import current_locale, negotiate
@@ -36,9 +38,7 @@ def _database_uri(config) -> str:
 
 def _register_blueprints(api: Api) -> None:
     # Every module of api/ that defines `blp` is a resource: adding a file adds its routes.
-    import api as package
-
-    for module in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+    for module in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         if module.ispkg:
             continue
         blueprint = getattr(importlib.import_module(f"api.{module.name}"), "blp", None)
@@ -94,9 +94,6 @@ def create_app(config_name: str | None = None) -> Flask:
     _serve_docs_assets(app)
     _register_blueprints(api)
     errors.register(app)
-
-    from cli import register_commands
-
     register_commands(app)
     if config.ASSISTANT_WARM_UP:
         _warm_up_assistant()
@@ -106,6 +103,4 @@ def create_app(config_name: str | None = None) -> Flask:
 def _warm_up_assistant() -> None:
     # Training the assistant's understanding takes a second or two: do it beside start-up,
     # not in the first citizen's request.
-    from assistant import conversations as assistant
-
-    threading.Thread(target=assistant.warm_up, name="assistant-warm-up", daemon=True).start()
+    threading.Thread(target=conversations.warm_up, name="assistant-warm-up", daemon=True).start()

@@ -6,9 +6,7 @@ from flask import Flask
 
 
 def register_commands(app: Flask) -> None:
-    import cli as package
-
-    for module in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+    for module in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         group = getattr(importlib.import_module(f"cli.{module.name}"), "group", None)
         if group is not None:
             app.cli.add_command(group)

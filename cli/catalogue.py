@@ -1,6 +1,8 @@
 """`flask catalogue ...`: load the seeded catalogue, generate a Zhejiang-sized one."""
 import click
+from flask import current_app
 
+from services.catalogue import generator as catalogue_generator
 from services.catalogue import seed as catalogue_seed
 
 
@@ -26,9 +28,7 @@ def load():
 @click.option("--force", is_flag=True, help="Allow it in production (never wanted there).")
 def generate(main_items, sub_items, seed, force):
     """Replace generated matters with a Zhejiang-sized catalogue (benchmarks, demos)."""
-    from flask import current_app
 
-    from services.catalogue import generator as catalogue_generator
 
     if current_app.config["APP_ENV"] == "production" and not force:
         raise click.ClickException("Generated matters do not belong in production's catalogue.")

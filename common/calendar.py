@@ -4,6 +4,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from flask import current_app, has_app_context
+
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 
 
@@ -91,6 +93,5 @@ def from_settings(settings: Mapping) -> WorkingCalendar:
 
 def current() -> WorkingCalendar:
     """The calendar of the running app's settings (weekends only outside an app)."""
-    from flask import current_app, has_app_context
 
     return from_settings(current_app.config if has_app_context() else {})

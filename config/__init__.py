@@ -1,6 +1,7 @@
 """Settings per environment, chosen by APP_ENV; each one is overridable from the environment."""
 import json
 import os
+from datetime import date, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -13,7 +14,6 @@ DEV_BLIND_INDEX_KEY = "dev-blind-index-key-do-not-use-in-production"
 
 
 def _days(first: str, last: str | None = None) -> list[str]:
-    from datetime import date, timedelta
 
     start, end = date.fromisoformat(first), date.fromisoformat(last or first)
     return [(start + timedelta(days=n)).isoformat() for n in range((end - start).days + 1)]

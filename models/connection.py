@@ -7,6 +7,8 @@ import mongoengine as me
 from mongoengine.base import _document_registry
 from pymongo.errors import OperationFailure
 
+import models
+
 log = logging.getLogger(__name__)
 
 
@@ -23,7 +25,6 @@ def database():
 
 def load_all_models() -> None:
     """Import every module of models/ so each document is registered."""
-    import models
 
     for module in pkgutil.iter_modules(models.__path__):
         importlib.import_module(f"models.{module.name}")

@@ -1,11 +1,17 @@
 """Test helpers: an API client that acts as a role, and small factories."""
+import hashlib
 import itertools
+from datetime import UTC, datetime
 
 from flask.testing import FlaskClient
 
+from common import crypto
+from models.family import FamilyMember
+from models.material import Material, upload_key
+from models.partner import Scope
 from models.user import Role, User
 from services.identity import numbers, partner_accounts
-from services.identity.tokens import issue_access_token
+from services.identity.tokens import issue_access_token, issue_partner_token
 
 _counter = itertools.count(1)
 
@@ -67,7 +73,6 @@ def make_user(role: Role | str, **fields) -> User:
 def make_citizen(*, phone: str | None = None, id_number: str | None = None, **fields) -> User:
     """A citizen; a phone and an ID number are stored as the app stores them (encrypted, with
     their blind index), and an ID number means the real name is verified."""
-    from common import crypto
 
     if phone:
         fields.update(phone_encrypted=crypto.encrypt(phone),
@@ -84,10 +89,7 @@ def make_citizen(*, phone: str | None = None, id_number: str | None = None, **fi
 def make_family_member(owner, relation: str = "child", *, id_number: str | None = None,
                        **fields):
     """A family member of a citizen (a child born this year unless told otherwise)."""
-    from datetime import UTC, datetime
 
-    from common import crypto
-    from models.family import FamilyMember
 
     n = next(_counter)
     defaults = {"name": f"Member {n}", "birth_date": datetime.now(UTC).date().replace(month=1,
@@ -103,7 +105,6 @@ def make_family_member(owner, relation: str = "child", *, id_number: str | None 
 
 def make_partner(scopes=None, **fields):
     """A registered partner and its client secret; `partner_token(partner)` signs it in."""
-    from models.partner import Scope
 
     n = next(_counter)
     partner, secret, _ = partner_accounts.register_partner(
@@ -113,7 +114,6 @@ def make_partner(scopes=None, **fields):
 
 
 def partner_token(partner, scopes=None) -> str:
-    from services.identity.tokens import issue_partner_token
 
     return issue_partner_token(partner, scopes=partner.scopes if scopes is None else scopes)[0]
 
@@ -134,9 +134,7 @@ def make_admin(**fields) -> User:
 def make_material(owner, type: str = "parent_id_card", **fields):
     """A material already in a citizen's vault (metadata only; upload real bytes through the API
     when a test needs the content)."""
-    import hashlib
 
-    from models.material import Material, upload_key
 
     n = next(_counter)
     owner_id = str(getattr(owner, "id", owner))

@@ -1,8 +1,18 @@
 """Workflow test data: the seeded catalogue, a verified family of a newborn, its four materials."""
 import copy
+import json
+import os
+import threading
+import time
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
+from api import create_app
+from models.application import Application
 from models.connection import database
+from models.user import User
+from services.catalogue import seed as catalogue_seed
+from services.errors import InvalidState
 from services.identity import numbers
 from services.workflow import handling
 from tests.helpers import make_citizen, make_family_member, make_material
@@ -34,7 +44,6 @@ def load_catalogue() -> None:
     if db["bundles"].find_one({"code": "newborn"}, {"_id": 1}):
         return  # already there in this test
     if _snapshot is None:
-        from services.catalogue import seed as catalogue_seed
 
         catalogue_seed.load_catalogue()
         _snapshot = {name: list(db[name].find()) for name in CATALOGUE}
@@ -93,10 +102,7 @@ def newborn_materials(parent) -> list[str]:
 def work_the_queue(application_id: str, officer, *, timeout: float = 60.0) -> dict:
     """An officer claims every pending task of their department on one application, completes
     what they won, and stops when the application is done; returns what they won and lost."""
-    import time
 
-    from models.application import Application
-    from services.errors import InvalidState
 
     won: dict[str, list[str]] = {"claimed": [], "completed": [], "lost": []}
     deadline = time.monotonic() + timeout
@@ -123,14 +129,7 @@ def work_the_queue(application_id: str, officer, *, timeout: float = 60.0) -> di
 def race_worker(application_id: str, officer_ids: list[str], barrier: str, parties: int) -> None:
     """One OS process with its own app on the test database: once every process is up (a file
     each in the `barrier` folder), its officers race on threads; prints what they won as JSON."""
-    import json
-    import os
-    import threading
-    import time
-    from pathlib import Path
 
-    from api import create_app
-    from models.user import User
 
     app = create_app("test")
     results: list[dict] = []

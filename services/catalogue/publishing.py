@@ -7,6 +7,7 @@ import pymongo.errors
 from common.i18n import current_locale, pick
 from models.catalogue import Bundle, BundleVersion, Matter
 from models.catalogue_state import bump_revision, current_state
+from services.catalogue import search as catalogue_search
 from services.catalogue.compiler import (
     FORM_KEYS,
     _limit,
@@ -61,7 +62,6 @@ def compiled_bundle(code: str, version: int | None = None) -> dict:
     one, its definition is returned exactly as it was, retired or not, so applications made with
     it keep their steps, form and checklist.
     """
-    from services.catalogue import search as catalogue_search
 
     state = current_state()
     if version is None:

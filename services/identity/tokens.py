@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 import jwt
 from flask import current_app
 
+from models.partner import Partner
+from models.user import User
 from services.errors import Unauthorized
 
 ALGORITHM = "HS256"  # pinned: a token naming any other algorithm is refused
@@ -46,7 +48,6 @@ class Principal:
 
     def load(self):
         """The active User this token names (None for a partner, or a disabled account)."""
-        from models.user import User
 
         if self.is_partner:
             return None
@@ -54,7 +55,6 @@ class Principal:
 
     def load_partner(self):
         """The active Partner this token names (None for users, or a disabled partner)."""
-        from models.partner import Partner
 
         if not self.is_partner:
             return None

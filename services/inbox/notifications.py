@@ -14,8 +14,16 @@ from pymongo.errors import DuplicateKeyError
 
 from models.base import utcnow
 from models.device import Device
-from models.notification import NO_LEASE, Channel, Delivery, DeliveryStatus, Notification
+from models.notification import (
+    NO_LEASE,
+    Channel,
+    Delivery,
+    DeliveryStatus,
+    Notification,
+    NotificationType,
+)
 from models.notification import delivery_id as make_delivery_id
+from models.partner import Partner
 from models.preferences import MiniProgramSubscription, NotificationPreferences, QuietHours
 from notifications import miniprogram
 from services.errors import NotFound, ValidationFailed
@@ -228,7 +236,6 @@ def record_subscriptions(*, user_id: str, platform: str, accepted: list[str],
 
 
 def _kinds() -> list[str]:
-    from models.notification import NotificationType
 
     return [kind.value for kind in NotificationType]
 
@@ -263,7 +270,6 @@ def retry_delivery(*, delivery_id: str) -> Delivery:
 def replay_webhooks(*, partner_id: str, since: datetime) -> dict:
     """Queue again every event since a moment that the partner subscribes to, oldest first, up
     to WEBHOOK_REPLAY_LIMIT at a time (`until` tells where to continue)."""
-    from models.partner import Partner
 
     config = current_app.config
     now = utcnow()

@@ -1,10 +1,10 @@
 """A bundle's checklist for one citizen: each material on file in their vault, or needed."""
 from services.catalogue.publishing import compiled_bundle
+from services.materials import vault
 
 
 def checklist(*, code: str, owner_id: str, subject_id: str | None = None) -> dict:
     """The bundle's materials for one citizen: each already on file in their vault, or needed."""
-    from services.materials import vault
 
     bundle = compiled_bundle(code)
     on_file = vault.on_file(owner_id=owner_id, types=[m["code"] for m in bundle["materials"]],

@@ -17,6 +17,7 @@ from mongoengine.errors import NotUniqueError
 
 from common import calendar, crypto, i18n
 from models.application import Application, Task
+from models.family import FamilyMember
 from models.user import ADAPTER_USERNAME_PREFIX, Role, User
 from services.catalogue import publishing
 from services.errors import NotFound, ValidationFailed
@@ -211,7 +212,6 @@ class NewbornHouseholdRegistration(DepartmentAdapter):
             "newborn_gender")
         subject = context.application.subject or {}
         if (born is None or gender is None) and subject.get("kind") == "family":
-            from models.family import FamilyMember
 
             member = FamilyMember.objects(id=subject.get("id")).only(
                 "birth_date", "gender").first()

@@ -7,6 +7,8 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from flask import current_app, has_app_context
+
 from common import calendar
 from models.application import Application, TaskStatus
 
@@ -75,7 +77,6 @@ _cache: dict[str, Any] = {"key": None, "at": 0.0, "medians": {}}
 
 
 def _settings() -> Mapping:
-    from flask import current_app, has_app_context
 
     return current_app.config if has_app_context() else {}
 

@@ -14,6 +14,7 @@ from models.catalogue import Department, MaterialType
 from models.material import Material
 from services.errors import InvalidState
 from services.materials import vault
+from services.workflow import supplements
 from tests import material_files as files
 from tests.helpers import make_admin, make_citizen, make_clerk, make_officer
 
@@ -460,7 +461,6 @@ def test_citizens_get_no_signed_links(as_citizen):
 @pytest.fixture
 def supplement_requests(monkeypatch):
     """Records the workflow's supplement requests (the workflow's own tests cover what follows)."""
-    from services.workflow import supplements
 
     calls = []
     monkeypatch.setattr(supplements, "request_supplement", lambda **kwargs: calls.append(kwargs))

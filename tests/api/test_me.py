@@ -2,6 +2,7 @@
 from datetime import UTC, date, datetime
 
 from models.connection import database
+from models.otp import RateCounter
 from services.identity import numbers
 from tests.helpers import make_citizen, make_family_member, make_partner
 
@@ -142,7 +143,6 @@ def test_a_raw_look_at_every_collection_shows_no_phone_or_id_number(client, app,
                                        "id_number": SPOUSE_ID.lower()}, expect=201)
     unbound = client.post("/api/v1/auth/miniprogram", json={"platform": "wechat", "code": "c1"},
                           expect=403).get_json()
-    from models.otp import RateCounter
 
     RateCounter.objects.delete()
     bind_code = client.post("/api/v1/auth/otp", json={"phone": phone,

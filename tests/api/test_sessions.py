@@ -3,10 +3,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from api.auth import auth_required
+from models.otp import RateCounter
 from models.refresh_token import RefreshToken
 from models.user import PlatformBinding, User
+from services.errors import Forbidden, Unauthorized
 from services.identity import partner_accounts, staff_accounts
-from tests.helpers import make_partner
+from services.identity.tokens import issue_access_token
+from tests.helpers import make_citizen, make_partner, partner_token
 from tests.standins.miniprogram_platform import MiniProgramPlatformStandin
 
 PHONE = "13800138000"
@@ -367,7 +371,6 @@ def test_an_unknown_platform_is_422(client):
 
 def open_windows() -> None:
     """As if the send windows had closed, so a test may ask for another code at once."""
-    from models.otp import RateCounter
 
     RateCounter.objects.update(set__expires_at=datetime.now(UTC) - timedelta(seconds=1))
 
@@ -376,7 +379,6 @@ def open_windows() -> None:
 
 
 def call_view(app, token, **requirements):
-    from api.auth import auth_required
 
     @auth_required(**requirements)
     def view():
@@ -387,8 +389,6 @@ def call_view(app, token, **requirements):
 
 
 def test_partner_tokens_pass_only_where_a_scope_they_hold_is_named(app):
-    from services.errors import Forbidden, Unauthorized
-    from tests.helpers import make_citizen, partner_token
 
     partner, _ = make_partner(scopes=["tasks:read"])
     token = partner_token(partner)
@@ -407,6 +407,5 @@ def test_partner_tokens_pass_only_where_a_scope_they_hold_is_named(app):
 
 
 def client_token(user) -> str:
-    from services.identity.tokens import issue_access_token
 
     return issue_access_token(user)[0]

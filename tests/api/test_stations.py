@@ -7,7 +7,11 @@ from PIL import Image
 
 from common import crypto
 from models.user import User
-from tests.services.test_simulator import NEWBORN_MATERIALS, newborn_catalogue, newborn_form
+from tests.services.workflow.test_simulator import (
+    NEWBORN_MATERIALS,
+    newborn_catalogue,
+    newborn_form,
+)
 
 __all__ = ["newborn_catalogue"]  # the fixture, used by name below
 

@@ -21,7 +21,7 @@ from tests.assistant.conversation_support import (
     say,
     to_summary,
 )
-from tests.helpers import make_citizen, make_material, make_officer
+from tests.helpers import make_citizen, make_family_member, make_material, make_officer
 from tests.workflow_support import NEWBORN_MATERIALS, load_catalogue, outputs_for
 
 
@@ -322,7 +322,6 @@ def test_a_general_question_is_answered_from_the_curated_entries(parent):
 
 
 def test_a_child_already_in_the_family_is_offered_for_kindergarten(parent):
-    from tests.helpers import make_family_member
 
     make_family_member(parent, "child", name="Xiaoming")
     answer = say(parent, "apply for kindergarten admission")

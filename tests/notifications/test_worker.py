@@ -9,7 +9,7 @@ from models.device import Device
 from models.notification import ChannelPause, Delivery, Notification
 from models.preferences import NotificationPreferences, QuietHours
 from notifications import relay, templates
-from notifications.worker import OutboxWatcher
+from notifications.worker import OutboxWatcher, Outcome
 from tests import workflow_support as ws
 from tests.helpers import make_citizen
 from tests.notifications.support import application_with, completed, fast_worker, intent
@@ -270,7 +270,6 @@ def test_a_worker_whose_lease_was_taken_over_cannot_record_over_the_new_holder(a
     other_claim, [taken] = other.claim(now + timedelta(seconds=31))  # the lease expired
     other._deliver_push(other_claim, [taken], now + timedelta(seconds=31))
 
-    from notifications.worker import Outcome
     assert slow._record(slow_delivery, slow_claim, Outcome("failed", error="late"), now) is None
     assert push_of(item["id"]).status == "delivered"
 

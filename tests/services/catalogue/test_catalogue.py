@@ -2,7 +2,7 @@
 import pytest
 
 from common.i18n import current_locale
-from models.catalogue import Bundle, BundleVersion
+from models.catalogue import Bundle, BundleVersion, Matter
 from services.catalogue import publishing
 from services.catalogue import seed as catalogue_seed
 from services.errors import NotFound
@@ -133,7 +133,6 @@ def test_the_generate_command_builds_main_items_and_their_sub_items_at_three_lev
                                                 "--sub", "60"])
     assert result.exit_code == 0, result.output
     assert "total 100" in result.output
-    from models.catalogue import Matter
 
     generated = Matter.objects(generated=True)
     assert generated.count() == 100

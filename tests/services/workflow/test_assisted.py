@@ -20,7 +20,11 @@ from services.identity import citizens, otp
 from services.identity.tokens import Principal
 from services.workflow import assisted
 from tests.helpers import make_clerk, make_material
-from tests.services.test_simulator import NEWBORN_MATERIALS, newborn_catalogue, newborn_form
+from tests.services.workflow.test_simulator import (
+    NEWBORN_MATERIALS,
+    newborn_catalogue,
+    newborn_form,
+)
 
 __all__ = ["newborn_catalogue"]  # the fixture, used by name below
 

@@ -18,7 +18,7 @@ from services.workflow import applications, handling, submission
 from tests import workflow_support as ws
 from tests.helpers import make_officer
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(autouse=True)
