@@ -14,9 +14,10 @@ import config as settings
 from api import errors
 from assistant import conversations
 from cli import register_commands
-from common import db_metrics, log_setup
+from common import calendar, db_metrics, log_setup
 from common.embedded_db import EmbeddedDatabase
 from common.i18n import current_locale, negotiate
+from models import calendar_year
 from models.connection import connect, ensure_indexes
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,11 @@ def create_app(config_name: str | None = None) -> Flask:
     connect(app.config["MONGODB_URI"], config.MONGODB_DB, config.MONGODB_TIMEOUT_MS,
             listeners=[db_metrics.CommandCounter()] if config.DB_COMMAND_COUNTING else None)
     ensure_indexes()
+    calendar.add_source(calendar_year.loaded_years)
+    for year in calendar.missing_years(app.config):
+        log.warning("the holiday calendar does not know %s: load it with `flask calendar "
+                    "load-year %s` (or PUBLIC_HOLIDAYS / EXTRA_WORKING_DAYS) once published",
+                    year, year)
 
     api = Api(app, spec_kwargs={"info": {"description": "One form, one visit, every department "
                                                           "of a life event."}})

@@ -1,12 +1,25 @@
-"""The one working-day calendar: weekends, public holidays and make-up working days, local time."""
-from collections.abc import Iterable, Mapping
+"""The one working-day calendar: weekends, public holidays and make-up working days, local time.
+
+The State Council's schedule comes from the `chinese-calendar` package for the years it knows; a
+year it does not know yet comes from the settings (PUBLIC_HOLIDAYS, EXTRA_WORKING_DAYS) or from a
+schedule an admin loaded (`flask calendar load-year`), and a year nobody knows is named, not
+silently counted as if it had no holidays.
+"""
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+import chinese_calendar
 from flask import current_app, has_app_context
 
+log = logging.getLogger(__name__)
+
 DEFAULT_TIMEZONE = "Asia/Shanghai"
+# year -> (holidays, make-up working days), ISO dates
+Schedule = dict[int, tuple[tuple[str, ...], tuple[str, ...]]]
 
 
 def _as_date(value: date | str) -> date:
@@ -27,10 +40,13 @@ class WorkingCalendar:
 
     def __init__(self, *, holidays: Iterable[date | str] = (),
                  extra_working_days: Iterable[date | str] = (),
-                 timezone: str = DEFAULT_TIMEZONE):
+                 timezone: str = DEFAULT_TIMEZONE, known_years: Iterable[int] | None = None):
         self.holidays = frozenset(_as_date(d) for d in holidays)
         self.extra_working_days = frozenset(_as_date(d) for d in extra_working_days)
         self.tz = ZoneInfo(timezone)
+        # None: a calendar made by hand for a test or a tool, every year taken as it is.
+        self.known_years = None if known_years is None else frozenset(known_years)
+        self._warned: set[int] = set()
 
     def local_date(self, moment: datetime) -> date:
         """The local calendar day a moment falls on (naive moments are taken as UTC)."""
@@ -44,6 +60,11 @@ class WorkingCalendar:
 
     def is_working_day(self, day: date | str) -> bool:
         day = _as_date(day)
+        if (self.known_years is not None and day.year not in self.known_years
+                and day.year not in self._warned):
+            self._warned.add(day.year)
+            log.warning("no holiday schedule for %s: its working days are counted as weekdays "
+                        "only until it is loaded (flask calendar load-year %s)", day.year, day.year)
         if day in self.extra_working_days:
             return True
         return day.weekday() < 5 and day not in self.holidays
@@ -79,19 +100,84 @@ class WorkingCalendar:
         return count
 
 
-@lru_cache(maxsize=8)
-def _build(holidays: tuple[str, ...], extra: tuple[str, ...], timezone: str) -> WorkingCalendar:
-    return WorkingCalendar(holidays=holidays, extra_working_days=extra, timezone=timezone)
+@lru_cache(maxsize=1)
+def package_schedule() -> Schedule:
+    """The years the chinese-calendar package knows, with their holidays and make-up days."""
+    holidays: dict[int, list[str]] = defaultdict(list)
+    workdays: dict[int, list[str]] = defaultdict(list)
+    for day in chinese_calendar.constants.holidays:
+        holidays[day.year].append(day.isoformat())
+    for day in chinese_calendar.constants.workdays:
+        workdays[day.year].append(day.isoformat())
+    return {year: (tuple(sorted(holidays[year])), tuple(sorted(workdays[year])))
+            for year in sorted(set(holidays) | set(workdays))}
+
+
+def _by_year(holidays: Iterable, workdays: Iterable) -> Schedule:
+    found: dict[int, tuple[list[str], list[str]]] = defaultdict(lambda: ([], []))
+    for day in holidays or ():
+        found[_as_date(day).year][0].append(_as_date(day).isoformat())
+    for day in workdays or ():
+        found[_as_date(day).year][1].append(_as_date(day).isoformat())
+    return {year: (tuple(sorted(h)), tuple(sorted(w))) for year, (h, w) in found.items()}
+
+
+# Schedules an admin loaded, kept outside this layer (in the database): the app registers where
+# to read them. A source answers ((year, holidays, workdays), ...), cached on its side.
+LoadedYears = tuple[tuple[int, tuple[str, ...], tuple[str, ...]], ...]
+_sources: list[Callable[[], LoadedYears]] = []
+
+
+def add_source(source: Callable[[], LoadedYears]) -> None:
+    if source not in _sources:
+        _sources.append(source)
+
+
+def _loaded() -> LoadedYears:
+    if not has_app_context():
+        return ()
+    return tuple(entry for source in _sources for entry in source())
+
+
+@lru_cache(maxsize=16)
+def _compose(holidays: tuple[str, ...], workdays: tuple[str, ...], loaded: LoadedYears,
+             timezone: str) -> tuple[Schedule, WorkingCalendar]:
+    # The package's years, then the settings', then loaded ones: a later one replaces a year
+    # whole (the settings may correct a year the package has wrong).
+    years = dict(package_schedule())
+    years.update(_by_year(holidays, workdays))
+    years.update({year: (h, w) for year, h, w in loaded})
+    working = WorkingCalendar(
+        holidays=[d for year in years for d in years[year][0]],
+        extra_working_days=[d for year in years for d in years[year][1]],
+        timezone=timezone, known_years=years)
+    return years, working
+
+
+def _composed(settings: Mapping) -> tuple[Schedule, WorkingCalendar]:
+    return _compose(tuple(str(d) for d in settings.get("PUBLIC_HOLIDAYS") or ()),
+                    tuple(str(d) for d in settings.get("EXTRA_WORKING_DAYS") or ()),
+                    _loaded(), settings.get("CALENDAR_TIMEZONE") or DEFAULT_TIMEZONE)
+
+
+def missing_years(settings: Mapping, *, today: date | None = None) -> list[int]:
+    """This year and the next, where no schedule knows them (deadlines reach into next year)."""
+    tz = ZoneInfo(settings.get("CALENDAR_TIMEZONE") or DEFAULT_TIMEZONE)
+    today = today or datetime.now(tz).date()
+    known = _composed(settings)[0]
+    return [year for year in (today.year, today.year + 1) if year not in known]
+
+
+def schedule_of(settings: Mapping) -> Schedule:
+    """Every known year's (holidays, make-up working days)."""
+    return _composed(settings)[0]
 
 
 def from_settings(settings: Mapping) -> WorkingCalendar:
-    """The calendar of PUBLIC_HOLIDAYS, EXTRA_WORKING_DAYS and CALENDAR_TIMEZONE."""
-    return _build(tuple(str(d) for d in settings.get("PUBLIC_HOLIDAYS") or ()),
-                  tuple(str(d) for d in settings.get("EXTRA_WORKING_DAYS") or ()),
-                  settings.get("CALENDAR_TIMEZONE") or DEFAULT_TIMEZONE)
+    """The calendar of the schedule (package, settings, loaded years) and CALENDAR_TIMEZONE."""
+    return _composed(settings)[1]
 
 
 def current() -> WorkingCalendar:
-    """The calendar of the running app's settings (weekends only outside an app)."""
-
+    """The calendar of the running app's settings (the package's schedule outside an app)."""
     return from_settings(current_app.config if has_app_context() else {})

@@ -1,7 +1,6 @@
 """Settings per environment, chosen by APP_ENV; each one is overridable from the environment."""
 import json
 import os
-from datetime import date, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -11,28 +10,6 @@ DEV_SECRET = "dev-secret-do-not-use-in-production"  # noqa: S105
 DEV_JWT_KEYS = {"dev1": "dev-jwt-key-do-not-use-in-production-0001"}
 DEV_DATA_KEYS = {"dev1": "ZGV2LWRhdGEta2V5LWRvLW5vdC11c2UtaW4tcHJvZC0="}
 DEV_BLIND_INDEX_KEY = "dev-blind-index-key-do-not-use-in-production"
-
-
-def _days(first: str, last: str | None = None) -> list[str]:
-
-    start, end = date.fromisoformat(first), date.fromisoformat(last or first)
-    return [(start + timedelta(days=n)).isoformat() for n in range((end - start).days + 1)]
-
-
-# The State Council's published holidays and make-up working days (调休) for 2025 and 2026.
-CN_PUBLIC_HOLIDAYS = [
-    *_days("2025-01-01"), *_days("2025-01-28", "2025-02-04"), *_days("2025-04-04", "2025-04-06"),
-    *_days("2025-05-01", "2025-05-05"), *_days("2025-05-31", "2025-06-02"),
-    *_days("2025-10-01", "2025-10-08"),
-    *_days("2026-01-01", "2026-01-03"), *_days("2026-02-15", "2026-02-23"),
-    *_days("2026-04-04", "2026-04-06"), *_days("2026-05-01", "2026-05-05"),
-    *_days("2026-06-19", "2026-06-21"), *_days("2026-09-25", "2026-09-27"),
-    *_days("2026-10-01", "2026-10-07"),
-]
-CN_EXTRA_WORKING_DAYS = [
-    "2025-01-26", "2025-02-08", "2025-04-27", "2025-09-28", "2025-10-11",
-    "2026-01-04", "2026-02-14", "2026-02-28", "2026-05-09", "2026-09-20", "2026-10-10",
-]
 
 
 class Config:
@@ -120,8 +97,11 @@ class Config:
 
     # Working-day calendar for time limits: ISO dates, local to CALENDAR_TIMEZONE.
     CALENDAR_TIMEZONE = "Asia/Shanghai"
-    PUBLIC_HOLIDAYS = CN_PUBLIC_HOLIDAYS
-    EXTRA_WORKING_DAYS = CN_EXTRA_WORKING_DAYS
+    # The State Council's schedule comes from the chinese-calendar package; these add or replace
+    # whole years it does not know yet (JSON lists of ISO dates).
+    PUBLIC_HOLIDAYS: list[str] = []
+    EXTRA_WORKING_DAYS: list[str] = []
+    CALENDAR_REFRESH_SECONDS = 60.0
     # Predicted completion: medians of handling times over this many days, reused this long.
     ETA_HISTORY_DAYS = 90
     ETA_CACHE_SECONDS = 300

@@ -1,4 +1,4 @@
-"""SMS one-time codes and rate-limit counters, in the database so every process shares them."""
+"""SMS one-time codes, in the database so every process shares them."""
 import mongoengine as me
 
 
@@ -17,16 +17,4 @@ class OtpCode(me.Document):
             {"fields": ["phone_index", "purpose"], "unique": True},
             {"fields": ["expires_at"], "expireAfterSeconds": 0},
         ],
-    }
-
-
-class RateCounter(me.Document):
-    """Hits in a window that starts with its first hit: `_id` names what is counted."""
-
-    key = me.StringField(primary_key=True)
-    count = me.IntField(default=0)
-    expires_at = me.DateTimeField(required=True)
-    meta = {
-        "collection": "rate_counters",
-        "indexes": [{"fields": ["expires_at"], "expireAfterSeconds": 0}],
     }

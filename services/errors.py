@@ -87,3 +87,8 @@ class TooManyRequests(DomainError):
 class ServiceUnavailable(DomainError):
     status_code, error = 503, "service_unavailable"
     default_en, default_zh = "The service is temporarily unavailable.", "服务暂时不可用。"
+
+    def __init__(self, *args, retry_after: int = 5, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Every 503 tells the client when to come back.
+        self.headers.setdefault("Retry-After", str(retry_after))

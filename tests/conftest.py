@@ -5,6 +5,7 @@ import pytest
 
 from api import create_app
 from common.embedded_db import EmbeddedDatabase
+from models import calendar_year
 from models.connection import database
 from tests.helpers import ApiClient, make_admin, make_citizen, make_clerk, make_officer
 
@@ -30,6 +31,7 @@ def app_context(app):
     for name in db.list_collection_names():
         if not name.startswith("system."):
             db[name].delete_many({})
+    calendar_year.forget_loaded_years()  # years a test loaded go with its data
     with app.app_context():
         yield
 

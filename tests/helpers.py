@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from flask.testing import FlaskClient
 
 from common import crypto
+from models.connection import database
 from models.family import FamilyMember
 from models.material import Material, upload_key
 from models.partner import Scope
@@ -142,3 +143,8 @@ def make_material(owner, type: str = "parent_id_card", **fields):
     defaults = {"content_type": "image/jpeg", "size": 1000 + n, "status": "uploaded",
                 "kind": "upload", "dedup_key": upload_key(owner_id, type, sha256)}
     return Material(owner=owner_id, type=type, sha256=sha256, **{**defaults, **fields}).save()
+
+
+def close_rate_limit_windows() -> None:
+    """As if every rate-limit window had passed: no earlier hit counts any more."""
+    database()["windows"].delete_many({})

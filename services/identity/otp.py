@@ -5,13 +5,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import pymongo
 from flask import current_app
 from pymongo import ReturnDocument
 
-from common import crypto
+from common import crypto, rate_limits
 from common.i18n import text
-from models.otp import OtpCode, RateCounter
+from models.otp import OtpCode
 from notifications.sms import SmsError, sms_gateway
 from services.errors import ServiceUnavailable, TooManyRequests, Unauthorized, ValidationFailed
 from services.identity import numbers
@@ -38,35 +37,6 @@ MINUTE, HOUR, DAY = 60, 3600, 24 * 3600
 class SentCode:
     expires_in: int
     debug_code: str | None = None  # only where OTP_DEBUG_CODE is on (development, tests)
-
-
-def take(key: str, *, limit: int, window: int) -> int:
-    """Count one hit against `limit` per `window` seconds (the window opens with its first hit);
-    0 if allowed, else the seconds until the window closes. Atomic across processes."""
-    collection = RateCounter._get_collection()
-    now = datetime.now(UTC)
-    fresh = {"count": 1, "expires_at": now + timedelta(seconds=window)}
-    # A window that has closed starts again; only one concurrent caller wins this reset.
-    if collection.find_one_and_update({"_id": key, "expires_at": {"$lte": now}}, {"$set": fresh}):
-        return 0
-    try:
-        # Counts into the open window, or opens the first one; a full counter does not match,
-        # so the upsert collides with it on _id.
-        result = collection.update_one({"_id": key, "count": {"$lt": limit}},
-                                       {"$inc": {"count": 1},
-                                        "$setOnInsert": {"expires_at": fresh["expires_at"]}},
-                                       upsert=True)
-        if result.matched_count or result.upserted_id is not None:
-            return 0
-    except pymongo.errors.DuplicateKeyError:
-        pass
-    # Full, or another process opened the window a moment ago: try once more without upsert.
-    live = {"_id": key, "count": {"$lt": limit}, "expires_at": {"$gt": now}}
-    if collection.find_one_and_update(live, {"$inc": {"count": 1}}):
-        return 0
-    counter = collection.find_one({"_id": key}) or {}
-    expires_at = counter.get("expires_at", now)
-    return max(1, int((expires_at - now).total_seconds()) + 1)
 
 
 def _limited(retry_after: int) -> TooManyRequests:
@@ -98,7 +68,7 @@ def request_code(*, phone: str, purpose: str = "login", client_ip: str | None = 
         limits.insert(0, (f"otp:client:{crypto.blind_index('client', client_ip)}",
                           config["OTP_CLIENT_PER_HOUR"], HOUR))
     for key, limit, window in limits:
-        retry_after = take(key, limit=limit, window=window)
+        retry_after = rate_limits.take(key, limit=limit, window=window)
         if retry_after:
             raise _limited(retry_after)
 

@@ -2,9 +2,13 @@
 from datetime import UTC, date, datetime
 
 from models.connection import database
-from models.otp import RateCounter
 from services.identity import numbers
-from tests.helpers import make_citizen, make_family_member, make_partner
+from tests.helpers import (
+    close_rate_limit_windows,
+    make_citizen,
+    make_family_member,
+    make_partner,
+)
 
 ID_NUMBER = numbers.make_id_number("330381", date(1990, 3, 7), 123, "male")
 SPOUSE_ID = numbers.make_id_number("330381", date(1991, 8, 20), 45, "female")
@@ -144,7 +148,7 @@ def test_a_raw_look_at_every_collection_shows_no_phone_or_id_number(client, app,
     unbound = client.post("/api/v1/auth/miniprogram", json={"platform": "wechat", "code": "c1"},
                           expect=403).get_json()
 
-    RateCounter.objects.delete()
+    close_rate_limit_windows()
     bind_code = client.post("/api/v1/auth/otp", json={"phone": phone,
                                                       "purpose": "miniprogram_bind"},
                             expect=202).get_json()["debug_code"]

@@ -4,13 +4,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from api.auth import auth_required
-from models.otp import RateCounter
 from models.refresh_token import RefreshToken
 from models.user import PlatformBinding, User
 from services.errors import Forbidden, Unauthorized
 from services.identity import partner_accounts, staff_accounts
 from services.identity.tokens import issue_access_token
-from tests.helpers import make_citizen, make_partner, partner_token
+from tests.helpers import close_rate_limit_windows, make_citizen, make_partner, partner_token
 from tests.standins.miniprogram_platform import MiniProgramPlatformStandin
 
 PHONE = "13800138000"
@@ -369,10 +368,7 @@ def test_an_unknown_platform_is_422(client):
     miniprogram(client, "douyin", "x", expect=422)
 
 
-def open_windows() -> None:
-    """As if the send windows had closed, so a test may ask for another code at once."""
-
-    RateCounter.objects.update(set__expires_at=datetime.now(UTC) - timedelta(seconds=1))
+open_windows = close_rate_limit_windows
 
 
 # ── Which tokens a protected view lets through ────────────────────────────────────────────────

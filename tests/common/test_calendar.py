@@ -63,7 +63,49 @@ def test_holidays_are_read_from_the_settings(app, monkeypatch):
     active = calendar.current()
     assert not active.is_working_day("2030-05-07")
     assert active.is_working_day("2030-05-11")
-    assert active.is_working_day("2026-10-05")  # the default holidays are replaced, not merged
+    assert not active.is_working_day("2026-10-05")  # a setting replaces only the years it names
+
+
+def test_a_setting_replaces_a_year_the_package_knows_whole(app, monkeypatch):
+    monkeypatch.setitem(app.config, "PUBLIC_HOLIDAYS", ["2026-03-02"])
+    active = calendar.current()
+    assert not active.is_working_day("2026-03-02")
+    assert active.is_working_day("2026-10-05")  # 2026 now is what the setting says
+    assert not active.is_working_day("2025-10-01")  # other years keep the package's schedule
+
+
+def test_a_year_nobody_knows_is_named_not_counted_silently(app, caplog):
+    assert calendar.missing_years(app.config, today=date(2031, 6, 1)) == [2031, 2032]
+    with caplog.at_level("WARNING", logger="common.calendar"):
+        assert calendar.current().is_working_day("2031-10-01")  # weekdays only, and said so
+    assert "no holiday schedule for 2031" in caplog.text
+
+
+def test_an_admin_loads_a_year_and_every_check_knows_it(app, client):
+    runner = app.test_cli_runner()
+    refused = runner.invoke(args=["calendar", "load-year", "2031", "--holidays", "2032-01-01"])
+    assert refused.exit_code != 0 and "not in 2031" in refused.output
+
+    loaded = runner.invoke(args=["calendar", "load-year", "2031", "--holidays",
+                                 "2031-10-01,2031-10-02", "--workdays", "2031-09-27"])
+    assert loaded.exit_code == 0, loaded.output
+    assert calendar.missing_years(app.config, today=date(2031, 6, 1)) == [2032]
+    active = calendar.current()
+    assert not active.is_working_day("2031-10-01")
+    assert active.is_working_day("2031-09-27")  # a make-up Saturday
+
+
+def test_readiness_names_the_years_the_calendar_is_missing(app, client):
+    answer = client.get("/readyz", expect=200).get_json()
+    missing = calendar.missing_years(app.config)
+    assert answer["calendar"]["missing_years"] == missing
+    runner = app.test_cli_runner()
+    for year in missing:
+        result = runner.invoke(args=["calendar", "load-year", str(year), "--holidays",
+                                     f"{year}-10-01"])
+        assert result.exit_code == 0, result.output
+    assert client.get("/readyz", expect=200).get_json()["calendar"] == {
+        "status": "ok", "missing_years": []}
 
 
 def test_working_days_between_counts_after_the_start_up_to_the_end():

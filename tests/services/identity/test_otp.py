@@ -7,10 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from common import crypto
-from models.otp import OtpCode, RateCounter
+from common import crypto, rate_limits
+from models.connection import database
+from models.otp import OtpCode
 from services.errors import ServiceUnavailable, TooManyRequests, Unauthorized
 from services.identity import otp
+from tests.helpers import close_rate_limit_windows
 from tests.processes import ROOT
 from tests.standins.sms_gateway import SmsGatewayStandin
 
@@ -21,9 +23,7 @@ def send(phone=PHONE, purpose="login", client_ip="10.0.0.1") -> str:
     return otp.request_code(phone=phone, purpose=purpose, client_ip=client_ip).debug_code
 
 
-def age_windows() -> None:
-    """As if the send windows had closed: the next send is allowed again."""
-    RateCounter.objects.update(set__expires_at=datetime.now(UTC) - timedelta(seconds=1))
+age_windows = close_rate_limit_windows
 
 
 def test_a_code_is_six_digits_and_works_exactly_once():
@@ -83,8 +83,7 @@ def test_a_new_code_replaces_the_previous_one():
 
 def test_the_database_holds_neither_the_code_nor_the_phone():
     code = send()
-    raw = str(list(OtpCode._get_collection().find())) + str(list(
-        RateCounter._get_collection().find()))
+    raw = str(list(OtpCode._get_collection().find())) + str(list(database()["windows"].find()))
     assert code not in raw and PHONE not in raw and "10.0.0.1" not in raw
 
 
@@ -116,11 +115,12 @@ def test_one_client_address_cannot_flood_many_phones(app, monkeypatch):
     assert send(phone="13900139009", client_ip="10.0.0.2")
 
 
-def test_concurrent_hits_never_exceed_the_limit():
+def test_concurrent_hits_never_exceed_the_limit(app):
     allowed = []
 
     def hit():
-        allowed.append(otp.take("test:concurrent", limit=5, window=60) == 0)
+        with app.app_context():
+            allowed.append(rate_limits.take("test:concurrent", limit=5, window=60) == 0)
 
     threads = [threading.Thread(target=hit) for _ in range(16)]
     for thread in threads:
