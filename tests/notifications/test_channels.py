@@ -16,7 +16,6 @@ from models.notification import Delivery
 from models.preferences import NotificationPreferences
 from models.user import PlatformBinding
 from notifications import webhooks
-from services.identity import partner_accounts
 from tests.helpers import make_partner, partner_token
 from tests.notifications.support import application_with, completed, fast_worker
 
@@ -198,7 +197,7 @@ def receiver():
 
 def test_a_partner_receives_each_event_signed_and_can_verify_it(app, receiver, citizen):
     partner, _ = make_partner(webhook_url=receiver.url + "/hooks", events=["task_completed"])
-    secret = partner_accounts.partner_webhook_secret(partner)
+    secret = partner.webhook_secret()
     item = completed(citizen)
     application_with(citizen, [item])
 
