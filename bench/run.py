@@ -202,13 +202,13 @@ class Stack:
     def start_standins(self) -> None:
         self.fcm_port, self.sms_port = free_port(HOST), free_port(HOST)
         credentials = self.run_dir / "fcm-service-account.json"
-        self.fcm = self.service("fcm-standin", [PYTHON, "-m", "tests.standins.fcm", "--port",
+        self.fcm = self.service("fcm-standin", [PYTHON, "-m", "standins.fcm", "--port",
                                                 str(self.fcm_port), "--credentials-out",
                                                 str(credentials)], env=self.plain_env())
         self.sms = self.service("sms-standin", [
             # "--opt=value": a generated value may start with "-", which argparse would take
             # for an option.
-            PYTHON, "-m", "bench.sms_standin", f"--port={self.sms_port}",
+            PYTHON, "-m", "standins.sms_gateway", f"--port={self.sms_port}",
             f"--key={self.sms_key}", f"--secret={self.sms_secret}"], env=self.plain_env())
         wait_http(f"{self.fcm_url}/_standin/stats", self.fcm)
         wait_http(f"{self.sms_url}/_standin/stats", self.sms)

@@ -6,8 +6,8 @@ import pytest
 from models.refresh_token import RefreshToken
 from models.user import PlatformBinding, User
 from services.identity import partner_accounts, staff_accounts
+from standins.miniprogram import MiniProgramPlatformStandin
 from tests.helpers import make_partner
-from tests.standins.miniprogram_platform import MiniProgramPlatformStandin
 
 PHONE = "13800138000"
 

@@ -9,6 +9,7 @@ from models.notification import ChannelPause, Delivery, Notification
 from models.preferences import NotificationPreferences, QuietHours
 from notifications import relay, templates
 from notifications.worker import OutboxWatcher
+from standins.sms_gateway import SmsGatewayStandin
 from tests import workflow_support as ws
 from tests.helpers import make_citizen
 from tests.notifications.support import (
@@ -22,7 +23,6 @@ from tests.notifications.support import (
     push_of,
 )
 from tests.processes import wait_until
-from tests.standins.sms_gateway import SmsGatewayStandin
 
 
 def test_each_device_gets_the_push_in_its_own_language(app, fcm, citizen):

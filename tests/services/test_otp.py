@@ -11,8 +11,8 @@ from common import crypto
 from models.otp import OtpCode, RateCounter
 from services.errors import ServiceUnavailable, TooManyRequests, Unauthorized
 from services.identity import otp
+from standins.sms_gateway import SmsGatewayStandin
 from tests.processes import ROOT
-from tests.standins.sms_gateway import SmsGatewayStandin
 
 PHONE = "13800138000"
 
