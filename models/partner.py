@@ -3,6 +3,7 @@ from enum import StrEnum
 
 import mongoengine as me
 
+from common import crypto
 from models.base import TimestampedDocument
 
 
@@ -28,3 +29,8 @@ class Partner(TimestampedDocument):
     active = me.BooleanField(default=True)
     created_by = me.StringField()
     meta = {"collection": "partners", "ordering": ["client_id"], "indexes": ["active"]}
+
+    def webhook_secret(self) -> str | None:
+        """The secret that signs this partner's webhook bodies (kept encrypted at rest)."""
+        return (crypto.decrypt(self.webhook_secret_encrypted)
+                if self.webhook_secret_encrypted else None)

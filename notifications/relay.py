@@ -27,6 +27,7 @@ from models.notification import (
     NotificationType,
     delivery_id,
 )
+from models.partner import Partner
 from models.preferences import NotificationPreferences
 from models.user import STAFF_ROLES, User
 from notifications import miniprogram, templates
@@ -413,10 +414,6 @@ def _subscribed_platforms(preferences: Mapping | None, kind: str) -> list[str]:
 
 def _partner_events() -> list[tuple[str, list]]:
     """(id, events asked for) of each active partner with a webhook."""
-    try:
-        from models.partner import Partner
-    except ImportError:  # partners arrive with the identity area
-        return []
     query = {"active": True, "webhook_url": {"$nin": [None, ""]}}
     return [(str(p["_id"]), list(p.get("events") or []))
             for p in Partner._get_collection().find(query, {"_id": 1, "events": 1})

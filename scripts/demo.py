@@ -3,7 +3,9 @@
 Runs a scripted newborn case end to end through the HTTP API of a server at DEMO_URL (default
 http://127.0.0.1:5000): the parent signs in with a texted code (the development server answers
 it as `debug_code`), verifies their real name, uploads the four materials and applies for the
-newborn "one thing". Then it prints the application's timeline live while the departments work.
+newborn "one thing". Then it prints the application's timeline live while the departments work,
+and, when the demo started the server itself, the pushes the parent's phone receives: a
+notification worker delivers them to the FCM stand-in (standins.fcm), which plays the phone.
 
 The departments are played by `flask departments simulate`, which the demo starts itself at
 DEMO_SPEED (default 60: a minute of handling takes a second):
@@ -35,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from services.identity.numbers import make_id_number  # noqa: E402 (pure: the GB 11643 check digit)
+from standins.fcm import FcmStandin  # noqa: E402
 
 MATERIALS = {
     "parent_id_card": "Resident identity card",
@@ -108,6 +111,30 @@ def start_simulator(database_uri: str, speed: float, workdir: Path) -> subproces
         cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
 
 
+def start_worker(database_uri: str, fcm: FcmStandin, workdir: Path) -> subprocess.Popen:
+    """The notification worker, pushing to the FCM stand-in that plays the parent's phone."""
+    log = workdir / "worker.log"
+    env = {**os.environ, "APP_ENV": os.environ.get("APP_ENV", "development"),
+           "MONGODB_URI": database_uri, "FCM_CREDENTIALS": fcm.write_service_account(workdir),
+           "FCM_BASE_URL": fcm.url}
+    print(f"Pushes go to an FCM stand-in at {fcm.url} (worker log: {log})", flush=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "notifications", "worker"],
+        cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+
+
+class Handset:
+    """The parent's phone as FCM sees it: a device token, and the pushes the stand-in took."""
+
+    def __init__(self, fcm: FcmStandin):
+        self.fcm, self.token, self.shown = fcm, f"demo-phone-{uuid.uuid4().hex[:12]}", 0
+
+    def new_pushes(self) -> list[dict]:
+        received = self.fcm.received_for(self.token)
+        new, self.shown = received[self.shown:], len(received)
+        return new
+
+
 def stop(process: subprocess.Popen | None) -> None:
     if process is not None and process.poll() is None:
         process.send_signal(signal.SIGINT if os.name == "posix" else signal.SIGTERM)
@@ -165,7 +192,15 @@ def local_time(iso: str) -> str:
     return moment.astimezone().strftime("%H:%M:%S")
 
 
-def run_case(demo: Demo, *, timeout: float, simulated: bool) -> int:
+def show_pushes(handset: Handset | None) -> None:
+    for push in handset.new_pushes() if handset else []:
+        moment = datetime.fromtimestamp(push["at"]).strftime("%H:%M:%S")
+        text = push["notification"]
+        print(f"  {moment}  [push] {text.get('title')}: {text.get('body')}", flush=True)
+
+
+def run_case(demo: Demo, *, timeout: float, simulated: bool,
+             handset: Handset | None = None) -> int:
     rng = random.Random()
     phone = f"139{rng.randrange(10**8):08d}"
     father_id = make_id_number("330381", date(1991, 4, 2), rng.randrange(500), "male")
@@ -180,6 +215,10 @@ def run_case(demo: Demo, *, timeout: float, simulated: bool) -> int:
                        json={"phone": phone, "code": sent["debug_code"]})
     demo.http.headers["Authorization"] = f"Bearer {tokens['access_token']}"
     demo.call("POST", "/api/v1/me/real-name", json={"name": "周磊", "id_number": father_id})
+    if handset is not None:
+        demo.call("POST", "/api/v1/me/devices", json={
+            "token": handset.token, "platform": "android",
+            "locale": demo.http.headers["Accept-Language"]})
 
     bundle = demo.call("GET", "/api/v1/bundles/newborn")
     before, after = bundle.get("figures", {}).get("before", {}), bundle.get("figures", {}).get(
@@ -222,6 +261,7 @@ def run_case(demo: Demo, *, timeout: float, simulated: bool) -> int:
             who = event.get("actor") or ""
             print(f"  {local_time(event['at'])}  {event['text']}" + (f"  ({who})" if who else ""),
                   flush=True)
+        show_pushes(handset)
         current = demo.call("GET", f"/api/v1/applications/{application['id']}")
         if current["status"] in FINISHED:
             break
@@ -239,7 +279,12 @@ def run_case(demo: Demo, *, timeout: float, simulated: bool) -> int:
         time.sleep(0.5)
 
     elapsed = time.monotonic() - started
+    if handset is not None:  # the last department's push follows its completion by a moment
+        time.sleep(2)
+        show_pushes(handset)
     print(f"\nThe application is {current['status']} after {elapsed:.0f} seconds of demo time.")
+    if handset is not None:
+        print(f"His phone received {handset.shown} pushes.")
     for task in current.get("tasks", []):
         outputs = ", ".join(f"{k}: {v}" for k, v in (task.get("outputs") or {}).items())
         name = task.get("name") or task.get("matter")
@@ -267,23 +312,29 @@ def main(argv: list[str] | None = None) -> int:
 
     workdir = ROOT / "var" / "demo" / datetime.now().strftime("%Y%m%d-%H%M%S")
     workdir.mkdir(parents=True, exist_ok=True)
-    server = simulator = None
+    server = simulator = worker = fcm = handset = None
     database_uri = os.environ.get("MONGODB_URI") or None
     try:
         if not answering(args.url):
             server, database_uri = start_server(args.url, workdir)
+            fcm = FcmStandin().start()
+            handset = Handset(fcm)
+            worker = start_worker(database_uri, fcm, workdir)
         if database_uri and not args.no_simulator:
             simulator = start_simulator(database_uri, args.speed, workdir)
         elif not args.no_simulator:
             print("A server is running and MONGODB_URI is not set: the departments' queues are "
                   "left to a simulator or officers already at work.")
         return run_case(Demo(args.url, args.lang), timeout=args.timeout,
-                        simulated=simulator is not None)
+                        simulated=simulator is not None, handset=handset)
     except KeyboardInterrupt:
         return 130
     finally:
         stop(simulator)
+        stop(worker)
         stop(server)
+        if fcm is not None:
+            fcm.stop()
         if server is not None:  # its database was only for this run; the logs stay
             shutil.rmtree(workdir / "db", ignore_errors=True)
 

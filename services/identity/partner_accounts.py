@@ -83,8 +83,3 @@ def rotate_partner_secret(*, partner_id: str) -> tuple[Partner, str]:
     partner.modify(secret_hash=crypto.hash_secret(secret), updated_at=datetime.now(UTC))
     return partner, secret
 
-
-def partner_webhook_secret(partner: Partner) -> str | None:
-    """The secret that signs this partner's webhook bodies."""
-    return (crypto.decrypt(partner.webhook_secret_encrypted)
-            if partner.webhook_secret_encrypted else None)

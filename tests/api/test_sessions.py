@@ -9,8 +9,8 @@ from models.user import PlatformBinding, User
 from services.errors import Forbidden, Unauthorized
 from services.identity import partner_accounts, staff_accounts
 from services.identity.tokens import issue_access_token
+from standins.miniprogram import MiniProgramPlatformStandin
 from tests.helpers import close_rate_limit_windows, make_citizen, make_partner, partner_token
-from tests.standins.miniprogram_platform import MiniProgramPlatformStandin
 
 PHONE = "13800138000"
 

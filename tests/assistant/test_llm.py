@@ -3,8 +3,8 @@ the grounded answer is said as it was. Against a real HTTP server on 127.0.0.1."
 import pytest
 
 from assistant import llm
+from standins.chat_completions import ChatStandin
 from tests.assistant.conversation_support import newborn_family, say
-from tests.standins.chat_completions import ChatStandin
 
 GROUNDED = "新生儿出生一件事：一次申请办结 7 个事项，涉及 6 个部门。"
 

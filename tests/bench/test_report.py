@@ -1,11 +1,7 @@
 """`make bench`'s verdicts: budgets on database commands decide its exit code; figures do not."""
-import json
-import urllib.request
 
 from bench import report
-from bench.sms_standin import BenchSmsGateway
 from bench.trace import describe, summarize
-from notifications.sms import HttpSms
 
 
 def endpoint(name: str, counts: list[int]) -> dict:
@@ -144,12 +140,3 @@ def test_the_trace_reports_each_endpoints_most_common_shape_of_successful_reques
     ]
 
     assert summarize(requests) == {"GET /x": ["find a"]}
-
-
-def test_the_sms_stand_in_tells_the_load_generator_the_code_it_received():
-    with BenchSmsGateway(key="k", secret="s") as gateway:
-        HttpSms(gateway.url, "k", "s", 5).send("13800001234",
-                                               "【一件事】您的验证码是 482913，5 分钟内有效")
-
-        with urllib.request.urlopen(f"{gateway.url}/_standin/code?to=13800001234") as answer:
-            assert json.load(answer) == {"code": "482913"}

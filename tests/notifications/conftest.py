@@ -3,7 +3,7 @@ import pytest
 
 from notifications import fcm as fcm_module
 from notifications import relay, templates
-from tests.standins.fcm import FcmStandin
+from standins.fcm import FcmStandin
 
 
 @pytest.fixture(autouse=True)

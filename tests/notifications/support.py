@@ -1,9 +1,12 @@
 """Notification test data: applications whose outbox holds intents shaped as the workflow writes
-them, and a worker configured to retry quickly."""
+them, a worker configured to retry quickly, and the devices and deliveries the tests look at."""
 import uuid
 from datetime import UTC, datetime
 
 from models.application import Application, Task
+from models.base import utcnow
+from models.device import Device
+from models.notification import Delivery
 from notifications.worker import Worker
 
 FAST = {"NOTIFICATION_BACKOFF_BASE": 0.05, "NOTIFICATION_BACKOFF_MAX": 0.2,
@@ -41,3 +44,23 @@ def application_with(citizen, intents: list[dict]) -> Application:
 
 def fast_worker(app, **overrides) -> Worker:
     return Worker({**app.config, **FAST, **overrides})
+
+
+def drain(worker, now=None, rounds=20):
+    for _ in range(rounds):
+        if not worker.run_once(now):
+            return
+
+
+def device(user, token, locale=None, platform="android"):
+    return Device(user=str(user.id), token=token, platform=platform, locale=locale).save()
+
+
+def now_ms():
+    """Now, to the millisecond the database keeps."""
+    moment = utcnow()
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def push_of(notification_id):
+    return Delivery.objects.get(id=f"{notification_id}:push")

@@ -1,14 +1,12 @@
 """Mini-program subscription messages and partner webhooks, against stand-ins on 127.0.0.1."""
 import base64
 import json
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 import pytest
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
 
 from common import crypto
 from models.base import utcnow
@@ -16,56 +14,10 @@ from models.notification import Delivery
 from models.preferences import NotificationPreferences
 from models.user import PlatformBinding
 from notifications import webhooks
-from services.identity import partner_accounts
+from standins.miniprogram import MiniProgramPlatformStandin
+from standins.webhooks import WebhookReceiver
 from tests.helpers import make_partner, partner_token
 from tests.notifications.support import application_with, completed, fast_worker
-
-
-class Recorder:
-    """A tiny HTTP server that records requests and answers what the test queues (else 200)."""
-
-    def __init__(self, answer=None):
-        self.requests: list[dict] = []
-        self.answers: list[tuple[int, dict]] = []
-        self.answer = answer or (lambda request: (200, {}))
-        recorder = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def _serve(self):
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                parts = urlsplit(self.path)
-                request = {"method": self.command, "path": parts.path,
-                           "query": dict(parse_qsl(parts.query)), "headers": dict(self.headers),
-                           "raw": raw}
-                recorder.requests.append(request)
-                status, body = (recorder.answers.pop(0) if recorder.answers
-                                else recorder.answer(request))
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = _serve
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-
-    @property
-    def url(self):
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def __enter__(self):
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def drain(worker, now=None):
@@ -77,20 +29,11 @@ def drain(worker, now=None):
 # ── Mini-program subscription messages ─────────────────────────────────────────────────────────
 
 
-def wechat_answer(request):
-    if request["path"] == "/cgi-bin/stable_token":
-        return 200, {"access_token": "wx-token", "expires_in": 7200}
-    if request["path"] == "/cgi-bin/message/subscribe/send":
-        return 200, {"errcode": 0, "errmsg": "ok", "msgid": 42}
-    return 404, {}
-
-
 @pytest.fixture
 def wechat(app, monkeypatch, citizen):
-    with Recorder(wechat_answer) as platform:
-        monkeypatch.setitem(app.config, "MINIPROGRAM_ADAPTER", "http")
-        monkeypatch.setitem(app.config, "MINIPROGRAM_PLATFORMS", {
-            "wechat": {"base_url": platform.url, "app_id": "wx-app", "app_secret": "wx-secret"}})
+    with MiniProgramPlatformStandin() as platform:
+        for key, value in platform.settings().items():
+            monkeypatch.setitem(app.config, key, value)
         monkeypatch.setitem(app.config, "MINIPROGRAM_TEMPLATES",
                             {"wechat": {"task_completed": "tmpl-done"}})
         PlatformBinding(user=str(citizen.id), platform="wechat",
@@ -130,8 +73,7 @@ def test_the_platform_saying_the_subscription_is_gone_leaves_none(app, wechat, c
     as_citizen.post("/api/v1/me/miniprogram-subscriptions",
                     json={"platform": "wechat", "accepted": ["tmpl-done", "tmpl-done"]},
                     expect=200)
-    wechat.answer = lambda r: ((200, {"errcode": 43101, "errmsg": "user refuse to accept"})
-                               if r["path"].endswith("/send") else wechat_answer(r))
+    wechat.refuse_subscriptions = True  # WeChat answers 43101: no acceptance left
     item = completed(citizen)
     application_with(citizen, [item])
 
@@ -153,16 +95,9 @@ def test_without_a_subscription_nothing_is_sent_to_the_platform(app, wechat, cit
 
 def test_an_alipay_subscription_message_is_signed_and_names_the_template(app, citizen,
                                                                          as_citizen, monkeypatch):
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption()).decode()
-    answer = {"alipay_open_app_mini_templatemessage_send_response": {"code": "10000",
-                                                                      "msg": "Success"}}
-    with Recorder(lambda request: (200, answer)) as alipay:
-        monkeypatch.setitem(app.config, "MINIPROGRAM_ADAPTER", "http")
-        monkeypatch.setitem(app.config, "MINIPROGRAM_PLATFORMS", {
-            "alipay": {"base_url": alipay.url, "app_id": "2021000000000000",
-                       "private_key": pem}})
+    with MiniProgramPlatformStandin() as alipay:
+        for key, value in alipay.settings().items():
+            monkeypatch.setitem(app.config, key, value)
         monkeypatch.setitem(app.config, "MINIPROGRAM_TEMPLATES",
                             {"alipay": {"task_completed": "ali-tmpl"}})
         PlatformBinding(user=str(citizen.id), platform="alipay",
@@ -178,8 +113,8 @@ def test_an_alipay_subscription_message_is_signed_and_names_the_template(app, ci
     [request] = alipay.requests
     params = dict(parse_qsl(request["raw"].decode()))
     signed = "&".join(f"{k}={params[k]}" for k in sorted(params) if k != "sign" and params[k])
-    key.public_key().verify(base64.b64decode(params["sign"]), signed.encode(),
-                            padding.PKCS1v15(), hashes.SHA256())
+    alipay.alipay_key.public_key().verify(base64.b64decode(params["sign"]), signed.encode(),
+                                          padding.PKCS1v15(), hashes.SHA256())
     content = json.loads(params["biz_content"])
     assert params["method"] == "alipay.open.app.mini.templatemessage.send"
     assert (content["to_user_id"], content["user_template_id"]) == ("2088102122458832",
@@ -192,13 +127,13 @@ def test_an_alipay_subscription_message_is_signed_and_names_the_template(app, ci
 
 @pytest.fixture
 def receiver():
-    with Recorder() as server:
+    with WebhookReceiver() as server:
         yield server
 
 
 def test_a_partner_receives_each_event_signed_and_can_verify_it(app, receiver, citizen):
     partner, _ = make_partner(webhook_url=receiver.url + "/hooks", events=["task_completed"])
-    secret = partner_accounts.partner_webhook_secret(partner)
+    secret = partner.webhook_secret()
     item = completed(citizen)
     application_with(citizen, [item])
 

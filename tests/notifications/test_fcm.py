@@ -1,16 +1,11 @@
 """The real firebase-admin SDK against the FCM stand-in: what goes out and what answers mean."""
 import json
-import subprocess
-import sys
 
 import pytest
-import requests
 from firebase_admin import messaging
 
-from common.embedded_db import free_port
 from notifications import fcm as push
 from notifications.fcm import PushMessage
-from tests.processes import ROOT, wait_until
 
 
 def message(token="device-1", body="Public Security Bureau completed “Newborn household "
@@ -112,36 +107,3 @@ def fcm_gateway():
 
 def fcm_module_send(messages):
     return push.push_gateway().send(messages)
-
-
-def test_the_stand_in_runs_as_a_process_for_benchmarks(tmp_path):
-    port = free_port()
-    credentials = tmp_path / "sa.json"
-    process = subprocess.Popen([sys.executable, "-m", "tests.standins.fcm", "--port", str(port),
-                                "--credentials-out", str(credentials)], cwd=ROOT,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        url = f"http://127.0.0.1:{port}"
-
-        def up():
-            assert process.poll() is None, process.stdout.read().decode()
-            try:
-                return requests.get(url + "/_standin/stats", timeout=1).ok
-            except requests.RequestException:
-                return False
-
-        wait_until(up, timeout=20)
-        requests.post(url + "/_standin/behaviour", json={"unavailable": 1}, timeout=5)
-        gateway = push.FcmGateway(service_account=json.loads(credentials.read_text()),
-                                  base_url=url)
-        try:
-            results = gateway.send([message(), message()])
-        finally:
-            gateway.close()
-        stats = requests.get(url + "/_standin/stats", timeout=5).json()
-    finally:
-        process.terminate()
-        process.wait(10)
-
-    assert sorted(r.outcome for r in results) == ["retry", "sent"]
-    assert stats["accepted"] == 1 and stats["answered"] == {"200": 1, "503": 1}

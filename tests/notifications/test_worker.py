@@ -4,37 +4,25 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from common import db_metrics
-from models.base import utcnow
 from models.device import Device
 from models.notification import ChannelPause, Delivery, Notification
 from models.preferences import NotificationPreferences, QuietHours
 from notifications import relay, templates
-from notifications.worker import OutboxWatcher, Outcome
+from notifications.worker import OutboxWatcher
+from standins.sms_gateway import SmsGatewayStandin
 from tests import workflow_support as ws
 from tests.helpers import make_citizen
-from tests.notifications.support import application_with, completed, fast_worker, intent
+from tests.notifications.support import (
+    application_with,
+    completed,
+    device,
+    drain,
+    fast_worker,
+    intent,
+    now_ms,
+    push_of,
+)
 from tests.processes import wait_until
-from tests.standins.sms_gateway import SmsGatewayStandin
-
-
-def device(user, token, locale=None, platform="android"):
-    return Device(user=str(user.id), token=token, platform=platform, locale=locale).save()
-
-
-def now_ms():
-    """Now, to the millisecond the database keeps."""
-    moment = utcnow()
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
-
-
-def push_of(notification_id):
-    return Delivery.objects.get(id=f"{notification_id}:push")
-
-
-def drain(worker, now=None, rounds=20):
-    for _ in range(rounds):
-        if not worker.run_once(now):
-            return
 
 
 def test_each_device_gets_the_push_in_its_own_language(app, fcm, citizen):
@@ -238,40 +226,6 @@ def test_a_citizen_who_turned_push_off_gets_none(app, fcm, citizen):
     drain(fast_worker(app))
 
     assert fcm.messages == [] and push_of(item["id"]).status == "skipped"
-
-
-def test_a_dead_workers_lease_expires_and_another_worker_delivers(app, fcm, citizen):
-    device(citizen, "phone")
-    item = completed(citizen)
-    application_with(citizen, [item])
-    dead, alive = fast_worker(app, NOTIFICATION_LEASE_SECONDS=60), fast_worker(app)
-    relay.relay_pending()
-    now = now_ms()
-    claim, claimed = dead.claim(now)  # ... and the process dies here
-    assert [d.id for d in claimed] == [f"{item['id']}:push"]
-
-    drain(alive, now + timedelta(seconds=30))
-    assert fcm.messages == []  # still leased
-
-    drain(alive, now + timedelta(seconds=61))
-    assert fcm.notification_ids() == [item["id"]]
-    assert push_of(item["id"]).attempts == 2
-
-
-def test_a_worker_whose_lease_was_taken_over_cannot_record_over_the_new_holder(app, fcm,
-                                                                               citizen):
-    device(citizen, "phone")
-    item = completed(citizen)
-    application_with(citizen, [item])
-    slow, other = fast_worker(app), fast_worker(app)
-    relay.relay_pending()
-    now = now_ms()
-    slow_claim, [slow_delivery] = slow.claim(now)
-    other_claim, [taken] = other.claim(now + timedelta(seconds=31))  # the lease expired
-    other._deliver_push(other_claim, [taken], now + timedelta(seconds=31))
-
-    assert slow._record(slow_delivery, slow_claim, Outcome("failed", error="late"), now) is None
-    assert push_of(item["id"]).status == "delivered"
 
 
 def sms_settings(app, monkeypatch, gateway):

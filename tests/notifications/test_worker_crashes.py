@@ -13,10 +13,10 @@ import pytest
 
 from models.device import Device
 from models.notification import Delivery, Notification
+from standins.fcm import FcmStandin
 from tests.helpers import make_citizen
 from tests.notifications.support import application_with, completed
 from tests.processes import ROOT, wait_until
-from tests.standins.fcm import FcmStandin
 
 INTENTS = 50
 WORKERS = 3

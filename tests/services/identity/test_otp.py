@@ -12,9 +12,9 @@ from models.connection import database
 from models.otp import OtpCode
 from services.errors import ServiceUnavailable, TooManyRequests, Unauthorized
 from services.identity import otp
+from standins.sms_gateway import SmsGatewayStandin
 from tests.helpers import close_rate_limit_windows
 from tests.processes import ROOT
-from tests.standins.sms_gateway import SmsGatewayStandin
 
 PHONE = "13800138000"
 

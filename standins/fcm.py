@@ -7,42 +7,29 @@ In a test:
         fcm.unregister("dead-token"); fcm.unavailable(count=3); fcm.quota(retry_after=2)
         ... fcm.messages ...                                  # what was accepted, in order
 
-As a process (benchmarks): `python -m tests.standins.fcm --port 9099 --credentials-out sa.json`;
+As a process (benchmarks): `python -m standins.fcm --port 9099 --credentials-out sa.json`;
 it is then driven over HTTP: GET /_standin/messages, GET /_standin/stats, POST /_standin/reset,
 POST /_standin/behaviour {"unavailable": n|-1, "quota": n|-1, "retry_after": s,
 "unregistered": [tokens], "latency_ms": ms}.
 """
 import argparse
-import contextlib
 import json
 import re
-import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from standins.server import HOST, Handler, Standin
+
 SEND_PATH = re.compile(r"^/v1/projects/(?P<project>[^/]+)/messages:send$")
 FCM_ERROR_TYPE = "type.googleapis.com/google.firebase.fcm.v1.FcmError"
 PROJECT_ID = "onething-standin"
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    # firebase-admin sends a batch's messages at once, one connection each (up to 500): the
-    # socketserver default backlog of 5 would refuse some of them on a busy machine.
-    request_queue_size = 512
-
-    def handle_error(self, request, client_address):
-        # Senders killed mid-request (the crash tests do it on purpose) are not our error.
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
 
 
 def _fcm_error(code: int, status: str, message: str, fcm_code: str | None) -> dict:
@@ -50,11 +37,68 @@ def _fcm_error(code: int, status: str, message: str, fcm_code: str | None) -> di
     return {"error": {"code": code, "message": message, "status": status, "details": details}}
 
 
-class FcmStandin:
+class _FcmHandler(Handler):
+    protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; with Nagle's algorithm the body would wait for the
+    # client's delayed ACK (40 ms on Linux) on every kept-alive request.
+    disable_nagle_algorithm = True
+
+    def do_GET(self):  # noqa: N802 (http.server's naming)
+        standin = self.standin
+        if self.path == "/_standin/messages":
+            with standin._lock:
+                self.reply(200, list(standin.messages))
+        elif self.path == "/_standin/stats":
+            self.reply(200, standin.stats())
+        else:
+            self.reply(404, {"error": "not found"})
+
+    def do_POST(self):  # noqa: N802
+        standin = self.standin
+        raw = self.body()
+        if self.path == "/token":
+            status, payload, headers = standin._answer_token(parse_qs(raw.decode()))
+            self.reply(status, payload, headers)
+            return
+        if self.path == "/_standin/reset":
+            standin.reset()
+            self.reply(200, {"ok": True})
+            return
+        if self.path == "/_standin/behaviour":
+            standin.behave(json.loads(raw or b"{}"))
+            self.reply(200, {"ok": True})
+            return
+        match = SEND_PATH.match(self.path)
+        if not match:
+            self.reply(404, _fcm_error(404, "NOT_FOUND", "Unknown path.", None))
+            return
+        if standin.latency_ms:
+            time.sleep(standin.latency_ms / 1000)
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError:
+            self.reply(400, _fcm_error(400, "INVALID_ARGUMENT", "Bad JSON.", None))
+            return
+        status, payload, headers, record = standin._answer_send(
+            match.group("project"), self.headers, body)
+        if status == 200 and standin.before_response:
+            standin.before_response(record)
+        try:
+            self.reply(status, payload, headers)
+        except OSError:
+            return  # the sender is gone
+        if status == 200 and standin.after_response:
+            standin.after_response(record)
+
+
+class FcmStandin(Standin):
     """FCM's `messages:send` and a token endpoint; behaviour switchable while it runs."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, latency_ms: int = 0):
-        self._lock = threading.Lock()
+    name = "fcm-standin"
+    handler = _FcmHandler
+
+    def __init__(self, host: str = HOST, port: int = 0, latency_ms: int = 0):
+        super().__init__(host, port)
         self.latency_ms = latency_ms
         self.messages: list[dict] = []  # accepted messages, in arrival order
         self.requests: list[dict] = []  # every send request, with the status answered
@@ -69,34 +113,10 @@ class FcmStandin:
         self.before_response: Callable[[dict], None] | None = None
         self.after_response: Callable[[dict], None] | None = None
         self.public_key = None
-        self._server = _Server((host, port), self._handler())
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle -----------------------------------------------------------------------
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
 
     @property
     def token_url(self) -> str:
         return self.url + "/token"
-
-    def start(self) -> "FcmStandin":
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
-                                        name="fcm-standin")
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> "FcmStandin":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
     # -- behaviour -----------------------------------------------------------------------
     def unavailable(self, count: int = -1, retry_after: int | None = None) -> None:
@@ -234,82 +254,6 @@ class FcmStandin:
             self.requests.append({**record, "status": answer[0]})
         return (*answer, record)
 
-    def _handler(self):
-        standin = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            # Headers and body go out in two writes; with Nagle's algorithm the body would wait
-            # for the client's delayed ACK (40 ms on Linux) on every kept-alive request.
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args):  # quiet
-                pass
-
-            def _body(self) -> bytes:
-                length = int(self.headers.get("Content-Length") or 0)
-                return self.rfile.read(length) if length else b""
-
-            def _send(self, status: int, payload, headers: dict | None = None) -> None:
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=UTF-8")
-                self.send_header("Content-Length", str(len(data)))
-                for key, value in (headers or {}).items():
-                    self.send_header(key, value)
-                self.end_headers()
-                self.wfile.write(data)
-                self.wfile.flush()
-
-            def do_GET(self):
-                if self.path == "/_standin/messages":
-                    with standin._lock:
-                        self._send(200, list(standin.messages))
-                elif self.path == "/_standin/stats":
-                    self._send(200, standin.stats())
-                else:
-                    self._send(404, {"error": "not found"})
-
-            def do_POST(self):
-                raw = self._body()
-                if self.path == "/token":
-                    from urllib.parse import parse_qs
-
-                    status, payload, headers = standin._answer_token(parse_qs(raw.decode()))
-                    self._send(status, payload, headers)
-                    return
-                if self.path == "/_standin/reset":
-                    standin.reset()
-                    self._send(200, {"ok": True})
-                    return
-                if self.path == "/_standin/behaviour":
-                    standin.behave(json.loads(raw or b"{}"))
-                    self._send(200, {"ok": True})
-                    return
-                match = SEND_PATH.match(self.path)
-                if not match:
-                    self._send(404, _fcm_error(404, "NOT_FOUND", "Unknown path.", None))
-                    return
-                if standin.latency_ms:
-                    time.sleep(standin.latency_ms / 1000)
-                try:
-                    body = json.loads(raw or b"{}")
-                except ValueError:
-                    self._send(400, _fcm_error(400, "INVALID_ARGUMENT", "Bad JSON.", None))
-                    return
-                status, payload, headers, record = standin._answer_send(
-                    match.group("project"), self.headers, body)
-                if status == 200 and standin.before_response:
-                    standin.before_response(record)
-                try:
-                    self._send(status, payload, headers)
-                except OSError:
-                    return  # the sender is gone
-                if status == 200 and standin.after_response:
-                    standin.after_response(record)
-
-        return Handler
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="FCM HTTP v1 stand-in on 127.0.0.1")
@@ -322,8 +266,7 @@ def main() -> None:
     if args.credentials_out:
         Path(args.credentials_out).write_text(json.dumps(standin.service_account(args.project)))
     print(f"FCM stand-in on {standin.url} (project {args.project})", flush=True)
-    with contextlib.suppress(KeyboardInterrupt):
-        standin._server.serve_forever()
+    standin.serve_forever()
 
 
 if __name__ == "__main__":

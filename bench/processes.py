@@ -1,0 +1,127 @@
+"""The bench's child processes: each in its own process group, logged to a file, stopped as a
+group and dying with the bench even if it is killed outright; one-shot commands; timed phases."""
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import time
+from contextlib import suppress
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PYTHON = sys.executable
+
+HOST = "127.0.0.1"
+
+
+
+def die_with_parent() -> None:
+    """In the child before exec: the kernel sends it SIGTERM if the bench dies, even by SIGKILL,
+    so nothing it started outlives it."""
+    with suppress(OSError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+
+def say(text: str) -> None:
+    print(f"[bench] {text}", flush=True)
+
+
+
+class Service:
+    """A child process in its own process group (stopped as a group), output to a log file; it
+    dies with us even if we are killed outright."""
+
+    def __init__(self, name: str, argv: list[str], env: dict, logs: Path):
+        self.name = name
+        self.log_path = logs / f"{name}.log"
+        self._log = self.log_path.open("wb")
+        self.stopped = False
+        self.process = subprocess.Popen(argv, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+                                        stdout=self._log, stderr=subprocess.STDOUT,
+                                        start_new_session=True, preexec_fn=die_with_parent)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def tail(self, size: int = 3000) -> str:
+        with suppress(OSError):
+            return self.log_path.read_bytes()[-size:].decode(errors="replace")
+        return ""
+
+    def wait(self, timeout: float) -> int | None:
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """SIGTERM to the whole group (graceful), SIGKILL to whatever is left after `timeout`."""
+        if self.stopped:
+            return
+        self.stopped = True
+        with suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        if self.wait(timeout) is None:
+            say(f"{self.name} still busy {timeout:.0f}s after SIGTERM: killed")
+        with suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)  # stragglers of the group, if any
+        self.process.wait()
+        self._log.close()
+
+
+
+class Phases:
+    def __init__(self):
+        self.took: dict[str, float] = {}
+        self.started = time.monotonic()
+
+    def run(self, name: str, action, *args, **kwargs):
+        begun = time.monotonic()
+        say(f"{name} …")
+        try:
+            return action(*args, **kwargs)
+        finally:
+            self.took[name] = round(time.monotonic() - begun, 1)
+            say(f"{name} took {self.took[name]:.1f}s")
+
+    @property
+    def total(self) -> float:
+        return round(time.monotonic() - self.started, 1)
+
+
+
+def wait_http(url: str, service: Service, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not service.running():
+            raise RuntimeError(f"{service.name} exited at start:\n{service.tail()}")
+        with suppress(requests.RequestException):
+            if requests.get(url, timeout=1).status_code == 200:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"{service.name} did not answer {url} within {timeout:.0f}s")
+
+
+
+def run_command(argv: list[str], env: dict, logs: Path, name: str, timeout: float = 120) -> str:
+    """A one-shot command (flask CLI), in its own group, killed if it overruns."""
+    service = Service(name, argv, env, logs)
+    try:
+        code = service.wait(timeout)
+        output = service.tail(20_000)
+    finally:
+        service.stop(5)
+    if code is None:
+        raise RuntimeError(f"{name} did not finish within {timeout:.0f}s")
+    if code != 0:
+        raise RuntimeError(f"{name} failed ({code}):\n{output[-3000:]}")
+    return output

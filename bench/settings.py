@@ -1,0 +1,29 @@
+"""The bench's sizes, each changeable from the environment; set for a 2-core machine and a run
+of under five minutes."""
+import os
+
+
+def setting(name: str, default: float) -> float:
+    return float(os.environ.get(name) or default)
+
+
+
+CITIZENS = int(setting("BENCH_CITIZENS", 6))
+
+JOURNEY_SECONDS = setting("BENCH_JOURNEY_SECONDS", 45)
+
+TAIL_SECONDS = setting("BENCH_TAIL_SECONDS", 20)  # officers finish the queues after citizens stop
+
+APPLY_USERS = int(setting("BENCH_APPLY_USERS", 6))
+
+APPLY_SECONDS = setting("BENCH_APPLY_SECONDS", 15)
+
+MAX_BIRTHS = int(setting("BENCH_MAX_BIRTHS", 400))
+
+DRAIN_SECONDS = setting("BENCH_DRAIN_SECONDS", 20)
+
+TRACE_ALL = os.environ.get("BENCH_TRACE", "") not in ("", "0", "false")
+
+TIME_LIMIT = setting("BENCH_TIME_LIMIT", 270)  # seconds: with installing, under five minutes
+
+CATALOGUE_REQUESTS = int(setting("BENCH_CATALOGUE_REQUESTS", 60))
