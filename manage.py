@@ -20,7 +20,6 @@ def start_database(config) -> EmbeddedDatabase | None:
 
 
 def seed(app) -> None:
-
     with app.app_context():
         for step in run_seed_steps():
             print(f"  seeded: {step}")
@@ -37,7 +36,6 @@ def banner(port: int, database: EmbeddedDatabase | None) -> None:
 
 
 def run(config) -> None:
-
     database = start_database(config)
     app = create_app()
     seed(app)
@@ -46,7 +44,6 @@ def run(config) -> None:
 
 
 def serve(config) -> int:
-
     database = start_database(config)
     seed(create_app())
     workers = os.environ.get("WEB_CONCURRENCY") or str(max(2, (os.cpu_count() or 1) * 2))

@@ -2,7 +2,6 @@
 
 Runs against a fresh embedded database of its own (or MONGODB_URI), through the whole Flask
 stack (routing, arguments, the search index, serialization), without a network in between:
-
     .venv/bin/python -m bench.catalogue_bench                 # 1x and 10x, 200 requests each
     .venv/bin/python -m bench.catalogue_bench --scales 1 --requests 50 --json
 
@@ -16,6 +15,12 @@ import statistics
 import sys
 import time
 from pathlib import Path
+
+from api import create_app
+from common.embedded_db import EmbeddedDatabase
+from services.catalogue import admin as catalogue_admin
+from services.catalogue import generator as catalogue_generator
+from services.catalogue import seed as catalogue_seed
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -69,8 +74,6 @@ def scenarios(total_pages: int, rng: random.Random) -> dict[str, list[str]]:
 
 
 def run(scales: list[int], requests: int, seed: int) -> dict:
-    from common.embedded_db import EmbeddedDatabase
-
     server = None
     if not os.environ.get("MONGODB_URI"):
         server = EmbeddedDatabase(":memory:")
@@ -80,16 +83,10 @@ def run(scales: list[int], requests: int, seed: int) -> dict:
     os.environ.setdefault("MONGODB_TIMEOUT_MS", "60000")
     os.environ.setdefault("MONGODB_DB", "onething_catalogue_bench")
     try:
-        from api import create_app
-
         app = create_app("test")
         client = app.test_client()
         report: dict = {"scales": {}}
         with app.app_context():
-            from services.catalogue import admin as catalogue_admin
-            from services.catalogue import generator as catalogue_generator
-            from services.catalogue import seed as catalogue_seed
-
             catalogue_seed.load_catalogue()
             for scale in scales:
                 started = time.perf_counter()

@@ -20,7 +20,10 @@ import uuid
 
 from pymongo import monitoring
 
+from api import create_app
 from bench.scenario_data import MATERIALS, material_file, newborn_form, outputs_for
+from models.base import utcnow
+from notifications import relay
 
 # The driver's own traffic, not the request's (as common.db_metrics excludes it).
 DRIVER_COMMANDS = {"hello", "ismaster", "isMaster", "ping", "endSessions"}
@@ -159,8 +162,6 @@ def one_birth(tracer: Tracer, *, sms_url: str, officer_prefix: str, officer_pass
 def trace_relay(tracer: Tracer, app, birth: dict) -> dict:
     """The commands the worker's relay sends to move one completion's intent into the inbox
     (a fresh intent id, so it is stored once more: one more notification for this citizen)."""
-    from models.base import utcnow
-    from notifications import relay
 
     task = birth["application"]["tasks"][-1]
     intent = {"id": uuid.uuid4().hex, "type": "task_completed", "at": utcnow(),
@@ -198,7 +199,6 @@ def main() -> None:
 
     recorder = Recorder()
     monitoring.register(recorder)  # before the app creates its client
-    from api import create_app
 
     app = create_app()
     tracer = Tracer(app.test_client(), recorder)

@@ -115,7 +115,6 @@ def make_partner(scopes=None, **fields):
 
 
 def partner_token(partner, scopes=None) -> str:
-
     return issue_partner_token(partner, scopes=partner.scopes if scopes is None else scopes)[0]
 
 

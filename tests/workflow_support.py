@@ -44,7 +44,6 @@ def load_catalogue() -> None:
     if db["bundles"].find_one({"code": "newborn"}, {"_id": 1}):
         return  # already there in this test
     if _snapshot is None:
-
         catalogue_seed.load_catalogue()
         _snapshot = {name: list(db[name].find()) for name in CATALOGUE}
         return

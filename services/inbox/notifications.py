@@ -236,7 +236,6 @@ def record_subscriptions(*, user_id: str, platform: str, accepted: list[str],
 
 
 def _kinds() -> list[str]:
-
     return [kind.value for kind in NotificationType]
 
 

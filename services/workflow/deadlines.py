@@ -77,7 +77,6 @@ _cache: dict[str, Any] = {"key": None, "at": 0.0, "medians": {}}
 
 
 def _settings() -> Mapping:
-
     return current_app.config if has_app_context() else {}
 
 

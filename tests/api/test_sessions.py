@@ -375,7 +375,6 @@ open_windows = close_rate_limit_windows
 
 
 def call_view(app, token, **requirements):
-
     @auth_required(**requirements)
     def view():
         return "ok"
@@ -385,7 +384,6 @@ def call_view(app, token, **requirements):
 
 
 def test_partner_tokens_pass_only_where_a_scope_they_hold_is_named(app):
-
     partner, _ = make_partner(scopes=["tasks:read"])
     token = partner_token(partner)
     assert call_view(app, token, scope="tasks:read") == "ok"
@@ -403,5 +401,4 @@ def test_partner_tokens_pass_only_where_a_scope_they_hold_is_named(app):
 
 
 def client_token(user) -> str:
-
     return issue_access_token(user)[0]

@@ -322,7 +322,6 @@ def test_a_general_question_is_answered_from_the_curated_entries(parent):
 
 
 def test_a_child_already_in_the_family_is_offered_for_kindergarten(parent):
-
     make_family_member(parent, "child", name="Xiaoming")
     answer = say(parent, "apply for kindergarten admission")
     labels = [c["label"] for c in card(answer, "choices")["choices"]]
