@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-import exrex
+import rstr
 from mongoengine.errors import NotUniqueError
 
 from common import calendar, crypto, i18n
@@ -137,8 +137,9 @@ def _generic_value(definition: dict, context: TaskContext) -> Any:
     if kind == "boolean":
         return True
     if pattern:
+        strings = rstr.Rstr(context.rng)  # the simulator's seeded generator: runs repeat
         for _ in range(20):
-            value = exrex.getone(pattern, limit=12)
+            value = strings.xeger(pattern)
             if re.fullmatch(pattern, value):
                 return value
     department = context.task.department.upper().replace("_", "")[:4]
