@@ -6,7 +6,7 @@ import re
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
-import exrex
+import rstr
 from PIL import Image, ImageDraw
 from pypdf import PdfWriter
 
@@ -105,8 +105,9 @@ def output_value(definition: dict, rng: random.Random) -> str:
         return id_number(born, female=bool(rng.randrange(2)), rng=rng)
     pattern = definition.get("pattern")
     if pattern:
+        strings = rstr.Rstr(rng)
         for _ in range(20):
-            value = exrex.getone(pattern, limit=12)
+            value = strings.xeger(pattern)
             if re.fullmatch(pattern, value):
                 return value
     return f"BENCH{rng.randrange(10**9):09d}"

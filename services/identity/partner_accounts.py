@@ -13,7 +13,7 @@ from services.errors import (
     InvalidState,
     NotFound,
 )
-from services.identity.staff_accounts import _field_error
+from services.identity.staff_accounts import field_error
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ def _check_scopes(scopes: list[str]) -> list[str]:
     known = {s.value for s in Scope}
     unknown = sorted(set(scopes) - known)
     if unknown:
-        raise _field_error("scopes", f"Unknown scopes: {', '.join(unknown)}.",
+        raise field_error("scopes", f"Unknown scopes: {', '.join(unknown)}.",
                            f"未知的权限范围：{', '.join(unknown)}。")
     return sorted(set(scopes))
 
@@ -36,7 +36,7 @@ def register_partner(*, name: str, scopes: list[str], client_id: str | None = No
     """Register a partner; returns it with its client secret and webhook secret, shown once."""
     client_id = (client_id or f"p-{secrets.token_hex(8)}").strip().lower()
     if not CLIENT_ID.match(client_id):
-        raise _field_error("client_id", "A client id is 3-64 lowercase letters, digits, . _ or -.",
+        raise field_error("client_id", "A client id is 3-64 lowercase letters, digits, . _ or -.",
                            "客户端标识为 3-64 位小写字母、数字或 . _ -。")
     secret, webhook_secret = crypto.new_token(32), crypto.new_token(32)
     partner = Partner(name=name, client_id=client_id, secret_hash=crypto.hash_secret(secret),

@@ -25,13 +25,13 @@ REGION = re.compile(r"^\d{6}$")
 MIN_PASSWORD_LENGTH = 10
 
 
-def _field_error(field: str, en: str, zh: str) -> ValidationFailed:
+def field_error(field: str, en: str, zh: str) -> ValidationFailed:
     return ValidationFailed(en, zh, errors={field: [en]})
 
 
 def check_password(password: str) -> None:
     if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise _field_error("password", f"A password has at least {MIN_PASSWORD_LENGTH} characters.",
+        raise field_error("password", f"A password has at least {MIN_PASSWORD_LENGTH} characters.",
                            f"密码至少 {MIN_PASSWORD_LENGTH} 个字符。")
 
 
@@ -39,15 +39,15 @@ def _check_staff_fields(role: str, department: str | None, region: str | None,
                         station: str | None, check_department: bool) -> None:
     if role == Role.OFFICER:
         if not department:
-            raise _field_error("department", "An officer needs a department.",
+            raise field_error("department", "An officer needs a department.",
                                "部门工作人员需要所属部门。")
         if check_department and not Department.objects(code=department).first():
-            raise _field_error("department", "No such department.", "部门不存在。")
+            raise field_error("department", "No such department.", "部门不存在。")
         if region and not REGION.match(region):
-            raise _field_error("region", "A region is a 6-digit division code.",
+            raise field_error("region", "A region is a 6-digit division code.",
                                "地区应为 6 位行政区划代码。")
     if role == Role.CLERK and not (station and STATION.match(station)):
-        raise _field_error("station", "A clerk needs a station code.",
+        raise field_error("station", "A clerk needs a station code.",
                            "窗口人员需要所属服务站代码。")
 
 
@@ -58,10 +58,10 @@ def create_staff(*, username: str, password: str, role: str, name: str | None = 
     """An officer (department and region), a station clerk (station) or an admin."""
     username = (username or "").strip().lower()
     if not USERNAME.match(username):
-        raise _field_error("username", "A username is 2-64 lowercase letters, digits, . _ or -.",
+        raise field_error("username", "A username is 2-64 lowercase letters, digits, . _ or -.",
                            "用户名为 2-64 位小写字母、数字或 . _ -。")
     if role not in STAFF_ROLES:
-        raise _field_error("role", "A staff role is officer, clerk or admin.",
+        raise field_error("role", "A staff role is officer, clerk or admin.",
                            "工作人员角色应为 officer、clerk 或 admin。")
     check_password(password)
     _check_staff_fields(role, department, region, station, check_department)

@@ -47,13 +47,14 @@ def masked(value):
 
 # ── Queries ────────────────────────────────────────────────────────────────────────────────────
 
-def _uid(who) -> str:
-    return str(who if isinstance(who, str) else who.id)
+def user_id_of(who) -> str:
+    """The id of a user given as a document, an ObjectId or a string."""
+    return str(who if isinstance(who, str | ObjectId) else who.id)
 
 
 def may_see(application: Application, citizen) -> bool:
     """The applicant, and a parent of the minor child the application is about."""
-    citizen_id = _uid(citizen)
+    citizen_id = user_id_of(citizen)
     if application.applicant == citizen_id:
         return True
     subject_id = (application.subject or {}).get("id")
@@ -73,7 +74,7 @@ def get_for_citizen(*, application_id: str, citizen) -> Application:
 
 def list_for_citizen(*, citizen, status: str | None = None) -> list[Application]:
     """The citizen's applications and those about their minor children, newest first."""
-    citizen_id = _uid(citizen)
+    citizen_id = user_id_of(citizen)
     query: dict = {"$or": [{"applicant": citizen_id},
                            {"subject.id": {"$in": family_members.subject_ids_for(citizen_id)}}]}
     if status:

@@ -24,23 +24,23 @@ from services.identity import family_members
 from services.materials import vault
 from services.workflow import events
 from services.workflow.routing import (
-    _department_alerts,
-    _dependents,
-    _eta,
-    _store_output,
+    department_alerts,
+    dependents,
+    expected_completion,
     release_ready,
+    store_output,
 )
 from services.workflow.transitions import (
     Change,
-    _matter_list,
-    _plain,
-    _transition,
-    _uid,
     application_status,
     consolidated_supplement,
     definition_of,
+    matter_list,
+    plain_tasks,
     reveal,
     step_of,
+    transition,
+    user_id_of,
 )
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ SUBJECT_ID_NUMBER_OUTPUT = "citizen_id_number"
 
 
 
-def _task_loader(task_id: str, officer) -> Callable[[], Application]:
+def task_loader(task_id: str, officer) -> Callable[[], Application]:
     def load() -> Application:
         application = Application.objects(__raw__={"tasks": {"$elemMatch": {
             "id": str(task_id), "department": officer.department}}}).exclude(
@@ -72,7 +72,7 @@ def _not_claimable(application: Application, task: dict) -> InvalidState:
     if status == TaskStatus.WAITING:
         return InvalidState("Task is waiting for: {m}", "任务正在等待：{m}",
                             error="task_not_claimable",
-                            m=_matter_list(_waiting_for(application, task)))
+                            m=matter_list(_waiting_for(application, task)))
     if status == TaskStatus.CLAIMED:
         return InvalidState("Task is already claimed.", "任务已被他人认领。",
                             error="task_not_claimable")
@@ -80,14 +80,14 @@ def _not_claimable(application: Application, task: dict) -> InvalidState:
                         error="task_not_claimable", s=status)
 
 
-def _require_claimed_by(application: Application, task: dict, officer) -> None:
+def require_claimed_by(application: Application, task: dict, officer) -> None:
     """Officers act on tasks they have claimed; anything else is a clear 409."""
     status = task["status"]
-    if status == TaskStatus.CLAIMED and task.get("claimed_by") == _uid(officer):
+    if status == TaskStatus.CLAIMED and task.get("claimed_by") == user_id_of(officer):
         return
     if status == TaskStatus.WAITING:
         raise InvalidState("Task is waiting for: {m}", "任务正在等待：{m}", error="task_not_open",
-                           m=_matter_list(_waiting_for(application, task)))
+                           m=matter_list(_waiting_for(application, task)))
     if status == TaskStatus.PENDING:
         raise InvalidState("Claim the task first.", "请先认领该任务。", error="task_not_claimed")
     if status == TaskStatus.CLAIMED:
@@ -96,40 +96,41 @@ def _require_claimed_by(application: Application, task: dict, officer) -> None:
     raise InvalidState("Task is {s}.", "任务状态为 {s}。", error="task_not_open", s=status)
 
 
-def _held_by(task: dict, officer) -> dict:
+def held_by(task: dict, officer) -> dict:
     """The filter that says the task is still claimed by this officer."""
     return {"tasks": {"$elemMatch": {"id": task["id"], "status": TaskStatus.CLAIMED.value,
                                      "department": officer.department,
-                                     "claimed_by": _uid(officer)}}}
+                                     "claimed_by": user_id_of(officer)}}}
 
 
-def _find(tasks: list[dict], task_id: str) -> dict:
+def find_task(tasks: list[dict], task_id: str) -> dict:
     return next(t for t in tasks if t["id"] == str(task_id))
 
 
 def claim_task(*, task_id: str, officer) -> Application:
     """An officer takes a pending task of their own department; one officer wins a race."""
-    application = _task_loader(task_id, officer)()
-    tasks = _plain(application)
-    task = _find(tasks, task_id)
+    application = task_loader(task_id, officer)()
+    tasks = plain_tasks(application)
+    task = find_task(tasks, task_id)
     now = utcnow()
-    event = events.event("task_claimed", at=now, actor_role="officer", actor=_uid(officer),
+    event = events.event("task_claimed", at=now, actor_role="officer", actor=user_id_of(officer),
                          task=task)
-    task.update(status=TaskStatus.CLAIMED.value, claimed_by=_uid(officer), claimed_at=now)
+    task.update(status=TaskStatus.CLAIMED.value, claimed_by=user_id_of(officer), claimed_at=now)
     # A prediction from what was read: good enough, and the next write refreshes it.
-    eta = _eta(definition_of(application.bundle, application.bundle_version), tasks, now)
+    definition = definition_of(application.bundle, application.bundle_version)
+    eta = expected_completion(definition, tasks, now)
     raw = Application._get_collection().find_one_and_update(
         {"_id": application.pk, "tasks": {"$elemMatch": {
             "id": task["id"], "status": TaskStatus.PENDING.value,
             "department": officer.department}}},
         {"$set": {"tasks.$[t].status": TaskStatus.CLAIMED.value,
-                  "tasks.$[t].claimed_by": _uid(officer), "tasks.$[t].claimed_at": now,
+                  "tasks.$[t].claimed_by": user_id_of(officer), "tasks.$[t].claimed_at": now,
                   "updated_at": now, "eta": eta},
          "$push": {"events": event}, "$inc": {"version": 1}},
         array_filters=[{"t.id": task["id"]}], projection={"first_response": 0},
         return_document=ReturnDocument.AFTER)
     if raw is None:
-        fresh = _task_loader(task_id, officer)()
+        fresh = task_loader(task_id, officer)()
         raise _not_claimable(fresh, fresh.task(str(task_id)).to_mongo().to_dict())
     return Application._from_son(raw)
 
@@ -159,7 +160,7 @@ def check_outputs(step: dict, outputs: dict) -> dict:
     if errors:
         raise ValidationFailed("Some outputs are not valid.", "部分办理结果有误。",
                                error="invalid_outputs", errors=errors)
-    return {name: _store_output(definitions[name].get("type"), value)
+    return {name: store_output(definitions[name].get("type"), value)
             for name, value in clean.items()}
 
 
@@ -170,9 +171,9 @@ def complete_task(*, task_id: str, officer, outputs: dict | None = None,
     the same write; the last task completes the application."""
     def decide(application: Application, now: datetime) -> Change:
         definition = definition_of(application.bundle, application.bundle_version)
-        tasks = _plain(application)
-        task = _find(tasks, task_id)
-        _require_claimed_by(application, task, officer)
+        tasks = plain_tasks(application)
+        task = find_task(tasks, task_id)
+        require_claimed_by(application, task, officer)
         step = step_of(definition, task["matter"])
         stored = check_outputs(step, outputs or {})
         # The e-licences' ids are known before they are issued: the task names them now.
@@ -184,11 +185,11 @@ def complete_task(*, task_id: str, officer, outputs: dict | None = None,
         released = release_ready(tasks, definition, now)
         status = application_status(application.status, tasks)
         recipient = application.applicant
-        change = Change(tasks=tasks, set={"status": status, "eta": _eta(definition, tasks, now)},
-                        guard=_held_by(task, officer))
+        change = Change(tasks=tasks, guard=held_by(task, officer),
+                        set={"status": status, "eta": expected_completion(definition, tasks, now)})
         done = {"outputs": sorted(stored)}
         change.events.append(events.event("task_completed", at=now, actor_role="officer",
-                                          actor=_uid(officer), task=task, data=done))
+                                          actor=user_id_of(officer), task=task, data=done))
         change.intents.append(events.intent("task_completed", at=now, application=application,
                                             recipient=recipient, task=task, data=done))
         for other in released:
@@ -204,15 +205,15 @@ def complete_task(*, task_id: str, officer, outputs: dict | None = None,
                                                 application=application, recipient=recipient))
         return change
 
-    load = _task_loader(task_id, officer)
+    load = task_loader(task_id, officer)
     try:
-        application, _ = _transition(load, decide)
+        application, _ = transition(load, decide)
     except InvalidState:
         # A retry of a completion that was written but whose follow-up did not finish (the
         # process died, the vault was down) still gets its e-licences, then hears the 409.
         current = load()
         task = current.task(str(task_id))
-        if task.status == TaskStatus.COMPLETED and task.claimed_by == _uid(officer):
+        if task.status == TaskStatus.COMPLETED and task.claimed_by == user_id_of(officer):
             _after_completion(current, str(task_id))
         raise
     return _after_completion(application, str(task_id))
@@ -264,7 +265,7 @@ def _after_completion(application: Application, task_id: str) -> Application:
     return application
 
 
-def _required_reason(reason: str | None) -> str:
+def required_reason(reason: str | None) -> str:
     """The citizen is always told why: an officer's refusal or request needs a reason."""
     reason = (reason or "").strip()
     if not reason:
@@ -276,41 +277,41 @@ def _required_reason(reason: str | None) -> str:
 def reject_task(*, task_id: str, officer, reason: str) -> Application:
     """An officer refuses their claimed task with a reason: the application is rejected, the
     matters that depended on it are cancelled, the citizen is told why."""
-    reason = _required_reason(reason)
+    reason = required_reason(reason)
 
     def decide(application: Application, now: datetime) -> Change:
         definition = definition_of(application.bundle, application.bundle_version)
-        tasks = _plain(application)
-        task = _find(tasks, task_id)
-        _require_claimed_by(application, task, officer)
+        tasks = plain_tasks(application)
+        task = find_task(tasks, task_id)
+        require_claimed_by(application, task, officer)
         task.update(status=TaskStatus.REJECTED.value, reason=reason, completed_at=now)
-        doomed = _dependents(tasks, task["matter"])
+        doomed = dependents(tasks, task["matter"])
         cancelled = [t for t in tasks if t["matter"] in doomed and t["status"] in
                      OPEN_TASK_STATUSES]
         in_queues = [dict(t) for t in cancelled if t["status"] != TaskStatus.WAITING]
         for other in cancelled:
             other.update(status=TaskStatus.CANCELLED.value, paused_at=None)
         status = application_status(application.status, tasks)
-        change = Change(tasks=tasks, guard=_held_by(task, officer), set={
-            "status": status, "eta": _eta(definition, tasks, now),
+        change = Change(tasks=tasks, guard=held_by(task, officer), set={
+            "status": status, "eta": expected_completion(definition, tasks, now),
             "supplement": consolidated_supplement(application.supplement, tasks, now)})
         data = {"reason": reason}
         change.events.append(events.event("task_rejected", at=now, actor_role="officer",
-                                          actor=_uid(officer), task=task, data=data))
+                                          actor=user_id_of(officer), task=task, data=data))
         change.events += [events.event("task_cancelled", at=now, actor_role="system", task=t)
                           for t in cancelled]
         if application.status != ApplicationStatus.REJECTED:
             change.set["reason"] = reason
             change.events.append(events.event("application_rejected", at=now,
-                                              actor_role="officer", actor=_uid(officer),
+                                              actor_role="officer", actor=user_id_of(officer),
                                               task=task, data=data))
         change.intents.append(events.intent("application_rejected", at=now,
                                             application=application,
                                             recipient=application.applicant, task=task,
                                             data=data))
-        change.intents += _department_alerts("application_rejected", application, in_queues,
+        change.intents += department_alerts("application_rejected", application, in_queues,
                                              now, {"reason": "dependency_rejected"})
         return change
 
-    application, _ = _transition(_task_loader(task_id, officer), decide)
+    application, _ = transition(task_loader(task_id, officer), decide)
     return application

@@ -16,11 +16,11 @@ from services.workflow.transitions import step_of
 log = logging.getLogger(__name__)
 
 
-def _due(start: datetime, promised: dict | None) -> datetime | None:
+def due_time(start: datetime, promised: dict | None) -> datetime | None:
     return deadlines.due_at(start=start, limit=promised) if promised else None
 
 
-def _eta(definition: dict, tasks: list[dict], now: datetime) -> datetime | None:
+def expected_completion(definition: dict, tasks: list[dict], now: datetime) -> datetime | None:
     try:
         return deadlines.estimate_eta(definition=definition, tasks=tasks, now=now)
     except Exception:  # a prediction must never stop a department's action
@@ -28,14 +28,14 @@ def _eta(definition: dict, tasks: list[dict], now: datetime) -> datetime | None:
         return None
 
 
-def _store_output(kind: str | None, value):
+def store_output(kind: str | None, value):
     """Outputs that are personal data (the newborn's ID number) rest encrypted."""
     if kind in joint_form.PERSONAL_TYPES and value is not None:
         return {"encrypted": crypto.encrypt(str(value)), "type": kind}
     return value
 
 
-def _department_alerts(type_: str, application: Application, tasks: Iterable[dict],
+def department_alerts(type_: str, application: Application, tasks: Iterable[dict],
                        now: datetime, data: dict) -> list[dict]:
     """Tell the departments whose queue a task leaves: its officer, or all of the department."""
     intents = []
@@ -60,14 +60,14 @@ def release_ready(tasks: list[dict], definition: dict, now: datetime) -> list[di
             continue
         step = step_of(definition, task["matter"])
         task.update(status=TaskStatus.PENDING.value, released_at=now,
-                    due_at=_due(now, step.get("promised")),
+                    due_at=due_time(now, step.get("promised")),
                     inputs={name: available[name] for name in task.get("needs") or []
                             if name in available})
         released.append(task)
     return released
 
 
-def _dependents(tasks: list[dict], matter: str) -> set[str]:
+def dependents(tasks: list[dict], matter: str) -> set[str]:
     """Every matter that depends on this one, directly or not."""
     found: set[str] = set()
     frontier = {matter}

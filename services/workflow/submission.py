@@ -31,8 +31,8 @@ from services.errors import (
 from services.identity import family_members
 from services.materials import vault
 from services.workflow import applications, events, idempotency
-from services.workflow.routing import _department_alerts, _due, _eta
-from services.workflow.transitions import Change, _plain, _transition, _uid, definition_of
+from services.workflow.routing import department_alerts, due_time, expected_completion
+from services.workflow.transitions import Change, definition_of, plain_tasks, transition, user_id_of
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +115,7 @@ def _child_from_form(applicant: User, definition: dict, clean: dict, family: lis
     return child
 
 
-def _material_name(definition: dict, code: str) -> str:
+def material_name(definition: dict, code: str) -> str:
     entry = next((m for m in definition["materials"] if m["code"] == code), None)
     return i18n.pick((entry or {}).get("names")) or code
 
@@ -145,7 +145,7 @@ def _gather_materials(applicant: User, definition: dict, material_ids: list[str]
     if missing:
         errors.setdefault("materials", []).append(i18n.text(
             "Please add: {m}.", "请提供：{m}。",
-            m=i18n.text(", ", "、").join(_material_name(definition, t) for t in missing)))
+            m=i18n.text(", ", "、").join(material_name(definition, t) for t in missing)))
     return chosen
 
 
@@ -162,7 +162,7 @@ def _new_tasks(definition: dict, now: datetime) -> list[dict]:
             "material_types": list(step.get("materials") or []),
             "needs": list(step.get("inputs") or []), "inputs": {}, "outputs": {},
             "released_at": now if ready else None,
-            "due_at": _due(now, step.get("promised")) if ready else None,
+            "due_at": due_time(now, step.get("promised")) if ready else None,
             "overdue": False,
         })
     return tasks
@@ -203,7 +203,7 @@ def _build(*, applicant: User, bundle: str, subject: dict, form: dict, materials
         status=ApplicationStatus.IN_PROGRESS.value, channel=channel, station=station,
         clerk=str(clerk_id) if clerk_id else None, idempotency_key=scoped_key,
         request_fingerprint=request_fingerprint, created_at=now, updated_at=now,
-        eta=_eta(definition, tasks, now), outbox_pending=True,
+        eta=expected_completion(definition, tasks, now), outbox_pending=True,
     )
     actor_role, actor = (("clerk", str(clerk_id)) if clerk_id else
                          ("citizen", str(applicant.id)))
@@ -288,12 +288,12 @@ def submit_application(*, applicant_id: str, bundle: str, subject: dict | None, 
 
 
 
-def _own_application_loader(application_id: str, citizen) -> Callable[[], Application]:
+def own_application_loader(application_id: str, citizen) -> Callable[[], Application]:
     """The citizen's own application; a family member's they may see but not act on is 403."""
     def load() -> Application:
         application = applications.get_for_citizen(application_id=application_id,
                                                    citizen=citizen)
-        if application.applicant != _uid(citizen):
+        if application.applicant != user_id_of(citizen):
             raise Forbidden("Only the applicant may do this.", "只有申请人可以执行此操作。")
         return application
     return load
@@ -307,7 +307,7 @@ def withdraw(*, application_id: str, citizen) -> Application:
             raise InvalidState("The application is {s} and cannot be withdrawn.",
                                "该办件状态为 {s}，无法撤回。",
                                error="application_not_withdrawable", s=application.status)
-        tasks = _plain(application)
+        tasks = plain_tasks(application)
         if any(t["status"] == TaskStatus.COMPLETED for t in tasks):
             raise InvalidState("A department has already completed a matter of it.",
                                "已有部门办结其中的事项，无法撤回。",
@@ -320,15 +320,15 @@ def withdraw(*, application_id: str, citizen) -> Application:
                                           "supplement": {}, "eta": None},
                         guard={"status": application.status})
         change.events.append(events.event("application_withdrawn", at=now,
-                                          actor_role="citizen", actor=_uid(citizen)))
+                                          actor_role="citizen", actor=user_id_of(citizen)))
         change.events += [events.event("task_cancelled", at=now, actor_role="system", task=t)
                           for t in open_tasks]
         change.intents.append(events.intent("application_withdrawn", at=now,
                                             application=application,
                                             recipient=application.applicant))
-        change.intents += _department_alerts("application_withdrawn", application, in_queues,
+        change.intents += department_alerts("application_withdrawn", application, in_queues,
                                              now, {"reason": "withdrawn"})
         return change
 
-    application, _ = _transition(_own_application_loader(application_id, citizen), decide)
+    application, _ = transition(own_application_loader(application_id, citizen), decide)
     return application

@@ -16,22 +16,22 @@ from services.errors import (
 from services.materials import vault
 from services.workflow import deadlines, events
 from services.workflow.handling import (
-    _find,
-    _held_by,
-    _require_claimed_by,
-    _required_reason,
-    _task_loader,
+    find_task,
+    held_by,
+    require_claimed_by,
+    required_reason,
+    task_loader,
 )
-from services.workflow.routing import _department_alerts, _eta
-from services.workflow.submission import _material_name, _own_application_loader
+from services.workflow.routing import department_alerts, expected_completion
+from services.workflow.submission import material_name, own_application_loader
 from services.workflow.transitions import (
     Change,
-    _plain,
-    _transition,
-    _uid,
     application_status,
     consolidated_supplement,
     definition_of,
+    plain_tasks,
+    transition,
+    user_id_of,
 )
 
 
@@ -63,23 +63,24 @@ def request_supplement(*, task_id: str, officer, materials: list[str] | None = N
     task stops (its clock paused) and the others go on."""
     materials = list(dict.fromkeys(materials or []))
     fields = list(dict.fromkeys(fields or []))
-    reason = _required_reason(reason)
+    reason = required_reason(reason)
 
     def decide(application: Application, now: datetime) -> Change:
         definition = definition_of(application.bundle, application.bundle_version)
-        tasks = _plain(application)
-        task = _find(tasks, task_id)
-        _require_claimed_by(application, task, officer)
+        tasks = plain_tasks(application)
+        task = find_task(tasks, task_id)
+        require_claimed_by(application, task, officer)
         _check_supplement_request(definition, materials, fields)
         task.update(status=TaskStatus.NEEDS_SUPPLEMENT.value, paused_at=now, reason=reason,
                     supplement={"materials": materials, "fields": fields, "reason": reason,
                                 "at": now})
         request = consolidated_supplement(application.supplement, tasks, now)
-        change = Change(tasks=tasks, guard=_held_by(task, officer), set={
+        change = Change(tasks=tasks, guard=held_by(task, officer), set={
             "status": application_status(application.status, tasks), "supplement": request,
-            "eta": _eta(definition, tasks, now)})
+            "eta": expected_completion(definition, tasks, now)})
         change.events.append(events.event(
-            "supplement_requested", at=now, actor_role="officer", actor=_uid(officer), task=task,
+            "supplement_requested", at=now, actor_role="officer", actor=user_id_of(officer),
+            task=task,
             data={"reason": reason, "materials": materials, "fields": fields}))
         change.intents.append(events.intent(
             "supplement_requested", at=now, application=application,
@@ -88,7 +89,7 @@ def request_supplement(*, task_id: str, officer, materials: list[str] | None = N
                   "fields": request["fields"], "reason": reason}))
         return change
 
-    application, _ = _transition(_task_loader(task_id, officer), decide)
+    application, _ = transition(task_loader(task_id, officer), decide)
     return application
 
 
@@ -124,12 +125,12 @@ def answer_supplement(*, application_id: str, citizen, materials: list[str] | No
         if missing and not errors.get("materials"):
             errors["materials"] = [i18n.text(
                 "Please add: {m}.", "请提供：{m}。",
-                m=i18n.text(", ", "、").join(_material_name(definition, t) for t in missing))]
+                m=i18n.text(", ", "、").join(material_name(definition, t) for t in missing))]
         if errors:
             raise ValidationFailed("The answer is not complete.", "补正内容不完整。",
                                    errors=errors)
         plain, protected = joint_form.split_personal(definition["form"], clean)
-        tasks = _plain(application)
+        tasks = plain_tasks(application)
         returned = []
         for task in tasks:
             if task["status"] != TaskStatus.NEEDS_SUPPLEMENT:
@@ -144,22 +145,22 @@ def answer_supplement(*, application_id: str, citizen, materials: list[str] | No
         sets.update({f"form_protected.{k}": v for k, v in protected.items()})
         sets.update({f"material_types.{k}": v for k, v in chosen.items()})
         sets.update(supplement={}, status=application_status(application.status, tasks),
-                    eta=_eta(definition, tasks, now))
+                    eta=expected_completion(definition, tasks, now))
         new_materials = [m for m in chosen if m not in application.materials]
         change = Change(tasks=tasks, set=sets, push={"materials": new_materials},
                         guard={"supplement.id": request["id"]})
         change.events.append(events.event(
-            "supplement_answered", at=now, actor_role="citizen", actor=_uid(citizen),
+            "supplement_answered", at=now, actor_role="citizen", actor=user_id_of(citizen),
             data={"request": request.get("id"), "materials": sorted(set(chosen.values())),
                   "fields": sorted(clean)}))
         for task in returned:
             change.events.append(events.event("task_resumed", at=now, actor_role="system",
                                               task=task))
-        change.intents += _department_alerts("task_routed", application, returned, now,
+        change.intents += department_alerts("task_routed", application, returned, now,
                                              {"reason": "supplement_answered"})
         return change
 
-    application, _ = _transition(_own_application_loader(application_id, citizen), decide)
+    application, _ = transition(own_application_loader(application_id, citizen), decide)
     return application
 
 

@@ -6,7 +6,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bson import ObjectId
 from pymongo import ReturnDocument
 
 from models.application import (
@@ -29,18 +28,14 @@ MAX_ATTEMPTS = 60
 definition_of = applications.definition_of
 step_of = applications.step_of
 reveal = applications.reveal
+user_id_of = applications.user_id_of
 
 
-
-def _uid(who) -> str:
-    return str(who if isinstance(who, str | ObjectId) else who.id)
-
-
-def _plain(application: Application) -> list[dict]:
+def plain_tasks(application: Application) -> list[dict]:
     return [t.to_mongo().to_dict() for t in application.tasks]
 
 
-def _matter_list(codes: Iterable[str]) -> str:
+def matter_list(codes: Iterable[str]) -> str:
     return ", ".join(codes)
 
 
@@ -111,7 +106,7 @@ def _task_sets(before: list[dict], after: list[dict]) -> tuple[dict, list[dict]]
 
 def _commit(application: Application, change: Change, now: datetime) -> Application | None:
     """Write the change if nobody changed the application since it was read, else None."""
-    sets, filters = _task_sets(_plain(application), change.tasks)
+    sets, filters = _task_sets(plain_tasks(application), change.tasks)
     sets.update(change.set)
     sets["updated_at"] = now
     push = {k: {"$each": v} for k, v in change.push.items() if v}
@@ -130,7 +125,7 @@ def _commit(application: Application, change: Change, now: datetime) -> Applicat
     return Application._from_son(raw) if raw is not None else None
 
 
-def _transition(load: Callable[[], Application],
+def transition(load: Callable[[], Application],
                 decide: Callable[[Application, datetime], Change]) -> tuple[Application, Change]:
     """Read, decide, write guarded by the version read; on a lost race read again and retry.
 
