@@ -32,27 +32,70 @@ NONE = "-"
 # training examples, so a confidence of 0.8 is right about 8 times in 10.
 SCORE_SCALE = 4.0
 
-# A request for a person is always honoured: these rules come before any classifier.
+# A request for a person is always honoured: these rules come before any classifier. They are
+# matched on normalized text (simplified, lowercase, half-width). Every usual way to ask: a human
+# agent (人工, 客服, 真人, 工作人员), whether anybody is there (有人吗, 人呢, anyone there), a
+# complaint or someone in charge (投诉, 举报, 找领导), a call back (打电话给我, call me), and
+# giving up on the machine (机器人听不懂, 不要自动回复).
 HANDOFF_ZH = re.compile(
-    r"转人工|人工客服|人工服务|人工坐席|人工座席|转接人工|接人工|找人工|要人工|请人工|人工处理|"
-    r"人工回复|人工来|让人工|有人工|人工吗|^人工[!?。！？]*$|人工[!！]+|真人|客服|"
-    r"(有|找|跟|和|联系|要|让|请|转)工作人员|工作人员在|我要找人|找个人|叫个人|来个人|找人聊|"
-    r"投诉|举报|(找|叫|要见).{0,4}(领导|负责人)|打电话给我|电话沟通|回个电话|"
-    r"(不想|不要|不愿意?)(跟|和|同)?(机器|机器人)|机器人(听不懂|太笨|没用|不行)|"
-    r"zhuan ?ren ?gong|ren ?gong ?(ke ?fu|fu ?wu)?$"
+    # a human agent
+    r"人工(?!智能|费|成本|授精|降雨|湖|草|合成|呼吸|流产|养殖|种植|岛|河)|客服|"
+    r"(?<!是)(?<!不是)真人|活人|"
+    r"(有|找|跟|和|同|联系|要|让|请|转|叫|派|换|接|给我|麻烦).{0,5}工作人员|"
+    r"工作人员.{0,6}(联系我|打电话|回电|给我回|来处理|来帮|帮我|跟我说|和我说|在吗|在不在|在线)|"
+    r"(找|要|跟|去).{0,4}(窗口|柜台)的?(人|工作)|"
+    # is anybody there
+    r"有人(吗|么|嘛|没|不|在(吗|么|嘛|不|没|线)|在不在|回复|理|管|能帮|可以帮|接)|有没有人|"
+    r"^人呢|[,.!?，。！？\s]人呢|^人在哪|人都去哪|没人(理|管|回|接|处理|答)|"
+    r"(来|叫|找|换|要)(一?个|位)(真|活)?人|(叫|找|换|要)(一?个|位).{0,4}的人(来|吧|过来|帮|$)|"
+    r"找人(聊|说|谈|问|帮|处理|解答)|我要找人|市长热线|政务热线|服务热线|"
+    r"(跟|和|同)(人|真人|活人)(说|讲|聊|谈|沟通)|找个(懂|明白)的?人|"
+    # complaints and people in charge
+    r"投诉|举报|12345|信访|"
+    r"(找|叫|要见|见|让|请|喊|要|转).{0,6}(领导|负责人|主任|局长|科长|处长|经理|主管|上级)|"
+    r"(领导|负责人|主任|主管)(是谁|在哪|在吗|出来|电话)|"
+    # a call
+    r"打电话给我|给我(打|回|来)(个|一个|一下)?电话|(打|回|来)(个|一个)电话(过来|给我)|回个?电话|"
+    r"回电|电话(联系|沟通|找我|打给我)|(请|麻烦|尽快|赶紧|马上|快)联系我|留个?电话|当面(说|谈|讲|沟通)|"
+    # not the machine
+    r"(不想|不要|不愿意?|别|拒绝)(再)?(跟|和|同)?(你|机器|机器人|ai|电脑|自动回复|人工智能)(说|聊|讲|对话|回复)?|"
+    r"(机器人|机器|ai)(听不懂|太笨|好笨|没用|不行|答非所问|解决不了|回答不了)|"
+    r"(别|不要)(再)?自动回复|听不懂人话|"
+    r"接线员|坐席|座席|"
+    r"zhuan ?ren ?gong|ren ?gong ?(ke ?fu|fu ?wu)?$|^ren ?gong|ke ?fu|you ?ren ?ma|tou ?su"
 )
 HANDOFF_EN = re.compile(
-    r"\b(?:human(?!\s+resources)|humans|real person|real people|actual person|live agent|"
-    r"live person|live chat|agent|representative|operator|customer (?:service|support|care)|"
-    r"support staff|staff member|someone real|(?:speak|talk|chat)(?:ing)? (?:to|with) "
-    r"(?:an? )?(?:officer|staff|person|someone|somebody|human|agent|representative|operator|"
-    r"real|actual|manager|supervisor)|(?:get|give|find|connect|transfer) me (?:to )?"
-    r"(?:an? )?(?:person|someone|somebody|officer|staff|manager)|complaint|complain|"
-    r"call me(?: back)?|person please|not a (?:bot|robot|machine))\b"
+    r"\b(?:human(?!\s+(?:resources|papilloma\w*|rights|body|error|nature))|humans|"
+    r"real person|real people|actual person|real human|live (?:agent|person|chat|support|help)|"
+    r"(?:^|\b(?:an?|to|live|human|real|support|service|customer|your)\s)"
+    r"(?:agent|operator|representative)s?\b(?!\s+(?:of|said|says|told))|"
+    r"customer (?:service|support|care)|"
+    r"support staff|staff member|member of staff|someone real|somebody real|"
+    r"(?:speak|talk|chat)(?:ing)? (?:to|with) (?:an? |the |your |some )?(?:officer|staff|person|"
+    r"people|someone|somebody|human|agent|representative|operator|real|actual|manager|"
+    r"supervisor|boss|colleague)|"
+    r"(?:get|give|find|connect|transfer|put|pass|send|escalate|forward) (?:me|this|it)"
+    r"(?: through| on| over)? (?:to )?(?:an? |your |the )?(?:person|someone|somebody|officer|"
+    r"staff|manager|supervisor|human|colleague|agent)|"
+    r"(?:can|could|will) (?:a |some )?(?:person|human|someone|somebody|staff) help|"
+    r"(?:any|some)(?:one|body) (?:i|we) can (?:talk|speak|chat)|"
+    r"(?:a |the )?(?:person|human|someone|somebody) on the (?:phone|line)|"
+    r"connect me (?:with|to)|put me through|"
+    r"escalate|complaint|complain|complaining|"
+    r"(?:call|phone|ring) me|give me a call|call ?back|person please|"
+    r"(?:have|get|let) (?:someone|somebody|a person|staff|an officer|a human) "
+    r"(?:contact|call|phone|ring|reach|help) me|(?:please|pls|someone|somebody) contact me|"
+    r"contact me (?:please|asap|now|directly|by phone)|"
+    r"(?:need|want|prefer) (?:a |an actual |a real )?(?:person|human|people)\b|"
+    r"not (?:a |the )?(?:bot|robot|machine)|(?:any|some)(?:one|body) (?:there|here|around|"
+    r"home|real|who can)|is (?:any|some)(?:one|body) (?:there|here|around|reading|listening)|"
+    r"(?:bot|robot|machine|assistant) (?:is )?(?:useless|stupid|not helping|doesn't understand|"
+    r"does not understand)|(?:your |a )(?:manager|supervisor|boss))\b"
 )
-HANDOFF_NEGATION_ZH = re.compile(r"(不用|不要|不需要|无需|没必要|别)$")
-HANDOFF_NEGATION_EN = re.compile(r"\b(no need (?:for|to)|don't need|do not need|dont need)\W*"
-                                 r"(?:\w+\W+){0,3}$")
+HANDOFF_NEGATION_ZH = re.compile(r"(不用|不要|不需要|无需|没必要|别|不必|用不着|不是要|不想)(再)?"
+                                 r"(转|找|接|叫|要|跟|和|联系|请|麻烦)?(个|一下)?(人工|真人|客服)?$")
+HANDOFF_NEGATION_EN = re.compile(r"\b(no need (?:for|to)|don't need|do not need|dont need|"
+                                 r"without)\W*(?:\w+\W+){0,3}$")
 
 PUNCT = re.compile(r"[\s,.!?;:~'\"，。！？；：、…~～（）()\[\]【】]+")
 CONFIRM_WORDS = {
@@ -223,23 +266,61 @@ def terms_from_catalogue(bundles: list[dict], matters: list[dict]) -> dict[str, 
 
 
 def _word_tokens(text: str) -> list[str]:
+    """English (and pinyin) words and the bundle placeholder."""
     return re.findall(r"[a-z]+|" + PLACEHOLDER, text)
 
 
-def _build_pipeline(c: float):
+CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
+
+
+@lru_cache(maxsize=1)
+def _jieba():
+    import logging
+
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    tokenizer = jieba.Tokenizer()
+    tokenizer.initialize()
+    return tokenizer
+
+
+def _segmented_tokens(text: str) -> list[str]:
+    """Chinese words (jieba, precise mode without guessing new words), English words and the
+    placeholder, in order."""
+    tokens = []
+    for match in re.finditer(r"[\u3400-\u4dbf\u4e00-\u9fff]+|[a-z]+|" + PLACEHOLDER, text):
+        part = match.group(0)
+        if CJK_RUN.fullmatch(part):
+            tokens.extend(_jieba().lcut(part, HMM=False))
+        else:
+            tokens.append(part)
+    return tokens
+
+
+# The feature blocks a classifier can combine (all TF-IDF with sublinear term frequency).
+FEATURE_BLOCKS = {
+    "chars": dict(analyzer="char_wb", ngram_range=(1, 3)),
+    "chars4": dict(analyzer="char_wb", ngram_range=(1, 4)),
+    "words": dict(analyzer="word", tokenizer=_word_tokens, token_pattern=None,
+                  ngram_range=(1, 2)),
+    "segmented": dict(analyzer="word", tokenizer=_segmented_tokens, token_pattern=None,
+                      ngram_range=(1, 2)),
+}
+FEATURES = ("chars", "words")
+
+
+def _build_pipeline(c: float, features: tuple[str, ...] = FEATURES):
     # Imported here: the classifier library is loaded by the first conversation, not at app start.
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.pipeline import FeatureUnion, make_pipeline
     from sklearn.svm import LinearSVC
 
-    features = FeatureUnion([
-        ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True,
-                                  lowercase=False)),
-        ("words", TfidfVectorizer(analyzer="word", tokenizer=_word_tokens, token_pattern=None,
-                                  ngram_range=(1, 2), sublinear_tf=True, lowercase=False)),
-    ])
+    union = FeatureUnion([(name, TfidfVectorizer(sublinear_tf=True, lowercase=False,
+                                                 **FEATURE_BLOCKS[name]))
+                          for name in features])
     # A linear SVM trains in milliseconds; the fixed seed makes its solver deterministic.
-    return make_pipeline(features, LinearSVC(C=c, random_state=0))
+    return make_pipeline(union, LinearSVC(C=c, random_state=0))
 
 
 class LinearScorer:
@@ -300,16 +381,19 @@ APPLICATION_ID = re.compile(r"\b[0-9a-f]{24}\b")
 class Understander:
     """Trained once per process from the repository's examples; pure and thread-safe after."""
 
-    def __init__(self, examples: list[tuple[str, str, str | None]], lexicon: Lexicon):
+    def __init__(self, examples: list[tuple[str, str, str | None]], lexicon: Lexicon,
+                 features: tuple[str, ...] = FEATURES, bundle_features: tuple[str, ...] = FEATURES,
+                 intent_c: float = 2.0, bundle_c: float = 1.0):
         self.lexicon = lexicon
         normalized = [normalize(text) for text, _, _ in examples]
         masked = [self.lexicon.mask(t, self._decisive(self.lexicon.spans(t))) for t in normalized]
-        self.intent_model = LinearScorer(_build_pipeline(c=2.0).fit(
+        self.intent_model = LinearScorer(_build_pipeline(intent_c, features).fit(
             masked, [i for _, i, _ in examples]))
         bundle_texts = normalized + [t for t in lexicon.terms]
         bundle_labels = [b or NONE for _, _, b in examples] + [
             max(w, key=w.get) for w in lexicon.terms.values()]
-        self.bundle_model = LinearScorer(_build_pipeline(c=1.0).fit(bundle_texts, bundle_labels))
+        self.bundle_model = LinearScorer(_build_pipeline(bundle_c, bundle_features).fit(
+            bundle_texts, bundle_labels))
 
     def _decisive(self, spans):
         # Only mentions that name a bundle are masked; weak hints ("公司", "house") keep their
@@ -370,13 +454,14 @@ class Understander:
         intent, confidence = intents[0]
         if application_id and intent not in {"handoff_human", "deny"}:
             intent, confidence = "check_status", max(confidence, 0.9)
-        if intent in {"confirm", "deny", "greet_thanks", "handoff_human"}:
-            bundle = None if intent != "handoff_human" else bundle
+        if intent in NO_BUNDLE:  # a yes, a no, a hello or something else: about no bundle
+            bundle = None
         return Understanding(intent, bundle, confidence, text, locale,
                              rule if rule == NEGATED else None, intents, bundles, application_id)
 
 
 NEGATED = "handoff_negated"
+NO_BUNDLE = {"confirm", "deny", "greet_thanks", "out_of_scope"}
 
 
 def _handoff_rule(text: str) -> str | None:

@@ -36,9 +36,43 @@ def test_asking_for_a_person_is_always_a_handoff(understander, text):
     assert result.confidence == 1.0
 
 
+# Phrasings of a request for a person written for the rules' tests (not evaluation texts).
+ASKS_FOR_A_PERSON = [
+    "能帮我转一下人工吗", "我想和你们工作人员通个电话", "我要求人工介入", "叫个懂行的人来",
+    "麻烦让负责这块的领导联系我", "机器人答非所问，我要找人", "请安排工作人员回电",
+    "你们这是什么服务态度，投诉", "我已经打了市长热线", "有没有人能接一下", "有人回复一下吗",
+    "在线客服呢", "我要见你们科长", "不要机器人回答，要真人", "不用转人工了我要投诉",
+    "i want a human agent", "put me in touch with a real person", "please have someone contact me",
+    "i want to escalate this", "can i get a callback", "is a human available?",
+    "connect to live support", "let me talk to a manager", "anybody around to help?",
+    "i want to lodge a complaint", "need a person asap", "wo yao tou su", "zhao ren gong",
+]
+NOT_ASKING_FOR_A_PERSON = [
+    "人工智能是什么", "你是真人吗", "工作人员什么时候审核", "办好了工作人员会通知我吗",
+    "有人说新生儿可以在医院办", "家里有人去世了", "我要举办婚礼，结婚登记怎么办",
+    "负责审批的是哪个部门", "human resources bureau", "is the human papillomavirus vaccine free",
+    "how do agents process my application", "what is a legal representative",
+    "my agent said my car is ready", "the operator of the shop is my wife",
+    "will you contact me when it is done",
+]
+
+
+@pytest.mark.parametrize("text", ASKS_FOR_A_PERSON)
+def test_every_usual_way_to_ask_for_a_person_meets_a_rule(text):
+    assert nlu._handoff_rule(normalize(text)) in {"handoff_zh", "handoff_en"}
+
+
+@pytest.mark.parametrize("text", NOT_ASKING_FOR_A_PERSON)
+def test_words_near_a_request_for_a_person_are_not_one(text):
+    assert nlu._handoff_rule(normalize(text)) in {None, nlu.NEGATED}
+
+
 def test_saying_no_person_is_needed_is_not_a_handoff(understander):
     assert understander.understand("不用转人工，我自己来").intent != "handoff_human"
     assert understander.understand("human resources bureau").rule is None
+    for text in ("不用转人工，我自己来", "我不需要人工客服", "别找客服了，我自己看",
+                 "no need for a human, thanks"):
+        assert understander.understand(text).intent != "handoff_human", text
 
 
 def test_closing_a_shop_is_deregistration_not_opening_one(understander):
