@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from assistant.normalize import detect_locale, normalize
+from assistant.normalize import detect_locale, normalize, pinyin_form
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -378,20 +378,44 @@ def _probabilities(scorer: LinearScorer, text: str) -> list[tuple[str, float]]:
 APPLICATION_ID = re.compile(r"\b[0-9a-f]{24}\b")
 
 
+PINYIN = True  # train on the examples written in pinyin too
+
+
+def _as_pinyin(text: str) -> str | None:
+    """A normalized Chinese text as toneless pinyin syllables (training only: needs pypinyin);
+    None for a text with Latin letters or no Chinese."""
+    if not CJK_RUN.search(text) or re.search(r"[a-z]", text):
+        return None
+    from pypinyin import lazy_pinyin
+
+    return pinyin_form(" ".join(s for s in lazy_pinyin(text) if re.fullmatch(r"[a-z]+", s)))
+
+
 class Understander:
     """Trained once per process from the repository's examples; pure and thread-safe after."""
 
     def __init__(self, examples: list[tuple[str, str, str | None]], lexicon: Lexicon,
                  features: tuple[str, ...] = FEATURES, bundle_features: tuple[str, ...] = FEATURES,
-                 intent_c: float = 2.0, bundle_c: float = 1.0):
+                 intent_c: float = 2.0, bundle_c: float = 1.0, pinyin: bool = PINYIN):
         self.lexicon = lexicon
         normalized = [normalize(text) for text, _, _ in examples]
         masked = [self.lexicon.mask(t, self._decisive(self.lexicon.spans(t))) for t in normalized]
-        self.intent_model = LinearScorer(_build_pipeline(intent_c, features).fit(
-            masked, [i for _, i, _ in examples]))
+        intents = [i for _, i, _ in examples]
         bundle_texts = normalized + [t for t in lexicon.terms]
         bundle_labels = [b or NONE for _, _, b in examples] + [
             max(w, key=w.get) for w in lexicon.terms.values()]
+        if pinyin:  # the same examples as a citizen would type them in pinyin
+            typed = [(_as_pinyin(t), i, b) for t, (_, i, b) in zip(normalized, examples,
+                                                                     strict=True)]
+            typed = [(t, i, b) for t, i, b in typed if t]
+            terms = [(_as_pinyin(t), max(w, key=w.get)) for t, w in lexicon.terms.items()
+                     if max(w.values()) >= WEIGHTS["medium"]]
+            terms = [(t, b) for t, b in terms if t]
+            masked += [t for t, _, _ in typed]
+            intents += [i for _, i, _ in typed]
+            bundle_texts += [t for t, _, _ in typed] + [t for t, _ in terms]
+            bundle_labels += [b or NONE for _, _, b in typed] + [b for _, b in terms]
+        self.intent_model = LinearScorer(_build_pipeline(intent_c, features).fit(masked, intents))
         self.bundle_model = LinearScorer(_build_pipeline(bundle_c, bundle_features).fit(
             bundle_texts, bundle_labels))
 
@@ -424,6 +448,7 @@ class Understander:
 
     def understand(self, raw: str) -> Understanding:
         text = normalize(raw)
+        text = pinyin_form(text) or text  # "xinshenger" → "xin sheng er", as trained
         locale = detect_locale(raw)
         found_id = APPLICATION_ID.search(text)
         application_id = found_id.group(0) if found_id else None

@@ -14,6 +14,8 @@ from assistant import nlu
 from assistant.eval import measure
 
 ALTERNATIVES = {
+    "char 1-3 + latin words, no pinyin": dict(features=("chars", "words"),
+                                              bundle_features=("chars", "words"), pinyin=False),
     "char 1-3 + latin words (SVM)": dict(features=("chars", "words"),
                                          bundle_features=("chars", "words")),
     "char 1-4 + latin words (SVM)": dict(features=("chars4", "words"),
