@@ -240,7 +240,7 @@ def load_lexicon(extra_terms: dict[str, list[tuple[str, float]]] | None = None) 
     return lexicon.compile()
 
 
-MATTER_WEIGHT = 1.5  # a matter's name hints at the one bundle it belongs to, never decides alone
+MATTER_WEIGHT = 2.0  # a matter of one bundle only names that bundle, unless another is named too
 
 
 def terms_from_catalogue(bundles: list[dict], matters: list[dict]) -> dict[str, list[tuple[str,

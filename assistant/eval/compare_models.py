@@ -18,12 +18,18 @@ ALTERNATIVES = {
                                               bundle_features=("chars", "words"), pinyin=False),
     "char 1-3 + latin words (SVM)": dict(features=("chars", "words"),
                                          bundle_features=("chars", "words")),
+    "char 1-3 + latin words, C=0.5": dict(features=("chars", "words"),
+                                          bundle_features=("chars", "words"), intent_c=0.5),
+    "char 1-3 + latin words, C=1": dict(features=("chars", "words"),
+                                        bundle_features=("chars", "words"), intent_c=1.0),
     "char 1-4 + latin words (SVM)": dict(features=("chars4", "words"),
                                          bundle_features=("chars4", "words")),
     "jieba words + latin words (SVM)": dict(features=("segmented",),
                                             bundle_features=("segmented",)),
     "char 1-3 + jieba words (SVM)": dict(features=("chars", "segmented"),
                                          bundle_features=("chars", "segmented")),
+    "char 1-3 + jieba, bundle char": dict(features=("chars", "segmented"),
+                                          bundle_features=("chars", "words")),
 }
 
 

@@ -5,6 +5,8 @@ from assistant import nlu
 from assistant.normalize import normalize
 from services import catalogue_seed
 
+HELD_OUT = nlu.DATA.parent / "eval" / "utterances.yaml"
+
 
 @pytest.fixture(scope="module")
 def understander():
@@ -124,14 +126,22 @@ def test_training_twice_gives_the_same_answers():
 
 
 def test_every_label_in_the_data_is_one_of_the_contract():
-    for name in ("training.yaml", "eval.yaml"):
-        for _, intent, bundle in nlu.load_examples(nlu.DATA / name):
+    for path in (nlu.DATA / "training.yaml", nlu.DATA / "eval.yaml", HELD_OUT):
+        for _, intent, bundle in nlu.load_examples(path):
             assert intent in nlu.INTENTS
             assert bundle is None or bundle in nlu.BUNDLES
 
 
-def test_the_evaluation_set_shares_no_text_with_the_training_examples():
+@pytest.mark.parametrize("path", [nlu.DATA / "eval.yaml", HELD_OUT])
+def test_the_evaluation_sets_share_no_text_with_the_training_examples(path):
     training = {normalize(t) for t, _, _ in nlu.load_examples(nlu.DATA / "training.yaml")}
-    shared = [t for t, _, _ in nlu.load_examples(nlu.DATA / "eval.yaml")
-              if normalize(t) in training]
+    shared = [t for t, _, _ in nlu.load_examples(path) if normalize(t) in training]
     assert shared == []
+
+
+def test_the_held_out_set_is_large_and_covers_every_label():
+    examples = nlu.load_examples(HELD_OUT)
+    assert len(examples) >= 600
+    assert {i for _, i, _ in examples} == set(nlu.INTENTS)
+    assert {b for _, _, b in examples} == set(nlu.BUNDLES) | {None}
+    assert sum(1 for _, i, _ in examples if i == "handoff_human") >= 60
