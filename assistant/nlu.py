@@ -5,9 +5,16 @@ start-up from assistant/data/training.yaml, plus a lexicon of how citizens name 
 the catalogue's own names and synonyms) and rules for the few things that must never be missed,
 such as a request for a person.
 """
+import hashlib
+import json
+import logging
 import math
+import os
 import re
+import sys
 import threading
+import zipfile
+from array import array
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -15,6 +22,8 @@ from pathlib import Path
 import yaml
 
 from assistant.normalize import detect_locale, normalize, pinyin_form
+
+log = logging.getLogger(__name__)
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -156,15 +165,14 @@ class Lexicon:
         current[bundle] = max(current.get(bundle, 0.0), weight)
 
     def compile(self) -> "Lexicon":
+        # Plain substring search, longest terms first; an English term only as a whole word.
+        # (No regular expression per term: the catalogue adds hundreds, and compiling them cost
+        # more than all the searches of a conversation.)
         latin = sorted((t for t in self.terms if re.search(r"[a-z]", t)), key=len, reverse=True)
         other = sorted((t for t in self.terms if not re.search(r"[a-z]", t)), key=len,
                        reverse=True)
-        parts = [rf"(?<![a-z]){re.escape(t)}(?![a-z])" for t in latin] + [re.escape(t)
-                                                                           for t in other]
-        self._all = sorted(self.terms, key=len, reverse=True)
-        self._regexes = [(t, re.compile(part)) for t, part in
-                         zip(latin + other, parts, strict=True)]
-        self._regexes.sort(key=lambda item: len(item[0]), reverse=True)
+        self._ordered = sorted([(t, True) for t in latin] + [(t, False) for t in other],
+                               key=lambda item: len(item[0]), reverse=True)
         self._cue_patterns = {
             bundle: re.compile("|".join(rf"(?<![a-z]){re.escape(normalize(c))}(?![a-z])"
                                         for c in sorted(cues, key=len, reverse=True)))
@@ -175,14 +183,17 @@ class Lexicon:
         """Non-overlapping (start, end, term) matches, longer terms first."""
         taken = [False] * len(text)
         found = []
-        for term, regex in self._regexes:
-            if term not in text:
-                continue
-            for match in regex.finditer(text):
-                start, end = match.span()
-                if not any(taken[start:end]):
+        for term, latin in self._ordered:
+            start = text.find(term)
+            while start >= 0:
+                end = start + len(term)
+                whole = not latin or (
+                    (start == 0 or not "a" <= text[start - 1] <= "z") and
+                    (end == len(text) or not "a" <= text[end] <= "z"))
+                if whole and not any(taken[start:end]):
                     taken[start:end] = [True] * (end - start)
                     found.append((start, end, term))
+                start = text.find(term, start + 1)
         return sorted(found)
 
     def scores(self, text: str, spans=None) -> dict[str, float]:
@@ -208,9 +219,14 @@ class Lexicon:
         return re.sub(r"\s+", " ", "".join(out)).strip()
 
 
+def _yaml(text: str):
+    """Safe YAML, with libyaml when PyYAML has it (ten times faster than the pure loader)."""
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+
+
 def load_examples(path: Path) -> list[tuple[str, str, str | None]]:
     """(text, intent, bundle) from a data file grouped by intent and bundle."""
-    groups = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    groups = _yaml(path.read_text(encoding="utf-8")) or []
     examples = []
     for group in groups:
         intent, bundle = group["intent"], group.get("bundle")
@@ -225,7 +241,7 @@ def load_examples(path: Path) -> list[tuple[str, str, str | None]]:
 
 def load_lexicon(extra_terms: dict[str, list[tuple[str, float]]] | None = None) -> Lexicon:
     """The lexicon of data/lexicon.yaml plus weighted terms from the catalogue."""
-    raw = yaml.safe_load((DATA / "lexicon.yaml").read_text(encoding="utf-8"))
+    raw = _yaml((DATA / "lexicon.yaml").read_text(encoding="utf-8"))
     lexicon = Lexicon()
     for bundle, entry in raw.items():
         for strength, weight in WEIGHTS.items():
@@ -323,31 +339,99 @@ def _build_pipeline(c: float, features: tuple[str, ...] = FEATURES):
     return make_pipeline(union, LinearSVC(C=c, random_state=0))
 
 
+_WHITE_SPACES = re.compile(r"\s\s+")
+
+
+def _char_wb_ngrams(text: str, low: int, high: int) -> list[str]:
+    """scikit-learn's "char_wb" analyzer, exactly: n-grams inside each word padded by spaces."""
+    grams = []
+    for word in _WHITE_SPACES.sub(" ", text).split():
+        word = f" {word} "
+        for n in range(low, high + 1):
+            offset = 0
+            grams.append(word[offset:offset + n])
+            while offset + n < len(word):
+                offset += 1
+                grams.append(word[offset:offset + n])
+            if offset == 0:  # a word shorter than n counts once
+                break
+    return grams
+
+
+def _word_ngrams(tokens: list[str], low: int, high: int) -> list[str]:
+    """scikit-learn's word n-grams of a token list, exactly."""
+    grams = list(tokens) if low == 1 else []
+    for n in range(max(low, 2), min(high, len(tokens)) + 1):
+        grams.extend(" ".join(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
+    return grams
+
+
+def _analyzer(kind: str):
+    """The analyzer of a feature block without scikit-learn (which then need not be imported)."""
+    block = FEATURE_BLOCKS[kind]
+    low, high = block["ngram_range"]
+    if block["analyzer"] == "char_wb":
+        return lambda text: _char_wb_ngrams(text, low, high)
+    tokenizer = block["tokenizer"]
+    return lambda text: _word_ngrams(tokenizer(text), low, high)
+
+
 class LinearScorer:
     """The fitted pipeline's arithmetic without its per-call overhead (which costs more than the
-    arithmetic on one short message): the same features, weights and scores, in microseconds."""
+    arithmetic on one short message): the same features, weights and scores, in microseconds,
+    in plain Python: neither scikit-learn nor numpy is needed once it is fitted."""
 
     def __init__(self, pipeline):
         union, svm = pipeline.steps[0][1], pipeline.steps[-1][1]
+        self.kinds = [name for name, _ in union.transformer_list]
+        vocabularies = [sorted(v.vocabulary_, key=v.vocabulary_.get)
+                        for _, v in union.transformer_list]
+        self._set(vocabularies, [array("d", v.idf_.astype("<f8").tobytes())
+                                 for _, v in union.transformer_list],
+                  array("d", svm.coef_.T.astype("<f8").tobytes()),
+                  [float(x) for x in svm.intercept_], [str(c) for c in svm.classes_])
+
+    def _set(self, vocabularies, idfs, coef, intercept, classes) -> None:
         self.blocks = []
         offset = 0
-        for _, vectorizer in union.transformer_list:
-            self.blocks.append((vectorizer.build_analyzer(), vectorizer.vocabulary_,
-                                vectorizer.idf_, offset))
-            offset += len(vectorizer.vocabulary_)
-        self.coef = svm.coef_.T.copy()  # features × classes
-        self.intercept = svm.intercept_
-        self.classes = [str(c) for c in svm.classes_]
+        for kind, terms, idf in zip(self.kinds, vocabularies, idfs, strict=True):
+            self.blocks.append((_analyzer(kind), {t: i for i, t in enumerate(terms)}, idf,
+                                offset))
+            offset += len(terms)
+        self.coef = coef  # features × classes, row by row
+        self.intercept = list(intercept)
+        self.classes = list(classes)
+        if len(coef) != offset * len(self.classes):
+            raise ModelMismatch("the weights do not fit the features")
+
+    def parts(self, prefix: str) -> tuple[dict, dict[str, bytes]]:
+        """What to store: a description (JSON) and the weight arrays (little-endian float64)."""
+        meta = {"kinds": self.kinds, "classes": self.classes, "intercept": self.intercept,
+                "vocabularies": [sorted(v, key=v.get) for _, v, _, _ in self.blocks]}
+        arrays = {f"{prefix}coef": _bytes(self.coef)}
+        arrays.update({f"{prefix}idf{n}": _bytes(idf)
+                       for n, (_, _, idf, _) in enumerate(self.blocks)})
+        return meta, arrays
+
+    @classmethod
+    def from_parts(cls, meta: dict, arrays: dict[str, bytes], prefix: str) -> "LinearScorer":
+        scorer = object.__new__(cls)
+        scorer.kinds = list(meta["kinds"])
+        scorer._set(meta["vocabularies"],
+                    [_floats(arrays[f"{prefix}idf{n}"]) for n in range(len(scorer.kinds))],
+                    _floats(arrays[f"{prefix}coef"]), meta["intercept"], meta["classes"])
+        return scorer
 
     def knows(self, text: str) -> bool:
         """Whether any feature of the text was seen in training."""
         return any(gram.strip() and gram in vocabulary
                    for analyze, vocabulary, _, _ in self.blocks for gram in analyze(text))
 
-    def scores(self, text: str):
-        import numpy as np
-
-        columns, values = [], []
+    def scores(self, text: str) -> list[float]:
+        """The SVM's decision scores, one per class, as scikit-learn computes them."""
+        width = len(self.classes)
+        totals = list(self.intercept)
+        coef = self.coef
         for analyze, vocabulary, idf, offset in self.blocks:
             counts: dict[int, int] = {}
             for gram in analyze(text):
@@ -356,18 +440,33 @@ class LinearScorer:
                     counts[index] = counts.get(index, 0) + 1
             if not counts:
                 continue
-            weights = [(1.0 + math.log(c)) * idf[i] for i, c in counts.items()]  # sublinear tf
-            norm = math.sqrt(sum(w * w for w in weights))
-            columns.extend(offset + i for i in counts)
-            values.extend(w / norm for w in weights)
-        if not columns:
-            return self.intercept.copy()
-        return np.asarray(values) @ self.coef[columns] + self.intercept
+            weights = {i: (1.0 + math.log(c)) * idf[i] for i, c in counts.items()}  # sublinear tf
+            norm = math.sqrt(sum(w * w for w in weights.values()))
+            for i, w in weights.items():
+                row, value = (offset + i) * width, w / norm
+                for k in range(width):
+                    totals[k] += value * coef[row + k]
+        return totals
+
+
+def _bytes(values: array) -> bytes:
+    values = array("d", values)
+    if sys.byteorder != "little":
+        values.byteswap()
+    return values.tobytes()
+
+
+def _floats(raw: bytes) -> array:
+    values = array("d")
+    values.frombytes(raw)
+    if sys.byteorder != "little":
+        values.byteswap()
+    return values
 
 
 def _probabilities(scorer: LinearScorer, text: str) -> list[tuple[str, float]]:
     """Scores turned into probabilities (softmax, scale fitted by cross-validation), best first."""
-    scores = scorer.scores(text) * SCORE_SCALE
+    scores = [s * SCORE_SCALE for s in scorer.scores(text)]
     top = max(scores)
     exps = [math.exp(s - top) for s in scores]
     total = sum(exps)
@@ -504,11 +603,105 @@ def _handoff_rule(text: str) -> str | None:
 
 _lock = threading.Lock()
 
+# The trained model is stored once per version of its inputs and loaded by every later process in
+# a few tens of milliseconds, without scikit-learn: `python -m assistant.nlu build` (run at
+# install), or else the first process that needs it trains it (about a second) and stores it.
+MODEL_FORMAT = 1
+MODEL_DIR = Path(os.environ.get("ASSISTANT_MODEL_DIR") or
+                 Path(__file__).resolve().parent.parent / "var" / "models")
+
+
+class ModelMismatch(ValueError):
+    """A stored model that is not the one these inputs train, or that was altered."""
+
+
+def _fingerprint() -> str:
+    """What the trained model depends on: the examples, the lexicon, the code that reads and
+    featurizes text and the training options (all in these files). A library upgrade alone does
+    not call for another model: the stored one is plain weights over features computed here."""
+    digest = hashlib.sha256(f"format {MODEL_FORMAT}".encode())
+    here = Path(__file__).resolve().parent
+    for path in (DATA / "training.yaml", DATA / "lexicon.yaml", here / "nlu.py",
+                 here / "normalize.py"):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def model_path(fingerprint: str | None = None) -> Path:
+    return MODEL_DIR / f"understanding-{(fingerprint or _fingerprint())[:16]}.zip"
+
+
+def _checksum(meta: bytes, arrays: dict[str, bytes]) -> str:
+    digest = hashlib.sha256(meta)
+    for name in sorted(arrays):
+        digest.update(b"\0" + name.encode() + b"\0" + arrays[name])
+    return digest.hexdigest()
+
+
+def save_model(model: "Understander", path: Path, fingerprint: str) -> None:
+    """Stored atomically (another process never reads half a file), with its checksum: a zip of
+    a JSON description and raw weight arrays (no pickles: loading runs no stored code)."""
+    intent_meta, arrays = model.intent_model.parts("intent_")
+    bundle_meta, bundle_arrays = model.bundle_model.parts("bundle_")
+    arrays.update(bundle_arrays)
+    meta = json.dumps({"format": MODEL_FORMAT, "fingerprint": fingerprint,
+                       "intent": intent_meta, "bundle": bundle_meta},
+                      ensure_ascii=False).encode()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+    with zipfile.ZipFile(partial, "w", zipfile.ZIP_STORED) as out:
+        out.writestr("model.json", meta)
+        for name, raw in arrays.items():
+            out.writestr(f"{name}.f8", raw)
+        out.writestr("checksum", _checksum(meta, arrays))
+    os.replace(partial, path)
+
+
+def load_model(path: Path, lexicon: Lexicon, fingerprint: str) -> "Understander":
+    """The stored model, verified: made from these very inputs, and unaltered."""
+    with zipfile.ZipFile(path) as stored:
+        meta = stored.read("model.json")
+        arrays = {name[:-3]: stored.read(name) for name in stored.namelist()
+                  if name.endswith(".f8")}
+        checksum = stored.read("checksum").decode()
+    if checksum != _checksum(meta, arrays):
+        raise ModelMismatch(f"{path.name} is damaged or was altered")
+    description = json.loads(meta)
+    if description.get("fingerprint") != fingerprint:
+        raise ModelMismatch(f"{path.name} was trained from other inputs")
+    model = object.__new__(Understander)
+    model.lexicon = lexicon
+    model.intent_model = LinearScorer.from_parts(description["intent"], arrays, "intent_")
+    model.bundle_model = LinearScorer.from_parts(description["bundle"], arrays, "bundle_")
+    return model
+
+
+def build(path: Path | None = None) -> tuple[Path, "Understander"]:
+    """Train from the repository's examples and store the model."""
+    fingerprint = _fingerprint()
+    path = path or model_path(fingerprint)
+    model = Understander(load_examples(DATA / "training.yaml"), load_lexicon())
+    save_model(model, path, fingerprint)
+    return path, model
+
 
 @lru_cache(maxsize=1)
 def _base_understander() -> Understander:
-    examples = load_examples(DATA / "training.yaml")
-    return Understander(examples, load_lexicon())
+    fingerprint = _fingerprint()
+    path = model_path(fingerprint)
+    lexicon = load_lexicon()
+    try:
+        return load_model(path, lexicon, fingerprint)
+    except FileNotFoundError:
+        pass
+    except (ModelMismatch, OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        log.warning("the stored understanding model is not used: %s", exc)
+    model = Understander(load_examples(DATA / "training.yaml"), lexicon)
+    try:
+        save_model(model, path, fingerprint)
+    except OSError as exc:  # a read-only deployment keeps it in memory only
+        log.warning("the understanding model could not be stored: %s", exc)
+    return model
 
 
 _extended: dict = {"terms": None, "understander": None}
@@ -530,3 +723,17 @@ def understander(extra_terms: dict[str, list[tuple[str, float]]] | None = None) 
 def understand(text: str, extra_terms: dict[str, list[tuple[str, float]]] | None = None
                ) -> Understanding:
     return understander(extra_terms).understand(text)
+
+
+if __name__ == "__main__":  # python -m assistant.nlu build
+    import sys
+    import time
+
+    from assistant import nlu as _nlu  # the module itself, not this __main__ copy
+
+    if sys.argv[1:] != ["build"]:
+        sys.exit("usage: python -m assistant.nlu build")
+    started = time.perf_counter()
+    stored, _ = _nlu.build()
+    print(f"understanding model trained and stored in {time.perf_counter() - started:.2f} s: "
+          f"{stored}")

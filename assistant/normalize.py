@@ -91,10 +91,14 @@ def detect_locale(text: str) -> str | None:
     return None
 
 
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
 # Toneless Hanyu Pinyin syllables, to read a message typed in pinyin ("baobao chusheng le yao ban
 # shenme"): every word must split into syllables. English words that also split ("change",
 # "china", "you can") are not taken as pinyin when all the words of a message are among them.
-PINYIN_SYLLABLES = frozenset("""
+PINYIN_SYLLABLES = frozenset(_words("""
 a ai an ang ao ba bai ban bang bao bei ben beng bi bian biao bie bin bing bo bu ca cai can cang
 cao ce cen ceng cha chai chan chang chao che chen cheng chi chong chou chu chua chuai chuan
 chuang chui chun chuo ci cong cou cu cuan cui cun cuo da dai dan dang dao de dei deng di dia dian
@@ -113,13 +117,13 @@ tao te teng ti tian tiao tie ting tong tou tu tuan tui tun tuo wa wai wan wang w
 xi xia xian xiang xiao xie xin xing xiong xiu xu xuan xue xun ya yan yang yao ye yi yin ying yong
 you yu yuan yue yun za zai zan zang zao ze zei zen zeng zha zhai zhan zhang zhao zhe zhei zhen
 zheng zhi zhong zhou zhu zhua zhuai zhuan zhuang zhui zhun zhuo zi zong zou zu zuan zui zun zuo
-""".split())
+"""))
 _LONGEST_SYLLABLE = max(map(len, PINYIN_SYLLABLES))
-ENGLISH_LOOKING_PINYIN = frozenset("""
+ENGLISH_LOOKING_PINYIN = frozenset(_words("""
 a an and can change china chinese he hen long man men pen ran she sun you me ban fan pan tan
 gang bang hang song dong ping pong ma panda banana mango tango zen yang hao ha haha hehe human
 humans
-""".split())
+"""))
 _LATIN_ONLY = re.compile(r"[a-z' \-.,!?~]+")
 
 

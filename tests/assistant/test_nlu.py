@@ -145,3 +145,64 @@ def test_the_held_out_set_is_large_and_covers_every_label():
     assert {i for _, i, _ in examples} == set(nlu.INTENTS)
     assert {b for _, _, b in examples} == set(nlu.BUNDLES) | {None}
     assert sum(1 for _, i, _ in examples if i == "handoff_human") >= 60
+
+
+@pytest.mark.parametrize("kind", ["chars", "words"])
+def test_the_analyzers_compute_exactly_the_features_scikit_learn_computes(kind):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    reference = TfidfVectorizer(lowercase=False, **nlu.FEATURE_BLOCKS[kind]).build_analyzer()
+    mine = nlu._analyzer(kind)
+    texts = [normalize(t) for t, _, _ in nlu.load_examples(nlu.DATA / "training.yaml")]
+    for text in texts + ["", "a", "§", "  two  spaces ", "办 § 要带什么 材料", "ok then apply"]:
+        assert mine(text) == reference(text), text
+
+
+@pytest.fixture
+def model_dir(tmp_path, monkeypatch):
+    monkeypatch.setattr(nlu, "MODEL_DIR", tmp_path)
+    return tmp_path
+
+
+def test_a_stored_model_understands_exactly_as_the_trained_one(model_dir):
+    path, trained = nlu.build()
+    loaded = nlu.load_model(path, nlu.load_lexicon(), nlu._fingerprint())
+    for text in ("刚提车怎么上牌", "I want a person", "开店要多久", "xinshenger yao ban shenme",
+                 "我的申请到哪了", "谢谢"):
+        assert loaded.understand(text) == trained.understand(text)
+
+
+def test_a_stored_model_of_other_inputs_or_altered_is_not_used(model_dir):
+    path, _ = nlu.build()
+    with pytest.raises(nlu.ModelMismatch):
+        nlu.load_model(path, nlu.load_lexicon(), "another fingerprint")
+    import zipfile
+
+    altered = model_dir / "altered.zip"
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(altered, "w") as target:
+        for name in source.namelist():
+            raw = source.read(name)
+            target.writestr(name, raw[:-8] + b"\0" * 8 if name == "intent_coef.f8" else raw)
+    with pytest.raises(nlu.ModelMismatch):
+        nlu.load_model(altered, nlu.load_lexicon(), nlu._fingerprint())
+
+
+def test_without_a_stored_model_the_process_trains_and_stores_one(model_dir, monkeypatch):
+    monkeypatch.setattr(nlu, "_base_understander", nlu._base_understander.__wrapped__)
+    assert not list(model_dir.iterdir())
+    first = nlu._base_understander()
+    assert nlu.model_path().exists()
+    assert nlu._base_understander().understand("我要上牌") == first.understand("我要上牌")
+
+
+def test_loading_the_stored_model_needs_neither_scikit_learn_nor_numpy(model_dir):
+    import subprocess
+    import sys
+
+    nlu.build()
+    script = ("import sys; from assistant import nlu; nlu.MODEL_DIR = __import__('pathlib')"
+              f".Path({str(model_dir)!r}); nlu.understand('宝宝出生了要办什么'); "
+              "print(sorted(m for m in ('sklearn', 'numpy', 'pypinyin') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True, cwd=nlu.DATA.parent.parent)
+    assert out.stdout.strip() == "[]"
