@@ -156,11 +156,14 @@ class Lexicon:
     terms: dict[str, dict[str, float]] = field(default_factory=dict)  # term → {bundle: weight}
     cues: dict[str, set[str]] = field(default_factory=dict)  # bundle → cue terms
     absorbs: dict[str, list[str]] = field(default_factory=dict)
+    hints_only: set[str] = field(default_factory=set)  # terms that never decide alone
 
     def add(self, bundle: str, term: str, weight: float) -> None:
         term = normalize(term)
         if len(term) < 2 and not re.search(r"[\u4e00-\u9fff]", term):
             return
+        if term in self.hints_only:
+            weight = min(weight, WEIGHTS["weak"])
         current = self.terms.setdefault(term, {})
         current[bundle] = max(current.get(bundle, 0.0), weight)
 
@@ -242,7 +245,7 @@ def load_examples(path: Path) -> list[tuple[str, str, str | None]]:
 def load_lexicon(extra_terms: dict[str, list[tuple[str, float]]] | None = None) -> Lexicon:
     """The lexicon of data/lexicon.yaml plus weighted terms from the catalogue."""
     raw = _yaml((DATA / "lexicon.yaml").read_text(encoding="utf-8"))
-    lexicon = Lexicon()
+    lexicon = Lexicon(hints_only={normalize(str(t)) for t in raw.pop("hints_only", None) or []})
     for bundle, entry in raw.items():
         for strength, weight in WEIGHTS.items():
             for term in entry.get(strength) or []:
