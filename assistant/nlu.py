@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from assistant.normalize import detect_locale, normalize, pinyin_form
+from assistant.normalize import PINYIN_SYLLABLES, detect_locale, normalize, pinyin_form
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ HANDOFF_ZH = re.compile(
     r"找人(聊|说|谈|问|帮|处理|解答)|我要找人|市长热线|政务热线|服务热线|"
     r"(跟|和|同)(人|真人|活人)(说|讲|聊|谈|沟通)|找个(懂|明白)的?人|"
     # complaints and people in charge
-    r"投诉|举报|12345|信访|"
+    r"投诉|举报|(?<!\d)12345(?!\d)|信访|"
     r"(找|叫|要见|见|让|请|喊|要|转).{0,6}(领导|负责人|主任|局长|科长|处长|经理|主管|上级)|"
     r"(领导|负责人|主任|主管)(是谁|在哪|在吗|出来|电话)|"
     # a call
@@ -121,7 +121,8 @@ DENY_WORDS = {
 GREET_WORDS = {
     "你好", "您好", "hi", "hello", "hey", "在吗", "在么", "哈喽", "嗨", "谢谢", "谢谢你", "多谢",
     "感谢", "thanks", "thank you", "再见", "拜拜", "bye", "goodbye", "早上好", "晚上好", "下午好",
-    "good morning", "good evening", "good afternoon", "哈罗",
+    "good morning", "good evening", "good afternoon", "哈罗", "nihao", "ni hao", "xiexie",
+    "xie xie", "xiexie ni",
 }
 
 
@@ -425,6 +426,14 @@ class LinearScorer:
                     _floats(arrays[f"{prefix}coef"]), meta["intercept"], meta["classes"])
         return scorer
 
+    def knows_a_word(self, text: str) -> bool:
+        """Whether any English word of the text was seen in training as a word (a word that is
+        also a pinyin syllable, "han", may have been seen in pinyin only: it does not count)."""
+        vocabularies = [v for kind, (_, v, _, _) in zip(self.kinds, self.blocks, strict=True)
+                        if FEATURE_BLOCKS[kind].get("tokenizer") is _word_tokens]
+        return any(word in v for v in vocabularies for word in _word_tokens(text)
+                   if word != PLACEHOLDER and word not in PINYIN_SYLLABLES)
+
     def knows(self, text: str) -> bool:
         """Whether any feature of the text was seen in training."""
         return any(gram.strip() and gram in vocabulary
@@ -481,6 +490,15 @@ APPLICATION_ID = re.compile(r"\b[0-9a-f]{24}\b")
 
 
 PINYIN = True  # train on the examples written in pinyin too
+ANSWERS = True  # learn what answers a form question as a background class
+ANSWER = "_answer"
+UNKNOWN_WORDS = 0.5  # the confidence left to English made of words never seen
+
+
+def load_answers() -> list[str]:
+    """Texts that answer a form question (data/answers.yaml)."""
+    texts = _yaml((DATA / "answers.yaml").read_text(encoding="utf-8")) or []
+    return [str(t) for t in texts]
 
 
 def _as_pinyin(text: str) -> str | None:
@@ -498,7 +516,8 @@ class Understander:
 
     def __init__(self, examples: list[tuple[str, str, str | None]], lexicon: Lexicon,
                  features: tuple[str, ...] = FEATURES, bundle_features: tuple[str, ...] = FEATURES,
-                 intent_c: float = 2.0, bundle_c: float = 1.0, pinyin: bool = PINYIN):
+                 intent_c: float = 2.0, bundle_c: float = 1.0, pinyin: bool = PINYIN,
+                 answers: bool = ANSWERS):
         self.lexicon = lexicon
         normalized = [normalize(text) for text, _, _ in examples]
         masked = [self.lexicon.mask(t, self._decisive(self.lexicon.spans(t))) for t in normalized]
@@ -506,6 +525,10 @@ class Understander:
         bundle_texts = normalized + [t for t in lexicon.terms]
         bundle_labels = [b or NONE for _, _, b in examples] + [
             max(w, key=w.get) for w in lexicon.terms.values()]
+        if answers:  # what answers a form question: a class of its own, never returned
+            plain = [normalize(t) for t in load_answers()]
+            masked += [self.lexicon.mask(t, self._decisive(self.lexicon.spans(t))) for t in plain]
+            intents += [ANSWER] * len(plain)
         if pinyin:  # the same examples as a citizen would type them in pinyin
             typed = [(_as_pinyin(t), i, b) for t, (_, i, b) in zip(normalized, examples,
                                                                      strict=True)]
@@ -550,7 +573,8 @@ class Understander:
 
     def understand(self, raw: str) -> Understanding:
         text = normalize(raw)
-        text = pinyin_form(text) or text  # "xinshenger" → "xin sheng er", as trained
+        pinyin = pinyin_form(text)
+        text = pinyin or text  # "xinshenger" → "xin sheng er", as trained
         locale = detect_locale(raw)
         found_id = APPLICATION_ID.search(text)
         application_id = found_id.group(0) if found_id else None
@@ -569,10 +593,17 @@ class Understander:
                                      ((intent, 0.99),), bundles, application_id)
 
         masked = self.lexicon.mask(text, self._decisive(spans))
-        ranked = _probabilities(self.intent_model, masked)
+        # What reads like an answer to a form question (a name, an address) keeps its share of
+        # the probability: every intent is then unsure.
+        ranked = [(i, p) for i, p in _probabilities(self.intent_model, masked) if i != ANSWER]
         if not self.intent_model.knows(masked):  # not one known character or word: no idea
             ranked = [("out_of_scope", 0.0)] + [(i, 0.0) for i, _ in ranked
                                                 if i != "out_of_scope"]
+        elif (not pinyin and not CJK_RUN.search(masked) and re.search(r"[a-z]", masked)
+              and not self.intent_model.knows_a_word(masked)):
+            # English of which not one word was seen: shared letters ("Han" ~ "thanks") are
+            # little evidence, so no intent is more than half sure.
+            ranked = [(i, p * UNKNOWN_WORDS) for i, p in ranked]
         if rule == NEGATED:  # "不用转人工": whatever else it is, not that
             ranked = [(i, p) for i, p in ranked if i != "handoff_human"]
             total = sum(p for _, p in ranked) or 1.0
@@ -624,8 +655,8 @@ def _fingerprint() -> str:
     not call for another model: the stored one is plain weights over features computed here."""
     digest = hashlib.sha256(f"format {MODEL_FORMAT}".encode())
     here = Path(__file__).resolve().parent
-    for path in (DATA / "training.yaml", DATA / "lexicon.yaml", here / "nlu.py",
-                 here / "normalize.py"):
+    for path in (DATA / "training.yaml", DATA / "answers.yaml", DATA / "lexicon.yaml",
+                 here / "nlu.py", here / "normalize.py"):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 

@@ -124,6 +124,7 @@ a an and can change china chinese he hen long man men pen ran she sun you me ban
 gang bang hang song dong ping pong ma panda banana mango tango zen yang hao ha haha hehe human
 humans
 """))
+ZERO_INITIAL = frozenset(_words("a ai an ang ao e ei en eng o ou"))
 _LATIN_ONLY = re.compile(r"[a-z' \-.,!?~]+")
 
 
@@ -152,7 +153,12 @@ def pinyin_form(text: str) -> str | None:
     syllables = []
     for word in words:
         split = split_pinyin(word)
-        if split is None:
+        # Inside a word a syllable without an initial ("an", "e") is rare in pinyin and common
+        # in English read as pinyin ("caesarean" → "ca e sa re an"); 儿 ("er") is the exception.
+        if split is None or any(s in ZERO_INITIAL for s in split[1:]):
             return None
         syllables.extend(split)
-    return " ".join(syllables) if len(syllables) >= 2 else None
+    # One word of two syllables is as often English ("male" → "ma le", "name" → "na me").
+    if len(syllables) < 2 or (len(words) == 1 and len(syllables) < 3):
+        return None
+    return " ".join(syllables)

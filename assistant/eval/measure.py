@@ -3,7 +3,7 @@ training examples (so that a model that only learned its own examples shows it).
 
 Used by scripts/eval_assistant.py and assistant/eval/compare_models.py.
 """
-import random
+import hashlib
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -65,36 +65,32 @@ def scores(examples, understander) -> dict:
 
 
 def folds(examples, k: int, seed: int = 0) -> list[list[int]]:
-    """k folds stratified by intent (and bundle), deterministic."""
-    by_label: dict = defaultdict(list)
-    for index, (_, intent, bundle) in enumerate(examples):
-        by_label[(intent, bundle)].append(index)
-    rng = random.Random(seed)
+    """k folds, each example's fold fixed by a hash of its text (and the seed): adding examples
+    moves no other example to another fold, so figures before and after compare."""
     assigned: list[list[int]] = [[] for _ in range(k)]
-    offset = 0
-    for label in sorted(by_label, key=str):
-        indices = by_label[label]
-        rng.shuffle(indices)
-        for position, index in enumerate(indices):
-            assigned[(offset + position) % k].append(index)
-        offset += len(indices)
+    for index, (text, _, _) in enumerate(examples):
+        digest = hashlib.sha256(f"{seed}\0{text}".encode()).digest()
+        assigned[int.from_bytes(digest[:4], "big") % k].append(index)
     return assigned
 
 
-def cross_validate(examples, k: int = 5, seed: int = 0, terms=None, **options) -> dict:
-    """k-fold cross-validated intent and bundle accuracy and handoff recall on the examples."""
+def cross_validate(examples, k: int = 5, seeds=(0, 1), terms=None, **options) -> dict:
+    """k-fold cross-validated intent and bundle accuracy and handoff recall on the examples,
+    averaged over repetitions with other fold assignments (seeds)."""
     totals = Counter()
     handoffs = found = 0
-    for fold in folds(examples, k, seed):
-        held = set(fold)
-        model = train([e for i, e in enumerate(examples) if i not in held], terms, **options)
-        part = [examples[i] for i in fold]
-        result = scores(part, model)
-        totals["intent"] += result["intent accuracy"] * len(part)
-        totals["bundle"] += result["bundle accuracy"] * len(part)
-        n_handoff = sum(1 for _, intent, _ in part if intent == "handoff_human")
-        handoffs += n_handoff
-        found += round(result["handoff recall"] * n_handoff)
-    n = len(examples)
+    for seed in seeds:
+        for fold in folds(examples, k, seed):
+            held = set(fold)
+            model = train([e for i, e in enumerate(examples) if i not in held], terms, **options)
+            part = [examples[i] for i in fold]
+            result = scores(part, model)
+            totals["intent"] += result["intent accuracy"] * len(part)
+            totals["bundle"] += result["bundle accuracy"] * len(part)
+            n_handoff = sum(1 for _, intent, _ in part if intent == "handoff_human")
+            handoffs += n_handoff
+            found += round(result["handoff recall"] * n_handoff)
+    n = len(examples) * len(seeds)
     return {"intent accuracy": totals["intent"] / n, "bundle accuracy": totals["bundle"] / n,
-            "handoff recall": found / handoffs if handoffs else 1.0, "k": k}
+            "handoff recall": found / handoffs if handoffs else 1.0, "k": k,
+            "repetitions": len(seeds)}
