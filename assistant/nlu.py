@@ -645,6 +645,9 @@ MODEL_DIR = Path(os.environ.get("ASSISTANT_MODEL_DIR") or
                  Path(__file__).resolve().parent.parent / "var" / "models")
 
 
+KEEP_MODELS = 3
+
+
 class ModelMismatch(ValueError):
     """A stored model that is not the one these inputs train, or that was altered."""
 
@@ -689,6 +692,10 @@ def save_model(model: "Understander", path: Path, fingerprint: str) -> None:
             out.writestr(f"{name}.f8", raw)
         out.writestr("checksum", _checksum(meta, arrays))
     os.replace(partial, path)
+    stored = sorted(path.parent.glob("understanding-*.zip"), key=lambda p: p.stat().st_mtime,
+                    reverse=True)
+    for stale in stored[KEEP_MODELS:]:  # models of older inputs: a few kept, for switching back
+        stale.unlink(missing_ok=True)
 
 
 def load_model(path: Path, lexicon: Lexicon, fingerprint: str) -> "Understander":

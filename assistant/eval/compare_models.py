@@ -36,6 +36,12 @@ ALTERNATIVES = {
 }
 
 
+def _has(module: str) -> bool:
+    from importlib.util import find_spec
+
+    return find_spec(module) is not None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--k", type=int, default=5)
@@ -51,6 +57,9 @@ def main() -> None:
     print(header)
     for name, options in ALTERNATIVES.items():
         if args.only and not any(o in name for o in args.only):
+            continue
+        if "segmented" in options.get("features", ()) and not _has("jieba"):
+            print(f"{name:34} skipped: needs jieba (pip install jieba==0.42.1, development only)")
             continue
         cv = measure.cross_validate(training, k=args.k, terms=terms, **options)
         started = time.perf_counter()
