@@ -53,6 +53,8 @@ LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 
 @lru_cache(maxsize=1)
 def _converter() -> OpenCC:
+    # The maintained OpenCC binding (PyPI `opencc`): its dictionaries ship in the wheel and one
+    # conversion takes microseconds. "t2s" names its t2s.json configuration.
     return OpenCC("t2s")
 
 
@@ -87,3 +89,76 @@ def detect_locale(text: str) -> str | None:
     if len(words) >= 2 or (words and len(words[0]) >= 5):
         return "en"
     return None
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+# Toneless Hanyu Pinyin syllables, to read a message typed in pinyin ("baobao chusheng le yao ban
+# shenme"): every word must split into syllables. English words that also split ("change",
+# "china", "you can") are not taken as pinyin when all the words of a message are among them.
+PINYIN_SYLLABLES = frozenset(_words("""
+a ai an ang ao ba bai ban bang bao bei ben beng bi bian biao bie bin bing bo bu ca cai can cang
+cao ce cen ceng cha chai chan chang chao che chen cheng chi chong chou chu chua chuai chuan
+chuang chui chun chuo ci cong cou cu cuan cui cun cuo da dai dan dang dao de dei deng di dia dian
+diao die ding diu dong dou du duan dui dun duo e ei en eng er fa fan fang fei fen feng fo fou fu
+ga gai gan gang gao ge gei gen geng gong gou gu gua guai guan guang gui gun guo ha hai han hang
+hao he hei hen heng hong hou hu hua huai huan huang hui hun huo ji jia jian jiang jiao jie jin
+jing jiong jiu ju juan jue jun ka kai kan kang kao ke ken keng kong kou ku kua kuai kuan kuang
+kui kun kuo la lai lan lang lao le lei leng li lia lian liang liao lie lin ling liu long lou lu
+luan lun luo lv lve lue ma mai man mang mao me mei men meng mi mian miao mie min ming miu mo mou
+mu na nai nan nang nao ne nei nen neng ni nian niang niao nie nin ning niu nong nou nu nuan nuo
+nv nve nue o ou pa pai pan pang pao pei pen peng pi pian piao pie pin ping po pou pu qi qia qian
+qiang qiao qie qin qing qiong qiu qu quan que qun ran rang rao re ren reng ri rong rou ru rua
+ruan rui run ruo sa sai san sang sao se sen seng sha shai shan shang shao she shei shen sheng shi
+shou shu shua shuai shuan shuang shui shun shuo si song sou su suan sui sun suo ta tai tan tang
+tao te teng ti tian tiao tie ting tong tou tu tuan tui tun tuo wa wai wan wang wei wen weng wo wu
+xi xia xian xiang xiao xie xin xing xiong xiu xu xuan xue xun ya yan yang yao ye yi yin ying yong
+you yu yuan yue yun za zai zan zang zao ze zei zen zeng zha zhai zhan zhang zhao zhe zhei zhen
+zheng zhi zhong zhou zhu zhua zhuai zhuan zhuang zhui zhun zhuo zi zong zou zu zuan zui zun zuo
+"""))
+_LONGEST_SYLLABLE = max(map(len, PINYIN_SYLLABLES))
+ENGLISH_LOOKING_PINYIN = frozenset(_words("""
+a an and can change china chinese he hen long man men pen ran she sun you me ban fan pan tan
+gang bang hang song dong ping pong ma panda banana mango tango zen yang hao ha haha hehe human
+humans
+"""))
+ZERO_INITIAL = frozenset(_words("a ai an ang ao e ei en eng o ou"))
+_LATIN_ONLY = re.compile(r"[a-z' \-.,!?~]+")
+
+
+def split_pinyin(word: str) -> list[str] | None:
+    """A word as the fewest pinyin syllables (the longest first where that ties), or None."""
+    best: list[list[str] | None] = [None] * (len(word) + 1)
+    best[0] = []
+    for end in range(1, len(word) + 1):
+        for start in range(max(0, end - _LONGEST_SYLLABLE), end):
+            piece = word[start:end]
+            if best[start] is not None and piece in PINYIN_SYLLABLES:
+                candidate = best[start] + [piece]
+                if best[end] is None or len(candidate) < len(best[end]):
+                    best[end] = candidate
+    return best[-1]
+
+
+def pinyin_form(text: str) -> str | None:
+    """A message typed in toneless pinyin as its syllables separated by spaces ("xinshenger
+    chusheng" → "xin sheng er chu sheng"); None when the (normalized) text is not pinyin."""
+    if not text or not _LATIN_ONLY.fullmatch(text):
+        return None
+    words = re.findall(r"[a-z]+", text)
+    if not words or all(w in ENGLISH_LOOKING_PINYIN for w in words):
+        return None
+    syllables = []
+    for word in words:
+        split = split_pinyin(word)
+        # Inside a word a syllable without an initial ("an", "e") is rare in pinyin and common
+        # in English read as pinyin ("caesarean" → "ca e sa re an"); 儿 ("er") is the exception.
+        if split is None or any(s in ZERO_INITIAL for s in split[1:]):
+            return None
+        syllables.extend(split)
+    # One word of two syllables is as often English ("male" → "ma le", "name" → "na me").
+    if len(syllables) < 2 or (len(words) == 1 and len(syllables) < 3):
+        return None
+    return " ".join(syllables)

@@ -1,4 +1,6 @@
 """Clean-up before understanding: one script, one width, one case, common typos fixed."""
+import opencc
+
 from assistant.normalize import detect_locale, normalize
 
 
@@ -29,3 +31,9 @@ def test_the_language_of_a_message_is_told_from_its_script():
     assert detect_locale("我想 apply newborn") == "zh-CN"
     assert detect_locale("ok") is None
     assert detect_locale("123") is None
+
+
+def test_traditional_conversion_uses_the_maintained_opencc_package():
+    assert hasattr(opencc, "OpenCC") and opencc.__version__  # PyPI `opencc`, not the old port
+    assert normalize("我的申請辦到哪了，為什麼還在等待") == "我的申请办到哪了,为什么还在等待"
+    assert normalize("寶寶報戶口要準備什麼") == "宝宝报户口要准备什么"
