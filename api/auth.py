@@ -6,6 +6,7 @@ from flask import current_app, g, request
 
 from common.i18n import current_locale
 from services.errors import Forbidden, Unauthorized
+from services.identity import revocation
 from services.identity.tokens import PARTNER_ROLE, Principal, decode_access_token
 
 BEARER_SECURITY = [{"bearerAuth": []}]
@@ -21,6 +22,12 @@ def _bearer_token() -> str:
 
 def authenticate() -> Principal:
     principal = decode_access_token(_bearer_token())
+    if revocation.is_revoked(subject_id=principal.id, session_id=principal.session,
+                             issued_ms=principal.issued_ms):
+        raise Unauthorized("This access token was revoked; sign in again.",
+                           "访问令牌已被撤销，请重新登录。", error="token_revoked",
+                           headers={"WWW-Authenticate": 'Bearer realm="onething", '
+                                                        'error="invalid_token"'})
     g.principal = principal
     if not g.get("locale_from_header"):
         current_locale.set(principal.locale)

@@ -102,6 +102,8 @@ class Config:
     PUBLIC_HOLIDAYS: list[str] = []
     EXTRA_WORKING_DAYS: list[str] = []
     CALENDAR_REFRESH_SECONDS = 60.0
+    # How soon another process refuses a token revoked here (this one refuses it at once).
+    REVOCATION_REFRESH_SECONDS = 1.0
     # Predicted completion: medians of handling times over this many days, reused this long.
     ETA_HISTORY_DAYS = 90
     ETA_CACHE_SECONDS = 300

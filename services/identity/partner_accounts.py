@@ -13,6 +13,7 @@ from services.errors import (
     InvalidState,
     NotFound,
 )
+from services.identity import revocation
 from services.identity.staff_accounts import field_error
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,8 @@ def update_partner(*, partner_id: str, **changes) -> Partner:
         changes["events"] = sorted(set(changes["events"]))
     if changes:
         partner.modify(updated_at=datetime.now(UTC), **changes)
+    if changes.get("active") is False:
+        revocation.revoke_subject(str(partner.id))  # its tokens stop at once, not at expiry
     return partner
 
 

@@ -21,7 +21,7 @@ from services.errors import (
     Unauthorized,
     ValidationFailed,
 )
-from services.identity import citizens, otp
+from services.identity import citizens, otp, revocation
 from services.identity.tokens import issue_access_token, issue_partner_token
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ def _new_refresh_token(user: User, family: str) -> str:
 
 
 def _tokens(user: User, family: str) -> dict:
-    access, ttl = issue_access_token(user)
+    access, ttl = issue_access_token(user, session=family)
     return {"access_token": access, "refresh_token": _new_refresh_token(user, family),
             "token_type": "Bearer", "expires_in": ttl, "user": user}
 
@@ -69,8 +69,10 @@ def start_session(user: User) -> dict:
 
 
 def _revoke_family(family: str) -> None:
+    """End a session: its refresh tokens, and the access tokens issued to it."""
     RefreshToken._get_collection().update_many({"family": family, "revoked_at": None},
                                                {"$set": {"revoked_at": _now()}})
+    revocation.revoke_session(family)
 
 
 def _invalid_refresh() -> Unauthorized:

@@ -15,6 +15,7 @@ from services.errors import (
     NotFound,
     ValidationFailed,
 )
+from services.identity import revocation
 
 log = logging.getLogger(__name__)
 
@@ -121,9 +122,11 @@ def update_staff(*, user_id: str, actor_id: str, **changes) -> User:
 
 
 def revoke_user_sessions(user_id: str) -> int:
-    """Sign a user out everywhere: every refresh token they hold stops working."""
+    """Sign a user out everywhere: every refresh token they hold stops working, and every
+    access token already issued is refused from the next request."""
     result = RefreshToken._get_collection().update_many(
         {"user": str(user_id), "revoked_at": None}, {"$set": {"revoked_at": datetime.now(UTC)}})
+    revocation.revoke_subject(str(user_id))
     return result.modified_count
 
 

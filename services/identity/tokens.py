@@ -31,6 +31,8 @@ class Principal:
     region: str | None = None
     station: str | None = None
     scopes: tuple[str, ...] = ()
+    session: str | None = None  # the refresh-token family the token was issued to
+    issued_ms: int = 0
 
     @property
     def kind(self) -> str:
@@ -64,18 +66,24 @@ class Principal:
 def _sign(claims: dict, ttl: int) -> str:
     config = current_app.config
     now = datetime.now(UTC)
+    # Milliseconds: a token issued just after a revocation must not be mistaken for an old one.
     claims = {"iss": config["JWT_ISSUER"], "aud": config["JWT_AUDIENCE"], "iat": now,
+              "iat_ms": int(now.timestamp() * 1000),
               "exp": now + timedelta(seconds=ttl), "jti": uuid.uuid4().hex, "typ": "access",
               **claims}
     kid = config["JWT_ACTIVE_KID"]
     return jwt.encode(claims, config["JWT_KEYS"][kid], algorithm=ALGORITHM, headers={"kid": kid})
 
 
-def issue_access_token(user, *, ttl: int | None = None) -> tuple[str, int]:
-    """Sign an access token for a user; returns the token and its lifetime in seconds."""
+def issue_access_token(user, *, ttl: int | None = None, session: str | None = None
+                       ) -> tuple[str, int]:
+    """Sign an access token for a user (of one session, so signing out takes it back); returns
+    the token and its lifetime in seconds."""
     ttl = ttl or current_app.config["ACCESS_TOKEN_TTL"]
     claims = {"sub": str(user.id), "role": str(user.role),
               "locale": getattr(user, "locale", None) or "zh-CN"}
+    if session:
+        claims["sid"] = session
     for optional in ("department", "region", "station"):
         if getattr(user, optional, None):
             claims[optional] = getattr(user, optional)
@@ -118,4 +126,7 @@ def decode_access_token(token: str) -> Principal:
         id=claims["sub"], role=claims["role"], locale=claims.get("locale") or "zh-CN",
         department=claims.get("department"), region=claims.get("region"),
         station=claims.get("station"), scopes=tuple(claims.get("scopes") or ()),
+        session=claims.get("sid") if isinstance(claims.get("sid"), str) else None,
+        issued_ms=int(claims["iat_ms"]) if isinstance(claims.get("iat_ms"), int)
+        else int(claims["iat"]) * 1000,
     )
