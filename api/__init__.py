@@ -11,7 +11,7 @@ from flask import Flask, g, request, send_from_directory
 from flask_smorest import Api
 
 import config as settings
-from api import errors
+from api import errors, input_guards
 from assistant import conversations
 from cli import register_commands
 from common import calendar, db_metrics, log_setup
@@ -97,6 +97,7 @@ def create_app(config_name: str | None = None) -> Flask:
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     _bind_request_context(app)
+    input_guards.register(app)
     _serve_docs_assets(app)
     _register_blueprints(api)
     errors.register(app)

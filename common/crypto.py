@@ -6,6 +6,7 @@ import hmac
 import os
 import re
 import secrets
+import unicodedata
 
 import argon2
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -58,8 +59,16 @@ def key_id(token: str) -> str:
     return token.split(".", 2)[1]
 
 
+def canonical_digits(text: str) -> str:
+    """NFKC (full-width forms become ASCII), then every other decimal digit (Arabic-Indic,
+    Devanagari, ...) as its ASCII digit: one number, one spelling for checks, hashes, limits."""
+    text = unicodedata.normalize("NFKC", text)
+    return "".join(str(unicodedata.decimal(c)) if not c.isascii() and c.isdecimal() else c
+                   for c in text)
+
+
 def normalize(kind: str, text: str) -> str:
-    text = text.strip()
+    text = canonical_digits(text).strip()
     if kind == "phone":
         digits = re.sub(r"[\s-]", "", text)
         return digits[3:] if digits.startswith("+86") else digits

@@ -10,7 +10,6 @@ from services.identity import citizens, family_members, numbers
 # Answers that are personal data: kept encrypted at rest, masked for the citizen.
 PERSONAL_TYPES = frozenset({"id_number", "phone"})
 MAX_LENGTH = {"string": 200, "text": 2000}
-MOBILE = re.compile(r"^1[3-9]\d{9}$")
 RELATIVE_DATE = re.compile(r"^([+-])(\d{1,3})([dwmy])$")
 
 
@@ -114,7 +113,7 @@ def check_value(field: Mapping, value):
                                        f=label, c=", ".join(choices)))
     elif kind == "phone":
         value = crypto.normalize("phone", value) if isinstance(value, str) else ""
-        if not MOBILE.match(value):
+        if not numbers.MOBILE.match(value):
             raise ValueError(i18n.text("{f} must be an 11-digit mainland mobile number.",
                                        "{f}应为 11 位中国大陆手机号码。", f=label))
     elif kind == "id_number":

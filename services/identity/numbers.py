@@ -17,7 +17,7 @@ PROVINCE_CODES = frozenset({
 })
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARACTERS = "10X98765432"
-ID_NUMBER_SHAPE = re.compile(r"^\d{17}[\dX]$")
+ID_NUMBER_SHAPE = re.compile(r"^[0-9]{17}[0-9X]$")
 EARLIEST_BIRTH = date(1900, 1, 1)
 
 
@@ -72,7 +72,7 @@ def make_id_number(region_code: str, birth_date: date, sequence: int, gender: st
 
 
 
-MOBILE = re.compile(r"^1[3-9]\d{9}$")
+MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
 
 
 def normalize_phone(phone: str) -> str:

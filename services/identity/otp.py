@@ -109,8 +109,9 @@ def verify_code(*, phone: str, purpose: str, code: str) -> None:
     collection = OtpCode._get_collection()
     live = {"phone_index": phone_index, "purpose": purpose, "expires_at": {"$gt": now},
             "attempts": {"$lt": max_attempts}}
+    code = crypto.canonical_digits(code or "").strip()
     if collection.find_one_and_delete({**live, "code_hash": _code_hash(phone_index, purpose,
-                                                                       (code or "").strip())}):
+                                                                       code)}):
         return
     counted = collection.find_one_and_update(live, {"$inc": {"attempts": 1}},
                                              return_document=ReturnDocument.AFTER)
