@@ -55,6 +55,10 @@ class EmbeddedDatabase:
             sys.executable, "-m", "secantus", "--host", self.host, "--port", str(self.port),
             "--storage-path", self.storage_path, "--log-level", "WARNING",
         ]
+        if self.storage_path != ":memory:":
+            # Fsync the log at every commit: a write answered before a crash is on disk after
+            # it (without it, acknowledged applications were lost when the server was killed).
+            command.append("--sync-on-commit")
         # A file, not a pipe: a pipe nobody reads would block a chatty server.
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the server)
         self.process = subprocess.Popen(

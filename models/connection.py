@@ -14,7 +14,9 @@ log = logging.getLogger(__name__)
 
 def connect(uri: str, db: str, timeout_ms: int = 3000, listeners: list | None = None) -> None:
     me.disconnect()
-    me.connect(host=uri, db=db, tz_aware=True, uuidRepresentation="standard",
+    # journal=True: a write is acknowledged once it is in the server's journal, so an answered
+    # 201 survives the database being killed right after.
+    me.connect(host=uri, db=db, tz_aware=True, uuidRepresentation="standard", journal=True,
                serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms, connect=False,
                event_listeners=listeners or [])
 
