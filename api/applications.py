@@ -65,7 +65,7 @@ class Applications(MethodView):
             applicant_id=current_user().id, idempotency_key=request.headers["Idempotency-Key"],
             render=_first_answer, **payload)
         # A retry (or a concurrent twin) gets the first answer again, exactly.
-        body = application.first_response or _first_answer(application)
+        body = applications.first_answer(application) or _first_answer(application)
         response = jsonify(body)
         response.status_code = 201
         response.headers["Location"] = url_for("applications.ApplicationById",

@@ -100,6 +100,21 @@ def mask_id_number(number: str | None) -> str | None:
     return number[:6] + "*" * (len(number) - 10) + number[-4:] if len(number) > 10 else "****"
 
 
+def mask_account(number: str | None) -> str | None:
+    """6222***********3445: a bank account number's first and last four digits."""
+    if not number:
+        return number
+    return number[:4] + "*" * max(0, len(number) - 8) + number[-4:] if len(number) > 8 else "****"
+
+
+def mask_text(value: str | None) -> str | None:
+    """张*, 瑞安市万松路****: a name or address shows its start, not all of it."""
+    if not value:
+        return value
+    keep = 1 if len(value) <= 4 else min(6, len(value) // 2)
+    return value[:keep] + "*" * min(4, max(1, len(value) - keep))
+
+
 def hash_token(token: str) -> str:
     """SHA-256 of a high-entropy random token (refresh tokens, tickets): enough to store it."""
     return hashlib.sha256(token.encode()).hexdigest()

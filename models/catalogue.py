@@ -74,6 +74,9 @@ class FormField(me.EmbeddedDocument):
     prefill = me.StringField()
     # Labels of the choices in both languages: {"male": {"zh-CN": "男", "en": "Male"}}.
     choice_labels = me.DictField()
+    # Personal data beyond ID numbers and phones (which are by their type): encrypted at rest,
+    # masked in answers.
+    personal = me.StringField(choices=("name", "address", "account"))
 
 
 class OutputDefinition(me.EmbeddedDocument):

@@ -80,6 +80,8 @@ class FormFieldSchema(Schema):
     max_date = fields.String(dump_only=True, allow_none=True)
     prefill = fields.String(dump_only=True, allow_none=True, metadata={
         "description": "filled by the system when known: applicant.*, spouse.*, subject.*"})
+    personal = fields.String(dump_only=True, allow_none=True, metadata={
+        "description": "name, address or account: personal data, kept encrypted and masked"})
 
 
 class JointFormFieldSchema(FormFieldSchema):
@@ -274,6 +276,8 @@ class FormFieldInputSchema(Schema):
     max_date = fields.String(allow_none=True)
     prefill = fields.String(allow_none=True, validate=validate.Regexp(
         r"^(applicant|spouse|subject)\.[a-z_]+$"))
+    personal = fields.String(allow_none=True,
+                             validate=validate.OneOf(["name", "address", "account"]))
 
 
 class OutputInputSchema(Schema):

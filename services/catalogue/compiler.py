@@ -10,7 +10,7 @@ from services.errors import ValidationFailed
 # on all of them (labels and `required` may differ: the first label wins, required if any is).
 FIELD_SIGNATURE = ("type", "pattern", "choices", "min", "max", "min_date", "max_date", "prefill")
 FORM_KEYS = ("name", "type", "labels", "required", "pattern", "choices", "choice_labels", "min",
-             "max", "min_date", "max_date", "prefill")
+             "max", "min_date", "max_date", "prefill", "personal")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -195,6 +195,8 @@ def build_definition(bundle: dict, matters: dict[str, dict], departments: dict[s
                 form[name]["choice_labels"] = dict(field.get("choice_labels") or {})
                 owner[name] = code
                 continue
+            # Personal if any matter that asks it says so: protecting it costs nothing.
+            form[name]["personal"] = form[name].get("personal") or field.get("personal")
             if _field_signature(form[name]) != _field_signature(field):
                 problems.add("fields", "Field {f} is defined differently by {a} and {b}: {diff}.",
                              "字段 {f} 在 {a} 与 {b} 中定义不一致：{diff}。", f=name,

@@ -167,19 +167,31 @@ def validate(fields: Iterable[Mapping], answers: Mapping, known: Mapping | None 
     return clean
 
 
+def personal_kind(field: Mapping) -> str | None:
+    """What personal data a field holds (id_number, phone, name, address, account), if any."""
+    return field.get("personal") or (field.get("type") if field.get("type") in PERSONAL_TYPES
+                                     else None)
+
+
 def split_personal(fields: Iterable[Mapping], clean: Mapping) -> tuple[dict, dict]:
-    """(plain answers, encrypted answers): ID and phone numbers never rest in the clear."""
-    personal = {f["name"] for f in fields if f.get("type") in PERSONAL_TYPES}
+    """(plain answers, encrypted answers): personal data never rests in the clear."""
+    personal = {f["name"] for f in fields if personal_kind(f)}
     plain = {k: v for k, v in clean.items() if k not in personal}
     protected = {k: crypto.encrypt(str(v)) for k, v in clean.items() if k in personal}
     return plain, protected
 
 
-def mask(kind: str | None, value: str) -> str:
+def mask(kind: str | None, value: str, *, owner: bool = False) -> str:
+    """A personal answer as shown: numbers always masked; names and addresses in full only to
+    their owner (the citizen who gave them)."""
     if kind == "phone":
         return crypto.mask_phone(value)
     if kind == "id_number":
         return crypto.mask_id_number(value)
+    if kind == "account":
+        return crypto.mask_account(value)
+    if kind in ("name", "address") and not owner:
+        return crypto.mask_text(value)
     return value
 
 

@@ -1,4 +1,6 @@
 """What a citizen may see of applications: theirs and their minor children's, in their language."""
+import json
+
 from bson import ObjectId
 
 from common import crypto, i18n
@@ -36,6 +38,17 @@ def reveal(value):
     if isinstance(value, dict) and "encrypted" in value:
         return crypto.decrypt(value["encrypted"])
     return value
+
+
+def seal_answer(answer: dict) -> dict:
+    """The first answer, kept for retries, encrypted: it holds the citizen's personal answers."""
+    return {"sealed": crypto.encrypt(json.dumps(answer, ensure_ascii=False, default=str))}
+
+
+def first_answer(application: Application) -> dict | None:
+    """The answer the request that made the application got, to be given again to its retries."""
+    kept = application.first_response or {}
+    return json.loads(crypto.decrypt(kept["sealed"])) if "sealed" in kept else (kept or None)
 
 
 def masked(value):
@@ -122,13 +135,15 @@ def supplement_view(request: dict | None, definition: dict) -> dict | None:
 
 
 def form_view(application: Application, definition: dict, *, names=None,
-              reveal_personal: bool = False) -> dict:
-    """The joint form's answers; personal data masked unless the reader is entitled to it."""
-    types = {f["name"]: f.get("type") for f in definition["form"]}
+              reveal_personal: bool = False, owner: bool = False) -> dict:
+    """The joint form's answers; personal data masked unless the reader is entitled to it (an
+    officer whose task needs it); the owner sees their names and addresses, not their numbers."""
+    kinds = {f["name"]: joint_form.personal_kind(f) for f in definition["form"]}
     answers = dict(application.form or {})
     for name, token in (application.form_protected or {}).items():
         value = crypto.decrypt(token)
-        answers[name] = value if reveal_personal else joint_form.mask(types.get(name), value)
+        answers[name] = value if reveal_personal else joint_form.mask(kinds.get(name), value,
+                                                                      owner=owner)
     if names is not None:
         answers = {k: v for k, v in answers.items() if k in set(names)}
     return answers
@@ -158,7 +173,7 @@ def citizen_view(application: Application) -> dict:
         "bundle_version": application.bundle_version, "status": application.status,
         "subject": {"kind": subject.get("kind"), "id": subject.get("id"),
                     "relation": subject.get("relation"), "name": subject.get("name")},
-        "form": form_view(application, definition),
+        "form": form_view(application, definition, owner=True),
         "materials": list(application.materials or []),
         "tasks": [_task_view(t) for t in application.tasks],
         "supplement": supplement_view(application.supplement, definition),

@@ -272,7 +272,7 @@ def submit_application(*, applicant_id: str, bundle: str, subject: dict | None, 
             raise
         return existing
     if render is not None:
-        application.first_response = render(application)
+        application.first_response = applications.seal_answer(render(application))
     try:
         # Document.save itself: TimestampedDocument's would restamp updated_at after the first
         # answer was rendered with it.
