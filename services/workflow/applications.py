@@ -40,6 +40,16 @@ def reveal(value):
     return value
 
 
+def seal_name(name: str | None) -> dict | None:
+    """A person's name as it rests on an application: encrypted."""
+    return {"encrypted": crypto.encrypt(name)} if name else None
+
+
+def subject_name(application: Application) -> str | None:
+    """The name of whom the application is about (older applications kept it in the clear)."""
+    return reveal((application.subject or {}).get("name"))
+
+
 def seal_answer(answer: dict) -> dict:
     """The first answer, kept for retries, encrypted: it holds the citizen's personal answers."""
     return {"sealed": crypto.encrypt(json.dumps(answer, ensure_ascii=False, default=str))}
@@ -172,7 +182,7 @@ def citizen_view(application: Application) -> dict:
         "bundle_name": i18n.pick(application.bundle_name) or application.bundle,
         "bundle_version": application.bundle_version, "status": application.status,
         "subject": {"kind": subject.get("kind"), "id": subject.get("id"),
-                    "relation": subject.get("relation"), "name": subject.get("name")},
+                    "relation": subject.get("relation"), "name": subject_name(application)},
         "form": form_view(application, definition, owner=True),
         "materials": list(application.materials or []),
         "tasks": [_task_view(t) for t in application.tasks],

@@ -26,6 +26,7 @@ from services.identity import citizens, numbers, otp
 from services.identity.tokens import Principal
 from services.materials import uploads
 from services.workflow import events, idempotency, submission
+from services.workflow.applications import subject_name
 
 log = logging.getLogger(__name__)
 
@@ -213,7 +214,7 @@ def describe(applications: list[Application]) -> list[dict]:
         "id": str(a.id), "bundle": a.bundle,
         "bundle_name": i18n.pick(a.bundle_name) or a.bundle, "status": a.status,
         "channel": a.channel, "station": a.station, "citizen_phone": phones.get(a.applicant),
-        "subject_name": (a.subject or {}).get("name"), "originals_checked": originals_checked(a),
+        "subject_name": subject_name(a), "originals_checked": originals_checked(a),
         "tasks": [{"id": t.id, "matter": t.matter, "matter_name": i18n.pick(t.name) or t.matter,
                    "department": t.department,
                    "department_name": i18n.pick(t.department_name) or t.department,

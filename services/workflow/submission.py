@@ -190,9 +190,9 @@ def _build(*, applicant: User, bundle: str, subject: dict, form: dict, materials
     if kind == "newborn":
         member = _child_from_form(applicant, definition, clean, family, scoped_key)
     subject_doc = ({"kind": "self", "id": str(applicant.id), "relation": "self",
-                    "name": applicant.name} if member is None else
+                    "name": applications.seal_name(applicant.name)} if member is None else
                    {"kind": "family", "id": str(member.id), "relation": member.relation,
-                    "name": member.name})
+                    "name": applications.seal_name(member.name)})
     plain, protected = joint_form.split_personal(definition["form"], clean)
     now = utcnow()
     tasks = _new_tasks(definition, now)

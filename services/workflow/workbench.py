@@ -112,7 +112,7 @@ def task_view(application: Application, task_id: str, officer) -> dict:
             "channel": application.channel, "station": application.station,
             "created_at": application.created_at,
             "subject": {"kind": subject.get("kind"), "relation": subject.get("relation"),
-                        "name": subject.get("name")},
+                        "name": applications.subject_name(application)},
             "form": applications.form_view(application, definition, names=used,
                                            reveal_personal=True),
             "form_labels": {name: labels[name] for name in used},

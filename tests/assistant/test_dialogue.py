@@ -11,7 +11,7 @@ from models.conversation import Conversation
 from models.handoff import Handoff
 from services.errors import InvalidState
 from services.identity import numbers
-from services.workflow import handling, supplements
+from services.workflow import applications, handling, supplements
 from tests.assistant.conversation_support import (
     NEWBORN_ANSWERS,
     answer_questions,
@@ -40,7 +40,7 @@ def test_a_new_parent_goes_from_a_baby_to_a_submitted_application(parent):
     application = Application.objects.get()
     assert application.applicant == str(parent.id)
     assert application.channel == "assistant"
-    assert application.subject["name"] == "Zhou Xiaoyu"
+    assert applications.subject_name(application) == "Zhou Xiaoyu"
     assert application.form["birth_weight_grams"] == 3300
     assert application.form["newborn_birth_time"] == "07:45"
     assert done["nlu"]["intent"] == "confirm"
