@@ -16,6 +16,7 @@ from common import db_metrics, log_setup
 from common.embedded_db import EmbeddedDatabase
 from common.i18n import current_locale, negotiate
 from models.connection import connect, ensure_indexes
+from web import blp as web_pages
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,7 @@ def create_app(config_name: str | None = None) -> Flask:
     _bind_request_context(app)
     _serve_docs_assets(app)
     _register_blueprints(api)
+    app.register_blueprint(web_pages)  # /app/ and /workbench/: static pages on the API
     errors.register(app)
 
     from cli import register_commands
