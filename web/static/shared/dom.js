@@ -35,6 +35,12 @@ export function svg(tag, attrs, ...children) {
   return el;
 }
 
+/** el.append() that skips null, undefined and false (native append would write "null"). */
+export function add(el, ...children) {
+  append(el, children);
+  return el;
+}
+
 export function clear(el) {
   while (el.firstChild) el.removeChild(el.firstChild);
   return el;

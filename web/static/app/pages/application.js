@@ -1,6 +1,6 @@
 // One application, live: the graph lights up as each department finishes (server-sent events,
 // no reload), the ETA, the timeline, a supplement request answered in place.
-import {busy, h, notice, replace} from '../../shared/dom.js';
+import {add, busy, h, notice, replace} from '../../shared/dom.js';
 import {explain} from '../../shared/errors.js';
 import {buildForm} from '../../shared/form.js';
 import {dateTime, label, relative, t} from '../../shared/i18n.js';
@@ -37,7 +37,7 @@ export default {
     const timelineBox = h('ol', {class: 'timeline', id: 'timeline'});
     const live = h('p', {class: 'visually-hidden', 'aria-live': 'polite', id: 'live-announcer'});
     const actions = h('div', {class: 'row'});
-    view.append(header, supplementBox,
+    add(view, header, supplementBox,
       h('section', {class: 'card', 'aria-labelledby': 'progress-heading'},
         h('h2', {id: 'progress-heading'}, t('application.departments')), graphBox, tasksList),
       h('section', {class: 'card', 'aria-labelledby': 'timeline-heading'},

@@ -1,5 +1,5 @@
 // All my applications (and my minor children's), newest first, live.
-import {h, replace} from '../../shared/dom.js';
+import {add, h, replace} from '../../shared/dom.js';
 import {t} from '../../shared/i18n.js';
 import {applicationItem} from './common.js';
 
@@ -7,7 +7,7 @@ export default {
   title: () => t('applications.title'),
   async render(view, params, ctx, alive) {
     const list = h('div', {'aria-live': 'polite'});
-    view.append(h('h1', {}, t('applications.title')), h('section', {class: 'card'}, list));
+    add(view, h('h1', {}, t('applications.title')), h('section', {class: 'card'}, list));
     const pageSize = ctx.large() ? 4 : 10;
     let shown = pageSize;
     const load = async () => {

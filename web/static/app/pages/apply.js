@@ -1,7 +1,7 @@
 // Apply for a life event: real name if needed, whom it is for, the joint form, the materials,
 // then one tap (with an Idempotency-Key, so a second tap or a retry makes no second application).
 import {newKey} from '../../shared/api.js';
-import {busy, field, h, notice, replace} from '../../shared/dom.js';
+import {add, busy, field, h, notice, replace} from '../../shared/dom.js';
 import {explain} from '../../shared/errors.js';
 import {buildForm} from '../../shared/form.js';
 import {label, t} from '../../shared/i18n.js';
@@ -60,11 +60,11 @@ export default {
       ctx.cached(`/bundles/${code}`), ctx.profile({fresh: true}), ctx.api.get('/me/family')]);
     if (!alive()) return undefined;
     document.title = `${t('apply.title')} · ${bundle.name} · ${ctx.appTitle()}`;
-    view.append(h('h1', {}, t('apply.heading', {name: bundle.name})));
+    add(view, h('h1', {}, t('apply.heading', {name: bundle.name})));
 
     const needsRealName = bundle.form.some((f) => (f.prefill || '').startsWith('applicant.') && f.prefill !== 'applicant.phone');
     if (needsRealName && !me.real_name_verified) {
-      view.append(realNameCard(ctx, () => ctx.navigate(`/bundles/${params.code}/apply`, {replace: true})));
+      add(view, realNameCard(ctx, () => ctx.navigate(`/bundles/${params.code}/apply`, {replace: true})));
       return undefined;
     }
 
@@ -184,7 +184,7 @@ export default {
         }
       });
     });
-    view.append(page);
+    add(view, page);
     return () => boxes.forEach((box) => box.cleanup());
   },
 };

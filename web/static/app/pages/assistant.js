@@ -1,6 +1,6 @@
 // The assistant: ask in your own words; it answers with text and cards (life events,
 // checklists, status, questions, buttons) you can tap.
-import {busy, field, h} from '../../shared/dom.js';
+import {add, busy, field, h} from '../../shared/dom.js';
 import {explain} from '../../shared/errors.js';
 import {getLocale, t} from '../../shared/i18n.js';
 
@@ -38,7 +38,7 @@ export default {
     const box = field({label: t('assistant.ask'), input, name: 'text'});
     const sendButton = h('button', {type: 'submit', class: 'primary'}, t('assistant.send'));
     const form = h('form', {class: 'chat-form', novalidate: true}, box, sendButton);
-    view.append(h('h1', {}, t('assistant.title')), h('p', {class: 'muted small'}, t('assistant.lead')), chat, form);
+    add(view, h('h1', {}, t('assistant.title')), h('p', {class: 'muted small'}, t('assistant.lead')), chat, form);
     let conversation = sessionStorage.getItem(KEY);
 
     const say = (role, text, cards, send) => {

@@ -1,5 +1,5 @@
 // A life event: its departments and matters as a dependency graph, time limits, materials.
-import {h} from '../../shared/dom.js';
+import {add, h} from '../../shared/dom.js';
 import {drawGraph} from '../../shared/graph.js';
 import {limit, t} from '../../shared/i18n.js';
 import {figures} from './common.js';
@@ -26,7 +26,7 @@ export default {
     document.title = `${bundle.name} · ${ctx.appTitle()}`;
     const names = new Map(bundle.steps.map((s) => [s.matter, s.name]));
     const items = checklist ? checklist.items : bundle.materials;
-    view.append(
+    add(view, 
       h('section', {class: 'card'},
         h('h1', {}, bundle.name),
         h('p', {}, bundle.description),

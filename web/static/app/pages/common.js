@@ -8,7 +8,7 @@ export function statusChip(status) {
 
 /** Before → after of one figure (departments, forms, materials, visits). */
 export function figures(before, after) {
-  const keys = ['forms', 'materials', 'visits', 'days'];
+  const keys = ['forms', 'materials', 'visits'];
   return h('dl', {class: 'figures'}, keys.filter((k) => before && before[k] !== undefined).map((k) => {
     const afterValue = after ? after[k] : undefined;
     return h('div', {class: 'figure'},
@@ -16,7 +16,7 @@ export function figures(before, after) {
       h('dd', {},
         h('span', {class: 'before', 'aria-label': t('figure.before_aria', {n: before[k]})}, String(before[k])),
         ' → ',
-        h('span', {class: 'after'}, afterValue === undefined || afterValue === null ? (k === 'days' ? '<1' : '—') : String(afterValue))));
+        h('span', {class: 'after'}, afterValue === undefined || afterValue === null ? '—' : String(afterValue))));
   }));
 }
 

@@ -1,5 +1,5 @@
 // Family members: the people I may apply for (a child, a parent) and my spouse.
-import {busy, field, h, notice, replace} from '../../shared/dom.js';
+import {add, busy, field, h, notice, replace} from '../../shared/dom.js';
 import {explain} from '../../shared/errors.js';
 import {idNumberProblem} from '../../shared/form.js';
 import {label, t} from '../../shared/i18n.js';
@@ -11,7 +11,7 @@ export default {
   async render(view, params, ctx, alive) {
     const list = h('ul', {class: 'plain', id: 'family-list'});
     const status = notice();
-    view.append(h('h1', {}, t('family.title')), h('section', {class: 'card'}, list, status));
+    add(view, h('h1', {}, t('family.title')), h('section', {class: 'card'}, list, status));
 
     async function load() {
       const members = await ctx.api.get('/me/family');
@@ -85,7 +85,7 @@ export default {
         }
       });
     });
-    view.append(form);
+    add(view, form);
     await load();
   },
 };

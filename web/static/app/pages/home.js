@@ -1,5 +1,5 @@
 // Home: the eight life events with their before/after figures; my applications, live.
-import {h, replace} from '../../shared/dom.js';
+import {add, h, replace} from '../../shared/dom.js';
 import {t} from '../../shared/i18n.js';
 import {applicationItem, figures, signInPrompt} from './common.js';
 
@@ -10,7 +10,7 @@ export default {
     const details = await Promise.all(bundles.map((b) => ctx.cached(`/bundles/${encodeURIComponent(b.code)}`).catch(() => null)));
     if (!alive()) return undefined;
     const mine = h('section', {class: 'card', 'aria-labelledby': 'my-apps'}, h('h2', {id: 'my-apps'}, t('home.my_applications')));
-    view.append(
+    add(view, 
       h('section', {class: 'hero'}, h('h1', {}, t('home.title')), h('p', {}, t('home.lead'))),
       ctx.signedIn() ? mine : null,
       h('section', {'aria-labelledby': 'life-events'},

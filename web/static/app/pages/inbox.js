@@ -1,5 +1,5 @@
 // The inbox: what the departments did, newest first; read one or all.
-import {busy, h, replace} from '../../shared/dom.js';
+import {add, busy, h, replace} from '../../shared/dom.js';
 import {dateTime, t} from '../../shared/i18n.js';
 
 export default {
@@ -9,7 +9,7 @@ export default {
     const pager = h('div', {class: 'spread'});
     const readAll = h('button', {type: 'button', id: 'read-all'}, t('inbox.read_all'));
     const summary = h('p', {class: 'muted'});
-    view.append(h('div', {class: 'spread'}, h('h1', {}, t('inbox.title')), readAll),
+    add(view, h('div', {class: 'spread'}, h('h1', {}, t('inbox.title')), readAll),
       summary, h('section', {class: 'card'}, list, pager));
     const pageSize = ctx.large() ? 5 : 20;
     let page = 1;

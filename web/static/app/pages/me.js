@@ -1,6 +1,6 @@
 // Me: who I am (masked), real-name verification, links to family and notification settings,
 // the language, large text and signing out.
-import {busy, h} from '../../shared/dom.js';
+import {add, busy, h} from '../../shared/dom.js';
 import {label, t} from '../../shared/i18n.js';
 import {realNameCard} from './apply.js';
 
@@ -11,7 +11,7 @@ export default {
     if (!alive()) return;
     const signOut = h('button', {type: 'button', class: 'danger', id: 'sign-out'}, t('me.sign_out'));
     signOut.addEventListener('click', () => busy(signOut, () => ctx.signOut()));
-    view.append(
+    add(view, 
       h('h1', {}, t('me.title')),
       h('section', {class: 'card', 'aria-labelledby': 'profile-heading'},
         h('h2', {id: 'profile-heading'}, t('me.profile')),

@@ -1,5 +1,5 @@
 // How I am told: channels, and quiet hours when push waits for the morning (the inbox never does).
-import {busy, field, h, notice} from '../../shared/dom.js';
+import {add, busy, field, h, notice} from '../../shared/dom.js';
 import {explain} from '../../shared/errors.js';
 import {t} from '../../shared/i18n.js';
 
@@ -56,6 +56,6 @@ export default {
         }
       });
     });
-    view.append(h('h1', {}, t('prefs.title')), form);
+    add(view, h('h1', {}, t('prefs.title')), form);
   },
 };

@@ -1,5 +1,5 @@
 // Sign in with phone and SMS code; the first sign-in creates the account.
-import {busy, field, h, notice} from '../../shared/dom.js';
+import {add, busy, field, h, notice} from '../../shared/dom.js';
 import {explain} from '../../shared/errors.js';
 import {getLocale, t} from '../../shared/i18n.js';
 
@@ -70,6 +70,6 @@ export default {
         }
       });
     });
-    view.append(form);
+    add(view, form);
   },
 };

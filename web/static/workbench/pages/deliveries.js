@@ -1,5 +1,5 @@
 // Administrators: deliveries that spent their retries (push, mini-program, SMS, webhooks).
-import {busy, h, notice, replace} from '../../shared/dom.js';
+import {add, busy, h, notice, replace} from '../../shared/dom.js';
 import {explain} from '../../shared/errors.js';
 import {dateTime, t} from '../../shared/i18n.js';
 
@@ -8,7 +8,7 @@ export default {
   async render(view, params, ctx, alive) {
     const box = h('div', {id: 'deliveries'});
     const said = notice();
-    view.append(h('h1', {}, t('deliveries.title')), said, box);
+    add(view, h('h1', {}, t('deliveries.title')), said, box);
     async function load() {
       const failed = await ctx.api.get('/admin/notifications/failed', {params: {page_size: 50}});
       if (!alive()) return;

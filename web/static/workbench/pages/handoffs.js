@@ -1,5 +1,5 @@
 // Citizens who asked the assistant for a person: claim one, help them, close it.
-import {busy, h, notice, replace} from '../../shared/dom.js';
+import {add, busy, h, notice, replace} from '../../shared/dom.js';
 import {explain} from '../../shared/errors.js';
 import {dateTime, label, t} from '../../shared/i18n.js';
 
@@ -12,7 +12,7 @@ export default {
     const tabs = h('div', {class: 'tabs', role: 'group', 'aria-label': t('queue.by_status')});
     const list = h('div', {id: 'handoffs'});
     const said = notice();
-    view.append(h('h1', {}, t('handoffs.title')), tabs, said, list);
+    add(view, h('h1', {}, t('handoffs.title')), tabs, said, list);
     async function load() {
       const items = await ctx.api.get('/workbench/handoffs', {params: {status}});
       if (!alive()) return;

@@ -1,6 +1,6 @@
 // The officer's queue: counts by status (and a chart of them), filters, overdue first, paging.
 import {barChart} from '../../shared/chart.js';
-import {field, h, replace} from '../../shared/dom.js';
+import {add, field, h, replace} from '../../shared/dom.js';
 import {dateTime, label, relative, t} from '../../shared/i18n.js';
 import {paged, statusChip} from './common.js';
 
@@ -26,7 +26,7 @@ export default {
     mine.addEventListener('change', () => { filters.mine = mine.checked; filters.page = 1; load(); });
     refresh.addEventListener('click', () => load());
 
-    view.append(h('div', {class: 'spread'}, h('h1', {}, t('queue.title')), refresh),
+    add(view, h('div', {class: 'spread'}, h('h1', {}, t('queue.title')), refresh),
       countsBox,
       h('div', {class: 'grid-3'},
         h('section', {'aria-labelledby': 'queue-list-heading'},

@@ -1,5 +1,5 @@
 // Staff sign-in: officers, station clerks and administrators.
-import {busy, field, h, notice} from '../../shared/dom.js';
+import {add, busy, field, h, notice} from '../../shared/dom.js';
 import {explain} from '../../shared/errors.js';
 import {t} from '../../shared/i18n.js';
 
@@ -40,6 +40,6 @@ export default {
         }
       });
     });
-    view.append(form);
+    add(view, form);
   },
 };

@@ -1,12 +1,12 @@
 // Administrators: the staff accounts (officers, clerks, admins) and their state.
-import {h, replace} from '../../shared/dom.js';
+import {add, h, replace} from '../../shared/dom.js';
 import {dateTime, label, t} from '../../shared/i18n.js';
 
 export default {
   title: () => t('staff.title'),
   async render(view, params, ctx, alive) {
     const box = h('div', {id: 'staff'});
-    view.append(h('h1', {}, t('staff.title')), box);
+    add(view, h('h1', {}, t('staff.title')), box);
     const staff = await ctx.api.get('/admin/staff');
     if (!alive()) return;
     replace(box, h('table', {class: 'card'},

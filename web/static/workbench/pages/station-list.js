@@ -1,5 +1,5 @@
 // Applications made at my station, newest first.
-import {h, replace} from '../../shared/dom.js';
+import {add, h, replace} from '../../shared/dom.js';
 import {dateTime, t} from '../../shared/i18n.js';
 import {paged, statusChip} from './common.js';
 
@@ -8,7 +8,7 @@ export default {
   async render(view, params, ctx, alive) {
     const box = h('div', {id: 'station-applications'});
     const pager = h('div', {class: 'pager'});
-    view.append(h('h1', {}, t('station.list')), box, pager);
+    add(view, h('h1', {}, t('station.list')), box, pager);
     let page = 1;
     async function load() {
       const {items, pages, total} = paged(await ctx.api.request('GET', '/workbench/assisted-applications', {params: {page, page_size: 20}, full: true}));

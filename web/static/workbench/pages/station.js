@@ -1,7 +1,7 @@
 // The station clerk applies for a citizen who is present: the citizen's texted code is their
 // consent; the clerk scans originals into the citizen's vault, fills the joint form, applies.
 import {newKey} from '../../shared/api.js';
-import {busy, field, h, notice, replace} from '../../shared/dom.js';
+import {add, busy, field, h, notice, replace} from '../../shared/dom.js';
 import {explain} from '../../shared/errors.js';
 import {buildForm} from '../../shared/form.js';
 import {dateTime, t} from '../../shared/i18n.js';
@@ -16,7 +16,7 @@ export default {
     let consent = null; // kept in memory only, for this page
     let phoneNumber = '';
     const steps = h('div', {});
-    view.append(h('h1', {}, t('station.title')), h('p', {class: 'muted'}, t('station.lead')), steps);
+    add(view, h('h1', {}, t('station.title')), h('p', {class: 'muted'}, t('station.lead')), steps);
 
     // 1. The citizen's phone: a consent code is texted to them.
     const phone = h('input', {type: 'tel', name: 'phone', maxlength: 11, inputmode: 'numeric'});
