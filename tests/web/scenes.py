@@ -100,3 +100,91 @@ def sign_in(browser, base: str, client: str, tokens: dict, locale: str = "zh-CN"
         key, json.dumps(session), locale, "1" if large else "0")
 
 
+
+
+# Every page of both clients: (client, who, path, what shows once it is drawn). `who` is
+# "anonymous", "citizen", or a staff username; paths may name {application} and {task}.
+PAGES = [
+    ("app", "anonymous", "/", ".bundle-card"),
+    ("app", "anonymous", "/sign-in", "#send-code"),
+    ("app", "anonymous", "/bundles/newborn", "svg.graph"),
+    ("app", "citizen", "/", "#my-apps ~ div .app-item, #my-apps + div .app-item"),
+    ("app", "citizen", "/bundles/newborn", ".checklist .status"),
+    ("app", "citizen", "/bundles/newborn/apply", "#apply-form .upload"),
+    ("app", "citizen", "/applications", ".app-item"),
+    ("app", "citizen", "/applications/{application}", "#timeline li"),
+    ("app", "citizen", "/inbox", "#inbox-list .notification"),
+    ("app", "citizen", "/assistant", "#chat li"),
+    ("app", "citizen", "/me", "#my-name"),
+    ("app", "citizen", "/me/family", "#family-list .family-member"),
+    ("app", "citizen", "/me/notifications", "#save-preferences"),
+    ("workbench", "anonymous", "/sign-in", "#staff-sign-in"),
+    ("workbench", "officer.medical_insurance", "/tasks", "#queue-table table"),
+    ("workbench", "officer.medical_insurance", "/tasks/{task}", "#complete-form"),
+    ("workbench", "officer.medical_insurance", "/handoffs", "#handoffs"),
+    ("workbench", "clerk.ruian-hospital", "/station", "#send-consent"),
+    ("workbench", "clerk.ruian-hospital", "/station/applications", "#station-applications"),
+    ("workbench", "admin", "/admin/staff", "#staff table"),
+    ("workbench", "admin", "/admin/deliveries", "#deliveries"),
+]
+
+
+def story(client, *, phone: str = "13900000001", name: str = "Zhou Lei",
+          baby: str = "Zhou Xiaoyu", spouse: str = "Chen Jing") -> dict:
+    """A family part-way through the newborn application: two matters done, the police asking
+    for a clearer household register, the maternity benefit claimed by its officer."""
+    family(phone, name=name, spouse=spouse)
+    tokens = citizen_tokens(client, phone)
+    application = apply_newborn(client, tokens, baby=baby)
+    finish(client, application["id"], "birth_medical_certificate")
+    finish(client, application["id"], "vaccination_certificate")
+    police = {"Authorization": "Bearer " + staff_tokens(client, "officer.public_security")[
+        "access_token"]}
+    registration = _pending(client, police, application["id"], "newborn_household_registration")
+    client.post(f"/api/v1/workbench/tasks/{registration}/claim", headers=police, expect=200)
+    client.post(f"/api/v1/workbench/tasks/{registration}/supplement-request", headers=police,
+                expect=200, json={"materials": ["household_register"],
+                                  "reason": "The photo of the household register is blurred"})
+    insurance = {"Authorization": "Bearer " + staff_tokens(client, "officer.medical_insurance")[
+        "access_token"]}
+    task = _pending(client, insurance, application["id"], "maternity_insurance_benefit")
+    client.post(f"/api/v1/workbench/tasks/{task}/claim", headers=insurance, expect=200)
+    relay()
+    return {"application": application["id"], "task": task, "citizen": tokens}
+
+
+def _pending(client, headers, application_id: str, matter: str) -> str:
+    queue = client.get("/api/v1/workbench/tasks", headers=headers, expect=200,
+                       query_string={"status": "pending"}).get_json()
+    return next(t["id"] for t in queue if t["matter"] == matter
+                and t["application"]["id"] == application_id)
+
+
+def visit(browser, base: str, page: tuple, scene: dict, client, locale: str,
+          large: bool = False) -> None:
+    """Open one page of PAGES as its user, in `locale`, and wait until it is drawn."""
+    from tests.web.support import present, wait
+
+    app, who, path, ready = page
+    if who == "anonymous":
+        browser.driver.get(f"{base}/{app}/")
+        browser.driver.execute_script(
+            "localStorage.clear(); sessionStorage.clear();"
+            "localStorage.setItem('onething.locale', arguments[0]);"
+            "localStorage.setItem('onething.app.large', arguments[1]);",
+            locale, "1" if large else "0")
+    else:
+        tokens = scene["citizen"] if who == "citizen" else staff_tokens(client, who)
+        sign_in(browser, base, app, tokens, locale, large)
+    browser.driver.get("about:blank")
+    browser.driver.get(f"{base}/{app}/#{path.format(**scene)}")
+    try:
+        present(browser.driver, ready, timeout=30)
+    except Exception:
+        browser.collect()
+        main = browser.driver.execute_script(
+            "return (document.querySelector('main') || document.body).innerText")
+        raise AssertionError(f"{app}{path} ({locale}) never showed {ready!r}: {main[:500]!r}; "
+                             f"console: {browser.console[-5:]}") from None
+    wait(browser.driver, lambda d: d.execute_script(
+        "return !document.querySelector('main[aria-busy]') && document.fonts.status === 'loaded'"))

@@ -49,13 +49,13 @@ export default {
       birth_date: field({label: `${t('family.birth_date')} ${t('form.optional')}`, input: birth, name: 'birth_date', hint: t('family.birth_hint')}),
       gender: field({label: `${t('family.gender')} ${t('form.optional')}`, input: gender, name: 'gender'}),
     };
-    const add = h('button', {type: 'submit', class: 'primary', id: 'add-member'}, t('family.add'));
+    const addButton = h('button', {type: 'submit', class: 'primary', id: 'add-member'}, t('family.add'));
     const addStatus = notice();
     const form = h('form', {class: 'card', novalidate: true, 'aria-labelledby': 'add-heading', id: 'family-form'},
-      h('h2', {id: 'add-heading'}, t('family.add_title')), Object.values(boxes), addStatus, add);
+      h('h2', {id: 'add-heading'}, t('family.add_title')), Object.values(boxes), addStatus, addButton);
     form.addEventListener('submit', (event) => {
       event.preventDefault();
-      busy(add, async () => {
+      busy(addButton, async () => {
         Object.values(boxes).forEach((b) => b.setError(null));
         if (!name.value.trim()) {
           boxes.name.setError(t('form.required', {f: t('family.name')}));
