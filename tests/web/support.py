@@ -65,6 +65,10 @@ class Browser:
         options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
         self.driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
         self.driver.set_window_size(*size)
+        # The page's own viewport exactly (a window's size would include the browser's frame).
+        self.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+            "width": size[0], "height": size[1], "deviceScaleFactor": 1,
+            "mobile": size[0] < 600})
         self.driver.set_script_timeout(60)
         self.size = size
         self.requested: list[str] = []

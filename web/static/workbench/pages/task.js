@@ -36,6 +36,13 @@ export default {
     const materialNames = new Map((definition?.materials || []).map((m) => [m.code, m.name]));
     const outputNames = new Map((definition?.steps || []).flatMap((s) => s.outputs || []).map((o) => [o.name, o.label]));
     const materialName = (code) => materialNames.get(code) || code;
+    const fieldSpecs = new Map((definition?.form || []).map((f) => [f.name, f]));
+    const answer = (name, value) => {
+      const spec = fieldSpecs.get(name);
+      if (spec && spec.choice_labels && spec.choice_labels[value]) return spec.choice_labels[value];
+      if (typeof value === 'boolean') return t(value ? 'form.yes' : 'form.no');
+      return String(value);
+    };
     const outputName = (code) => outputNames.get(code) || code;
 
     async function draw() {
@@ -63,7 +70,7 @@ export default {
             h('section', {class: 'card', 'aria-labelledby': 'answers-heading'},
               h('h2', {id: 'answers-heading'}, t('task.answers')),
               answers.length ? h('dl', {class: 'pairs', id: 'answers'}, answers.flatMap(([k, v]) => [
-                h('dt', {}, (app.form_labels || {})[k] || k), h('dd', {}, String(v))])) : h('p', {class: 'muted'}, t('task.no_answers'))),
+                h('dt', {}, (app.form_labels || {})[k] || k), h('dd', {}, answer(k, v))])) : h('p', {class: 'muted'}, t('task.no_answers'))),
             Object.keys(task.inputs || {}).length ? h('section', {class: 'card', 'aria-labelledby': 'inputs-heading'},
               h('h2', {id: 'inputs-heading'}, t('task.inputs')),
               h('dl', {class: 'pairs'}, Object.entries(task.inputs).flatMap(([k, v]) => [h('dt', {}, outputName(k)), h('dd', {}, String(v))]))) : null,
