@@ -3,8 +3,6 @@ application part-way, and signing a browser in without typing (tokens put in Web
 import io
 from datetime import date
 
-from flask import current_app
-
 from services import identity
 from tests import workflow_support as ws
 from tests.helpers import make_citizen, make_family_member
@@ -66,7 +64,8 @@ def apply_newborn(client, tokens: dict, *, baby: str = "Zhou Xiaoyu", key: str =
 def finish(client, application_id: str, matter: str) -> None:
     """An officer of the matter's department claims and completes its task through the API."""
     department = ws.NEWBORN_STEPS[matter][0]
-    headers = {"Authorization": f"Bearer {staff_tokens(client, f'officer.{department}')['access_token']}"}
+    token = staff_tokens(client, f"officer.{department}")["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
     queue = client.get("/api/v1/workbench/tasks", headers=headers, expect=200,
                        query_string={"status": "pending"}).get_json()
     task = next(t["id"] for t in queue if t["matter"] == matter
@@ -98,6 +97,7 @@ def sign_in(browser, base: str, client: str, tokens: dict, locale: str = "zh-CN"
         "localStorage.setItem('onething.locale', arguments[2]);"
         "localStorage.setItem('onething.app.large', arguments[3]);",
         key, json.dumps(session), locale, "1" if large else "0")
+    browser.driver.get("about:blank")  # the next page starts afresh and reads the storage
 
 
 
@@ -176,7 +176,7 @@ def visit(browser, base: str, page: tuple, scene: dict, client, locale: str,
     else:
         tokens = scene["citizen"] if who == "citizen" else staff_tokens(client, who)
         sign_in(browser, base, app, tokens, locale, large)
-    browser.driver.get("about:blank")
+        browser.driver.get("about:blank")
     browser.driver.get(f"{base}/{app}/#{path.format(**scene)}")
     try:
         present(browser.driver, ready, timeout=30)

@@ -1,5 +1,6 @@
 """Real browsers for the web clients: headless Debian Chromium driven by selenium, a live server,
 axe-core, and the URLs the browser asked for."""
+import contextlib
 import json
 import shutil
 import tempfile
@@ -83,10 +84,8 @@ class Browser:
         self.console.extend(self.driver.get_log("browser"))
 
     def quit(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # a browser that died has nothing more to tell
             self.collect()
-        except Exception:  # a browser that died has nothing more to tell
-            pass
         self.driver.quit()
         shutil.rmtree(self.profile, ignore_errors=True)
 

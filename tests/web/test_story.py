@@ -93,11 +93,13 @@ def test_a_father_applies_and_watches_six_departments_finish_live(live_server, n
     # The joint form: what the system knows is prefilled; he answers the rest.
     find(app_driver, "#apply-form")
     assert "Zhou Lei" in find(app_driver, '[data-field="applicant_name"]').text
-    answers = {**ws.newborn_form(), "spouse_name": "Chen Jing", "spouse_id_number": scenes.MOTHER_ID}
+    answers = {**ws.newborn_form(), "spouse_name": "Chen Jing",
+               "spouse_id_number": scenes.MOTHER_ID}
     for name, value in answers.items():
         set_field(app_driver, name, value)
     for type_code, path in write_files(tmp_path).items():
-        present(app_driver, f'.upload[data-material="{type_code}"] input[type=file]').send_keys(path)
+        upload = f'.upload[data-material="{type_code}"] input[type=file]'
+        present(app_driver, upload).send_keys(path)
     wait(app_driver, lambda d: len(d.find_elements(
         "css selector", '.upload [data-upload-state="done"]')) == 4, timeout=30)
     assert len(app_driver.find_elements("css selector", ".upload img.preview")) == 3
