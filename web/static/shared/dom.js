@@ -1,4 +1,4 @@
-// DOM helpers: every text goes in as a text node (never innerHTML), so data stays inert.
+// DOM helpers: every text goes in as a text node (never parsed as HTML), so data stays inert.
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
 function apply(el, attrs) {
