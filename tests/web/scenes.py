@@ -173,10 +173,10 @@ def visit(browser, base: str, page: tuple, scene: dict, client, locale: str,
             "localStorage.setItem('onething.locale', arguments[0]);"
             "localStorage.setItem('onething.app.large', arguments[1]);",
             locale, "1" if large else "0")
+        browser.driver.get("about:blank")  # the next page starts afresh and reads the storage
     else:
         tokens = scene["citizen"] if who == "citizen" else staff_tokens(client, who)
         sign_in(browser, base, app, tokens, locale, large)
-        browser.driver.get("about:blank")
     browser.driver.get(f"{base}/{app}/#{path.format(**scene)}")
     try:
         present(browser.driver, ready, timeout=30)
@@ -187,4 +187,5 @@ def visit(browser, base: str, page: tuple, scene: dict, client, locale: str,
         raise AssertionError(f"{app}{path} ({locale}) never showed {ready!r}: {main[:500]!r}; "
                              f"console: {browser.console[-5:]}") from None
     wait(browser.driver, lambda d: d.execute_script(
-        "return !document.querySelector('main[aria-busy]') && document.fonts.status === 'loaded'"))
+        "return !document.querySelector('main[aria-busy]') && document.fonts.status === 'loaded'"
+        " && document.documentElement.lang === arguments[0]", locale))

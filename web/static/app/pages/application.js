@@ -96,7 +96,7 @@ export default {
       const send = h('button', {type: 'submit', class: 'primary', id: 'send-supplement'}, t('supplement.send'));
       const card = h('form', {class: 'card notice-warn', id: 'supplement-form', novalidate: true, 'aria-labelledby': 'supplement-heading'},
         h('h2', {id: 'supplement-heading'}, t('supplement.title')),
-        h('ul', {}, (request.reasons || []).map((r) => h('li', {}, h('strong', {}, r.department.name), `：${r.reason}`))),
+        h('ul', {}, (request.reasons || []).map((r) => h('li', {}, h('strong', {}, r.department.name), t('common.colon'), r.reason))),
         fields.length ? form.element : null, boxes, status, send);
       card.addEventListener('submit', (event) => {
         event.preventDefault();
@@ -152,7 +152,7 @@ export default {
       await loadTimeline();
       if (announce) {
         const changed = app.tasks.filter((task) => before.get(task.id) !== task.status);
-        if (changed.length) live.textContent = changed.map((x) => `${x.department_name}: ${label('status', x.status)}`).join('；');
+        if (changed.length) live.textContent = changed.map((x) => `${x.department_name}${t('common.colon')}${label('status', x.status)}`).join(t('common.list_separator'));
       }
     }
 

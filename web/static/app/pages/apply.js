@@ -153,7 +153,7 @@ export default {
         boxes.forEach((box) => box.setError(null));
         if (missing.length) {
           missing.forEach((i) => boxes.get(i.code).setError(t('apply.material_missing', {name: i.name})));
-          summary.say(t('apply.add_materials', {names: missing.map((i) => i.name).join('、')}), 'error');
+          summary.say(t('apply.add_materials', {names: missing.map((i) => i.name).join(t('common.list_separator'))}), 'error');
           boxes.get(missing[0].code).querySelector('input[type=file]').focus();
           return;
         }

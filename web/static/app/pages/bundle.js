@@ -50,7 +50,7 @@ export default {
           h('span', {class: 'small'}, t('bundle.promised', {limit: limit(step.promised)})),
           step.statutory ? h('span', {class: 'small muted'}, ` · ${t('bundle.statutory', {limit: limit(step.statutory)})}`) : null,
           step.depends_on && step.depends_on.length
-            ? h('span', {class: 'small muted'}, h('br'), t('bundle.after', {names: step.depends_on.map((m) => names.get(m) || m).join('、')}))
+            ? h('span', {class: 'small muted'}, h('br'), t('bundle.after', {names: step.depends_on.map((m) => names.get(m) || m).join(t('common.list_separator'))}))
             : null)))),
       h('section', {class: 'card', 'aria-labelledby': 'materials-heading'},
         h('h2', {id: 'materials-heading'}, t('bundle.materials')),

@@ -51,7 +51,7 @@ export default {
       replace(chartBox, barChart([
         ...STATUSES.map((s, i) => ({key: s, label: label('status', s), value: by[i]})),
         {key: 'overdue', label: t('queue.overdue'), value: overdueCount},
-      ], {label: t('queue.chart_label', {open, overdue: overdueCount}), width: 360, labelWidth: 120}));
+      ], {label: t('queue.chart_label', {open, overdue: overdueCount}), width: 340, labelWidth: 110, barHeight: 30}));
     }
 
     async function list() {
