@@ -98,7 +98,7 @@ def test_a_station_clerk_applies_for_a_citizen_who_consents(live_server, client,
     click(driver, "#verify-consent")
     find(driver, "#assisted-form")
     set_field(driver, "bundle", "newborn")
-    find(driver, "#assisted-form")
+    present(driver, '#assisted-form [name="newborn_name"]')  # the newborn's form is drawn
     set_field(driver, "subject", "newborn")
     for name, value in ws.newborn_form(newborn_name="Lin Xiaobao").items():
         set_field(driver, name, value)

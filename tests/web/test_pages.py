@@ -61,3 +61,24 @@ def test_a_name_made_of_markup_is_shown_as_text_on_every_page(live_server, clien
         browser.collect()
         assert not [c for c in browser.console if "alert" in c["message"]]
         assert not [u for u in browser.requested if u.endswith("/x")], "the markup loaded an image"
+
+
+def test_each_staff_role_sees_and_opens_only_its_own_pages(live_server, client, seeded,
+                                                          browsers):
+    desktop = browsers(DESKTOP, "en")
+    driver = desktop.driver
+    menus = {"officer.health": ["#/tasks", "#/handoffs"],
+             "clerk.ruian-hospital": ["#/station", "#/station/applications", "#/handoffs"],
+             "admin": ["#/handoffs", "#/admin/staff", "#/admin/deliveries"]}
+    forbidden = {"officer.health": "/station", "clerk.ruian-hospital": "/tasks",
+                 "admin": "/tasks"}
+    homes = {"officer.health": "#/tasks", "clerk.ruian-hospital": "#/station",
+             "admin": "#/admin/staff"}
+    for username, menu in menus.items():
+        scenes.sign_in(desktop, live_server.url, "workbench", scenes.staff_tokens(client, username),
+                       "en")
+        driver.get(f"{live_server.url}/workbench/#{forbidden[username]}")
+        wait(driver, lambda d, u=username: d.current_url.endswith(homes[u]))
+        links = [a.get_attribute("href").split("/workbench/", 1)[1]
+                 for a in driver.find_elements("css selector", "#nav a")]
+        assert links == menu, username

@@ -113,6 +113,8 @@ function drawTopbar() {
         'aria-label': t('app.switch_language'),
         onclick: async () => {
           await setLocale(other, {remember: true});
+          // Notifications (push, SMS, the inbox's texts) follow the citizen's language too.
+          if (session.signedIn()) api.patch('/me', {locale: other}).catch(() => null);
           drawShell();
           router.render();
         },

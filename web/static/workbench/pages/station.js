@@ -76,9 +76,12 @@ export default {
 
     // 2. The life event, the joint form, the scans of originals, then apply.
     const bundleSelect = h('select', {name: 'bundle', id: 'station-bundle'}, bundles.map((b) => h('option', {value: b.code}, b.name)));
+    let drawing = 0;
     async function drawApply() {
+      const mine = ++drawing;
       applyCard.hidden = false;
       const definition = await ctx.api.get(`/bundles/${encodeURIComponent(bundleSelect.value)}`);
+      if (mine !== drawing || !alive()) return; // another life event was chosen meanwhile
       const fields = definition.form.map((f) => (f.prefill ? {...f, required: false} : f));
       const form = buildForm(fields, {prefix: 'assisted'});
       for (const f of definition.form.filter((x) => x.prefill)) {
