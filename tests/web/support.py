@@ -123,9 +123,12 @@ def present(driver, css: str, timeout: float = 20.0):
 
 
 def wait(driver, condition, timeout: float = 20.0):
+    """Until `condition(driver)` holds; an element replaced while it was read is read again."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, timeout, poll_frequency=0.1).until(lambda d: condition(d))
+    return WebDriverWait(driver, timeout, poll_frequency=0.1, ignored_exceptions=(
+        NoSuchElementException, StaleElementReferenceException)).until(lambda d: condition(d))
 
 
 def type_into(driver, css: str, text: str) -> None:
