@@ -120,3 +120,51 @@ def test_a_station_clerk_applies_for_a_citizen_who_consents(live_server, client,
     # The clerk's page kept the consent in memory only.
     browser.collect()
     assert not [u for u in browser.requested if "consent" in u.lower() and "?" in u]
+
+
+def test_the_assistant_answers_in_the_chat_with_cards_to_tap(live_server, client, seeded,
+                                                            browsers):
+    scenes.family("13900000014")
+    browser = browsers(PHONE, "zh-CN")
+    driver = browser.driver
+    scenes.visit(browser, live_server.url, ("app", "citizen", "/assistant", "#chat li"),
+                 {"citizen": scenes.citizen_tokens(client, "13900000014")}, client, "zh-CN")
+    type_into(driver, 'input[name="text"]', "生孩子要办什么")
+    click(driver, ".chat-form button[type=submit]")
+    wait(driver, lambda d: len(d.find_elements("css selector", "#chat .from-assistant")) >= 2,
+         timeout=60)
+    link = find(driver, '#chat a[href="#/bundles/newborn"]')
+    link.click()
+    find(driver, "svg.graph")
+
+
+def test_an_officer_asks_for_more_and_another_rejects_with_a_reason(live_server, client, seeded,
+                                                                   browsers):
+    scene = scenes.story(client, phone="13900000015")
+    browser = browsers(DESKTOP, "en")
+    driver = browser.driver
+    scenes.visit(browser, live_server.url, ("workbench", "officer.medical_insurance",
+                                            "/tasks/{task}", "#supplement-form"), scene, client,
+                 "en")
+    click(driver, "#sup-m-marriage_certificate")
+    type_into(driver, 'textarea[name="supplement-reason"]', "The certificate's seal is cut off")
+    click(driver, "#ask-supplement")
+    wait(driver, lambda d: d.find_element("css selector", ".spread .status")
+         .get_attribute("data-status") == "needs_supplement")
+    asked = Application.objects.get(id=scene["application"]).supplement
+    assert asked is not None
+
+    scenes.family("13900000016", name="Xu Ming", n=2)
+    scenes.apply_newborn(client, scenes.citizen_tokens(client, "13900000016"), baby="Xu Tian",
+                         key="another")
+    health = scenes.staff_tokens(client, "officer.health")
+    scenes.sign_in(browser, live_server.url, "workbench", health, "en")
+    driver.get(f"{live_server.url}/workbench/#/tasks")
+    click(driver, 'tr[data-matter="birth_medical_certificate"][data-status="pending"] a')
+    click(driver, "#claim")
+    type_into(driver, 'textarea[name="reason"]', "The hospital has no record of this birth")
+    driver.execute_script("window.confirm = () => true;")
+    click(driver, "#reject")
+    wait(driver, lambda d: d.find_element("css selector", ".spread .status")
+         .get_attribute("data-status") == "rejected")
+    assert Application.objects(status="rejected").count() == 1

@@ -78,7 +78,8 @@ def officer_completes(driver, application_id: str, matter: str) -> None:
 
 
 def test_a_father_applies_and_watches_six_departments_finish_live(live_server, notification_worker,
-                                                                  seeded, browsers, tmp_path):
+                                                                  seeded, browsers, tmp_path,
+                                                                  client):
     base = live_server.url
     father = browsers(PHONE, "en")
     officer = browsers(DESKTOP, "en")
@@ -141,6 +142,8 @@ def test_a_father_applies_and_watches_six_departments_finish_live(live_server, n
     click(app_driver, "#sign-out")
     wait(app_driver, lambda d: d.execute_script(
         "return localStorage.getItem('onething.app.session')") is None)
+    wait(app_driver, lambda d: client.post("/api/v1/auth/refresh", json={
+        "refresh_token": tokens["refresh_token"]}).status_code == 401)  # revoked by the logout
     for browser in (father, officer):
         browser.collect()
         assert browser.requested, "the browser's requests were not recorded"
