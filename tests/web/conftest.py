@@ -5,9 +5,13 @@ import sys
 
 import pytest
 
-from tests.processes import ROOT, wait_until
+from tests.processes import ROOT
 from tests.web import scenes
 from tests.web.support import MISSING, Browser, LiveServer, browser_available
+
+# Without a browser the browser tests are not collected; test_browser.py says so in one line.
+BROWSER_MODULES = ["test_forms.py", "test_pages.py", "test_story.py"]
+collect_ignore = [] if browser_available() else BROWSER_MODULES
 
 
 def pytest_collection_modifyitems(items):
@@ -64,7 +68,3 @@ def browsers():
     yield open_one
     for browser in opened:
         browser.quit()
-
-
-def wait_for(condition, timeout=20.0):
-    return wait_until(condition, timeout=timeout, interval=0.1)
