@@ -14,7 +14,7 @@ CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'none'",
     "script-src 'self'",
     "style-src 'self'",
-    "img-src 'self' blob: data:",
+    "img-src 'self' blob:",  # blob: previews of a file before it is uploaded
     "connect-src 'self'",
     "font-src 'self'",
     "manifest-src 'self'",
