@@ -6,7 +6,7 @@ PORT ?= 5000
 PYTEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev run serve test lint format bench demo eval-assistant clean
+.PHONY: help install install-dev run serve test lint format bench demo eval-assistant screenshots clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ test: lint ## Lint, then the whole suite against a fresh embedded database per w
 
 bench: $(VENV)/.installed-bench ## Load a production-style stack (<5 min): one table, var/bench/latest.json; fails over a DB-command budget
 	$(BIN)/python -m bench.run
+
+screenshots: install-dev ## Every web page at 390x844 (workbench 1280x800), Chinese and English, in var/screenshots/
+	$(BIN)/python scripts/screenshots.py
 
 lint: install-dev ## ruff, and the import contracts of .importlinter (layers, domains, no cycles)
 	$(BIN)/ruff check .

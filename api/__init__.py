@@ -19,6 +19,7 @@ from common.embedded_db import EmbeddedDatabase
 from common.i18n import current_locale, negotiate
 from models import calendar_year
 from models.connection import connect, ensure_indexes
+from web import blp as web_pages
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,7 @@ def create_app(config_name: str | None = None) -> Flask:
     input_guards.register(app)
     _serve_docs_assets(app)
     _register_blueprints(api)
+    app.register_blueprint(web_pages)  # /app/ and /workbench/: static pages on the API
     errors.register(app)
     register_commands(app)
     if config.ASSISTANT_WARM_UP:

@@ -1,0 +1,88 @@
+"""Every page of both clients in both languages: no serious or critical accessibility
+violation (axe-core), and a citizen's name made of markup stays text everywhere it shows."""
+import pytest
+
+from tests.web import scenes
+from tests.web.support import DESKTOP, PHONE, find, run_axe, wait
+
+XSS = "<img src=x onerror=alert(1)>"
+
+
+@pytest.fixture
+def scene(client, seeded):
+    return scenes.story(client)
+
+
+def test_every_page_passes_axe_in_both_languages(live_server, scene, client, browsers):
+    phone, desktop = browsers(PHONE), browsers(DESKTOP)
+    found = {}
+    for locale in ("zh-CN", "en"):
+        for page in scenes.PAGES:
+            browser = phone if page[0] == "app" else desktop
+            scenes.visit(browser, live_server.url, page, scene, client, locale)
+            assert browser.driver.execute_script("return document.documentElement.lang") == locale
+            violations = run_axe(browser.driver)
+            if violations:
+                found[f"{locale} {page[0]}{page[2]}"] = violations
+    # 长辈版: the same pages, bigger.
+    for page in scenes.PAGES[:8]:
+        if page[0] == "app":
+            scenes.visit(phone, live_server.url, page, scene, client, "zh-CN", large=True)
+            violations = run_axe(phone.driver)
+            if violations:
+                found[f"large {page[2]}"] = violations
+    assert not found, found
+
+
+def test_a_name_made_of_markup_is_shown_as_text_on_every_page(live_server, client, seeded,
+                                                              browsers):
+    scene = scenes.story(client, phone="13900000002", name=XSS, baby=XSS, spouse=XSS)
+    phone, desktop = browsers(PHONE, "en"), browsers(DESKTOP, "en")
+    shown = {
+        ("app", "citizen", "/", ".subject-name"),
+        ("app", "citizen", "/applications", ".subject-name"),
+        ("app", "citizen", "/applications/{application}", ".subject-name"),
+        ("app", "citizen", "/me", "#my-name"),
+        ("app", "citizen", "/me/family", ".member-name"),
+        ("app", "citizen", "/bundles/newborn/apply", '[data-field="applicant_name"] .known-value'),
+        ("workbench", "officer.medical_insurance", "/tasks/{task}", ".subject-name"),
+    }
+    for page in sorted(shown):
+        browser = phone if page[0] == "app" else desktop
+        browser.driver.execute_script("window.alerted = []; window.alert = (m) => alerted.push(m);"
+                                      if browser.driver.current_url.startswith("http") else "")
+        scenes.visit(browser, live_server.url, page, scene, client, "en")
+        driver = browser.driver
+        wait(driver, lambda d, css=page[3]: any(
+            XSS in e.text for e in d.find_elements("css selector", css)))
+        assert driver.find_elements("css selector", 'img[src="x"], img[src$="/x"]') == [], page
+        assert driver.execute_script("return document.querySelectorAll('[onerror]').length") == 0
+    for browser in (phone, desktop):
+        browser.collect()
+        assert not [c for c in browser.console if "alert" in c["message"]]
+        assert not [u for u in browser.requested if u.endswith("/x")], "the markup loaded an image"
+
+
+def test_each_staff_role_sees_and_opens_only_its_own_pages(live_server, client, seeded,
+                                                          browsers):
+    desktop = browsers(DESKTOP, "en")
+    driver = desktop.driver
+    menus = {"officer.health": ["#/tasks", "#/handoffs"],
+             "clerk.ruian-hospital": ["#/station", "#/station/applications", "#/handoffs"],
+             "admin": ["#/handoffs", "#/admin/staff", "#/admin/deliveries"]}
+    forbidden = {"officer.health": "/station", "clerk.ruian-hospital": "/tasks",
+                 "admin": "/tasks"}
+    homes = {"officer.health": "#/tasks", "clerk.ruian-hospital": "#/station",
+             "admin": "#/admin/staff"}
+    for username, menu in menus.items():
+        scenes.sign_in(desktop, live_server.url, "workbench", scenes.staff_tokens(client, username),
+                       "en")
+        driver.get(f"{live_server.url}/workbench/#{forbidden[username]}")
+        wait(driver, lambda d, u=username: d.current_url.endswith(homes[u]))
+        find(driver, "main h1")
+
+        def links(d):
+            return [a.get_attribute("href").split("/workbench/", 1)[1]
+                    for a in d.find_elements("css selector", "#nav a")]
+        wait(driver, lambda d, m=menu: links(d) == m)
+        assert driver.current_url.endswith(homes[username])
