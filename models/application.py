@@ -97,6 +97,7 @@ class Application(TimestampedDocument):
     idempotency_key = me.StringField()
     request_fingerprint = me.StringField()
     first_response = me.DictField()
+    open_key = me.StringField()  # "<bundle>:<subject id>" while the application is open
     reason = me.StringField()  # why it was rejected, for the citizen
     completed_at = me.DateTimeField()
     eta = me.DateTimeField()
@@ -116,6 +117,9 @@ class Application(TimestampedDocument):
             {"fields": ["outbox_pending"], "sparse": False},
             {"fields": ["idempotency_key"], "unique": True,
              "partialFilterExpression": {"idempotency_key": {"$type": "string"}}},
+            # One open application per bundle and subject: set while open, unset when it ends.
+            {"fields": ["open_key"], "unique": True,
+             "partialFilterExpression": {"open_key": {"$type": "string"}}},
         ],
     }
 

@@ -204,6 +204,7 @@ def _build(*, applicant: User, bundle: str, subject: dict, form: dict, materials
         clerk=str(clerk_id) if clerk_id else None, idempotency_key=scoped_key,
         request_fingerprint=request_fingerprint, created_at=now, updated_at=now,
         eta=expected_completion(definition, tasks, now), outbox_pending=True,
+        open_key=f"{bundle}:{subject_doc['id']}",
     )
     actor_role, actor = (("clerk", str(clerk_id)) if clerk_id else
                          ("citizen", str(applicant.id)))
@@ -223,12 +224,27 @@ def _build(*, applicant: User, bundle: str, subject: dict, form: dict, materials
     return application
 
 
-def _applicant(applicant_id: str) -> User:
+def _applicant(applicant_id: str, *, at_station: bool = False) -> User:
     applicant = User.objects(id=str(applicant_id), role=Role.CITIZEN.value,
                              active=True).first() if ObjectId.is_valid(str(applicant_id)) else None
     if applicant is None:
         raise NotFound("No such citizen.", "未找到该居民。", error="citizen_not_found")
+    if not applicant.real_name_verified and not at_station:
+        # Without it anybody could apply with another person's ID number in the form; at a
+        # station the clerk has checked the citizen's identity card in person.
+        raise Forbidden("Verify your real name before applying.", "请先完成实名认证再申请。",
+                        error="real_name_required")
     return applicant
+
+
+def _already_open(open_key: str) -> InvalidState:
+    """409 naming the application that is still open for this bundle and person."""
+    open_one = Application.objects(open_key=open_key).only("id").first()
+    return InvalidState(
+        "An application for this is still open ({id}): follow it, or withdraw it first.",
+        "此事项已有一件正在办理的申请（{id}），请查看进度或先撤回。",
+        error="application_already_open", id=str(open_one.id) if open_one else "-",
+        errors={"application": [str(open_one.id)]} if open_one else {})
 
 
 def _first_for_key(scoped_key: str, request_fingerprint: str) -> Application | None:
@@ -261,7 +277,8 @@ def submit_application(*, applicant_id: str, bundle: str, subject: dict | None, 
     request_fingerprint = idempotency.fingerprint(request)
     try:
         application = _build(
-            applicant=_applicant(applicant_id), bundle=bundle, subject=subject, form=form or {},
+            applicant=_applicant(applicant_id, at_station=clerk_id is not None), bundle=bundle,
+            subject=subject, form=form or {},
             materials=list(materials or []), channel=channel, station=station,
             clerk_id=clerk_id, scoped_key=scoped_key, request_fingerprint=request_fingerprint)
     except DomainError:
@@ -280,7 +297,7 @@ def submit_application(*, applicant_id: str, bundle: str, subject: dict | None, 
     except (DuplicateKeyError, me.NotUniqueError):
         existing = _first_for_key(scoped_key, request_fingerprint)
         if existing is None:
-            raise
+            raise _already_open(application.open_key) from None
         return existing
     log.info("application %s for %s submitted (%s, %d tasks)", application.id, bundle, channel,
              len(application.tasks))

@@ -9,6 +9,7 @@ from datetime import datetime
 from pymongo import ReturnDocument
 
 from models.application import (
+    OPEN_APPLICATION_STATUSES,
     Application,
     ApplicationStatus,
     TaskStatus,
@@ -87,6 +88,9 @@ class Change:
     guard: dict = field(default_factory=dict)
 
 
+OPEN_STATUSES = {str(s.value) for s in OPEN_APPLICATION_STATUSES}
+
+
 def _task_sets(before: list[dict], after: list[dict]) -> tuple[dict, list[dict]]:
     """`$set`s and array filters for the fields that changed, task by task (never positional)."""
     sets: dict = {}
@@ -116,6 +120,8 @@ def _commit(application: Application, change: Change, now: datetime) -> Applicat
         push["outbox"] = {"$each": change.intents}
         sets["outbox_pending"] = True
     update: dict = {"$set": sets, "$inc": {"version": 1}}
+    if sets.get("status") not in (None, *OPEN_STATUSES):
+        update["$unset"] = {"open_key": ""}  # it ended: the next application may be made
     if push:
         update["$push"] = push
     raw = Application._get_collection().find_one_and_update(

@@ -40,7 +40,8 @@ def _case(world) -> SimpleNamespace:
         application = submission.submit_application(
             applicant_id=str(world.citizen_a.id), bundle="newborn",
             subject={"kind": "newborn"}, materials=[photo, *others],
-            form=ws.newborn_form(spouse_name="Spouse A", spouse_id_number=ws.baby_id_number(3)),
+            form=ws.newborn_form(spouse_name="Spouse A", spouse_id_number=ws.baby_id_number(3),
+                                 newborn_name=f"Baby M{next(_sequence)}"),
             idempotency_key=f"matrix-materials-{next(_sequence)}")
         health = make_officer("health")
         birth = application.task_for("birth_medical_certificate").id

@@ -3,13 +3,13 @@ application part-way, and signing a browser in without typing (tokens put in Web
 import io
 from datetime import date
 
-from services import identity
+from services.identity import numbers
 from tests import workflow_support as ws
 from tests.helpers import make_citizen, make_family_member
 
 PASSWORD = "onething-dev"
-FATHER_ID = identity.make_id_number("330381", date(1990, 6, 1), 12, "male")
-MOTHER_ID = identity.make_id_number("330381", date(1992, 2, 3), 34, "female")
+FATHER_ID = numbers.make_id_number("330381", date(1990, 6, 1), 12, "male")
+MOTHER_ID = numbers.make_id_number("330381", date(1992, 2, 3), 34, "female")
 
 
 def seed() -> None:
@@ -33,10 +33,10 @@ def staff_tokens(client, username: str) -> dict:
 def family(phone: str, *, name: str = "Zhou Lei", spouse: str = "Chen Jing", n: int = 1):
     """A verified citizen with a spouse (every personal answer of the newborn form prefilled)."""
     father = make_citizen(phone=phone, name=name,
-                          id_number=identity.make_id_number("330381", date(1990, 6, n), 12 + n,
+                          id_number=numbers.make_id_number("330381", date(1990, 6, n), 12 + n,
                                                             "male"))
     make_family_member(father, "spouse", name=spouse,
-                       id_number=identity.make_id_number("330381", date(1992, 2, n), 34 + n,
+                       id_number=numbers.make_id_number("330381", date(1992, 2, n), 34 + n,
                                                          "female"))
     return father
 

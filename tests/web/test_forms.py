@@ -4,7 +4,8 @@ clerk applies for a citizen who consents with a texted code."""
 import re
 
 from models.application import Application
-from services import assisted, identity
+from services.identity import numbers
+from services.workflow import assisted
 from tests import material_files as files
 from tests import workflow_support as ws
 from tests.helpers import make_citizen
@@ -12,7 +13,7 @@ from tests.web import scenes
 from tests.web.support import DESKTOP, PHONE, click, find, present, set_field, type_into, wait
 
 # Passes every check a page can make (shape, date, check digit), but no province has code 99.
-NOWHERE_ID = "99010119920203068" + identity.id_check_character("99010119920203068")
+NOWHERE_ID = "99010119920203068" + numbers.id_check_character("99010119920203068")
 
 
 def test_the_page_and_the_server_explain_what_is_wrong_beside_each_answer(live_server, client,

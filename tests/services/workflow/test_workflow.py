@@ -162,13 +162,15 @@ def test_each_wrong_answer_is_named_in_the_citizens_language(parent):
     assert FamilyMember.objects(relation="child").count() == 0
 
 
-def test_a_citizen_without_verified_data_must_type_it(parent):
+def test_a_citizen_without_a_verified_real_name_cannot_apply(parent):
+    # Before, such a citizen typed the ID numbers into the form, anybody's: now they verify.
     stranger = make_citizen(name="Not Verified")
-    with pytest.raises(ValidationFailed) as refused:
-        submit(stranger, materials=ws.newborn_materials(stranger))
+    with pytest.raises(Forbidden) as refused:
+        submit(stranger, materials=ws.newborn_materials(stranger),
+               form=ws.newborn_form(applicant_id_number=ws.baby_id_number(9)))
 
-    assert {"form.applicant_name", "form.applicant_id_number", "form.contact_phone",
-            "form.spouse_name", "form.spouse_id_number"} <= set(refused.value.errors)
+    assert refused.value.error == "real_name_required"
+    assert not Application.objects(applicant=str(stranger.id))
 
 
 def test_materials_must_be_the_applicants_and_of_the_checklist(parent):
