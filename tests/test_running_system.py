@@ -7,6 +7,7 @@ import sys
 import time
 
 import pytest
+import requests
 
 from common.embedded_db import EmbeddedDatabase, free_port
 from standins.fcm import FcmStandin
@@ -28,6 +29,22 @@ def alive(pid: int) -> bool:
             return stat.read().split()[2] != "Z"
     except FileNotFoundError:
         return False
+
+
+def streamed(parent: Parent, url: str, type_: str, timeout: float = 15.0) -> bool:
+    """Whether the citizen's event stream, read from its start, carries a notification of this
+    type (the stream stays open: read until it shows)."""
+    deadline = time.monotonic() + timeout
+    with requests.get(url + "/api/v1/me/events", headers={**parent.http.headers,
+                      "Last-Event-ID": "0"}, stream=True, timeout=timeout) as response:
+        text = ""
+        for chunk in response.iter_content(chunk_size=None, decode_unicode=True):
+            text += chunk
+            if f'"type": "{type_}"' in text:
+                return True
+            if time.monotonic() > deadline:
+                return False
+    return False
 
 
 def by_hand(*args: str, env: dict) -> subprocess.CompletedProcess:
@@ -100,6 +117,7 @@ def test_a_killed_worker_is_restarted_and_delivers_the_backlog(tmp_path):
         wait_for(lambda: parent.told("task_completed", first_task(application)["id"]),
                  timeout=30)
         delivered_in = time.monotonic() - killed
+        assert streamed(parent, launcher.url, "task_completed")
 
         # A command run by hand beside it finds its database by itself.
         relay = by_hand("notifications", "relay", env={"EMBEDDED_DB_PATH": str(tmp_path / "db")})
