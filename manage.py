@@ -121,6 +121,8 @@ def launch(command: str, config, supervisor: Supervisor) -> int:
                                f"above): is another process using {database.storage_path}?")
                 return 1
             supervisor.env["MONGODB_URI"] = database.uri
+            supervisor.say(f"database embedded at {database.uri} (data in "
+                           f"{database.storage_path})")
             run_file = RunFile(database, config)
             supervisor.on_change = run_file.update
             run_file.update(supervisor)
