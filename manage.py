@@ -1,12 +1,12 @@
 """Launcher behind `make run` and `make serve`: the whole system as supervised child processes.
 
 The embedded database (unless MONGODB_URI names one) is started once, here, and its address given
-to every child as MONGODB_URI; the catalogue is seeded; then the API (the Flask development
-server for `run`, gunicorn for `serve`), the notification worker, the overdue sweep, the
-materials sweep and, with SIMULATE_DEPARTMENTS, the departments' simulator run side by side,
-each restarted with backoff should it die. Ctrl-C or SIGTERM stops them all. While it runs,
-var/run.json (beside the database's folder) says where the database is, so a command run by hand
-uses it.
+to every child as MONGODB_URI; the catalogue is seeded; then the API starts (the Flask
+development server for `run`, gunicorn for `serve`) and, once it answers, the notification
+worker, the overdue sweep, the materials sweep and, with SIMULATE_DEPARTMENTS, the departments'
+simulator beside it, each restarted with backoff should it die. Ctrl-C or SIGTERM stops them
+all. While it runs, var/run.json (beside the database's folder) says where the database is, so a
+command run by hand uses it.
 """
 import argparse
 import os
