@@ -1,4 +1,4 @@
-# One Thing: `make run` serves the API on a fresh machine, `make test` proves it.
+# One Thing: `make run` runs the whole system on a fresh machine, `make test` proves it.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -31,13 +31,13 @@ install: $(VENV)/.installed ## Create .venv and install the pinned runtime depen
 
 install-dev: $(VENV)/.installed-dev ## Also install the test and benchmark tools
 
-run: install ## Start the embedded database, seed, and serve the API with its docs on 127.0.0.1:$(PORT)
+run: install ## The whole system on 127.0.0.1:$(PORT): database, API, notification worker, sweeps (SIMULATE_DEPARTMENTS=1: a simulator too)
 	APP_ENV=$${APP_ENV:-development} PORT=$(PORT) $(BIN)/python manage.py run
 
-serve: install ## Production-style: gunicorn (wsgi:app), two workers per core
+serve: install ## The same set production-style: gunicorn (wsgi:app), two workers per core
 	APP_ENV=$${APP_ENV:-production} PORT=$(PORT) $(BIN)/python manage.py serve
 
-demo: install ## A newborn case end to end at DEMO_URL, timeline printed live (starts a server if none)
+demo: install ## A newborn case end to end at DEMO_URL, timeline live (uses make run's database, or starts a server)
 	$(BIN)/python scripts/demo.py
 
 eval-assistant: install ## The assistant on its evaluation set: intent/bundle accuracy, handoff recall, p95 latency

@@ -1,80 +1,173 @@
-"""Launcher behind `make run` and `make serve`: one embedded database, seeded, then the API."""
+"""Launcher behind `make run` and `make serve`: the whole system as supervised child processes.
+
+The embedded database (unless MONGODB_URI names one) is started once, here, and its address given
+to every child as MONGODB_URI; the catalogue is seeded; then the API starts (the Flask
+development server for `run`, gunicorn for `serve`) and, once it answers, the notification
+worker, the overdue sweep, the materials sweep and, with SIMULATE_DEPARTMENTS, the departments'
+simulator beside it, each restarted with backoff should it die. Ctrl-C or SIGTERM stops them
+all. While it runs, var/run.json (beside the database's folder) says where the database is, so a
+command run by hand uses it.
+"""
 import argparse
 import os
-import subprocess
+import signal
 import sys
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime
 
 import config as settings
-from api import create_app
-from cli.seed import run_seed_steps
-from common.embedded_db import EmbeddedDatabase, stop_on_sigterm
+from common import run_state
+from common.embedded_db import DEATH_SIGNAL, EmbeddedDatabase
+from common.supervisor import Program, Supervisor
+
+FLASK = [sys.executable, "-m", "flask", "--app", "wsgi"]
+# Only the API answers the assistant: the other processes need not train it.
+BESIDE_THE_API = {"ASSISTANT_WARM_UP": "false"}
 
 
-def start_database(config) -> EmbeddedDatabase | None:
-    """Start the embedded server unless MONGODB_URI names one; export its URI to children."""
-    if config.MONGODB_URI:
-        return None
-    database = EmbeddedDatabase(config.EMBEDDED_DB_PATH)
-    os.environ["MONGODB_URI"] = database.start()
-    return database
+def api(command: str, config) -> Program:
+    if command == "run":
+        return Program("api", FLASK + ["run", "--host", "127.0.0.1", "--port", str(config.PORT),
+                                       "--no-reload", "--no-debugger", "--with-threads"])
+    workers = os.environ.get("WEB_CONCURRENCY") or str(max(2, (os.cpu_count() or 1) * 2))
+    return Program("api", [
+        # Threads, not only processes: each open event stream (/me/events) holds one. A short
+        # graceful timeout: open event streams would otherwise hold a stop for 30 s.
+        sys.executable, "-m", "gunicorn", "--workers", workers, "--threads",
+        os.environ.get("GUNICORN_THREADS", "16"), "--graceful-timeout", "4",
+        "--bind", f"127.0.0.1:{config.PORT}", "--access-logfile", "-", "wsgi:app"])
 
 
-def seed(app) -> None:
-    with app.app_context():
-        for step in run_seed_steps():
-            print(f"  seeded: {step}")
+def answering(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url + "/healthz", timeout=1) as response:  # noqa: S310
+            return response.status == 200
+    except (OSError, urllib.error.URLError):
+        return False
 
 
-def banner(port: int, database: EmbeddedDatabase | None) -> None:
+def beside_the_api(config) -> list[Program]:
+    """The processes that work beside the API."""
+    found = [
+        Program("worker", FLASK + ["notifications", "worker"], BESIDE_THE_API),
+        Program("sla-sweep", FLASK + ["workflow", "sweep", "--every",
+                                      str(config.WORKFLOW_SWEEP_SECONDS)], BESIDE_THE_API),
+        Program("materials-sweep", FLASK + ["materials", "sweep", "--every",
+                                            str(config.MATERIALS_SWEEP_SECONDS)], BESIDE_THE_API),
+    ]
+    if config.SIMULATE_DEPARTMENTS:
+        found.append(Program("simulator", FLASK + [
+            "departments", "simulate", "--speed", str(config.SIMULATE_SPEED), "--poll", "0.5"],
+            BESIDE_THE_API))
+    return found
+
+
+def banner(supervisor: Supervisor, config, database: EmbeddedDatabase | None) -> None:
+    url = f"http://127.0.0.1:{config.PORT}"
     where = (f"embedded at {database.uri} (data in {database.storage_path})" if database
              else "MONGODB_URI")
-    print(f"\nOne Thing is serving:\n  API      http://127.0.0.1:{port}/api/v1\n"
-          f"  Docs     http://127.0.0.1:{port}/docs\n"
-          f"  OpenAPI  http://127.0.0.1:{port}/api/openapi.json\n"
-          f"  Health   http://127.0.0.1:{port}/healthz  /readyz\n"
-          f"  Database {where}\n", flush=True)
+    processes = ", ".join(f"{c.program.name} ({c.pid})" for c in supervisor.children.values())
+    lines = [
+        "One Thing is running (Ctrl-C stops everything):",
+        f"  API        {url}/api/v1",
+        f"  Docs       {url}/docs",
+        f"  OpenAPI    {url}/api/openapi.json",
+        f"  Health     {url}/healthz  /readyz",
+        f"  Database   {where}",
+        f"  Processes  {processes}",
+    ]
+    if database:
+        lines.append(f"  Run file   {run_state.path_for(database.storage_path)}: commands run "
+                     "by hand beside this (flask ..., make demo) use this database")
+    for line in lines:
+        supervisor.say(line)
 
 
-def run(config) -> None:
-    database = start_database(config)
-    app = create_app()
-    seed(app)
-    banner(config.PORT, database)
-    app.run(host="127.0.0.1", port=config.PORT, threaded=True, use_reloader=False)
+class RunFile:
+    """var/run.json while the launcher runs: the database's address and every child's pid."""
+
+    def __init__(self, database: EmbeddedDatabase, config):
+        self.path = run_state.path_for(database.storage_path)
+        self.state = {"pid": os.getpid(), "mongodb_uri": database.uri,
+                      "data": database.storage_path, "api": f"http://127.0.0.1:{config.PORT}",
+                      "started_at": datetime.now(UTC).isoformat(timespec="seconds")}
+
+    def update(self, supervisor: Supervisor) -> None:
+        self.state["processes"] = {c.program.name: c.pid for c in supervisor.children.values()}
+        run_state.write(self.path, self.state)
+
+    def remove(self) -> None:
+        run_state.remove(self.path, os.getpid())
 
 
-def serve(config) -> int:
-    database = start_database(config)
-    seed(create_app())
-    workers = os.environ.get("WEB_CONCURRENCY") or str(max(2, (os.cpu_count() or 1) * 2))
-    banner(config.PORT, database)
-    gunicorn = subprocess.Popen([
-        # Threads, not only processes: each open event stream (/me/events) holds one.
-        sys.executable, "-m", "gunicorn", "--workers", workers, "--threads",
-        os.environ.get("GUNICORN_THREADS", "16"),
-        "--bind", f"127.0.0.1:{config.PORT}", "--access-logfile", "-", "wsgi:app",
-    ])
+def launch(command: str, config, supervisor: Supervisor) -> int:
+    database = run_file = None
+    if not config.MONGODB_URI:
+        other = run_state.running(config.EMBEDDED_DB_PATH)
+        if other is not None:
+            supervisor.say(f"Already running (pid {other['pid']}) on {config.EMBEDDED_DB_PATH}, "
+                           f"serving {other.get('api')}: use it, or stop it first.")
+            return 2
+        database = EmbeddedDatabase(config.EMBEDDED_DB_PATH)
     try:
-        return gunicorn.wait()
+        if database is not None:
+            child = supervisor.start(Program("db", database.command(),
+                                             death_signal=DEATH_SIGNAL, stop_last=True))
+            if not supervisor.wait_until(database.answers, child, timeout=60):
+                if supervisor.stopping.is_set():
+                    return 0
+                supervisor.say("The embedded database did not start (its last words are "
+                               f"above): is another process using {database.storage_path}?")
+                return 1
+            supervisor.env["MONGODB_URI"] = database.uri
+            supervisor.say(f"database embedded at {database.uri} (data in "
+                           f"{database.storage_path})")
+            run_file = RunFile(database, config)
+            supervisor.on_change = run_file.update
+            run_file.update(supervisor)
+        if supervisor.run_once(Program("seed", FLASK + ["seed"], BESIDE_THE_API)) != 0:
+            if supervisor.stopping.is_set():
+                return 0
+            supervisor.say("Seeding failed (see above); nothing else was started.")
+            return 1
+        # The API first, alone: on a busy machine it answers sooner with the CPU to itself,
+        # and the others then find every index made.
+        url = f"http://127.0.0.1:{config.PORT}"
+        child = supervisor.start(api(command, config))
+        if not supervisor.wait_until(lambda: answering(url), child, timeout=120):
+            if supervisor.stopping.is_set():
+                return 0
+            supervisor.say("The API is not answering yet; starting the others anyway.")
+        for program in beside_the_api(config):
+            supervisor.start(program)
+        banner(supervisor, config, database)
+        supervisor.run()
+        return 0
     finally:
-        if gunicorn.poll() is None:
-            gunicorn.terminate()
-            gunicorn.wait(30)
+        took = supervisor.stop()
+        if run_file is not None:
+            run_file.remove()
+        supervisor.say(f"stopped everything in {took:.1f} s")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["run", "serve"])
     command = parser.parse_args(argv).command
-    stop_on_sigterm()
-    config = settings.load()
     try:
-        if command == "run":
-            run(config)
-            return 0
-        return serve(config)
-    except KeyboardInterrupt:
-        return 0
+        config = settings.load()
+    except settings.StartupError as refusal:
+        print(f"One Thing cannot start: {refusal}", file=sys.stderr)
+        return 2
+    supervisor = Supervisor({**os.environ, "APP_ENV": config.APP_ENV})
+
+    def stop(signum, frame):
+        supervisor.request_stop()
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    return launch(command, config, supervisor)
 
 
 if __name__ == "__main__":

@@ -9,13 +9,14 @@ import uuid
 import swagger_ui_bundle
 from flask import Flask, g, request, send_from_directory
 from flask_smorest import Api
+from pymongo.errors import ConnectionFailure
 
 import config as settings
 from api import errors, input_guards
 from assistant import conversations
 from cli import register_commands
-from common import calendar, db_metrics, log_setup
-from common.embedded_db import EmbeddedDatabase
+from common import calendar, db_metrics, log_setup, run_state
+from common.embedded_db import DatabaseInUse, EmbeddedDatabase
 from common.i18n import current_locale, negotiate
 from models import calendar_year
 from models.connection import connect, ensure_indexes
@@ -29,13 +30,31 @@ _embedded: EmbeddedDatabase | None = None
 
 
 def _database_uri(config) -> str:
+    """MONGODB_URI; else the database of the `make run` running on EMBEDDED_DB_PATH (a command
+    run by hand beside it); else an embedded server of this process's own."""
     global _embedded
     if config.MONGODB_URI:
         return config.MONGODB_URI
+    running = run_state.running(config.EMBEDDED_DB_PATH)
+    if running is not None:
+        log.info("using the database of the launcher running beside (pid %s): %s",
+                 running["pid"], running["mongodb_uri"])
+        return running["mongodb_uri"]
     if _embedded is None:
-        _embedded = EmbeddedDatabase(config.EMBEDDED_DB_PATH)
-        _embedded.start()
+        try:
+            _embedded = EmbeddedDatabase(config.EMBEDDED_DB_PATH)
+            _embedded.start()
+        except DatabaseInUse:
+            _embedded = None
+            raise settings.StartupError(
+                f"Another process holds the embedded database in {config.EMBEDDED_DB_PATH} and "
+                "says nothing of where it serves it: set MONGODB_URI to its address, or stop "
+                "it") from None
     return _embedded.uri
+
+
+def _redacted(uri: str) -> str:
+    return re.sub(r"//[^@/]*@", "//***@", uri)
 
 
 def _register_blueprints(api: Api) -> None:
@@ -85,8 +104,15 @@ def create_app(config_name: str | None = None) -> Flask:
     app.json.sort_keys = False
     app.config["MONGODB_URI"] = _database_uri(config)
     connect(app.config["MONGODB_URI"], config.MONGODB_DB, config.MONGODB_TIMEOUT_MS,
-            listeners=[db_metrics.CommandCounter()] if config.DB_COMMAND_COUNTING else None)
-    ensure_indexes()
+            listeners=[db_metrics.CommandCounter()] if config.DB_COMMAND_COUNTING else None,
+            durable=config.APP_ENV == "production")
+    try:
+        ensure_indexes()
+    except ConnectionFailure as exc:
+        raise settings.StartupError(
+            f"The database at {_redacted(app.config['MONGODB_URI'])} does not answer "
+            f"({type(exc).__name__} within {config.MONGODB_TIMEOUT_MS} ms): start it, or set "
+            "MONGODB_URI to one that answers") from None
     calendar.add_source(calendar_year.loaded_years)
     for year in calendar.missing_years(app.config):
         log.warning("the holiday calendar does not know %s: load it with `flask calendar "

@@ -20,6 +20,16 @@ from services.workflow import applications, submission, supplements
 blp = Blueprint("applications", __name__, url_prefix="/api/v1/applications",
                 description="One application per life event, fanned out to every department")
 
+SUBJECT_DESCRIPTION = (
+    "`subject` is whom the application is about: `{\"kind\": \"self\"}` (the applicant), "
+    "`{\"kind\": \"family\", \"id\"}` (a family member from `GET /me/family`), or "
+    "`{\"kind\": \"newborn\"}` (a child not yet registered, made a family member from the "
+    "joint form). Left out, it is the bundle's natural subject (`subject` of "
+    "`GET /bundles/{code}`): the newborn for `newborn`, the applicant otherwise.\n\n"
+    "The answer is the application with a task per matter (those without dependencies already "
+    "`pending`) and its `eta`. 申请对象 `subject` 省略时取该一件事的默认对象："
+    "新生儿一件事为新生儿，其余为申请人本人。")
+
 IDEMPOTENCY_HEADER = {
     "in": "header", "name": "Idempotency-Key", "required": True, "schema": {"type": "string"},
     "description": "Any unique string per intended application (a UUID): a retry with the same "
@@ -58,7 +68,7 @@ class Applications(MethodView):
     @idempotency_key_required
     @blp.arguments(ApplicationCreateSchema)
     @blp.response(201, ApplicationSchema)
-    @blp.doc(parameters=[IDEMPOTENCY_HEADER])
+    @blp.doc(parameters=[IDEMPOTENCY_HEADER], description=SUBJECT_DESCRIPTION)
     def post(self, payload):
         """Apply for a bundle: one joint form, materials given once, every department at once"""
         application = submission.submit_application(

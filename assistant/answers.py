@@ -8,7 +8,6 @@ from functools import lru_cache
 from pathlib import Path
 
 import yaml
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from assistant.normalize import normalize
 from common import calendar
@@ -299,6 +298,10 @@ class Faq:
     """Finds the curated entry a question is about (character n-gram similarity)."""
 
     def __init__(self, entries: list[dict]):
+        # Imported here, as in nlu: the library (and scipy under it) takes seconds to load, which
+        # only a process that answers questions should pay; workers and commands never do.
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
         self.entries = {e["id"]: e for e in entries}
         self.keys = [(e["id"], q) for e in entries
                      for questions in (e.get("questions") or {}).values() for q in questions]

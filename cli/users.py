@@ -4,6 +4,7 @@ import logging
 import click
 from flask import current_app
 
+from common import crypto
 from models.catalogue import Department
 from models.user import User
 from services.errors import DomainError
@@ -35,11 +36,13 @@ def seed_development_accounts() -> list[str]:
     existing = set(User.objects(username__in=[w["username"] for w in wanted])
                    .scalar("username"))
     created = []
+    hashed = None  # one password for them all: hashed once (argon2 is slow on purpose)
     for account in wanted:
         if account["username"] in existing:
             continue
+        hashed = hashed or crypto.hash_secret(DEV_PASSWORD)
         staff_accounts.create_staff(password=DEV_PASSWORD, created_by="seed", locale="zh-CN",
-                              check_department=False, **account)
+                              check_department=False, password_hash=hashed, **account)
         created.append(account["username"])
     if created:
         log.info("development accounts created: %s", ", ".join(created))

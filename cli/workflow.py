@@ -2,6 +2,7 @@
 import time
 
 import click
+from pymongo.errors import PyMongoError
 
 from services.workflow import sweeper
 
@@ -17,8 +18,16 @@ def group():
 def sweep(every):
     """Mark overdue tasks and alert their departments; safe in many processes at once."""
     while True:
-        marked = sweeper.sweep()
-        click.echo(f"marked {marked} overdue task(s)")
+        try:
+            marked = sweeper.sweep()
+            click.echo(f"marked {marked} overdue task(s)")
+        except PyMongoError as exc:
+            if every is None:
+                raise click.ClickException(f"the database is unavailable ({type(exc).__name__})"
+                                           ) from None
+            # Kept running: the next sweep catches up on whatever this one missed.
+            click.echo(f"the database is unavailable ({type(exc).__name__}); next sweep in "
+                       f"{every:g} s", err=True)
         if every is None:
             return
         time.sleep(every)

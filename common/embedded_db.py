@@ -1,7 +1,5 @@
 """The embedded MongoDB-compatible server (SecantusDB) as a child process that never outlives us."""
 import atexit
-import contextlib
-import ctypes
 import logging
 import signal
 import socket
@@ -13,19 +11,21 @@ from pathlib import Path
 
 import pymongo
 
+from common.supervisor import die_with_parent
+
 log = logging.getLogger(__name__)
 
-_PR_SET_PDEATHSIG = 1
+# If the parent dies, even by SIGKILL, the kernel kills the server too, so a crashed app leaves no
+# orphan database behind. SIGKILL, not SIGTERM: the server's SIGTERM handler can lose a race with
+# a connection being opened and stay up, and there is only one parent-death signal. Its storage
+# recovers like after a power cut; a normal stop (below) still shuts it down cleanly.
+DEATH_SIGNAL = signal.SIGKILL
+# What the server says when another process holds its folder.
+IN_USE = "already being managed by another process"
 
 
-def _die_with_parent() -> None:
-    # Runs in the child between fork and exec: if the parent dies, even by SIGKILL, the
-    # kernel kills the child too, so a crashed app leaves no orphan database behind. SIGKILL,
-    # not SIGTERM: the server's SIGTERM handler can lose a race with a connection being opened
-    # and stay up, and there is only one parent-death signal. Its storage recovers like after a
-    # power cut; a normal stop (below) still shuts it down cleanly.
-    with contextlib.suppress(OSError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+class DatabaseInUse(RuntimeError):
+    """Another process holds the embedded database's folder."""
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -47,8 +47,8 @@ class EmbeddedDatabase:
     def uri(self) -> str:
         return f"mongodb://{self.host}:{self.port}/?directConnection=true"
 
-    def start(self, timeout: float = 30.0) -> str:
-        """Start the server and wait until it answers a ping; return its URI."""
+    def command(self) -> list[str]:
+        """The server's command line (a launcher may run it under its own supervision)."""
         if self.storage_path != ":memory:":
             Path(self.storage_path).mkdir(parents=True, exist_ok=True)
         command = [
@@ -59,11 +59,28 @@ class EmbeddedDatabase:
             # Fsync the log at every commit: a write answered before a crash is on disk after
             # it (without it, acknowledged applications were lost when the server was killed).
             command.append("--sync-on-commit")
+        return command
+
+    def answers(self, timeout_ms: int = 250) -> bool:
+        """Whether the server answers a ping now."""
+        client = pymongo.MongoClient(self.uri, serverSelectionTimeoutMS=timeout_ms,
+                                     connect=False)
+        try:
+            client.admin.command("ping")
+            return True
+        except pymongo.errors.PyMongoError:
+            return False
+        finally:
+            client.close()
+
+    def start(self, timeout: float = 30.0) -> str:
+        """Start the server and wait until it answers a ping; return its URI."""
+        command = self.command()
         # A file, not a pipe: a pipe nobody reads would block a chatty server.
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the server)
         self.process = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=self._stderr, preexec_fn=_die_with_parent,
+            stderr=self._stderr, preexec_fn=die_with_parent(DEATH_SIGNAL),
         )
         atexit.register(self.stop)
         self._wait_until_ready(timeout)
@@ -79,6 +96,8 @@ class EmbeddedDatabase:
                 if self.process.poll() is not None:
                     self._stderr.seek(0)
                     err = self._stderr.read().decode(errors="replace")[-2000:]
+                    if IN_USE in err:
+                        raise DatabaseInUse(f"another process holds {self.storage_path}")
                     raise RuntimeError(f"embedded database exited at start: {err}")
                 try:
                     client.admin.command("ping")

@@ -12,6 +12,10 @@ DEV_DATA_KEYS = {"dev1": "ZGV2LWRhdGEta2V5LWRvLW5vdC11c2UtaW4tcHJvZC0="}
 DEV_BLIND_INDEX_KEY = "dev-blind-index-key-do-not-use-in-production"
 
 
+class StartupError(RuntimeError):
+    """The app cannot start as configured; the message says, in one line, what to set."""
+
+
 class Config:
     APP_ENV = "development"
     SECRET_KEY = DEV_SECRET
@@ -21,6 +25,12 @@ class Config:
     MONGODB_TIMEOUT_MS = 3000
     EMBEDDED_DB_PATH = str(ROOT / "var" / "db")
     PORT = 5000
+    # `make run` / `make serve`: how often the sweeps run beside the API and the worker, and
+    # whether a simulator works the departments' queues (never in production).
+    WORKFLOW_SWEEP_SECONDS = 60
+    MATERIALS_SWEEP_SECONDS = 3600
+    SIMULATE_DEPARTMENTS = False
+    SIMULATE_SPEED = 60.0
 
     LOG_LEVEL = "INFO"
     LOG_FORMAT = "text"  # "json": one object per line
@@ -215,9 +225,16 @@ class ProductionConfig(Config):
         # Development conveniences that would leak codes or create known accounts.
         weak += [name for name in ("OTP_DEBUG_CODE", "DEV_SEED") if getattr(self, name)]
         if weak:
-            raise RuntimeError(
+            raise StartupError(
                 "Refusing to start in production with development values for: " + ", ".join(weak)
             )
+        if not self.MONGODB_URI:
+            raise StartupError(
+                "Refusing to start in production without MONGODB_URI: set it to the MongoDB "
+                "replica set (e.g. mongodb://db1,db2,db3/?replicaSet=rs0); the embedded "
+                "database is for development only")
+        if self.SIMULATE_DEPARTMENTS:
+            raise StartupError("Refusing to start in production with SIMULATE_DEPARTMENTS on")
 
 
 CONFIGS = {"development": DevelopmentConfig, "test": TestConfig, "production": ProductionConfig}
@@ -240,11 +257,17 @@ def load(config_name: str | None = None) -> Config:
     """The configuration for APP_ENV (or the name given), with environment overrides applied."""
     name = config_name or os.environ.get("APP_ENV", "development")
     if name not in CONFIGS:
-        raise RuntimeError(f"Unknown APP_ENV {name!r}; expected one of {sorted(CONFIGS)}")
+        raise StartupError(f"Unknown APP_ENV {name!r}; expected one of {sorted(CONFIGS)}")
     config = CONFIGS[name]()
     for key in dir(config):
         if key.isupper() and key in os.environ:
-            setattr(config, key, _coerce(os.environ[key], getattr(config, key)))
+            default = getattr(config, key)
+            try:
+                setattr(config, key, _coerce(os.environ[key], default))
+            except ValueError:  # the value itself is not repeated: it may be a secret
+                kind = "JSON" if isinstance(default, dict | list) else type(default).__name__
+                raise StartupError(f"The environment variable {key} is not a valid {kind}"
+                                   ) from None
     config.APP_ENV = name
     config.check()
     return config

@@ -141,6 +141,9 @@ class Bundle(TimestampedDocument):
     name = localized()
     description = localized(required=False)
     life_event = me.StringField()
+    # Whom an application is about when it does not say (API.md, `subject`): the applicant, or
+    # a newborn the joint form makes a family member.
+    subject = me.StringField(default="self", choices=["self", "newborn"])
     steps = me.EmbeddedDocumentListField(BundleStep)
     figures_before = me.EmbeddedDocumentField(Figures)
     synonyms = me.ListField(me.StringField())  # how citizens name it, both languages

@@ -12,13 +12,31 @@ import models
 log = logging.getLogger(__name__)
 
 
-def connect(uri: str, db: str, timeout_ms: int = 3000, listeners: list | None = None) -> None:
+# With `durable`, a write is acknowledged once a majority of the replica set has it (it survives
+# a failover), waiting at most this long for them.
+MAJORITY_TIMEOUT_MS = 10_000
+
+
+def client_options(*, durable: bool = False) -> dict:
+    """Write concern and retries: majority and retryable writes for production's replica set.
+
+    The embedded server (a standalone) accepts w=majority as w=1, and the driver retries writes
+    only where the server supports it, so the same options work everywhere.
+    """
+    if not durable:
+        return {}
+    return {"w": "majority", "wTimeoutMS": MAJORITY_TIMEOUT_MS, "retryWrites": True,
+            "retryReads": True}
+
+
+def connect(uri: str, db: str, timeout_ms: int = 3000, listeners: list | None = None, *,
+            durable: bool = False) -> None:
     me.disconnect()
     # journal=True: a write is acknowledged once it is in the server's journal, so an answered
     # 201 survives the database being killed right after.
     me.connect(host=uri, db=db, tz_aware=True, uuidRepresentation="standard", journal=True,
                serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms, connect=False,
-               event_listeners=listeners or [])
+               event_listeners=listeners or [], **client_options(durable=durable))
 
 
 def database():

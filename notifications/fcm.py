@@ -174,15 +174,17 @@ class FcmGateway:
 
 
 class DevelopmentPush:
-    """No FCM credentials: pushes are logged (masked token) and kept here, not sent."""
+    """No FCM credentials: pushes are logged and kept here, not sent; they count as sent, so the
+    inbox and the event stream go on as with FCM. The log names the device by the end of its
+    token and shows the title, which holds catalogue names only (notifications.templates)."""
 
     def __init__(self) -> None:
         self.sent: list[PushMessage] = []
 
     def send(self, messages: list[PushMessage]) -> list[PushResult]:
         for message in messages:
-            log.info("push (development, not sent) %s to device %s", message.type,
-                     _mask(message.token))
+            log.info("push (FCM_CREDENTIALS unset: logged, not sent) %s to device %s: %s",
+                     message.type, _mask(message.token), message.title)
         self.sent += messages
         return [PushResult(m.token, "sent", message_id=f"dev-{uuid.uuid4().hex}")
                 for m in messages]

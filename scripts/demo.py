@@ -11,9 +11,9 @@ The departments are played by `flask departments simulate`, which the demo start
 DEMO_SPEED (default 60: a minute of handling takes a second):
 - if nothing answers at DEMO_URL, the demo starts a development server of its own there, on a
   fresh embedded database under var/demo/, and stops both at the end;
-- if a server is already running, the simulator needs that server's database: set MONGODB_URI
-  to it (`make run` prints it as "Database embedded at mongodb://..."). Without MONGODB_URI the
-  demo expects a simulator (or real officers) to be working the queues already.
+- if `make run` is serving there, the demo finds its database in var/run.json (and leaves the
+  queues to `make run`'s own simulator when it runs one: `SIMULATE_DEPARTMENTS=1 make run`);
+- for any other server, set MONGODB_URI to its database, or leave the queues to officers.
 """
 import argparse
 import io
@@ -36,6 +36,8 @@ from PIL import Image, ImageDraw
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import config  # noqa: E402
+from common import run_state  # noqa: E402
 from services.identity.numbers import make_id_number  # noqa: E402 (pure: the GB 11643 check digit)
 from standins.fcm import FcmStandin  # noqa: E402
 
@@ -73,6 +75,20 @@ def answering(url: str) -> bool:
         return requests.get(url.rstrip("/") + "/healthz", timeout=1).status_code == 200
     except requests.RequestException:
         return False
+
+
+def same_server(first: str, second: str) -> bool:
+    a, b = urlparse(first), urlparse(second)
+    local = ("127.0.0.1", "localhost")
+    return (a.port or 80) == (b.port or 80) and (
+        a.hostname == b.hostname or (a.hostname in local and b.hostname in local))
+
+
+def launcher_at(url: str) -> dict | None:
+    """What `make run` says of itself in var/run.json, if it is the server at this URL."""
+    path = os.environ.get("EMBEDDED_DB_PATH") or config.Config.EMBEDDED_DB_PATH
+    state = run_state.running(path)
+    return state if state and same_server(state.get("api") or "", url) else None
 
 
 def start_server(url: str, workdir: Path) -> tuple[subprocess.Popen, str]:
@@ -199,7 +215,7 @@ def show_pushes(handset: Handset | None) -> None:
         print(f"  {moment}  [push] {text.get('title')}: {text.get('body')}", flush=True)
 
 
-def run_case(demo: Demo, *, timeout: float, simulated: bool,
+def run_case(demo: Demo, *, timeout: float, simulated: bool, speed: float = 60.0,
              handset: Handset | None = None) -> int:
     rng = random.Random()
     phone = f"139{rng.randrange(10**8):08d}"
@@ -240,8 +256,8 @@ def run_case(demo: Demo, *, timeout: float, simulated: bool,
     application = demo.call(
         "POST", "/api/v1/applications",
         headers={"Idempotency-Key": uuid.uuid4().hex},
-        json={"bundle": "newborn", "subject": {"kind": "newborn"}, "form": form,
-              "materials": material_ids})
+        # No `subject`: the newborn bundle's natural one, the baby.
+        json={"bundle": "newborn", "form": form, "materials": material_ids})
     started = time.monotonic()
     print(f"4. One joint form sent: application {application['id']}")
     if application.get("eta"):
@@ -252,6 +268,7 @@ def run_case(demo: Demo, *, timeout: float, simulated: bool,
     eta = application.get("eta")
     last_progress = time.monotonic()
     hinted = False
+    done_before = 0
     while True:
         for event in demo.call("GET", f"/api/v1/applications/{application['id']}/timeline"):
             if event["id"] in seen:
@@ -263,6 +280,13 @@ def run_case(demo: Demo, *, timeout: float, simulated: bool,
                   flush=True)
         show_pushes(handset)
         current = demo.call("GET", f"/api/v1/applications/{application['id']}")
+        done = sum(t["status"] == "completed" for t in current["tasks"])
+        if done != done_before:
+            done_before = done
+            office = (f" (about {(time.monotonic() - started) * speed / 60:.0f} minutes of "
+                      f"office time at {speed:g}x)" if simulated else "")
+            print(f"            ── {done}/{len(current['tasks'])} matters done{office} ──",
+                  flush=True)
         if current["status"] in FINISHED:
             break
         if current.get("eta") and current["eta"] != eta:
@@ -273,9 +297,9 @@ def run_case(demo: Demo, *, timeout: float, simulated: bool,
             return 1
         if not simulated and not hinted and time.monotonic() - last_progress > 20:
             hinted = True
-            print("  (nothing is moving: start the simulator against the server's database, "
-                  "e.g. MONGODB_URI=<uri that make run printed> .venv/bin/flask --app wsgi "
-                  "departments simulate --speed 60)", flush=True)
+            print("  (nothing is moving: no simulator works the queues. Start one against the "
+                  "server's database: MONGODB_URI=<its database> .venv/bin/flask departments "
+                  "simulate --speed 60, or run SIMULATE_DEPARTMENTS=1 make run)", flush=True)
         time.sleep(0.5)
 
     elapsed = time.monotonic() - started
@@ -314,19 +338,30 @@ def main(argv: list[str] | None = None) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     server = simulator = worker = fcm = handset = None
     database_uri = os.environ.get("MONGODB_URI") or None
+    simulated_by_launcher = False
+    speed = args.speed
     try:
         if not answering(args.url):
             server, database_uri = start_server(args.url, workdir)
             fcm = FcmStandin().start()
             handset = Handset(fcm)
             worker = start_worker(database_uri, fcm, workdir)
-        if database_uri and not args.no_simulator:
+        elif not database_uri and (launcher := launcher_at(args.url)) is not None:
+            database_uri = launcher["mongodb_uri"]
+            simulated_by_launcher = "simulator" in (launcher.get("processes") or {})
+            print(f"`make run` (pid {launcher['pid']}) serves {args.url}; its database: "
+                  f"{database_uri}" + ("; its simulator works the queues"
+                                       if simulated_by_launcher else ""), flush=True)
+            if simulated_by_launcher:
+                speed = float(os.environ.get("SIMULATE_SPEED") or config.Config.SIMULATE_SPEED)
+        if database_uri and not args.no_simulator and not simulated_by_launcher:
             simulator = start_simulator(database_uri, args.speed, workdir)
-        elif not args.no_simulator:
-            print("A server is running and MONGODB_URI is not set: the departments' queues are "
-                  "left to a simulator or officers already at work.")
-        return run_case(Demo(args.url, args.lang), timeout=args.timeout,
-                        simulated=simulator is not None, handset=handset)
+        elif not args.no_simulator and not simulated_by_launcher:
+            print("A server is running whose database the demo does not know (set MONGODB_URI): "
+                  "the departments' queues are left to a simulator or officers already at work.")
+        return run_case(Demo(args.url, args.lang), timeout=args.timeout, speed=speed,
+                        simulated=simulator is not None or simulated_by_launcher,
+                        handset=handset)
     except KeyboardInterrupt:
         return 130
     finally:

@@ -1,4 +1,5 @@
 """Helpers for tests that run the real launcher or server as separate processes."""
+import json
 import os
 import re
 import socket
@@ -31,15 +32,16 @@ def wait_until(predicate, timeout: float = 30.0, interval: float = 0.1):
 class Launcher:
     """`python manage.py run` in a child process, reading its banner for the ports it chose."""
 
-    def __init__(self, port: int, env: dict):
+    def __init__(self, port: int, env: dict, command: str = "run"):
         self.port = port
+        self.run_file = Path(env["EMBEDDED_DB_PATH"]).resolve().parent / "run.json"
         self.log = Path(env["EMBEDDED_DB_PATH"]).parent / f"launcher-{port}-{time.time_ns()}.log"
         self.log.parent.mkdir(parents=True, exist_ok=True)
         full_env = {**os.environ, "APP_ENV": "development", "PORT": str(port), **env}
         if "MONGODB_URI" not in env:
             full_env.pop("MONGODB_URI", None)
         self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "run"], cwd=ROOT, env=full_env,
+            [sys.executable, "manage.py", command], cwd=ROOT, env=full_env,
             stdout=self.log.open("w"), stderr=subprocess.STDOUT,
         )
 
@@ -59,6 +61,20 @@ class Launcher:
             except requests.RequestException:
                 return False
         wait_until(healthy, timeout)
+
+    def wait_for_output(self, text: str, timeout: float = 60.0) -> None:
+        def said():
+            if self.process.poll() is not None:
+                raise AssertionError(f"launcher exited:\n{self.output()}")
+            return text in self.output()
+        wait_until(said, timeout, interval=0.1)
+
+    def state(self) -> dict:
+        """var/run.json as the launcher keeps it: the database's URI and every child's pid."""
+        return json.loads(self.run_file.read_text())
+
+    def pids(self) -> dict[str, int]:
+        return self.state()["processes"]
 
     def database_port(self) -> int | None:
         match = re.search(r"embedded at mongodb://127\.0\.0\.1:(\d+)", self.output())

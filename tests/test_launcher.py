@@ -1,12 +1,15 @@
 """`make run`'s launcher as a newcomer uses it: a real process, a real embedded database."""
+import os
 import signal
+import subprocess
+import sys
 
 import pymongo
 import pytest
 import requests
 
 from common.embedded_db import EmbeddedDatabase, free_port
-from tests.processes import Launcher, port_open, wait_until
+from tests.processes import ROOT, Launcher, port_open, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -76,3 +79,20 @@ def test_readyz_goes_503_when_the_database_dies_and_recovers_when_it_is_back(tmp
                    timeout=30, interval=0.5)
     finally:
         launcher.stop()
+
+
+def test_production_without_mongodb_uri_refuses_to_start_in_one_line(tmp_path):
+    env = {**os.environ, "APP_ENV": "production", "EMBEDDED_DB_PATH": str(tmp_path / "db"),
+           "SECRET_KEY": "s" * 40, "JWT_KEYS": '{"k": "%s"}' % ("j" * 40), "JWT_ACTIVE_KID": "k",
+           "DATA_KEYS": '{"d1": "cHJvZHVjdGlvbi1rZXktMzItYnl0ZXMtbG9uZy1vaw=="}',
+           "DATA_ACTIVE_KID": "d1", "BLIND_INDEX_KEY": "b" * 40}
+    env.pop("MONGODB_URI", None)
+
+    for command in ([sys.executable, "manage.py", "serve"],
+                    [sys.executable, "-m", "flask", "--app", "wsgi", "workflow", "sweep"]):
+        result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
+                                timeout=120)
+        assert result.returncode in (2, 3), result.stderr
+        assert result.stderr.strip().count("\n") == 0, result.stderr
+        assert "without MONGODB_URI" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "db").exists()

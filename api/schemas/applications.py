@@ -25,7 +25,8 @@ class ApplicationCreateSchema(Schema):
 
     bundle = fields.String(required=True, validate=validate.Length(min=1, max=100),
                            metadata={"description": "bundle code, e.g. newborn"})
-    subject = fields.Nested(SubjectSchema, load_default=lambda: {"kind": "self"})
+    # Left out: the bundle's natural subject (its `subject`), resolved by the service.
+    subject = fields.Nested(SubjectSchema, load_default=None)
     form = fields.Dict(keys=fields.String(validate=validate.Length(max=100)),
                        load_default=dict,
                        metadata={"description": "answers to the joint form; what is prefilled "

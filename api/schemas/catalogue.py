@@ -216,6 +216,9 @@ class BundleSchema(Schema):
     description = fields.String(dump_only=True)
     descriptions = both_languages()
     life_event = fields.String(dump_only=True, allow_none=True)
+    subject = fields.String(dump_only=True, metadata={
+        "description": "whom an application is about when it names no `subject`: `self` (the "
+                       "applicant) or `newborn` (a baby the joint form adds to the family)"})
     synonyms = fields.List(fields.String(), dump_only=True)
     steps = fields.List(fields.Nested(StepSchema), dump_only=True,
                         metadata={"description": "in dependency order"})
@@ -335,6 +338,8 @@ class BundleUpdateSchema(Schema):
     name = fields.Nested(LocalizedSchema)
     description = fields.Nested(LocalizedLongSchema)
     life_event = fields.String(validate=validate.Length(max=64))
+    subject = fields.String(validate=validate.OneOf(["self", "newborn"]),
+                            metadata={"description": "whom applications are about by default"})
     steps = fields.List(fields.Nested(StepInputSchema),
                         validate=validate.Length(min=1, max=100))
     figures_before = fields.Nested(FiguresInputSchema, allow_none=True)

@@ -50,7 +50,8 @@ class AssistedApplicationCreateSchema(StrictSchema):
                          metadata={"description": "the consent code the citizen received"})
     bundle = fields.String(required=True, validate=validate.Length(min=1, max=100))
     subject = fields.Dict(load_default=dict, metadata={
-        "description": "as for POST /applications: the applicant or a family member"})
+        "description": "as for POST /applications: self, a family member or a newborn; left "
+                       "out, the bundle's natural subject"})
     form = fields.Dict(load_default=dict)
     materials = fields.List(fields.String(validate=validate.Length(max=64)),
                             load_default=list, validate=validate.Length(max=100),

@@ -204,6 +204,12 @@ def build_definition(bundle: dict, matters: dict[str, dict], departments: dict[s
                 continue
             form[name]["required"] = form[name]["required"] or bool(field.get("required"))
             form[name]["matters"].append(code)
+    subject = bundle.get("subject") or "self"
+    prefilled = {field.get("prefill") for field in form.values()}
+    if subject == "newborn" and not {"subject.name", "subject.birth_date"} <= prefilled:
+        problems.add("subject", "A bundle about a newborn needs the newborn's name and birth "
+                     "date in its form.",
+                     "以新生儿为对象的一件事，表单须包含新生儿姓名和出生日期。")
     if problems:
         return None, problems.errors
 
@@ -260,6 +266,7 @@ def build_definition(bundle: dict, matters: dict[str, dict], departments: dict[s
         "names": dict(bundle.get("name") or {}),
         "descriptions": dict(bundle.get("description") or {}),
         "life_event": bundle.get("life_event"),
+        "subject": subject,
         "synonyms": list(bundle.get("synonyms") or []),
         "steps": compiled_steps,
         "form": list(form.values()),

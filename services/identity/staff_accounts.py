@@ -55,8 +55,12 @@ def _check_staff_fields(role: str, department: str | None, region: str | None,
 def create_staff(*, username: str, password: str, role: str, name: str | None = None,
                  department: str | None = None, region: str | None = None,
                  station: str | None = None, locale: str = "zh-CN", created_by: str = "cli",
-                 check_department: bool = True) -> User:
-    """An officer (department and region), a station clerk (station) or an admin."""
+                 check_department: bool = True, password_hash: str | None = None) -> User:
+    """An officer (department and region), a station clerk (station) or an admin.
+
+    `password_hash`, when given, is `crypto.hash_secret(password)` made once for many accounts
+    of one password (the development seed's), which would otherwise each pay for it again.
+    """
     username = (username or "").strip().lower()
     if not USERNAME.match(username):
         raise field_error("username", "A username is 2-64 lowercase letters, digits, . _ or -.",
@@ -67,7 +71,8 @@ def create_staff(*, username: str, password: str, role: str, name: str | None = 
     check_password(password)
     _check_staff_fields(role, department, region, station, check_department)
     user = User(role=role, username=username, name=name or username, locale=locale,
-                password_hash=crypto.hash_secret(password), created_by=created_by,
+                password_hash=password_hash or crypto.hash_secret(password),
+                created_by=created_by,
                 department=department if role == Role.OFFICER else None,
                 region=(region or None) if role == Role.OFFICER else None,
                 station=station if role == Role.CLERK else None)

@@ -251,7 +251,8 @@ _simple("medical_insurance_enrolment", 10 * 60,
         lambda c: {"medical_insurance_number": f"{c.region()}{c.digits(10)}"})
 _simple("medical_insurance_payment", 6 * 60,
         lambda c: {"premium_receipt_number": f"{c.local_today:%Y%m%d}{c.digits(10)}"})
-_simple("citizen_card", 12 * 60,
+# The electronic card is issued at once; the plastic one goes by post after the task is done.
+_simple("citizen_card", 10 * 60,
         lambda c: {"citizen_card_number": f"{c.region()}D{c.rng.choice('1234')}{c.digits(8)}"})
 _simple("maternity_insurance_benefit", 20 * 60,
         lambda c: {"maternity_benefit_reference": f"SY{c.local_today:%Y}{c.digits(8)}"})

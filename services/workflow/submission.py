@@ -63,9 +63,17 @@ def _prefilled_by(definition: dict, path: str) -> dict | None:
     return next((f for f in definition["form"] if f.get("prefill") == path), None)
 
 
-def _resolve_subject(subject: dict, definition: dict, family: list):
-    """(kind, family member or None) for the subject the citizen names."""
-    kind = (subject or {}).get("kind") or "self"
+def natural_subject(definition: dict) -> dict:
+    """Whom an application is about when it names no one: the bundle says (a newborn for the
+    newborn bundle), else the applicant."""
+    return {"kind": definition.get("subject") or "self"}
+
+
+def _resolve_subject(subject: dict | None, definition: dict, family: list):
+    """(kind, family member or None) for the subject the citizen names, or the bundle's
+    natural one when they name none."""
+    subject = subject or natural_subject(definition)
+    kind = subject.get("kind") or "self"
     if kind not in SUBJECT_KINDS:
         raise _subject_error("The subject is self, family or newborn.",
                              "申请对象应为本人（self）、家庭成员（family）或新生儿（newborn）。")
@@ -168,7 +176,8 @@ def _new_tasks(definition: dict, now: datetime) -> list[dict]:
     return tasks
 
 
-def _build(*, applicant: User, bundle: str, subject: dict, form: dict, materials: list[str],
+def _build(*, applicant: User, bundle: str, subject: dict | None, form: dict,
+           materials: list[str],
            channel: str, station: str | None, clerk_id: str | None, scoped_key: str,
            request_fingerprint: str) -> Application:
     """The whole application, checked and built in memory (only a newborn is added first)."""
@@ -270,7 +279,9 @@ def submit_application(*, applicant_id: str, bundle: str, subject: dict | None, 
     # Callers may scope their own key further (a station prefixes it): allow them the room.
     key = idempotency.check_key(idempotency_key, max_length=512)
     scoped_key = f"{clerk_id or applicant_id}:{key}"
-    subject = subject or {"kind": "self"}
+    # Left out, the subject is the bundle's natural one (resolved with the bundle); the key
+    # remembers the request as it was sent.
+    subject = subject or None
     request = {"applicant": str(applicant_id), "bundle": bundle, "subject": subject,
                "form": form or {}, "materials": list(materials or []), "channel": channel,
                "station": station}

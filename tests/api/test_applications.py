@@ -1,5 +1,6 @@
 """Applications through the API: apply once per Idempotency-Key, read, withdraw, supplement."""
 import threading
+from datetime import timedelta
 
 import pytest
 
@@ -196,3 +197,36 @@ def test_answering_a_supplement_through_the_api(as_parent, parent, as_officer):
     assert answered["status"] == "in_progress" and answered["supplement"] is None
     assert next(t for t in answered["tasks"] if t["id"] == task["id"])["status"] == "pending"
     assert answered["form"]["birth_hospital"] == "Ruian Maternal and Child"
+
+
+def test_a_newborn_application_that_names_no_subject_is_about_the_baby(as_parent, parent,
+                                                                      client):
+    assert client.get("/api/v1/bundles/newborn", expect=200).get_json()["subject"] == "newborn"
+    body = body_for(parent)
+    del body["subject"]
+
+    application = as_parent.post(URL, json=body, headers={"Idempotency-Key": "no-subject"},
+                                 expect=201).get_json()
+
+    assert application["subject"]["relation"] == "child"
+    assert application["subject"]["name"] == ws.newborn_form()["newborn_name"]
+
+
+def test_another_bundle_that_names_no_subject_is_about_the_applicant(client):
+    assert client.get("/api/v1/bundles/small_shop_registration",
+                      expect=200).get_json()["subject"] == "self"
+
+
+def test_the_eta_at_submit_tells_the_article_s_story_all_seven_within_the_hour(as_parent,
+                                                                               parent):
+    """The article: all seven matters in under an hour, the household registration (and the
+    baby's ID number) in 15 minutes over the green channel."""
+    application = apply(as_parent, parent).get_json()
+
+    submitted = Application.objects.get(id=application["id"]).created_at
+    eta = Application.objects.get(id=application["id"]).eta
+    assert eta - submitted == timedelta(minutes=55)  # 10 + 15 + 15 + 15 along the longest chain
+    bundle = as_parent.get("/api/v1/bundles/newborn", expect=200).get_json()
+    promised = {s["matter"]: s["promised"] for s in bundle["steps"]}
+    assert promised["newborn_household_registration"] == {"value": 15, "unit": "minutes"}
+    assert all(p["unit"] == "minutes" and p["value"] <= 30 for p in promised.values())

@@ -32,3 +32,23 @@ def test_every_setting_can_be_overridden_by_its_environment_variable(monkeypatch
 def test_an_unknown_environment_is_refused():
     with pytest.raises(RuntimeError, match="APP_ENV"):
         config.load("staging")
+
+
+def test_production_refuses_to_start_without_mongodb_uri_in_one_line(monkeypatch):
+    for name, value in {"SECRET_KEY": "s" * 40, "JWT_KEYS": '{"k": "%s"}' % ("j" * 40),
+                        "JWT_ACTIVE_KID": "k", "DATA_ACTIVE_KID": "d1", "BLIND_INDEX_KEY": "b" * 40,
+                        "DATA_KEYS": '{"d1": "cHJvZHVjdGlvbi1rZXktMzItYnl0ZXMtbG9uZy1vaw=="}'
+                        }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("MONGODB_URI", raising=False)
+
+    with pytest.raises(config.StartupError, match="without MONGODB_URI") as refused:
+        config.load("production")
+    assert "\n" not in str(refused.value)
+
+
+def test_a_setting_that_cannot_be_read_is_named_without_its_value(monkeypatch):
+    monkeypatch.setenv("DATA_KEYS", "{not json")
+    with pytest.raises(config.StartupError, match="DATA_KEYS is not a valid JSON") as refused:
+        config.load("development")
+    assert "not json" not in str(refused.value)

@@ -1,4 +1,6 @@
-from models.connection import ensure_indexes
+import pymongo
+
+from models.connection import client_options, ensure_indexes
 from models.user import User
 
 
@@ -11,3 +13,22 @@ def test_an_index_whose_definition_changed_is_rebuilt_at_start():
 
     rebuilt = users.index_information()["username_1"]
     assert rebuilt.get("unique") is True
+
+
+def test_production_s_majority_writes_and_retries_work_on_the_embedded_server(database_server):
+    """Production writes with w=majority and retryable writes; the embedded server (a standalone)
+    accepts the same options, so the tests and `make bench` run them too."""
+    options = client_options(durable=True)
+    client = pymongo.MongoClient(database_server.uri, **options)
+    try:
+        things = client.onething_test.majority_things
+        assert things.write_concern.document == {"w": "majority", "wtimeout": 10_000}
+        things.insert_one({"_id": "a", "n": 1})
+        things.update_one({"_id": "a"}, {"$inc": {"n": 1}})
+        found = things.find_one_and_update({"_id": "a"}, {"$inc": {"n": 1}},
+                                           return_document=pymongo.ReturnDocument.AFTER)
+        assert found["n"] == 3
+        things.drop()
+    finally:
+        client.close()
+    assert client_options(durable=False) == {}

@@ -196,3 +196,14 @@ def test_a_reseed_leaves_an_admins_edit_alone():
     catalogue_admin.update_bundle(code="newborn", changes={"synonyms": ["生娃"]})
     catalogue_seed.load_catalogue()
     assert publishing.compiled_bundle("newborn")["synonyms"] == ["生娃"]
+
+
+def test_a_bundle_about_a_newborn_needs_the_newborn_s_name_and_birth_date_in_its_form():
+    with pytest.raises(ValidationFailed) as refused:
+        catalogue_admin.create_bundle(data=bundle("cards", [("citizen_card", [])],
+                                                  subject="newborn"))
+    assert "newborn" in problems(refused)["subject"][0]
+
+    made = catalogue_admin.create_bundle(data=bundle("certificate", [
+        ("birth_medical_certificate", [])], subject="newborn"))
+    assert publishing.compiled_bundle(made["code"])["subject"] == "newborn"
