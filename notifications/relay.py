@@ -133,12 +133,15 @@ def relay_batch(*, limit: int, lease: tuple[str, datetime] | None = None,
     intents until `take_out(batch)`, so a relay that dies before then loses nothing: the next
     one stores nothing twice and finds the deliveries queued. Intents whose ids are in `relayed`
     (this process relayed them; their taking out is under way) are left alone."""
-    found = []
-    for holder in OUTBOX_HOLDERS:
-        rows = holder._get_collection().find({"outbox_pending": True}, {"outbox": 1}).limit(
-            limit).batch_size(max(1, limit))
-        found += [(row["_id"] if holder is Application else
-                   OutboxKey(holder._get_collection().name, row["_id"]), row) for row in rows]
+    # One command for both kinds of outbox ($unionWith: MongoDB 4.4 and the embedded server).
+    pending = [{"$match": {"outbox_pending": True}}, {"$limit": limit}]
+    rows = Application._get_collection().aggregate([
+        *pending, {"$project": {"outbox": 1}},
+        {"$unionWith": {"coll": Conversation._get_collection().name, "pipeline": [
+            *pending, {"$project": {"outbox": 1, "holder": {"$literal": "conversations"}}}]}},
+    ], batchSize=max(1, 2 * limit))
+    found = [(OutboxKey(row["holder"], row["_id"]) if row.get("holder") else row["_id"], row)
+             for row in rows]
     outboxes = []
     for key, app in found:
         outbox = app.get("outbox") or []
