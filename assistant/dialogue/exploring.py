@@ -136,9 +136,11 @@ class Exploring(DialogueBase):
         return (definition, code) if definition is not None else None
 
     def explain_matter(self, definition: dict, code: str) -> Reply:
+        """One matter of a life event explained (a question about it, whatever the classifier
+        made of it, is exploring that life event)."""
         self.conv.bundle = definition["code"]
-        self._nlu(self.nlu.get("intent") or "explore_bundle", definition["code"],
-                  self.nlu.get("confidence") or 1.0)
+        intent = "faq" if self.nlu.get("intent") == "faq" else "explore_bundle"
+        self._nlu(intent, definition["code"], self.nlu.get("confidence") or 1.0)
         reply = answers.matter_answer(definition, code, knowledge.matters()[code], self.locale)
         return reply.add(self._next_steps(definition["code"], materials=True))
 

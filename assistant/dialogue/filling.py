@@ -224,15 +224,15 @@ class Filling(DialogueBase):
     def aside(self, u: Understanding, raw: str, field: dict, definition: dict) -> Reply:
         """Answer a question asked in the middle of the form, then ask again what was pending."""
         bundle = u.bundle or self.conv.bundle
+        self._nlu(u.intent, bundle, u.confidence)
         if u.intent in ("explore_bundle", "ask_materials", "check_status", "faq"):
-            reply = self._aside(u.intent, bundle, u, raw)
+            reply = self._aside(u.intent, bundle, u, raw)  # may say what it answered instead
         elif u.intent == "handoff_human":
             return self.handoff(raw)
         elif u.intent == "greet_thanks":
             reply = Reply(self.t("You're welcome.", "不客气。"))
         else:
             reply = Reply(self.t("Let's finish the application first.", "我们先把申请填完。"))
-        self._nlu(u.intent, bundle, u.confidence)
         return reply.add(Reply(self.t("Back to the application:", "继续填写申请："))).add(
             self.question(field, definition))
 

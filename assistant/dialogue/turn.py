@@ -1,5 +1,6 @@
 """One turn: the state and the understood message decide which state's turn answers it."""
 import hashlib
+import re
 
 from assistant import answers
 from assistant.answers import Reply
@@ -18,6 +19,12 @@ HANDOFF_AT = 0.6  # the rules catch every usual way to ask for a person; the mod
 FOLLOWS_CONTEXT = {"explore_bundle", "ask_materials", "apply", "faq"}
 ANSWERS = {"explore_bundle", "ask_materials", "faq"}
 MISUNDERSTOOD_LIMIT = 2  # replies in a row that did not understand: then a person takes over
+# An explicit request to apply, whatever else the message tells ("…，帮我申请一下").
+APPLY_REQUEST = re.compile(
+    r"(帮我|给我|替我|请|麻烦)(把.{0,12})?(申请|报名|报个名|办理一下|办一下|办了|登记一下)|"
+    r"我要申请|申请一下|\b(start|begin) (the|an|my) application\b|\bapply for (it|this|that)\b|"
+    r"\bsign (me|us) up\b")
+QUESTION = re.compile(r"[?？]|吗|怎么|如何|\b(how|what|can i|do i)\b")
 
 
 def digest(text: str) -> str | None:
@@ -104,9 +111,17 @@ class Dialogue(Exploring, Filling, Confirming, Status, HandingOff):
         if followed is not None:
             return followed
         conv.pending = {}
+        if u.application_id and u.intent != "deny":  # a quoted application number
+            self._nlu("check_status", None, max(u.confidence, 0.9))
+            return self.status(None, u.application_id)
+        text = normalize(raw)
+        if (u.intent in ("explore_bundle", "ask_materials") and bundle
+                and APPLY_REQUEST.search(text) and not QUESTION.search(text)):
+            self._nlu("apply", bundle, u.confidence)
+            return self.start_application(bundle)
         if u.intent == "out_of_scope" or (not u.decided and u.confidence < CLARIFY_BELOW):
             # "验车在哪里验": unsure what it is, but it names a matter of a life event.
-            matter = self.matter_named(normalize(raw), bundle) if u.intent not in (
+            matter = self.matter_named(text, bundle) if u.intent not in (
                 "confirm", "deny", "greet_thanks", "check_status", "apply") else None
             if matter is not None:
                 return self.explain_matter(*matter)
