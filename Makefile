@@ -6,7 +6,7 @@ PORT ?= 5000
 PYTEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev run serve test lint format bench demo eval-assistant screenshots clean
+.PHONY: help install install-dev run serve test lint format bench demo eval-assistant eval-conversations screenshots clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -42,6 +42,9 @@ demo: install ## A newborn case end to end at DEMO_URL, timeline live (uses make
 
 eval-assistant: install ## The assistant on its evaluation set: intent/bundle accuracy, handoff recall, p95 latency
 	$(BIN)/python scripts/eval_assistant.py
+
+eval-conversations: install ## Whole conversations through the assistant: share reaching their goal, wrong turns
+	$(BIN)/python scripts/run_conversations.py
 
 test: lint ## Lint, then the whole suite against a fresh embedded database per worker
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)

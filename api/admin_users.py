@@ -34,7 +34,7 @@ class StaffAccounts(MethodView):
     @blp.arguments(StaffCreateSchema)
     @blp.response(201, StaffSchema)
     def post(self, payload):
-        """Create an officer (department, region), a clerk (station) or an admin"""
+        """Create an officer (department, region), clerk (station), agent (region) or admin"""
         return staff_accounts.create_staff(created_by=current_user().id, **payload)
 
 

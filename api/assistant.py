@@ -13,6 +13,7 @@ from api.schemas.assistant import (
 )
 from assistant import conversations as assistant
 from models.user import Role
+from services.desk import handoffs
 
 STAFF = [Role.OFFICER, Role.CLERK, Role.ADMIN]
 
@@ -53,7 +54,7 @@ class ConversationById(MethodView):
 def _with_transcript(handoff) -> dict:
     view = {name: getattr(handoff, name) for name in HandoffSchema().fields if name not in (
         "id", "transcript")}
-    return {**view, "id": str(handoff.id), "transcript": assistant.transcript(handoff)}
+    return {**view, "id": str(handoff.id), "transcript": handoffs.transcript(handoff)}
 
 
 @blp.route("/workbench/handoffs")
@@ -63,7 +64,7 @@ class Handoffs(MethodView):
     @blp.response(200, HandoffSchema(many=True))
     def get(self, args):
         """Citizens who asked for a person, longest waiting first"""
-        return [_with_transcript(h) for h in assistant.list_handoffs(staff=current_user(),
+        return [_with_transcript(h) for h in handoffs.list_handoffs(staff=current_user(),
                                                                      **args)]
 
 
@@ -73,7 +74,7 @@ class HandoffById(MethodView):
     @blp.response(200, HandoffSchema)
     def get(self, handoff_id):
         """One handoff with the conversation that led to it"""
-        return _with_transcript(assistant.get_handoff(handoff_id=handoff_id,
+        return _with_transcript(handoffs.get_handoff(handoff_id=handoff_id,
                                                       staff=current_user()))
 
 
@@ -83,7 +84,7 @@ class HandoffClaim(MethodView):
     @blp.response(200, HandoffSchema)
     def post(self, handoff_id):
         """Take an open handoff: I will contact the citizen"""
-        return _with_transcript(assistant.claim_handoff(handoff_id=handoff_id,
+        return _with_transcript(handoffs.claim_handoff(handoff_id=handoff_id,
                                                         staff=current_user()))
 
 
@@ -93,5 +94,5 @@ class HandoffClosure(MethodView):
     @blp.response(200, HandoffSchema)
     def post(self, handoff_id):
         """The citizen has been helped"""
-        return _with_transcript(assistant.close_handoff(handoff_id=handoff_id,
+        return _with_transcript(handoffs.close_handoff(handoff_id=handoff_id,
                                                         staff=current_user()))

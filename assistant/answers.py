@@ -1,6 +1,7 @@
 """Grounded answers: text and cards built only from the catalogue, curated FAQ entries and the
 citizen's own data. Nothing here makes up a fact; when the source is silent, the answer says so."""
 import math
+import re
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -157,6 +158,26 @@ def explain_bundle(definition: dict, locale: str) -> Reply:
     return Reply("\n".join(lines), [bundle_card(definition)])
 
 
+def how_long(definition: dict, locale: str) -> Reply:
+    """How long a "one thing" takes: the whole, as the workflow estimates it, and each matter's
+    promised time limit."""
+    lines = []
+    duration = estimated_duration(definition)
+    if duration is not None:
+        lines.append(_t(locale, "{b} is expected to be done {t} after you apply.",
+                        "{b}提交后预计{t}全部办结。", b=title(bundle_name(definition), locale),
+                        t=duration_text(duration, locale)))
+    limits = [_t(locale, "{m}: {l}", "{m}：{l}", m=s.get("name") or s["matter"],
+                 l=limit_text(s["promised"], locale))
+              for s in definition["steps"] if s.get("promised")]
+    if limits:
+        lines.append(_t(locale, "Promised time limits: {l}.", "各事项承诺办结时限：{l}。",
+                        l=_t(locale, "; ", "；").join(limits)))
+    if not lines:
+        return explain_bundle(definition, locale)
+    return Reply("\n".join(lines), [bundle_card(definition)])
+
+
 def checklist(definition: dict, on_file: dict[str, str], locale: str) -> Reply:
     """The materials of a bundle, each marked as already on file for this citizen or needed."""
     items = [{"code": m["code"], "name": m.get("name") or m["code"],
@@ -252,21 +273,22 @@ def explain_status(view: dict, locale: str) -> Reply:
         if by_state.get(DONE):
             lines.append(_t(locale, "Done: {d}.", "已办结：{d}。",
                             d=_join(locale, (d["name"] for d in by_state[DONE]))))
-        if by_state.get(WORKING):
-            working = [_t(locale, "{d} ({m})", "{d}（{m}）", d=d["name"], m=_join(
-                locale, (m["name"] for m in d["matters"] if m["status"] in ("pending", "claimed"))))
-                for d in by_state[WORKING]]
+        # By matter, whatever the rest of its department does: a department may work on one
+        # matter while another of its matters waits, and both must be said.
+        working = [_t(locale, "{d} ({m})", "{d}（{m}）", d=d["name"], m=_join(
+            locale, (m["name"] for m in d["matters"] if m["status"] in ("pending", "claimed"))))
+            for d in card["departments"]
+            if any(m["status"] in ("pending", "claimed") for m in d["matters"])]
+        if working:
             lines.append(_t(locale, "Being handled now: {d}.", "正在办理：{d}。",
                             d=_join(locale, working)))
-        if by_state.get(WAITING):
-            waits = []
-            for department in by_state[WAITING]:
-                for matter in department["matters"]:
-                    if matter["status"] == "waiting":
-                        waits.append(_t(locale, "{d} ({m}) waits for {w}", "{d}（{m}）等待{w}完成",
-                                        d=department["name"], m=matter["name"],
-                                        w=_join(locale, matter["waiting_for"]) or
-                                        _t(locale, "the steps before it", "前序事项")))
+        waits = [_t(locale, "{d} ({m}) waits for {w}", "{d}（{m}）等待{w}完成",
+                    d=department["name"], m=matter["name"],
+                    w=_join(locale, matter["waiting_for"]) or
+                    _t(locale, "the steps before it", "前序事项"))
+                 for department in card["departments"] for matter in department["matters"]
+                 if matter["status"] == "waiting"]
+        if waits:
             lines.append(_t(locale, "Waiting: {w}.", "等待中：{w}。", w=_t(locale, "; ", "；")
                             .join(waits)))
         if by_state.get(REJECTED):
@@ -292,6 +314,73 @@ def explain_status(view: dict, locale: str) -> Reply:
     return Reply("\n".join(lines), [card])
 
 
+MATTER_STATES = {
+    "pending": ("{m} is with {d} now.", "{m}正在由{d}办理。"),
+    "claimed": ("{m} is being handled by {d} now.", "{m}正在由{d}办理。"),
+    "completed": ("{m} is done.", "{m}已办结。"),
+    "needs_supplement": ("{m} waits for what {d} asked you for.", "{m}正在等待您补正材料。"),
+    "rejected": ("{m} was not approved by {d}.", "{m}未获{d}通过。"),
+    "cancelled": ("{m} was cancelled.", "{m}已取消。"),
+}
+
+
+def focus_status(card: dict, matters: list[str], locale: str) -> str:
+    """What the citizen asked about, matter by matter: done, being handled, or waiting for
+    what (and where that stands)."""
+    every = {m["code"]: (m, d) for d in card["departments"] for m in d["matters"]}
+    by_name = {m["name"]: (m, d) for m, d in every.values()}
+    lines = []
+    for code in matters:
+        if code not in every:
+            continue
+        matter, department = every[code]
+        if matter["status"] != "waiting":
+            en, zh = MATTER_STATES.get(matter["status"], MATTER_STATES["pending"])
+            lines.append(_t(locale, en, zh, m=matter["name"], d=department["name"]))
+            continue
+        lines.append(_t(locale, "{m} ({d}) has not started yet: it waits for {w} to finish.",
+                        "{m}（{d}）还没有开始：它要等{w}完成后才能办理。", m=matter["name"],
+                        d=department["name"], w=_join(locale, matter["waiting_for"]) or
+                        _t(locale, "the steps before it", "前序事项")))
+        for name in matter["waiting_for"]:
+            before, where = by_name.get(name, (None, None))
+            if before is not None:
+                en, zh = MATTER_STATES.get(before["status"], ("{m}: {s}.", "{m}：{s}。"))
+                lines.append(_t(locale, en, zh, m=before["name"], d=where["name"],
+                                s=before["status"]))
+    return " ".join(lines)
+
+
+def matter_answer(definition: dict, code: str, info: dict, locale: str) -> Reply:
+    """One matter of a "one thing": part of it (nothing to apply for separately), who handles
+    it, in what time, after what, and which materials it uses; all from the catalogue."""
+    step = next(s for s in definition["steps"] if s["matter"] == code)
+    names = {s["matter"]: s.get("name") or s["matter"] for s in definition["steps"]}
+    name, department = step.get("name") or code, step.get("department_name") or step["department"]
+    line = _t(locale, "{m} is part of {b}: you do not apply for it separately. Once you apply, "
+              "{d} handles it", "{m}已包含在{b}中，不需要另外申请：提交一次申请后，由{d}办理",
+              m=name, b=title(bundle_name(definition), locale), d=department)
+    if step.get("depends_on"):
+        line += _t(locale, " after {w}", "（在{w}之后）",
+                   w=_join(locale, (names.get(m, m) for m in step["depends_on"])))
+    if step.get("promised"):
+        line += _t(locale, ", within {t}", "，承诺 {t}内办结", t=limit_text(step["promised"],
+                                                                          locale))
+    lines = [line + _t(locale, ".", "。")]
+    description = pick(info.get("descriptions"), locale)
+    if description:
+        lines.append(description)
+    used = [m.get("name") or m["code"] for m in publishing.materials_to_give(definition)
+            if code in (m.get("matters") or [])]
+    if used:
+        lines.append(_t(locale, "It uses: {m}.", "这一项用到的材料：{m}。", m=_join(locale, used)))
+    card = {"type": "matter", "code": code, "name": name, "bundle": definition["code"],
+            "department": step["department"], "department_name": department,
+            "promised": step.get("promised"), "depends_on": list(step.get("depends_on") or []),
+            "materials": used}
+    return Reply("\n".join(lines), [card])
+
+
 # ── Curated questions and answers ────────────────────────────────────────────────────────────
 
 class Faq:
@@ -303,6 +392,7 @@ class Faq:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         self.entries = {e["id"]: e for e in entries}
+        self.topics = [(e["id"], re.compile(e["keywords"])) for e in entries if e.get("keywords")]
         self.keys = [(e["id"], q) for e in entries
                      for questions in (e.get("questions") or {}).values() for q in questions]
         self.vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3),
@@ -318,6 +408,21 @@ class Faq:
         if scores[best] < FAQ_THRESHOLD:
             return None, float(scores[best])
         return self.entries[self.keys[best][0]], float(scores[best])
+
+    def topic(self, question: str) -> dict | None:
+        """The entry whose keywords the question has (the likeliest, if several): its topic is
+        unmistakable whatever else the question names."""
+        text = normalize(question)
+        named = {entry_id for entry_id, pattern in self.topics if pattern.search(text)}
+        if not named:
+            return None
+        if len(named) == 1:
+            return self.entries[named.pop()]
+        scores = (self.matrix @ self.vectorizer.transform([text]).T).toarray().ravel()
+        best = max((score, entry_id) for (entry_id, _), score in zip(self.keys, scores,
+                                                                     strict=True)
+                   if entry_id in named)
+        return self.entries[best[1]]
 
 
 _faq_lock = threading.Lock()

@@ -7,12 +7,14 @@ from flask import current_app
 
 from assistant import answers, knowledge, llm, nlu, slots
 from assistant.dialogue import Dialogue
+from assistant.dialogue.handoff import receipt
 from assistant.normalize import detect_locale
 from common import i18n
 from common.i18n import LOCALES, current_locale
-from models.conversation import MAX_TURNS, Conversation, Turn
-from models.handoff import Handoff, HandoffStatus
+from models.conversation import MAX_TURNS, WITH_THE_DESK, Conversation, Turn
+from models.handoff import Handoff
 from models.user import Role
+from services.desk import handoffs, queue
 from services.errors import Forbidden, InvalidState, NotFound
 
 log = logging.getLogger(__name__)
@@ -20,7 +22,10 @@ log = logging.getLogger(__name__)
 # The fields a turn may change; turns are appended separately.
 STATE_FIELDS = ("locale", "state", "bundle", "bundle_version", "subject", "answers",
                 "answers_protected", "queue", "pending_field", "pending", "drafts",
-                "application_id", "handoff_id")
+                "application_id", "handoff_id", "misunderstood", "last_reply",
+                # Handing over to the desk (services.desk.queue) happens in a turn too.
+                "status", "region", "handover_reason", "waiting_since", "after_hours", "agent",
+                "claimed_at", "closed_at", "closed_by", "flagged_at")
 
 def warm_up() -> None:
     """Train the understanding now rather than on the first message (it takes about a second)."""
@@ -31,8 +36,8 @@ def warm_up() -> None:
 def _conversation(conversation_id: str | None, owner_id: str) -> Conversation | None:
     if not conversation_id:
         return None
-    found = (Conversation.objects(id=conversation_id, owner=owner_id).exclude("turns").first()
-             if ObjectId.is_valid(str(conversation_id)) else None)
+    found = (Conversation.objects(id=conversation_id, owner=owner_id).exclude("turns", "outbox")
+             .first() if ObjectId.is_valid(str(conversation_id)) else None)
     if found is None:  # someone else's conversation looks exactly like a missing one
         raise NotFound("No such conversation.", "未找到该对话。", error="conversation_not_found")
     return found
@@ -61,6 +66,11 @@ def post_message(*, citizen, text: str, conversation_id: str | None = None,
     conversation = _conversation(conversation_id, str(user.id))
     chosen = choose_locale(asked=locale, message=text, conversation=conversation,
                            fallback=current_locale.get())
+    if conversation is not None and conversation.status in WITH_THE_DESK:
+        left = _leave_for_staff(conversation, text, chosen)
+        if left is not None:
+            return left
+        conversation = _conversation(conversation_id, str(user.id))  # closed meanwhile
     is_new = conversation is None
     if is_new:
         conversation = Conversation(id=ObjectId(), owner=str(user.id), locale=chosen)
@@ -81,6 +91,31 @@ def post_message(*, citizen, text: str, conversation_id: str | None = None,
     return {"conversation_id": str(conversation.id),
             "reply": {"text": reply_text, "cards": reply.cards},
             "nlu": dialogue.nlu}
+
+
+def _leave_for_staff(conversation: Conversation, text: str, locale: str) -> dict | None:
+    """While the desk has the conversation the assistant does not answer: the message is kept
+    for staff (and the citizen told where they stand while nobody holds it yet). None when
+    staff closed it meanwhile: the assistant answers after all."""
+    token = current_locale.set(locale)
+    try:
+        understanding = nlu.understand(text, knowledge.terms())
+        words, cards = receipt(queue.where(conversation), locale)
+    finally:
+        current_locale.reset(token)
+    now = datetime.now(UTC)
+    turns = [Turn(role="citizen", text=slots.mask_private(text), nlu=understanding.as_dict(),
+                  at=now)]
+    if words:
+        turns.append(Turn(role="assistant", text=words, cards=cards, at=now))
+    result = Conversation._get_collection().update_one(
+        {"_id": conversation.id, "status": {"$in": list(WITH_THE_DESK)}},
+        {"$set": {"updated_at": now}, "$inc": {"version": 1},
+         "$push": {"turns": {"$each": [t.to_mongo() for t in turns], "$slice": -MAX_TURNS}}})
+    if result.matched_count == 0:
+        return None
+    return {"conversation_id": str(conversation.id), "reply": {"text": words, "cards": cards},
+            "nlu": understanding.as_dict()}
 
 
 def _store(conversation: Conversation, turns: list[Turn], version: int, is_new: bool) -> None:
@@ -119,64 +154,8 @@ def list_conversations(*, citizen) -> list[Conversation]:
                 .order_by("-updated_at").limit(50))
 
 
-# ── Staff: handoffs ──────────────────────────────────────────────────────────────────────────
+# ── Staff: the handoff records live in services.desk.handoffs ──────────────────────────────────
 
-def _visible_handoffs(staff):
-    query = Handoff.objects
-    if staff.role == Role.OFFICER:
-        # An officer sees what concerns their department, and what concerns no bundle yet.
-        query = query.filter(__raw__={"$or": [{"departments": staff.department},
-                                               {"departments": {"$size": 0}}]})
-    return query
-
-
-def list_handoffs(*, staff, status: str | None = HandoffStatus.OPEN.value) -> list[Handoff]:
-    """Handoffs waiting for staff, oldest first so the longest wait is served first."""
-    query = _visible_handoffs(staff)
-    if status:
-        query = query.filter(status=status)
-    return list(query.order_by("created_at").limit(200))
-
-
-def get_handoff(*, handoff_id: str, staff) -> Handoff:
-    found = (_visible_handoffs(staff).filter(id=handoff_id).first()
-             if ObjectId.is_valid(str(handoff_id)) else None)
-    if found is None:
-        raise NotFound("No such handoff.", "未找到该转人工记录。", error="handoff_not_found")
-    return found
-
-
-def transcript(handoff: Handoff, limit: int = 30) -> list[dict]:
-    """The last turns of the conversation, as stored (private numbers already masked)."""
-    conversation = Conversation.objects(id=handoff.conversation).only("turns").first()
-    turns = (conversation.turns if conversation else [])[-limit:]
-    return [{"role": t.role, "text": t.text, "at": t.at} for t in turns]
-
-
-def _transition(handoff_id: str, staff, expected: list[str], changes: dict) -> Handoff:
-    handoff = get_handoff(handoff_id=handoff_id, staff=staff)
-    updated = Handoff.objects(id=handoff.id, status__in=expected).modify(
-        new=True, **{f"set__{k}": v for k, v in {**changes,
-                                                   "updated_at": datetime.now(UTC)}.items()})
-    if updated is None:
-        raise InvalidState("This handoff is already {s}.", "该转人工记录当前状态为 {s}。",
-                           error="handoff_not_open", s=Handoff.objects(id=handoff.id).first()
-                           .status)
-    return updated
-
-
-def claim_handoff(*, handoff_id: str, staff) -> Handoff:
-    """A member of staff takes an open handoff; only one can."""
-    return _transition(handoff_id, staff, [HandoffStatus.OPEN.value],
-                       {"status": HandoffStatus.CLAIMED.value, "claimed_by": str(staff.id),
-                        "claimed_at": datetime.now(UTC)})
-
-
-def close_handoff(*, handoff_id: str, staff) -> Handoff:
-    """The citizen has been helped: closed, and the conversation may be handed off again."""
-    closed = _transition(handoff_id, staff, [HandoffStatus.OPEN.value,
-                                             HandoffStatus.CLAIMED.value],
-                         {"status": HandoffStatus.CLOSED.value, "closed_at": datetime.now(UTC)})
-    Conversation.objects(id=closed.conversation, handoff_id=str(closed.id)).update_one(
-        unset__handoff_id=True)
-    return closed
+def list_handoffs(*, staff, status: str | None = "open") -> list[Handoff]:
+    """Handoffs waiting for staff, oldest first (services.desk.handoffs.list_handoffs)."""
+    return handoffs.list_handoffs(staff=staff, status=status)

@@ -9,6 +9,7 @@ import threading
 import time
 
 from assistant.nlu import terms_from_catalogue
+from assistant.normalize import normalize
 from common.i18n import current_locale, pick
 from models import catalogue_state
 from models.catalogue import Bundle, Matter
@@ -18,7 +19,7 @@ REVISION_CHECK_SECONDS = 2.0
 
 _lock = threading.Lock()
 _state: dict = {"revision": None, "checked_at": 0.0, "terms": None, "names": None,
-                "definitions": {}}
+                "definitions": {}, "matters": None}
 # Published versions never change: kept whatever the revision.
 _versions: dict[tuple[str, int, str], dict] = {}
 
@@ -32,7 +33,8 @@ def _current() -> dict:
     revision = catalogue_state.current_revision()
     with _lock:
         if revision != _state["revision"]:
-            _state.update(revision=revision, terms=None, names=None, definitions={})
+            _state.update(revision=revision, terms=None, names=None, definitions={},
+                          matters=None)
         _state["checked_at"] = now
         return _state
 
@@ -40,7 +42,8 @@ def _current() -> dict:
 def forget() -> None:
     """Drop everything (tests that change the catalogue underneath)."""
     with _lock:
-        _state.update(revision=None, checked_at=0.0, terms=None, names=None, definitions={})
+        _state.update(revision=None, checked_at=0.0, terms=None, names=None, definitions={},
+                      matters=None)
         _versions.clear()
 
 
@@ -57,6 +60,38 @@ def terms() -> dict[str, list[tuple[str, float]]]:
         with _lock:
             state["terms"] = found
     return state["terms"]
+
+
+def matters() -> dict[str, dict]:
+    """The matters of the bundles: code → {"names", "synonyms", "descriptions", "bundles",
+    "terms"}; `terms` are the normalized names and synonyms that name the matter and no bundle
+    (上牌 names a bundle too: it asks about the bundle)."""
+    state = _current()
+    if state["matters"] is None:
+        bundles = list(Bundle._get_collection().find(
+            {"retired": {"$ne": True}}, {"code": 1, "name": 1, "synonyms": 1, "steps": 1}))
+        owners: dict[str, list[str]] = {}
+        bundle_terms = set()
+        for bundle in bundles:
+            bundle_terms |= {normalize(str(n)) for n in list((bundle.get("name") or {}).values())
+                             + list(bundle.get("synonyms") or [])}
+            for step in bundle.get("steps") or []:
+                owners.setdefault(step["matter"], []).append(bundle["code"])
+        found = {}
+        for matter in Matter._get_collection().find(
+                {"code": {"$in": sorted(owners)}},
+                {"code": 1, "name": 1, "synonyms": 1, "description": 1}):
+            names = {normalize(str(n)) for n in list((matter.get("name") or {}).values())
+                     + list(matter.get("synonyms") or [])}
+            found[matter["code"]] = {
+                "names": matter.get("name") or {}, "synonyms": list(matter.get("synonyms") or []),
+                "descriptions": matter.get("description") or {},
+                "bundles": owners[matter["code"]],
+                "terms": sorted((t for t in names - bundle_terms if len(t) >= 2),
+                                key=len, reverse=True)}
+        with _lock:
+            state["matters"] = found
+    return state["matters"]
 
 
 def bundle_names(locale: str) -> dict[str, str]:

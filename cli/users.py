@@ -21,8 +21,9 @@ DEV_STATION = "ruian-hospital"
 
 
 def seed_development_accounts() -> list[str]:
-    """`officer.<department>` for every seeded department, `clerk.ruian-hospital` and `admin`,
-    password `onething-dev`; existing accounts are left alone. Never in production."""
+    """`officer.<department>` for every seeded department, `clerk.ruian-hospital`, `agent` (the
+    service desk of Ruian) and `admin`, password `onething-dev`; existing accounts are left
+    alone. Never in production."""
     if current_app.config["APP_ENV"] == "production":
         raise RuntimeError("development accounts are never created in production")
     regions = {d.code: d.region for d in Department.objects.only("code", "region")}
@@ -32,6 +33,8 @@ def seed_development_accounts() -> list[str]:
               for code in departments]
     wanted += [dict(username=f"clerk.{DEV_STATION}", role="clerk", station=DEV_STATION,
                     name="Clerk (Ruian hospital)"),
+               dict(username="agent", role="agent", region=DEV_REGION,
+                    name="Service desk (Ruian)"),
                dict(username="admin", role="admin", name="Administrator")]
     existing = set(User.objects(username__in=[w["username"] for w in wanted])
                    .scalar("username"))
@@ -51,14 +54,15 @@ def seed_development_accounts() -> list[str]:
 
 @click.group("users")
 def group():
-    """Staff accounts: officers, station clerks and admins."""
+    """Staff accounts: officers, station clerks, service desk agents and admins."""
 
 
 @group.command("create-staff")
 @click.option("--username", required=True, help="e.g. officer.public_security.2")
-@click.option("--role", required=True, type=click.Choice(["officer", "clerk", "admin"]))
+@click.option("--role", required=True,
+              type=click.Choice(["officer", "clerk", "agent", "admin"]))
 @click.option("--department", help="officers: department code")
-@click.option("--region", help="officers: 6-digit division code, e.g. 330381")
+@click.option("--region", help="officers and agents: 6-digit division code, e.g. 330381")
 @click.option("--station", help="clerks: service station code, e.g. ruian-hospital")
 @click.option("--name", help="display name")
 @click.option("--locale", type=click.Choice(["zh-CN", "en"]), default="zh-CN",

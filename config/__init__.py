@@ -169,6 +169,15 @@ class Config:
     SSE_POLL_SECONDS = 1.0
     SSE_HEARTBEAT_SECONDS = 15.0
 
+    # Where a citizen who has chosen no region is served (Ruian, where "one thing" began).
+    DEFAULT_REGION = "330381"
+    # The service desk (people behind the assistant): open on working days between these local
+    # times (CALENDAR_TIMEZONE); a conversation waiting longer than WAIT_ALERT seconds of opening
+    # time is flagged to the region's agents by `flask desk sweep`.
+    DESK_OPENS = "09:00"
+    DESK_CLOSES = "17:00"
+    DESK_WAIT_ALERT_SECONDS = 600
+
     # The chat assistant may have an OpenAI-compatible chat API reword its grounded answers.
     # Off unless enabled and given a base URL (e.g. http://127.0.0.1:8000/v1); never in tests.
     ASSISTANT_LLM_ENABLED = False

@@ -22,11 +22,12 @@ class Handoff(TimestampedDocument):
     departments = me.ListField(me.StringField())
     locale = me.StringField(default="zh-CN")
     reason = me.StringField()  # the citizen's words, personal numbers masked
+    application = me.StringField()  # the rejected application it is about, if that was why
     claimed_by = me.StringField()
     claimed_at = me.DateTimeField()
     closed_at = me.DateTimeField()
     meta = {
         "collection": "handoffs",
         "ordering": ["-created_at"],
-        "indexes": [("status", "-created_at"), "conversation", "departments"],
+        "indexes": [("status", "-created_at"), "conversation", "departments", "application"],
     }

@@ -25,6 +25,8 @@ class NotificationType(StrEnum):
     APPLICATION_COMPLETED = "application_completed"
     APPLICATION_REJECTED = "application_rejected"
     APPLICATION_WITHDRAWN = "application_withdrawn"
+    STAFF_MESSAGE = "staff_message"  # a member of the service desk wrote in a conversation
+    CONVERSATION_WAITING = "conversation_waiting"  # to agents: a citizen waits too long
 
 
 # Events a citizen must not miss: they go by SMS when no push channel reaches the citizen.

@@ -11,6 +11,7 @@ class Role(StrEnum):
     OFFICER = "officer"
     CLERK = "clerk"
     ADMIN = "admin"
+    AGENT = "agent"  # the service desk: a person behind the assistant, for one region
     # Not a user account: a partner system calling with a client-credentials token.
     PARTNER = "partner"
 
@@ -18,7 +19,7 @@ class Role(StrEnum):
 # Accounts a department's adapter (its own system, the "green channel") acts as.
 ADAPTER_USERNAME_PREFIX = "adapter."
 
-STAFF_ROLES = (Role.OFFICER, Role.CLERK, Role.ADMIN)
+STAFF_ROLES = (Role.OFFICER, Role.CLERK, Role.ADMIN, Role.AGENT)
 USER_ROLES = (Role.CITIZEN, *STAFF_ROLES)
 
 
@@ -49,7 +50,7 @@ class User(TimestampedDocument):
     username = me.StringField()
     password_hash = me.StringField()
     department = me.StringField()  # department code, for officers
-    region = me.StringField()  # administrative region code, for officers
+    region = me.StringField()  # administrative region code, for officers and agents
     station = me.StringField()  # service station code, for clerks
     failed_logins = me.IntField(default=0)
     locked_until = me.DateTimeField()

@@ -37,6 +37,7 @@ class PushMessage:
     application_id: str | None
     title: str
     body: str
+    conversation_id: str | None = None  # a staff message opens its conversation
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,8 @@ def payload(message: PushMessage) -> tuple[dict, dict]:
     data = {"notification_id": message.notification_id, "type": message.type}
     if message.application_id:
         data["application_id"] = message.application_id
+    if message.conversation_id:
+        data["conversation_id"] = message.conversation_id
     title, body = message.title[:200], message.body
 
     def size(text: str) -> int:

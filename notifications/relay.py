@@ -1,13 +1,14 @@
-"""The relay: moves notification intents from applications' outboxes into the inbox and queues
-their deliveries, idempotently, then takes them out of the outbox; a batch of outboxes costs the
-same few database commands whether it holds one intent or hundreds."""
+"""The relay: moves notification intents from outboxes (applications', and conversations' for the
+service desk) into the inbox and queues their deliveries, idempotently, then takes them out of
+the outbox; a batch of outboxes costs the same few database commands whether it holds one intent
+or hundreds."""
 import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import pymongo
 from bson import ObjectId
@@ -16,6 +17,7 @@ from pymongo.errors import BulkWriteError
 
 from models.application import Application
 from models.base import utcnow
+from models.conversation import Conversation
 from models.notification import (
     MUST_NOT_MISS,
     NO_LEASE,
@@ -37,6 +39,28 @@ log = logging.getLogger(__name__)
 SEQ_RETRIES = 20
 DUPLICATE_KEY = 11000
 STAFF_ROLE_NAMES = {role.value for role in STAFF_ROLES}
+# Intent details that reach the inbox's texts (templates) but are not kept with the notification
+# nor sent to partners: a staff member's message to a citizen.
+PRIVATE_DATA = frozenset({"message"})
+
+
+class OutboxKey(NamedTuple):
+    """An outbox held by a document other than an application (a bare id is an application's)."""
+
+    collection: str
+    id: Any
+
+
+# The documents that hold outboxes; applications' are keyed by their bare id.
+OUTBOX_HOLDERS = (Application, Conversation)
+
+
+def _holder_collection(key):
+    return (Conversation if isinstance(key, OutboxKey) else Application)._get_collection()
+
+
+def _document_id(key):
+    return key.id if isinstance(key, OutboxKey) else key
 
 
 class _RecentNumbers:
@@ -74,9 +98,10 @@ class Batch:
     """One relay's work: the outboxes read, what was stored, and what a worker needs to deliver
     it at once (the deliveries queued under its lease, the recipients' accounts and wishes)."""
 
-    # (application id, the outbox as read or None if only part of it is ours, intents relayed)
+    # (outbox key, the outbox as read or None if only part of it is ours, intents relayed); the
+    # key is an application's id, or an OutboxKey
     outboxes: list[tuple[Any, list | None, list[Mapping]]] = field(default_factory=list)
-    relayed: set = field(default_factory=set)  # application ids whose intents are stored
+    relayed: set = field(default_factory=set)  # outbox keys whose intents are stored
     notifications: dict[str, dict] = field(default_factory=dict)  # stored by this relay, by id
     leased: list[dict] = field(default_factory=list)  # deliveries queued under the lease
     users: dict[str, dict] = field(default_factory=dict)  # recipients' role and locale
@@ -95,7 +120,7 @@ class Batch:
 
 
 def relay_pending(*, limit: int = 200) -> int:
-    """Relay the outboxes of up to `limit` applications; returns how many intents were moved."""
+    """Relay up to `limit` outboxes of each kind; returns how many intents were moved."""
     batch = relay_batch(limit=limit)
     take_out(batch)
     return batch.moved
@@ -108,10 +133,17 @@ def relay_batch(*, limit: int, lease: tuple[str, datetime] | None = None,
     intents until `take_out(batch)`, so a relay that dies before then loses nothing: the next
     one stores nothing twice and finds the deliveries queued. Intents whose ids are in `relayed`
     (this process relayed them; their taking out is under way) are left alone."""
-    found = list(Application._get_collection().find({"outbox_pending": True}, {"outbox": 1})
-                 .limit(limit).batch_size(max(1, limit)))
+    # One command for both kinds of outbox ($unionWith: MongoDB 4.4 and the embedded server).
+    pending = [{"$match": {"outbox_pending": True}}, {"$limit": limit}]
+    rows = Application._get_collection().aggregate([
+        *pending, {"$project": {"outbox": 1}},
+        {"$unionWith": {"coll": Conversation._get_collection().name, "pipeline": [
+            *pending, {"$project": {"outbox": 1, "holder": {"$literal": "conversations"}}}]}},
+    ], batchSize=max(1, 2 * limit))
+    found = [(OutboxKey(row["holder"], row["_id"]) if row.get("holder") else row["_id"], row)
+             for row in rows]
     outboxes = []
-    for app in found:
+    for key, app in found:
         outbox = app.get("outbox") or []
         intents = [i for i in outbox if isinstance(i, Mapping) and i.get("id")]
         fresh = [i for i in intents if i["id"] not in relayed]
@@ -119,10 +151,10 @@ def relay_batch(*, limit: int, lease: tuple[str, datetime] | None = None,
             continue
         if len(intents) < len(outbox):
             # Nothing can be done with an intent without an id but keep it from blocking the rest.
-            log.error("application %s: %d outbox entries without an id dropped", app["_id"],
+            log.error("outbox %s: %d entries without an id dropped", key,
                       len(outbox) - len(intents))
         # An outbox that also holds intents being taken out cannot be emptied as read.
-        outboxes.append((app["_id"], outbox if len(fresh) == len(intents) else None, fresh))
+        outboxes.append((key, outbox if len(fresh) == len(intents) else None, fresh))
     if not outboxes:
         return Batch()
     batch = store_many([(app_id, intents) for app_id, _, intents in outboxes], lease=lease)
@@ -138,22 +170,28 @@ def take_out(batch: Batch) -> None:
     makes that update miss; those outboxes then lose only what was relayed, and keep the flag up
     while anything is left."""
     _count(batch)
-    done = [(app_id, outbox, [i["id"] for i in intents])
-            for app_id, outbox, intents in batch.outboxes if app_id in batch.relayed]
-    if not done:
-        return
-    collection = Application._get_collection()
-    whole = [(app_id, outbox, ids) for app_id, outbox, ids in done if outbox is not None]
-    changed = {app_id for app_id, outbox, _ in done if outbox is None}
+    done = [(key, outbox, [i["id"] for i in intents])
+            for key, outbox, intents in batch.outboxes if key in batch.relayed]
+    for holder in {isinstance(key, OutboxKey) for key, _, _ in done}:
+        _take_out([row for row in done if isinstance(row[0], OutboxKey) == holder])
+
+
+def _take_out(done: list[tuple[Any, list | None, list]]) -> None:
+    """`take_out` for outboxes held by one collection."""
+    collection = _holder_collection(done[0][0])
+    whole = [(key, outbox, ids) for key, outbox, ids in done if outbox is not None]
+    changed = {_document_id(key) for key, outbox, _ in done if outbox is None}
     if whole:
         emptied = collection.bulk_write([UpdateOne(
-            {"_id": app_id, "outbox": outbox}, {"$set": {"outbox": [], "outbox_pending": False}})
-            for app_id, outbox, _ in whole], ordered=False)
+            {"_id": _document_id(key), "outbox": outbox},
+            {"$set": {"outbox": [], "outbox_pending": False}})
+            for key, outbox, _ in whole], ordered=False)
         if emptied.matched_count < len(whole):
             changed |= {row["_id"] for row in collection.find(
-                {"_id": {"$in": [app_id for app_id, _, _ in whole]}, "outbox_pending": True},
-                {"_id": 1})}
-    writes = [_pull(app_id, ids) for app_id, _, ids in done if app_id in changed]
+                {"_id": {"$in": [_document_id(key) for key, _, _ in whole]},
+                 "outbox_pending": True}, {"_id": 1})}
+    writes = [_pull(_document_id(key), ids) for key, _, ids in done
+              if _document_id(key) in changed]
     if writes:
         collection.bulk_write(writes, ordered=False)
 
@@ -179,10 +217,10 @@ def store(intent: Mapping, *, application_id: str | None = None) -> Notification
 
 def store_many(outboxes: list[tuple[Any, list[Mapping]]],
                lease: tuple[str, datetime] | None = None) -> Batch:
-    """Store the intents of several outboxes ((application id, intents) pairs) as notifications
-    and queue their deliveries. The batch names the application ids whose intents are now stored
-    (or dropped for good: unknown type, no recipient); an application one of whose intents cannot
-    be worded stays for a later round, without holding up the others."""
+    """Store the intents of several outboxes ((key, intents) pairs: an application's id or an
+    OutboxKey) as notifications and queue their deliveries. The batch names the keys whose
+    intents are now stored (or dropped for good: unknown type, no recipient); an outbox one of
+    whose intents cannot be worded stays for a later round, without holding up the others."""
     now = utcnow()
     every = [intent for _, intents in outboxes for intent in intents]
     recipients = {str(i.get("recipient") or "") for i in every} - {""}
@@ -196,7 +234,7 @@ def store_many(outboxes: list[tuple[Any, list[Mapping]]],
         try:
             prepared = [_document(intent, app_id, staff, now) for intent in intents]
         except Exception:  # one bad intent must not hold up every other application
-            log.exception("application %s: outbox not relayed", app_id)
+            log.exception("outbox %s not relayed", app_id)
             continue
         batch.relayed.add(app_id)
         for document in prepared:
@@ -245,7 +283,8 @@ def _document(intent: Mapping, application_id, staff: set[str], now: datetime) -
     rendered = templates.render(intent, audience="staff" if recipient in staff else "citizen")
     return {
         "_id": str(intent["id"]), "recipient": recipient, "type": kind.value,
-        "application": _str(intent.get("application") or application_id),
+        "application": _str(intent.get("application") or (
+            None if isinstance(application_id, OutboxKey) else application_id)),
         "bundle": _str(intent.get("bundle")), "task": _str(intent.get("task")),
         "matter": _str(intent.get("matter")), "department": _str(intent.get("department")),
         "data": _clean_data(intent.get("data")), "at": _moment(intent.get("at")) or now,
@@ -430,7 +469,8 @@ def _clean_data(data) -> dict:
     anything a database key cannot hold."""
     if not isinstance(data, Mapping):
         return {}
-    return {str(k): v for k, v in data.items() if not str(k).startswith("$") and "." not in str(k)}
+    return {str(k): v for k, v in data.items() if not str(k).startswith("$") and "." not in str(k)
+            and str(k) not in PRIVATE_DATA}
 
 
 def _str(value) -> str | None:

@@ -183,6 +183,16 @@ TEXTS = {
         "Application withdrawn", "申请已撤回",
         "Your “{bundle}” application was withdrawn.",
         "您的“{bundle}”申请已撤回。"),
+    # The message itself goes to the inbox only (`detail`) and the conversation.
+    NotificationType.STAFF_MESSAGE: (
+        "A reply from our staff", "工作人员回复了您",
+        "A member of our service desk replied{about} in your conversation. Open the app to "
+        "read it.",
+        "服务台工作人员{about}在对话中回复了您，请打开应用查看。"),
+    NotificationType.CONVERSATION_WAITING: (
+        "A citizen is waiting", "有居民在等待",
+        "A conversation{about} has been waiting for the service desk for {waited} minutes.",
+        "有一个对话{about}已等待服务台 {waited} 分钟。"),
 }
 
 
@@ -206,6 +216,11 @@ STAFF_TEXTS = {
         "Task cancelled: {matter}", "任务已取消：{matter}",
         "The citizen withdrew the “{bundle}” application, so “{matter}” was cancelled.",
         "申请人已撤回“{bundle}”申请，“{matter}”已取消。"),
+    NotificationType.CONVERSATION_WAITING: (
+        "Waiting for the desk: {waited} minutes", "服务台等待 {waited} 分钟",
+        "A citizen of your region has been waiting {waited} minutes for a person{about}. Take "
+        "the conversation in the desk's queue.",
+        "您所在地区有居民已等待人工服务 {waited} 分钟{about}，请在服务台队列中接待。"),
 }
 
 
@@ -226,7 +241,9 @@ def render(intent: Mapping, *, audience: str = "citizen") -> dict:
     for locale in LOCALES:
         values = {"department": department[locale] or _text(locale, "a department", "相关部门"),
                   "matter": matter[locale], "bundle": bundle[locale],
-                  "materials": _materials_phrase(materials, bool(data.get("fields")), locale)}
+                  "materials": _materials_phrase(materials, bool(data.get("fields")), locale),
+                  "waited": _count(data.get("waited_minutes")),
+                  "about": _about(kind, bundle[locale], locale)}
         result["title"][locale] = (title_zh if locale == "zh-CN" else title_en).format(**values)
         body = (body_zh if locale == "zh-CN" else body_en).format(**values)
         if kind == NotificationType.TASK_COMPLETED and issued:
@@ -238,7 +255,23 @@ def render(intent: Mapping, *, audience: str = "citizen") -> dict:
         if isinstance(reason, str) and reason.strip():
             result["detail"][locale] = _text(locale, "Reason: {reason}", "原因：{reason}",
                                              reason=reason.strip()[:1000])
+        message = data.get("message")
+        if kind == NotificationType.STAFF_MESSAGE and isinstance(message, str) and message.strip():
+            result["detail"][locale] = message.strip()[:2000]
     return result
+
+
+def _about(kind: NotificationType, bundle: str, locale: str) -> str:
+    """What a conversation is about, when it is known ("about “A baby is born”")."""
+    if not bundle:
+        return ""
+    if kind == NotificationType.STAFF_MESSAGE:
+        return _text(locale, " about “{b}”", "就“{b}”", b=bundle)
+    return _text(locale, " about “{b}”", "（关于“{b}”）", b=bundle)
+
+
+def _count(value) -> str:
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else "?"
 
 
 def _materials_phrase(materials: list[dict], has_fields: bool, locale: str) -> str:

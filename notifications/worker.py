@@ -18,7 +18,6 @@ from functools import partial
 from flask import current_app
 from pymongo.errors import OperationFailure, PyMongoError
 
-from models.application import Application
 from models.base import utcnow
 from models.notification import Channel, Delivery
 from notifications import relay
@@ -72,10 +71,11 @@ class Finisher:
 
 
 class OutboxWatcher:
-    """Wakes an idle worker the moment an application's outbox gains an intent, through a change
-    stream on applications (a thread of its own). Where the database offers none (a standalone
-    MongoDB server answers that change streams need a replica set), it gives up and the worker
-    polls; on a lost connection it starts a new stream (the worker's polling covers the gap)."""
+    """Wakes an idle worker the moment an outbox (an application's, a conversation's) gains an
+    intent, through a change stream on each collection that holds outboxes (a thread each).
+    Where the database offers none (a standalone MongoDB server answers that change streams need
+    a replica set), it gives up and the worker polls; on a lost connection it starts a new
+    stream (the worker's polling covers the gap)."""
 
     # The relay's own clean-up lowers the flag: that wakes nobody.
     PIPELINE = [{"$match": {"operationType": {"$in": ["insert", "update", "replace"]},
@@ -85,31 +85,41 @@ class OutboxWatcher:
 
     def __init__(self, wake: threading.Event, stop: threading.Event):
         self.wake, self.stop = wake, stop
-        self.watching = False
+        self._watching: dict[str, bool] = {}
+
+    @property
+    def watching(self) -> bool:
+        """Every outbox collection is watched (else the worker keeps polling)."""
+        return len(self._watching) == len(relay.OUTBOX_HOLDERS) and all(
+            self._watching.values())
 
     def start(self) -> None:
-        threading.Thread(target=self._watch, name="outbox-watcher", daemon=True).start()
+        for holder in relay.OUTBOX_HOLDERS:
+            collection = holder._get_collection()
+            self._watching[collection.name] = False
+            threading.Thread(target=self._watch, args=(collection,),
+                             name=f"outbox-watcher-{collection.name}", daemon=True).start()
 
-    def _watch(self) -> None:
-        collection = Application._get_collection()
+    def _watch(self, collection) -> None:
+        name = collection.name
         while not self.stop.is_set():
             try:
                 with collection.watch(self.PIPELINE, max_await_time_ms=self.AWAIT_MS) as stream:
-                    self.watching = True
+                    self._watching[name] = True
                     while not self.stop.is_set():
                         if stream.try_next() is not None:
                             self.wake.set()
             except OperationFailure as exc:
-                self.watching = False
+                self._watching[name] = False
                 log.info("no change streams here (%s): the worker polls instead",
                          exc.code)
                 return
             except PyMongoError as exc:
-                self.watching = False
+                self._watching[name] = False
                 log.warning("outbox change stream lost (%s); polling meanwhile",
                             type(exc).__name__)
                 self.stop.wait(1.0)
-        self.watching = False
+        self._watching[name] = False
 
 
 class Worker:

@@ -1,5 +1,6 @@
 """A fresh embedded database per test run (per xdist worker); each test starts from clean data."""
 import os
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -7,6 +8,7 @@ from api import create_app
 from common.embedded_db import EmbeddedDatabase
 from models import calendar_year
 from models.connection import database
+from services.desk import hours
 from tests.helpers import ApiClient, make_admin, make_citizen, make_clerk, make_officer
 
 
@@ -66,3 +68,20 @@ def as_clerk(client):
 @pytest.fixture
 def as_admin(client) -> ApiClient:
     return client.as_(make_admin())
+
+
+@pytest.fixture
+def desk_open(monkeypatch):
+    """People are at the service desk, and always were, whatever the day the tests run."""
+    monkeypatch.setattr(hours, "is_open", lambda now: True)
+    monkeypatch.setattr(hours, "next_opening", lambda now: now)
+    monkeypatch.setattr(hours, "open_time_between", lambda start, end: end - start)
+
+
+@pytest.fixture
+def desk_closed(monkeypatch):
+    """Nobody is at the service desk; they are back at the moment returned."""
+    back = (datetime.now(UTC) + timedelta(hours=14)).replace(microsecond=0)
+    monkeypatch.setattr(hours, "is_open", lambda now: False)
+    monkeypatch.setattr(hours, "next_opening", lambda now: back)
+    return back

@@ -127,6 +127,11 @@ def make_clerk(station: str = "ruian-hospital", **fields) -> User:
     return make_user(Role.CLERK, station=station, **fields)
 
 
+def make_agent(region: str = "330381", **fields) -> User:
+    """An agent of the service desk of a region (Ruian unless told)."""
+    return make_user(Role.AGENT, region=region, **fields)
+
+
 def make_admin(**fields) -> User:
     return make_user(Role.ADMIN, **fields)
 

@@ -5,7 +5,7 @@ from marshmallow import RAISE, Schema, fields, validate
 
 from models.partner import Scope
 
-STAFF_ROLES = ["officer", "clerk", "admin"]
+STAFF_ROLES = ["officer", "clerk", "agent", "admin"]
 URL = validate.URL(schemes={"http", "https"}, require_tld=False)
 
 
@@ -49,7 +49,7 @@ class StaffCreateSchema(Strict):
     department = fields.String(validate=validate.Length(min=1, max=64),
                                metadata={"description": "officers: department code"})
     region = fields.String(validate=validate.Regexp(r"^\d{6}$"),
-                           metadata={"description": "officers: 6-digit division code"})
+                           metadata={"description": "officers and agents: 6-digit division code"})
     station = fields.String(validate=validate.Length(min=2, max=64),
                             metadata={"description": "clerks: service station code"})
 

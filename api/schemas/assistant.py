@@ -2,7 +2,7 @@
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 
 from assistant.nlu import INTENTS
-from models.conversation import ConversationState
+from models.conversation import ConversationState, ConversationStatus
 from models.handoff import HandoffStatus
 
 CARD_DESCRIPTION = (
@@ -11,7 +11,9 @@ CARD_DESCRIPTION = (
     "or `needed`), `status` (an application by department: done, in progress, waiting and for "
     "what, ETA, supplement asked), `question` (the form field asked now, with `choices`), "
     "`summary` (what will be submitted), `buttons` and `choices` (send a `value` back as the "
-    "next message), `handoff` (passed to staff), `faq` (a curated answer).")
+    "next message), `handoff` (handed over to the service desk: `status`, `position` in the "
+    "queue, `desk_open`, `back_at`, `hours`), `faq` (a curated answer).")
+AUTHORS = ["citizen", "assistant", "staff"]
 
 
 class MessageCreateSchema(Schema):
@@ -52,7 +54,10 @@ class MessageSchema(Schema):
 
 
 class TurnSchema(Schema):
-    role = fields.String(dump_only=True, metadata={"enum": ["citizen", "assistant"]})
+    role = fields.String(dump_only=True, metadata={"enum": AUTHORS})
+    author = fields.String(attribute="role", dump_only=True, metadata={
+        "enum": AUTHORS, "description": "who said it: the citizen, the assistant, or a member "
+                                        "of the service desk"})
     text = fields.String(dump_only=True)
     cards = fields.List(fields.Dict(), dump_only=True)
     nlu = fields.Nested(NluSchema, dump_only=True, allow_none=True)
@@ -61,6 +66,10 @@ class TurnSchema(Schema):
 
 class ConversationSchema(Schema):
     id = fields.String(dump_only=True)
+    status = fields.String(dump_only=True, metadata={
+        "enum": [s.value for s in ConversationStatus],
+        "description": "who answers: the assistant (`with_assistant`, or `closed` once staff "
+                       "closed it), or the service desk (`waiting_for_staff`, `with_staff`)"})
     state = fields.String(dump_only=True, metadata={"enum": [s.value for s in ConversationState]})
     locale = fields.String(dump_only=True)
     bundle = fields.String(dump_only=True, allow_none=True)
@@ -69,11 +78,14 @@ class ConversationSchema(Schema):
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
     turns = fields.List(fields.Nested(TurnSchema), dump_only=True)
+    messages = fields.List(fields.Nested(TurnSchema), attribute="turns", dump_only=True,
+                           metadata={"description": "every message, oldest first, with its "
+                                                    "`author` (the same as `turns`)"})
 
 
 class ConversationSummarySchema(ConversationSchema):
     class Meta:
-        exclude = ("turns",)
+        exclude = ("turns", "messages")
 
 
 class TranscriptTurnSchema(Schema):

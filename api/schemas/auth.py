@@ -47,11 +47,11 @@ class RefreshSchema(Strict):
 
 class SessionUserSchema(Schema):
     id = fields.String()
-    role = fields.String(metadata={"description": "citizen | officer | clerk | admin"})
+    role = fields.String(metadata={"description": "citizen | officer | clerk | agent | admin"})
     name = fields.String(allow_none=True)
     locale = fields.String()
     department = fields.String(metadata={"description": "officers"})
-    region = fields.String(metadata={"description": "officers"})
+    region = fields.String(metadata={"description": "officers and agents (the service desk)"})
     station = fields.String(metadata={"description": "clerks"})
 
     @post_dump

@@ -76,7 +76,7 @@ class Confirming(DialogueBase):
         if action.get("do") == "confirm" or (u.intent == "confirm" and (
                 u.decided or u.confidence >= CONFIRM_AT)):
             return self.submit()
-        if action.get("do") == "cancel" or self._is_cancel(u):
+        if action.get("do") == "cancel" or self._is_cancel(u, raw):
             return self.cancel()
         definition = self._definition(self.conv.bundle, self.conv.bundle_version)
         if action.get("do") == "edit":

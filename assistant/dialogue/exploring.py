@@ -1,8 +1,9 @@
 """Exploring and answering: a life event explained, its materials with what is on file, curated
-answers, a greeting, and a short question with choices when the message is unclear."""
+answers, one matter of a life event, a greeting, and a short question with choices when the
+message is unclear."""
 import re
 
-from assistant import answers
+from assistant import answers, knowledge
 from assistant.answers import Reply
 from assistant.dialogue.base import DialogueBase
 from assistant.nlu import Understanding
@@ -11,6 +12,14 @@ from models.conversation import ConversationState
 
 BUNDLE_INTENTS = {"explore_bundle", "ask_materials", "apply"}
 THANKS_OR_BYE = re.compile(r"谢|感谢|辛苦|再见|拜拜|晚安|thank|thx|cheers|bye|appreciate|see you")
+# A question about the citizen's own circumstances: only a person can answer it.
+OWN_CASE = re.compile(r"纠纷|影响|违建|违章|罚款|处罚|被拒|驳回|不合格|特殊情况|万一|离婚|去世|"
+                      r"dispute|affect|penalt|\bfined?\b|what if|special case|divorc|passed away")
+ASKING = re.compile(r"[?？]|吗|么|呢|会不会|能不能|可不可以|是否|要不要|"
+                    r"\b(can|will|would|does|do|is|are|should)\b")
+HOW_LONG = re.compile(r"多久|多长时间|要几天|几天(能|可以|办)|"
+                      r"什么时候(能|可以)?(好|办好|办完|完成)|how long|how many days|"
+                      r"when will it be (done|ready|finished)")
 
 
 class Exploring(DialogueBase):
@@ -46,6 +55,7 @@ class Exploring(DialogueBase):
                                     intent="check_status")]
         choices.append(self._choice(self.t("Talk to a person", "转人工"), intent="handoff_human"))
         self._nlu(u.intent, u.bundle, u.confidence)
+        self.confused = True
         return Reply(self.t("Sorry, I am not sure I understood. Do you mean:",
                             "抱歉，我不太确定您的意思，您是想："), [self._offer(choices)])
 
@@ -85,6 +95,55 @@ class Exploring(DialogueBase):
         reply = answers.checklist(definition, self._on_file(definition), self.locale)
         return reply.add(self._next_steps(code, materials=False))
 
+    def answer(self, intent: str, bundle: str | None, raw: str) -> Reply:
+        """A question about a life event gets what it asks, before the overview or the checklist:
+        a curated answer whose topic it names, the matter it names, a person for the citizen's
+        own circumstances, how long it takes."""
+        text = normalize(raw)
+        entry = answers.faq().topic(raw)
+        if entry is not None:
+            self._nlu("faq", self.nlu.get("bundle"), self.nlu.get("confidence") or 1.0)
+            return answers.faq_answer(entry, self.locale)
+        matter = self.matter_named(text, bundle)
+        if matter is not None:
+            return self.explain_matter(*matter)
+        if intent in ("explore_bundle", "faq") and OWN_CASE.search(text) and ASKING.search(text):
+            return self.unknown_question()
+        if HOW_LONG.search(text) and intent in ("explore_bundle", "faq"):
+            definition = self._known_bundle(bundle)
+            if definition is not None:
+                self.conv.bundle = bundle
+                return answers.how_long(definition, self.locale)
+        if intent == "explore_bundle":
+            return self.explore(bundle)
+        if intent == "ask_materials":
+            return self.materials(bundle)
+        return self.answer_question(raw, bundle)
+
+    def matter_named(self, text: str, bundle: str | None) -> tuple[dict, str] | None:
+        """(bundle definition, matter code) of the matter a question names, in the bundle being
+        talked about if it has it, else in the one bundle that does."""
+        known = knowledge.matters()
+        named = [code for code, info in known.items()
+                 if any(term in text for term in info["terms"])]
+        if not named:
+            return None
+        code = max(named, key=lambda c: max(len(t) for t in known[c]["terms"] if t in text))
+        owners = known[code]["bundles"]
+        chosen = bundle if bundle in owners else (self.conv.bundle if self.conv.bundle in owners
+                                                  else owners[0])
+        definition = self._known_bundle(chosen)
+        return (definition, code) if definition is not None else None
+
+    def explain_matter(self, definition: dict, code: str) -> Reply:
+        """One matter of a life event explained (a question about it, whatever the classifier
+        made of it, is exploring that life event)."""
+        self.conv.bundle = definition["code"]
+        intent = "faq" if self.nlu.get("intent") == "faq" else "explore_bundle"
+        self._nlu(intent, definition["code"], self.nlu.get("confidence") or 1.0)
+        reply = answers.matter_answer(definition, code, knowledge.matters()[code], self.locale)
+        return reply.add(self._next_steps(definition["code"], materials=True))
+
     def answer_question(self, raw: str, bundle: str | None) -> Reply:
         entry, _ = answers.faq().match(raw)
         if entry is not None:
@@ -95,14 +154,19 @@ class Exploring(DialogueBase):
         return self.unknown_question()
 
     def unknown_question(self) -> Reply:
+        """No checked answer: a person is offered (a plain yes accepts)."""
         self.conv.state = ConversationState.CHOOSING.value
+        self.confused = True
         choices = [self._choice(self.t("Talk to a person", "转人工"), intent="handoff_human"),
                    self._choice(self.t("About a life event", "了解一件事"),
                                 intent="explore_bundle")]
+        card = self._offer(choices)
+        self.conv.pending = {**self.conv.pending, "kind": "offer",
+                             "action": choices[0]["action"]}
         return Reply(self.t("I have no checked answer to that question. A member of staff can help:"
                             " shall I pass it on?",
                             "这个问题我没有核实过的答案，可以请工作人员帮您解答，需要转人工吗？"),
-                     [self._offer(choices)])
+                     [card])
 
     def greet(self, raw: str) -> Reply:
         if THANKS_OR_BYE.search(normalize(raw)):

@@ -18,6 +18,20 @@ OTHER_INTENT_AT = 0.8  # in a form, a message this surely about something else i
 EDIT_WORDS = re.compile(r"修改|更改|改一下|改成|改为|重新填|填错|写错|"
                         r"change|edit|correct|fix|wrong")
 QUESTION = re.compile(r"[?？]|吗$|呢$|么$")
+# A change of mind in the middle of the form: never an answer, whatever the field.
+CHANGE_OF_MIND = re.compile(
+    r"算了|先不办|不办了|不想办|不弄了|不填了|不申请了|以后再说|回头再说|改天再|下次再|"
+    r"等.{0,12}再说|先问问|再考虑|考虑一下|\bnever ?mind\b|forget it|changed my mind|"
+    r"\bnot now\b|(maybe |do it )?later\b|we'?ll wait|i'?ll wait|wait until|don'?t want to "
+    r"(apply|do)|stop (the|this) application|come back (to it )?later")
+# Another life event meant instead of the one being filled in ("我其实是要注销公司").
+SWITCH = re.compile(r"其实|不是这个|不是要|搞错|弄错|换成|改办|\bactually\b|\binstead\b|wrong one")
+# What a citizen says to ask or ask for something, rather than to give a name or an address.
+NOT_AN_ANSWER = re.compile(
+    r"[?？]|吗|么$|呢$|怎么|如何|为什么|什么|哪些|哪里|多久|多少|能不能|可不可以|是不是|要不要|"
+    r"我想|我要|想要|帮我|请帮|给我|其实|不是|搞错|弄错|顺便|对了|另外|还有|请问|"
+    r"\b(how|what|why|when|where|which|who|can|could|do|does|did|is|are|should|would|will|"
+    r"i want|i need|please|help|actually|instead|wrong|by the way|also)\b")
 PARENTHESES = re.compile(r"[(（][^)）]*[)）]")
 NEW_VALUE = re.compile(r"(?:改成|改为|换成|应该是|应为|变成|\bto\b|[:：])\s*(.+)$", re.IGNORECASE)
 
@@ -143,12 +157,32 @@ class Filling(DialogueBase):
         self._reset_draft()
         return Reply(self.t("Cancelled: nothing was submitted.", "已取消，没有提交任何申请。"))
 
-    def _is_cancel(self, u: Understanding) -> bool:
-        return u.intent == "deny" and (u.decided or u.confidence >= OTHER_INTENT_AT)
+    def switch(self, code: str, definition: dict) -> Reply:
+        """Another life event meant: this draft is dropped (nothing submitted), that one
+        explained, with the offer to apply for it."""
+        self._reset_draft()
+        self._nlu(self.nlu.get("intent") or "explore_bundle", code,
+                  self.nlu.get("confidence") or 1.0)
+        return Reply(self.t("All right, not {b}: nothing was submitted.",
+                            "好的，不办{b}了，没有提交任何申请。",
+                            b=answers.title(answers.bundle_name(definition), self.locale))
+                     ).add(self.explore(code))
+
+    def _is_cancel(self, u: Understanding, raw: str = "") -> bool:
+        return (u.intent == "deny" and (u.decided or u.confidence >= OTHER_INTENT_AT)) or bool(
+            raw and u.intent not in ("confirm", "apply") and CHANGE_OF_MIND.search(
+                normalize(raw)))
+
+    @staticmethod
+    def reads_as_answer(u: Understanding, raw: str) -> bool:
+        """A name, an address, a plain phrase: what a citizen types to answer a free-text
+        question, even when it names a life event ("瑞安市阿强便利店", "塘下镇小学路8号")."""
+        return u.rule is None and not NOT_AN_ANSWER.search(normalize(raw))
 
     def collect(self, u: Understanding, raw: str) -> Reply:
         """The citizen answers the question asked, cancels, or asks something else meanwhile."""
-        if self._is_cancel(u):
+        if self._is_cancel(u, raw):
+            self._nlu("deny", None, max(u.confidence, 0.5) if u.intent == "deny" else 1.0)
             return self.cancel()
         definition = self._definition(self.conv.bundle, self.conv.bundle_version)
         field = next((f for f in definition["form"] if f["name"] == self.conv.pending_field),
@@ -159,11 +193,17 @@ class Filling(DialogueBase):
         edited = self._inline_edit(raw, definition, pending=field)
         if edited is not None:
             return edited
+        if (u.bundle and u.bundle != self.conv.bundle and u.intent not in ("deny", "confirm")
+                and SWITCH.search(normalize(raw))):
+            return self.switch(u.bundle, definition)
         elsewhere = (u.intent not in ("confirm", "apply", "deny") and
                      (u.confidence >= OTHER_INTENT_AT or u.rule == "exact"))
         free_text = (field.get("type") or "string") in ("string", "text") and not (
             field.get("pattern") or "").startswith((r"^\d", "^(["))
-        if free_text and (elsewhere or QUESTION.search(raw.strip()) or u.rule == "exact"):
+        if free_text and self.reads_as_answer(u, raw):
+            elsewhere = False  # a shop's name answers the name question, not a new one
+        elif free_text and (elsewhere or QUESTION.search(raw.strip()) or u.rule == "exact"
+                            or NOT_AN_ANSWER.search(normalize(raw))):
             return self.aside(u, raw, field, definition)
         try:
             value = joint_form.check_value(field, slots.read_value(field, raw))
@@ -184,15 +224,15 @@ class Filling(DialogueBase):
     def aside(self, u: Understanding, raw: str, field: dict, definition: dict) -> Reply:
         """Answer a question asked in the middle of the form, then ask again what was pending."""
         bundle = u.bundle or self.conv.bundle
+        self._nlu(u.intent, bundle, u.confidence)
         if u.intent in ("explore_bundle", "ask_materials", "check_status", "faq"):
-            reply = self._aside(u.intent, bundle, u, raw)
+            reply = self._aside(u.intent, bundle, u, raw)  # may say what it answered instead
         elif u.intent == "handoff_human":
             return self.handoff(raw)
         elif u.intent == "greet_thanks":
             reply = Reply(self.t("You're welcome.", "不客气。"))
         else:
             reply = Reply(self.t("Let's finish the application first.", "我们先把申请填完。"))
-        self._nlu(u.intent, bundle, u.confidence)
         return reply.add(Reply(self.t("Back to the application:", "继续填写申请："))).add(
             self.question(field, definition))
 

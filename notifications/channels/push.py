@@ -28,7 +28,7 @@ from notifications.leases import HOLD, RETRY, Leases, Outcome
 log = logging.getLogger(__name__)
 
 # What a push needs of its notification.
-PUSHED_FIELDS = ("id", "type", "application", "title", "body", "created_at")
+PUSHED_FIELDS = ("id", "type", "application", "data", "title", "body", "created_at")
 
 
 class PushChannel:
@@ -100,6 +100,7 @@ class PushChannel:
             sending.append((delivery, [fcm.PushMessage(
                 token=device.token, notification_id=note.id, type=note.type,
                 application_id=note.application,
+                conversation_id=(note.data or {}).get("conversation"),
                 title=pick(note.title, device.locale or fallback_locale),
                 body=pick(note.body, device.locale or fallback_locale)) for device in targets]))
 

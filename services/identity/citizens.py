@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pymongo
 from bson import ObjectId
+from flask import current_app
 from pymongo import ReturnDocument
 
 from common import crypto
@@ -31,6 +32,16 @@ def phone_of(user: User) -> str | None:
 def id_number_of(holder: User | FamilyMember) -> str | None:
     return crypto.decrypt(holder.id_number_encrypted) if holder.id_number_encrypted else None
 
+
+def region_of(citizen) -> str:
+    """Where a citizen is served: the region they chose, else the DEFAULT_REGION setting.
+
+    `citizen` is their account or the caller's Principal (whose token may predate a change: the
+    account is read)."""
+    account = citizen if isinstance(citizen, User) else User.objects(
+        id=str(citizen.id)).only("region").first()
+    return (account.region if account is not None else None) or \
+        current_app.config["DEFAULT_REGION"]
 
 
 

@@ -1,4 +1,4 @@
-"""Staff accounts: officers, clerks and admins, created, changed, signed out."""
+"""Staff accounts: officers, clerks, agents and admins, created, changed, signed out."""
 import logging
 import re
 from datetime import UTC, datetime
@@ -47,6 +47,9 @@ def _check_staff_fields(role: str, department: str | None, region: str | None,
         if region and not REGION.match(region):
             raise field_error("region", "A region is a 6-digit division code.",
                                "地区应为 6 位行政区划代码。")
+    if role == Role.AGENT and not (region and REGION.match(region)):
+        raise field_error("region", "An agent of the service desk needs a region (6 digits).",
+                           "服务台人员需要所属地区（6 位行政区划代码）。")
     if role == Role.CLERK and not (station and STATION.match(station)):
         raise field_error("station", "A clerk needs a station code.",
                            "窗口人员需要所属服务站代码。")
@@ -56,7 +59,8 @@ def create_staff(*, username: str, password: str, role: str, name: str | None = 
                  department: str | None = None, region: str | None = None,
                  station: str | None = None, locale: str = "zh-CN", created_by: str = "cli",
                  check_department: bool = True, password_hash: str | None = None) -> User:
-    """An officer (department and region), a station clerk (station) or an admin.
+    """An officer (department and region), a station clerk (station), an agent of the service
+    desk (region) or an admin.
 
     `password_hash`, when given, is `crypto.hash_secret(password)` made once for many accounts
     of one password (the development seed's), which would otherwise each pay for it again.
@@ -66,15 +70,15 @@ def create_staff(*, username: str, password: str, role: str, name: str | None = 
         raise field_error("username", "A username is 2-64 lowercase letters, digits, . _ or -.",
                            "用户名为 2-64 位小写字母、数字或 . _ -。")
     if role not in STAFF_ROLES:
-        raise field_error("role", "A staff role is officer, clerk or admin.",
-                           "工作人员角色应为 officer、clerk 或 admin。")
+        raise field_error("role", "A staff role is officer, clerk, agent or admin.",
+                           "工作人员角色应为 officer、clerk、agent 或 admin。")
     check_password(password)
     _check_staff_fields(role, department, region, station, check_department)
     user = User(role=role, username=username, name=name or username, locale=locale,
                 password_hash=password_hash or crypto.hash_secret(password),
                 created_by=created_by,
                 department=department if role == Role.OFFICER else None,
-                region=(region or None) if role == Role.OFFICER else None,
+                region=(region or None) if role in (Role.OFFICER, Role.AGENT) else None,
                 station=station if role == Role.CLERK else None)
     try:
         user.save()
@@ -133,6 +137,12 @@ def revoke_user_sessions(user_id: str) -> int:
         {"user": str(user_id), "revoked_at": None}, {"$set": {"revoked_at": datetime.now(UTC)}})
     revocation.revoke_subject(str(user_id))
     return result.modified_count
+
+
+def region_agents(region: str) -> list[str]:
+    """Ids of the active agents of the service desk of a region."""
+    return [str(pk) for pk in User.objects(role=Role.AGENT.value, region=region,
+                                           active=True).scalar("id")]
 
 
 def department_officers(department: str) -> list[str]:

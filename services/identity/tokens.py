@@ -15,8 +15,8 @@ REQUIRED_CLAIMS = ["iss", "aud", "exp", "iat", "sub", "jti", "role", "typ"]
 # Users (citizens, staff) and partners get the same kind of token (`typ: access`); the `role`
 # claim says which, so a citizen's token never opens a staff route, and a partner's opens only
 # routes that name one of its scopes (api.auth.auth_required).
-USER_ROLES = frozenset({"citizen", "officer", "clerk", "admin"})
-STAFF_ROLES = frozenset({"officer", "clerk", "admin"})
+USER_ROLES = frozenset({"citizen", "officer", "clerk", "admin", "agent"})
+STAFF_ROLES = frozenset({"officer", "clerk", "admin", "agent"})
 PARTNER_ROLE = "partner"
 
 

@@ -11,6 +11,8 @@ The builder runs once per actor against the same world (so it can create a fresh
 time: a DELETE by one actor does not spoil the next), and returns a URL or a `Call`. Objects of
 the world belong to `citizen_a`; `citizen_b` is the other citizen who must get 404; `officer`
 works in `RIGHT_DEPARTMENT`, `officer_other` in `OTHER_DEPARTMENT`; `clerk` at `STATION`;
+`agent` is at the service desk of `RIGHT_REGION` (citizen A's, by default), `agent_other` at
+that of `OTHER_REGION`;
 `partner` holds every scope; `expired` and `forged` carry citizen A's identity in a token that
 is expired / signed with a key we do not have. When `expired`/`forged` are not given they expect
 what `anonymous` gets (a public route ignores a bad token; a protected one answers 401).
@@ -28,6 +30,7 @@ from services.identity.tokens import issue_access_token
 from tests.helpers import (
     ApiClient,
     make_admin,
+    make_agent,
     make_citizen,
     make_clerk,
     make_officer,
@@ -35,13 +38,16 @@ from tests.helpers import (
     partner_token,
 )
 
-ACTORS = ("anonymous", "citizen_a", "citizen_b", "officer", "officer_other", "clerk", "admin",
-          "partner", "expired", "forged")
-USERS = ("citizen_a", "citizen_b", "officer", "officer_other", "clerk", "admin")
-STAFF = ("officer", "officer_other", "clerk", "admin")
+ACTORS = ("anonymous", "citizen_a", "citizen_b", "officer", "officer_other", "clerk", "agent",
+          "agent_other", "admin", "partner", "expired", "forged")
+USERS = ("citizen_a", "citizen_b", "officer", "officer_other", "clerk", "agent", "agent_other",
+         "admin")
+STAFF = ("officer", "officer_other", "clerk", "agent", "agent_other", "admin")
 RIGHT_DEPARTMENT = "public_security"
 OTHER_DEPARTMENT = "taxation"
 STATION = "ruian-hospital"
+RIGHT_REGION = "330381"  # citizen A chose none: the default region's desk serves them
+OTHER_REGION = "330102"
 
 _phones = itertools.count(1)
 
@@ -91,6 +97,8 @@ class World:
         self.officer = make_officer(RIGHT_DEPARTMENT)
         self.officer_other = make_officer(OTHER_DEPARTMENT)
         self.clerk = make_clerk(STATION)
+        self.agent = make_agent(RIGHT_REGION)
+        self.agent_other = make_agent(OTHER_REGION)
         self.admin = make_admin()
         self.partner, self.partner_secret = make_partner()
 

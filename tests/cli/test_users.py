@@ -51,3 +51,24 @@ def test_create_staff_explains_what_is_wrong(app):
         "--password", "a-long-password"])
     assert result.exit_code != 0 and "station" in result.output
     assert User.objects.count() == 0
+
+
+def test_the_development_agent_signs_in_to_the_desk_of_ruian(app, client):
+    app.test_cli_runner().invoke(args=["users", "seed-dev"])
+    tokens = client.post("/api/v1/auth/staff-login", json={
+        "username": "agent", "password": "onething-dev"}, expect=200).get_json()
+    assert tokens["user"]["role"] == "agent" and tokens["user"]["region"] == "330381"
+    desk = client.with_headers(Authorization=f"Bearer {tokens['access_token']}")
+    desk.get("/api/v1/workbench/conversations", expect=200)
+    desk.get("/api/v1/workbench/tasks", expect=403)  # nothing of the officers' workbench
+
+
+def test_create_staff_makes_agents_of_a_region(app):
+    runner = app.test_cli_runner()
+    refused = runner.invoke(args=["users", "create-staff", "--username", "agent.2", "--role",
+                                  "agent", "--password", "a-long-password"])
+    assert refused.exit_code != 0 and "region" in refused.output
+    made = runner.invoke(args=["users", "create-staff", "--username", "agent.2", "--role",
+                               "agent", "--region", "330102", "--password", "a-long-password"])
+    assert made.exit_code == 0, made.output
+    assert User.objects.get(username="agent.2").region == "330102"

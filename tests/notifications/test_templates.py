@@ -56,3 +56,14 @@ def test_codes_the_catalogue_does_not_know_still_read_sensibly():
     assert texts["title"]["en"] == "A department finished"
     assert texts["body"]["en"] == ("A department completed “unknown_matter”; issued: "
                                    "licence number.")
+
+
+def test_a_staff_message_goes_to_the_inbox_alone_and_its_push_reads_well_without_a_bundle():
+    texts = templates.render(intent("staff_message", "citizen-1", bundle=None, data={
+        "conversation": "c-1", "message": "您好，请问宝宝出生几天了？"}))
+
+    assert texts["detail"] == {"zh-CN": "您好，请问宝宝出生几天了？",
+                               "en": "您好，请问宝宝出生几天了？"}
+    assert texts["body"]["en"] == ("A member of our service desk replied in your conversation. "
+                                   "Open the app to read it.")
+    assert "宝宝" not in texts["body"]["zh-CN"] + texts["title"]["zh-CN"]

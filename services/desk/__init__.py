@@ -1,0 +1,1 @@
+"""The service desk: people behind the assistant, who take conversations it hands over."""

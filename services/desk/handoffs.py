@@ -1,0 +1,90 @@
+"""The handoff records (GET /workbench/handoffs): one per stay of a conversation at the desk,
+listed for officers as before the desk existed. Claiming or closing one moves its conversation
+as an agent's claim or close does; the conversation's status decides who answers the citizen."""
+from bson import ObjectId
+
+from models.base import utcnow
+from models.conversation import MAX_TURNS, WITH_THE_DESK, Conversation, ConversationStatus
+from models.handoff import Handoff, HandoffStatus
+from models.user import Role
+from services.desk.conversations import closing_turn
+from services.errors import InvalidState, NotFound
+
+
+def _visible_handoffs(staff):
+    query = Handoff.objects
+    if staff.role == Role.OFFICER:
+        # An officer sees what concerns their department, and what concerns no bundle yet.
+        query = query.filter(__raw__={"$or": [{"departments": staff.department},
+                                               {"departments": {"$size": 0}}]})
+    return query
+
+
+def list_handoffs(*, staff, status: str | None = HandoffStatus.OPEN.value) -> list[Handoff]:
+    """Handoffs waiting for staff, oldest first so the longest wait is served first."""
+    query = _visible_handoffs(staff)
+    if status:
+        query = query.filter(status=status)
+    return list(query.order_by("created_at").limit(200))
+
+
+def get_handoff(*, handoff_id: str, staff) -> Handoff:
+    found = (_visible_handoffs(staff).filter(id=handoff_id).first()
+             if ObjectId.is_valid(str(handoff_id)) else None)
+    if found is None:
+        raise NotFound("No such handoff.", "未找到该转人工记录。", error="handoff_not_found")
+    return found
+
+
+def transcript(handoff: Handoff, limit: int = 30) -> list[dict]:
+    """The last turns of the conversation, as stored (private numbers already masked)."""
+    conversation = Conversation.objects(id=handoff.conversation).only("turns").first()
+    turns = (conversation.turns if conversation else [])[-limit:]
+    return [{"role": t.role, "text": t.text, "at": t.at} for t in turns]
+
+
+def _transition(handoff_id: str, staff, expected: list[str], changes: dict) -> Handoff:
+    handoff = get_handoff(handoff_id=handoff_id, staff=staff)
+    updated = Handoff.objects(id=handoff.id, status__in=expected).modify(
+        new=True, **{f"set__{k}": v for k, v in {**changes, "updated_at": utcnow()}.items()})
+    if updated is None:
+        raise InvalidState("This handoff is already {s}.", "该转人工记录当前状态为 {s}。",
+                           error="handoff_not_open", s=Handoff.objects(id=handoff.id).first()
+                           .status)
+    return updated
+
+
+def claim_handoff(*, handoff_id: str, staff) -> Handoff:
+    """A member of staff takes an open handoff; only one can. Its conversation is then held by
+    them, as if an agent had claimed it."""
+    now = utcnow()
+    claimed = _transition(handoff_id, staff, [HandoffStatus.OPEN.value],
+                          {"status": HandoffStatus.CLAIMED.value, "claimed_by": str(staff.id),
+                           "claimed_at": now})
+    Conversation.objects(id=claimed.conversation, handoff_id=str(claimed.id),
+                         status=ConversationStatus.WAITING_FOR_STAFF.value).update_one(
+        set__status=ConversationStatus.WITH_STAFF.value, set__agent=str(staff.id),
+        set__claimed_at=now, set__updated_at=now, inc__version=1)
+    return claimed
+
+
+def close_handoff(*, handoff_id: str, staff) -> Handoff:
+    """The citizen has been helped: closed, and the conversation goes back to the assistant
+    (and may be handed over again)."""
+    now = utcnow()
+    closed = _transition(handoff_id, staff, [HandoffStatus.OPEN.value,
+                                             HandoffStatus.CLAIMED.value],
+                         {"status": HandoffStatus.CLOSED.value, "closed_at": now})
+    conversation = Conversation.objects(id=closed.conversation).only("locale").first()
+    collection, held = Conversation._get_collection(), {"_id": ObjectId(closed.conversation),
+                                                          "handoff_id": str(closed.id)}
+    collection.update_one({**held, "status": {"$in": list(WITH_THE_DESK)}}, {
+        "$set": {"status": ConversationStatus.CLOSED.value, "closed_at": now,
+                 "closed_by": str(staff.id), "updated_at": now},
+        "$unset": {"handoff_id": ""},
+        "$push": {"turns": {"$each": [closing_turn(conversation.locale if conversation
+                                                   else None, now)], "$slice": -MAX_TURNS}},
+        "$inc": {"version": 1}})
+    collection.update_one(held, {"$unset": {"handoff_id": ""}, "$set": {"updated_at": now},
+                                 "$inc": {"version": 1}})
+    return closed
