@@ -157,6 +157,21 @@ class Config:
     SSE_POLL_SECONDS = 1.0
     SSE_HEARTBEAT_SECONDS = 15.0
 
+    # Regions: where an application, task or officer that names none is taken to be (Ruian).
+    DEFAULT_REGION = "330381"
+    # Ratings (好差评): a rating of 2 or less opens a rectification case for the department, due
+    # this many working days later (a chosen default, see the README).
+    RECTIFICATION_DUE_WORKING_DAYS = 15
+    # Proactive offers: how long an offer (and a life event kept for a parent without an account
+    # yet) stays open after the event reached us, and each region's enrolment season
+    # ("MM-DD" dates; "*" for regions not named): children who reach 3 (kindergarten) or 6
+    # (school) by `age_on` get the offer on `opens`, open until `closes`.
+    OFFER_TTL_DAYS = 30
+    ENROLMENT_SEASONS = {"*": {"opens": "05-01", "closes": "07-31", "age_on": "08-31"}}
+    # The service loop's sweeps (`flask loop sweep`): seconds before another process finishes a
+    # figures roll-up or a notification forward that a dead process left half done.
+    LOOP_SWEEP_GRACE_SECONDS = 120
+
     # The chat assistant may have an OpenAI-compatible chat API reword its grounded answers.
     # Off unless enabled and given a base URL (e.g. http://127.0.0.1:8000/v1); never in tests.
     ASSISTANT_LLM_ENABLED = False

@@ -44,6 +44,8 @@ class User(TimestampedDocument):
     birth_date = me.DateField()
     gender = me.StringField(choices=[g.value for g in Gender])
     last_login_at = me.DateTimeField()
+    # False: the citizen asked for no proactive offers (PATCH /me {"proactive_offers": false}).
+    proactive_offers = me.BooleanField(default=True)
 
     # Staff.
     username = me.StringField()

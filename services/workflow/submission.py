@@ -15,6 +15,7 @@ from models.application import (
     OPEN_TASK_STATUSES,
     Application,
     ApplicationStatus,
+    FollowUp,
     Task,
     TaskStatus,
 )
@@ -204,6 +205,7 @@ def _build(*, applicant: User, bundle: str, subject: dict, form: dict, materials
         clerk=str(clerk_id) if clerk_id else None, idempotency_key=scoped_key,
         request_fingerprint=request_fingerprint, created_at=now, updated_at=now,
         eta=expected_completion(definition, tasks, now), outbox_pending=True,
+        follow_ups=[FollowUp.FIGURES_SUBMITTED.value],
     )
     actor_role, actor = (("clerk", str(clerk_id)) if clerk_id else
                          ("citizen", str(applicant.id)))
