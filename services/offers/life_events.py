@@ -9,7 +9,7 @@ from flask import current_app
 
 from common import calendar, crypto, i18n
 from models.base import DUPLICATE, utcnow
-from models.offer import EventPerson, LifeEvent, OfferSource
+from models.offer import EventPerson, LifeEvent, Offer, OfferSource, OfferStatus
 from models.user import Role, User
 from services.catalogue import joint_form, publishing
 from services.errors import NotFound, ValidationFailed
@@ -170,6 +170,11 @@ def offer_to(event: LifeEvent, position: int) -> None:
     person = event.people[position]
     if not person.user or person.opted_out:
         return
+    taken = Offer.objects(event=str(event.id), status=OfferStatus.ACCEPTED.value).first()
+    if taken is not None:
+        # The family applied already (the other parent): the person is covered by that offer.
+        _record_offer(event, position, str(taken.id))
+        return
     kind = EVENT_TYPES.get(event.type)
     made = offers.make_offer(
         citizen_id=person.user, key=f"event:{event.id}:{person.user}",
@@ -177,10 +182,14 @@ def offer_to(event: LifeEvent, position: int) -> None:
         subject=dict(kind.subject if kind else {"kind": "self"}),
         prefill=prefill(event, person), region=event.region, expires_at=event.expires_at,
         event=str(event.id))
-    if person.offer != str(made.id):
+    _record_offer(event, position, str(made.id))
+
+
+def _record_offer(event: LifeEvent, position: int, offer: str) -> None:
+    if event.people[position].offer != offer:
         LifeEvent._get_collection().update_one(
-            {"_id": event.pk}, {"$set": {f"people.{position}.offer": str(made.id)}})
-        person.offer = str(made.id)
+            {"_id": event.pk}, {"$set": {f"people.{position}.offer": offer}})
+        event.people[position].offer = offer
 
 
 def offer_all(event: LifeEvent) -> None:

@@ -62,8 +62,10 @@ def match_waiting(*, now: datetime | None = None, limit: int = 500) -> int:
     """What the signal may have missed: live events whose people are citizens now, or who were
     matched but have no offer yet. Safe in many processes (each offer is made once)."""
     now = now or utcnow()
-    waiting = list(_live_events({"people": {"$elemMatch": {"$or": [
-        {"user": None}, {"offer": None, "opted_out": {"$ne": True}}]}}}, now).limit(limit))
+    waiting = list(_live_events({"$or": [
+        {"people": {"$elemMatch": {"user": None}}},
+        {"people": {"$elemMatch": {"offer": None, "opted_out": {"$ne": True}}}}]}, now)
+        .limit(limit))
     indexes = {p.id_number_index for e in waiting for p in e.people if p.user is None}
     citizens = {u.id_number_index: u for u in User.objects(
         id_number_index__in=sorted(i for i in indexes if i), role=Role.CITIZEN.value,
