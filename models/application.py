@@ -115,10 +115,10 @@ class Application(TimestampedDocument):
     completed_at = me.DateTimeField()
     eta = me.DateTimeField()
     version = me.IntField(default=1)
-    # The service loop's follow-ups (FollowUp values) still to do, and the figures roll-up that
-    # took some of them and has not yet finished ({"id", "tags", "at"}).
+    # The service loop's follow-ups (FollowUp values) still to do, and the figures roll-ups
+    # that took them ({"id", "tags", "at"}: at most two, submitted and finished).
     follow_ups = me.ListField(me.StringField())
-    figures_batch = me.DictField()
+    figures_batches = me.ListField(me.DictField())
     meta = {
         "collection": "applications",
         "ordering": ["-created_at"],
@@ -133,7 +133,7 @@ class Application(TimestampedDocument):
             "tasks.elicences",
             {"fields": ["outbox_pending"], "sparse": False},
             {"fields": ["follow_ups"], "sparse": True},
-            {"fields": ["figures_batch.id"], "sparse": True},
+            {"fields": ["figures_batches.id"], "sparse": True},
             {"fields": ["idempotency_key"], "unique": True,
              "partialFilterExpression": {"idempotency_key": {"$type": "string"}}},
         ],

@@ -47,6 +47,18 @@ class FigureBucket(me.Document):
     meta = {"collection": "figure_buckets"}
 
 
+class FigureBatch(me.Document):
+    """One roll-up's batch: open until its counts are in the buckets. A batch left open by a
+    process that died is finished by another after a grace (its buckets take nothing twice)."""
+
+    id = me.StringField(primary_key=True)
+    at = me.DateTimeField(required=True)
+    done = me.BooleanField(default=False)
+    expires_at = me.DateTimeField()  # set when done: the record goes a week later
+    meta = {"collection": "figure_batches",
+            "indexes": [("done", "at"), {"fields": ["expires_at"], "expireAfterSeconds": 0}]}
+
+
 @dataclass
 class Delta:
     """What one batch adds to the buckets of one moment: every period it falls in, and every

@@ -3,26 +3,26 @@ and all-time buckets, each application once.
 
 The workflow queues the follow-ups (`figures:submitted`, `figures:finished`) in the write that
 submits or finishes an application, so counting costs applying and completing nothing. A sweep
-takes a batch of them: one update per application moves its follow-ups into a batch record on
-the application (only one process can take them), the batch's counts are added to the buckets
-under the batch's id (a bucket takes an id once), and the records are cleared. A process that
-dies half way leaves its batch on the applications; after a grace another one finishes it, and
-the buckets that already took it take nothing twice.
+takes a batch of them: a batch record is opened, one update (per set of follow-ups) moves them
+from the applications into the batch's entry on each (only one process can take a follow-up),
+the batch's counts are added to the buckets under its id (a bucket takes an id once), and the
+batch is closed. A process that dies half way leaves its batch open; after a grace another one
+finishes it, and the buckets that already took it take nothing twice.
 """
 import logging
 import math
 import uuid
+from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
-from pymongo import UpdateOne
 
 from common import calendar
 from common.regions import region_of
 from models import figures
 from models.application import Application, ApplicationStatus, FollowUp
 from models.base import utcnow
-from models.figures import REFORM, Delta
+from models.figures import REFORM, Delta, FigureBatch
 from services.errors import NotFound
 from services.workflow.applications import definition_of
 
@@ -30,8 +30,7 @@ log = logging.getLogger(__name__)
 
 TAGS = (FollowUp.FIGURES_SUBMITTED.value, FollowUp.FIGURES_FINISHED.value)
 FIELDS = {"bundle": 1, "bundle_version": 1, "region": 1, "status": 1, "created_at": 1,
-          "completed_at": 1, "updated_at": 1, "events.type": 1, "events.at": 1,
-          "figures_batch": 1}
+          "completed_at": 1, "updated_at": 1, "events.type": 1, "events.at": 1}
 # What the reform saves, against the catalogue's figures of handling each matter alone.
 SAVINGS = {"forms_saved": "forms", "materials_saved": "materials", "trips_saved": "visits"}
 
@@ -92,24 +91,26 @@ def _grace() -> timedelta:
 
 
 def _apply(batch: str) -> int:
-    collection = Application._get_collection()
-    rows = list(collection.find({"figures_batch.id": batch}, FIELDS))
-    changes = [d for row in rows for tag in row["figures_batch"].get("tags") or []
+    """Add what the batch's applications owe to the buckets (once), and close the batch."""
+    rows = list(Application._get_collection().find({"figures_batches.id": batch},
+                                                   {**FIELDS, "figures_batches": 1}))
+    changes = [d for row in rows for record in row.get("figures_batches") or []
+               if record.get("id") == batch for tag in record.get("tags") or []
                for d in deltas(row, tag)]
     figures.add_once(f"figures:{batch}", changes)
-    collection.update_many({"figures_batch.id": batch}, {"$unset": {"figures_batch": ""}})
+    now = utcnow()
+    FigureBatch.objects(id=batch).update(set__done=True,
+                                         set__expires_at=now + timedelta(days=7))
     return len(rows)
 
 
 def recover(*, now: datetime | None = None) -> int:
-    """Finish the batches whose process died before it cleared them."""
+    """Finish the batches whose process died before closing them."""
     now = now or utcnow()
-    stale = {row["figures_batch"]["id"] for row in Application._get_collection().find(
-        {"figures_batch.id": {"$type": "string"}, "figures_batch.at": {"$lt": now - _grace()}},
-        {"figures_batch.id": 1})}
-    for batch in sorted(stale):
+    stale = [b.id for b in FigureBatch.objects(done=False, at__lt=now - _grace()).only("id")]
+    for batch in stale:
         log.warning("finishing figures batch %s left by a process that stopped", batch)
-    return sum(_apply(batch) for batch in sorted(stale))
+    return sum(_apply(batch) for batch in stale)
 
 
 def roll_up(*, now: datetime | None = None, limit: int = 500) -> int:
@@ -118,19 +119,21 @@ def roll_up(*, now: datetime | None = None, limit: int = 500) -> int:
     now = now or utcnow()
     counted = recover(now=now)
     collection = Application._get_collection()
-    found = list(collection.find({"follow_ups": {"$in": list(TAGS)}, "figures_batch.id": None},
-                                 {"follow_ups": 1}).limit(limit))
-    if not found:
+    found = collection.find({"follow_ups": {"$in": list(TAGS)}},
+                            {"follow_ups": 1}).limit(limit)
+    by_tags: dict[tuple[str, ...], list] = defaultdict(list)
+    for row in found:
+        by_tags[tuple(t for t in TAGS if t in (row.get("follow_ups") or []))].append(row["_id"])
+    if not by_tags:
         return counted
     batch = uuid.uuid4().hex
-    takes = []
-    for row in found:
-        tags = [tag for tag in row.get("follow_ups") or [] if tag in TAGS]
-        takes.append(UpdateOne(
-            {"_id": row["_id"], "figures_batch.id": None, "follow_ups": {"$all": tags}},
-            {"$pull": {"follow_ups": {"$in": tags}},
-             "$set": {"figures_batch": {"id": batch, "tags": tags, "at": now}}}))
-    collection.bulk_write(takes, ordered=False)
+    FigureBatch(id=batch, at=now).save(force_insert=True)
+    for tags, ids in by_tags.items():
+        # Only one process can take a follow-up: the filter wants it still there.
+        collection.update_many(
+            {"_id": {"$in": ids}, "follow_ups": {"$all": list(tags)}},
+            {"$pull": {"follow_ups": {"$in": list(tags)}},
+             "$push": {"figures_batches": {"id": batch, "tags": list(tags), "at": now}}})
     counted += _apply(batch)
     if counted:
         log.info("reform figures: counted %d application(s)", counted)

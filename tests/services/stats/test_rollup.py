@@ -4,9 +4,10 @@ from datetime import date, timedelta
 
 import pytest
 
+from models import figures as figures_model
 from models.application import Application, FollowUp
 from models.base import utcnow
-from models.figures import FigureBucket
+from models.figures import FigureBatch, FigureBucket
 from services.stats import reform, rollup
 from services.workflow import handling, supplements
 from tests import loop_support as loop
@@ -46,30 +47,24 @@ def test_each_application_is_counted_once_however_often_the_sweep_runs(parent):
 def test_a_batch_its_process_left_half_done_is_finished_without_counting_twice(parent,
                                                                                 monkeypatch):
     loop.finished_newborn(parent)
+    add_once = figures_model.add_once
+
+    def dies_after_adding(batch, deltas):
+        add_once(batch, deltas)
+        raise RuntimeError("process killed")
+
     with monkeypatch.context() as dying:
-        # Dies after the buckets took the batch, before the applications were cleared.
-        dying.setattr(Application, "_get_collection", _dies_on_clearing(Application))
+        dying.setattr(figures_model, "add_once", dies_after_adding)
         with pytest.raises(RuntimeError):
             rollup.roll_up()
     assert figures()["completed"] == 1
+    assert FigureBatch.objects(done=False).count() == 1
 
     assert rollup.roll_up() == 0  # within the grace: left for its own process
     assert rollup.recover(now=utcnow() + timedelta(minutes=10)) == 1
     assert figures()["completed"] == 1 and figures()["applications"] == 1
-    assert Application.objects(figures_batch__id__exists=True).count() == 0
-
-
-def _dies_on_clearing(document):
-    real = document._get_collection()
-
-    class Dying:
-        def __getattr__(self, name):
-            if name == "update_many":
-                def die(*args, **kwargs):
-                    raise RuntimeError("process killed")
-                return die
-            return getattr(real, name)
-    return lambda: Dying()
+    assert FigureBatch.objects(done=False).count() == 0
+    assert rollup.recover(now=utcnow() + timedelta(minutes=10)) == 0
 
 
 def test_a_rejected_application_counts_as_finished_and_supplements_are_shared(parent):
