@@ -46,6 +46,7 @@ class OfferAcceptance(MethodView):
     @NOT_FOUND
     @documented(blp, 409, "offer_expired", "This offer has expired.",
                 description="offer_expired or offer_declined")
+    @documented(blp, 428, "idempotency_key_required", "The Idempotency-Key header is required.")
     @documented(blp, 422, "validation_failed", "Some answers are not valid.",
                 {"form.household_address": ["Household registration address is required."]},
                 description="the joint form or materials are not complete: nothing is made, "

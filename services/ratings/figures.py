@@ -2,11 +2,13 @@
 import logging
 from datetime import datetime, timedelta
 
-from common import calendar
+from common import calendar, i18n
 from models import figures
 from models.base import utcnow
+from models.catalogue import Department, Matter
 from models.figures import ANY, RATINGS, RATINGS_BY_BUNDLE, Delta
 from models.rating import WHOLE_APPLICATION, Rating
+from services.errors import ValidationFailed
 from services.ratings.tags import SATISFIED
 
 log = logging.getLogger(__name__)
@@ -62,6 +64,11 @@ def public_figures(*, department: str | None = None, region: str | None = None,
                    matter: str | None = None) -> dict:
     """How citizens rated, by department, region and matter: counts only, never a comment or a
     person; one read of one bucket whatever the number of ratings."""
+    for field, document, code in (("department", Department, department),
+                                  ("matter", Matter, matter)):
+        if code and not document.objects(code=code).only("id").first():
+            raise ValidationFailed("Some fields are not valid.", "部分字段无效。", errors={
+                field: [i18n.text("No such code: {c}.", "没有此代码：{c}。", c=code)]})
     dims = {"department": department or ANY, "region": region or ANY, "matter": matter or ANY}
     counts, _ = figures.total(figures.read(RATINGS, [("all", "all")], dims))
     return {**_summary(counts), "department": department, "region": region, "matter": matter}

@@ -180,3 +180,7 @@ def test_the_public_figures_take_filters_and_refuse_malformed_ones(client):
     assert empty["by_score"] == {"1": 0, "2": 0, "3": 0, "4": 0, "5": 0}
     wrong = client.get(STATS, query_string={"region": "Ruian"}, expect=422).get_json()
     assert "region" in wrong["errors"]
+    unknown = client.get(STATS, query_string={"department": "police"}, expect=422).get_json()
+    assert "department" in unknown["errors"]
+    assert client.get(STATS, query_string={"department": "public_security"},
+                      expect=200).get_json()["count"] == 0
