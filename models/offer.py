@@ -85,3 +85,12 @@ class Offer(TimestampedDocument):
              "partialFilterExpression": {"notified": False}},
         ],
     }
+
+
+class SweepMark(me.Document):
+    """The day a once-a-day part of a sweep last ran (the enrolment season's cohort)."""
+
+    id = me.StringField(primary_key=True)
+    day = me.StringField()
+    at = me.DateTimeField()
+    meta = {"collection": "sweep_marks"}

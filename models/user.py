@@ -64,6 +64,7 @@ class User(TimestampedDocument):
             {"fields": ["id_number_index"], "unique": True, "sparse": True},
             {"fields": ["username"], "unique": True, "sparse": True},
             "role",
+            {"fields": ["real_name_verified_at"], "sparse": True},  # offers waiting for them
         ],
     }
 

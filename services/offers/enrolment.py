@@ -1,5 +1,6 @@
 """Enrolment seasons: a child about to reach kindergarten age (3) or school age (6) is offered
-the bundle when their region's season opens, once per child, bundle and year."""
+the bundle when their region's season opens, once per child, bundle and year. The cohort is
+looked at once a day in season (a child added to a family mid-season gets theirs the next day)."""
 import logging
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
@@ -8,9 +9,9 @@ from flask import current_app
 
 from common import calendar
 from common.regions import region_of
-from models.base import utcnow
+from models.base import DUPLICATE, utcnow
 from models.family import FamilyMember, Relation
-from models.offer import Offer, OfferSource
+from models.offer import Offer, OfferSource, SweepMark
 from models.user import Role, User
 from services.offers import offers
 
@@ -56,6 +57,11 @@ def offer_enrolment(*, now: datetime | None = None) -> int:
     now = now or utcnow()
     today = calendar.current().local_date(now)
     seasons = current_app.config["ENROLMENT_SEASONS"]
+    if not any(s["opens"] <= today <= s["closes"]
+               for s in (season_of(region, today.year) for region in seasons)):
+        return 0
+    if not _first_run_today(today):
+        return 0  # a whole cohort is looked at once a day, by one process
     cutoffs = {season_of(region, today.year)["age_on"] for region in seasons}
     made = 0
     for bundle, age in AGES.items():
@@ -76,6 +82,17 @@ def offer_enrolment(*, now: datetime | None = None) -> int:
     if made:
         log.info("enrolment season: %d offer(s) made", made)
     return made
+
+
+def _first_run_today(today: date) -> bool:
+    """Take today's run (one conditional upsert): true for the one process that does it."""
+    try:
+        taken = SweepMark._get_collection().update_one(
+            {"_id": "enrolment_offers", "day": {"$ne": today.isoformat()}},
+            {"$set": {"day": today.isoformat(), "at": utcnow()}}, upsert=True)
+    except DUPLICATE:
+        return False  # another process took today's run first
+    return bool(taken.modified_count or taken.upserted_id)
 
 
 def _offer_batch(children: list[FamilyMember], bundle: str, age: int, today: date) -> int:

@@ -6,7 +6,7 @@ sweep imports it). A verification no listener heard (a process without it, a fai
 again by the sweep's `match_waiting`, so the signal only makes the offer arrive sooner.
 """
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from models.base import utcnow
 from models.offer import LifeEvent
@@ -15,6 +15,9 @@ from services.identity.signals import real_name_verified
 from services.offers import life_events
 
 log = logging.getLogger(__name__)
+
+# How far back the sweep looks for verifications the signal may have missed.
+RECENT = timedelta(days=1)
 
 
 def _claim(event: LifeEvent, position: int, user: User) -> bool:
@@ -59,22 +62,24 @@ def _on_real_name_verified(user, **_):
 
 
 def match_waiting(*, now: datetime | None = None, limit: int = 500) -> int:
-    """What the signal may have missed: live events whose people are citizens now, or who were
-    matched but have no offer yet. Safe in many processes (each offer is made once)."""
+    """What the signal may have missed: citizens who verified within RECENT and are named by a
+    live event, and people matched whose offer a dead process did not make. Bounded by the
+    recent verifications, not by the events kept; safe in many processes (each offer is made
+    once)."""
     now = now or utcnow()
-    waiting = list(_live_events({"$or": [
-        {"people": {"$elemMatch": {"user": None}}},
-        {"people": {"$elemMatch": {"offer": None, "opted_out": {"$ne": True}}}}]}, now)
-        .limit(limit))
-    indexes = {p.id_number_index for e in waiting for p in e.people if p.user is None}
-    citizens = {u.id_number_index: u for u in User.objects(
-        id_number_index__in=sorted(i for i in indexes if i), role=Role.CITIZEN.value,
-        active=True).only("id", "id_number_index", "proactive_offers", "role")}
+    recent = {u.id_number_index: u for u in User.objects(
+        role=Role.CITIZEN.value, active=True, real_name_verified_at__gte=now - RECENT,
+        id_number_index__ne=None).only("id", "id_number_index", "proactive_offers", "role")
+        .limit(limit)}
+    named = list(_live_events({"people.id_number_index": {"$in": sorted(recent)}}, now)
+                 .limit(limit)) if recent else []
+    stuck = list(_live_events({"people": {"$elemMatch": {
+        "user": {"$ne": None}, "offer": None, "opted_out": {"$ne": True}}}}, now).limit(limit))
     made = 0
-    for event in waiting:
+    for event in {e.id: e for e in named + stuck}.values():
         for position, person in enumerate(event.people):
-            if person.user is None and person.id_number_index in citizens:
-                _claim(event, position, citizens[person.id_number_index])
+            if person.user is None and person.id_number_index in recent:
+                _claim(event, position, recent[person.id_number_index])
             if person.user and not person.opted_out and not person.offer:
                 life_events.offer_to(event, position)
                 made += 1

@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from models.base import utcnow
-from models.offer import LifeEvent, Offer
+from models.offer import LifeEvent, Offer, SweepMark
 from services.offers import enrolment, life_events, matching, offers
 from tests import loop_support as loop
 from tests import workflow_support as ws
@@ -32,6 +32,8 @@ def test_children_reaching_three_or_six_by_the_cut_off_get_the_offer_once_in_sea
     six = child(parent, date(2020, 2, 29), "Turns six")
 
     assert enrolment.offer_enrolment(now=IN_SEASON) == 2
+    assert enrolment.offer_enrolment(now=IN_SEASON) == 0  # today's run is done
+    SweepMark.objects.delete()  # as if two processes both ran today: still once per child
     assert enrolment.offer_enrolment(now=IN_SEASON) == 0
     made = {(o.bundle, o.subject["id"]) for o in Offer.objects}
     assert made == {("kindergarten_admission", str(three.id)),
@@ -51,12 +53,14 @@ def test_no_enrolment_offers_out_of_season_or_for_who_wants_none(app, monkeypatc
     child(yes, date(2023, 5, 1))
     assert enrolment.offer_enrolment(now=IN_SEASON) == 0
     assert enrolment.offer_enrolment(now=datetime(2026, 9, 2, tzinfo=UTC)) == 1
+    assert enrolment.offer_enrolment(now=datetime(2026, 9, 2, 9, tzinfo=UTC)) == 0  # once a day
 
 
 def test_the_sweep_makes_the_offer_a_verification_without_listener_missed(client):
     life_events.report(partner_id="hospital", payload=_payload())
     assert Offer.objects.count() == 0
-    make_citizen(id_number=loop.MOTHER_ID, name="Chen Jing")  # verified, no signal sent
+    # Verified, and no signal sent (as if the process had none of the offers' listener).
+    make_citizen(id_number=loop.MOTHER_ID, name="Chen Jing", real_name_verified_at=utcnow())
 
     assert matching.match_waiting() == 1
     assert matching.match_waiting() == 0
