@@ -55,6 +55,12 @@ def beside_the_api(config) -> list[Program]:
                                       str(config.WORKFLOW_SWEEP_SECONDS)], BESIDE_THE_API),
         Program("materials-sweep", FLASK + ["materials", "sweep", "--every",
                                             str(config.MATERIALS_SWEEP_SECONDS)], BESIDE_THE_API),
+        # The service loop (ratings' invitations and cases, offers, reform figures) and the
+        # service desk's waiting conversations.
+        Program("loop-sweep", FLASK + ["loop", "sweep", "--every",
+                                       str(config.LOOP_SWEEP_SECONDS)], BESIDE_THE_API),
+        Program("desk-sweep", FLASK + ["desk", "sweep", "--every",
+                                       str(config.WORKFLOW_SWEEP_SECONDS)], BESIDE_THE_API),
     ]
     if config.SIMULATE_DEPARTMENTS:
         found.append(Program("simulator", FLASK + [

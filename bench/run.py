@@ -24,7 +24,15 @@ from bench.figures import (
     notification_latency,
 )
 from bench.processes import ROOT, Phases, say
-from bench.scenarios import baseline, catalogue_scale, drain, locust, trace, warm_up
+from bench.scenarios import (
+    baseline,
+    catalogue_scale,
+    drain,
+    locust,
+    reform_scale,
+    trace,
+    warm_up,
+)
 from bench.settings import (
     APPLY_SECONDS,
     APPLY_USERS,
@@ -115,6 +123,8 @@ def measure(stack: Stack, phases: Phases, result: dict) -> None:
         "baseline_p50_ms": report.percentile(
             (bare["endpoints"].get("POST /apply (baseline)") or {}).get("times_ms") or [], .5),
     }
+    result["reform"] = phases.run("reform figures at two sizes", reform_scale, stack, phases,
+                                  TIME_LIMIT)
     result["catalogue"] = phases.run("catalogue at 1x and 10x", catalogue_scale, stack, phases,
                                      TIME_LIMIT)
 

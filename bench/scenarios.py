@@ -1,6 +1,6 @@
 """The loads: warming the workers up, the locust runs (the journey, apply-only, the bare
 baseline), letting the worker drain, the trace of database commands, the catalogue at 1x and
-10x."""
+10x, the reform figures at two sizes of history."""
 import json
 import resource
 import secrets
@@ -14,7 +14,7 @@ import requests
 from bench import report
 from bench.figures import catalogue_rows
 from bench.processes import HOST, PYTHON, ROOT, Phases, run_command, wait_http
-from bench.settings import APPLY_SECONDS, APPLY_USERS, CATALOGUE_REQUESTS
+from bench.settings import APPLY_SECONDS, APPLY_USERS, CATALOGUE_REQUESTS, REFORM_SIZES
 from bench.stack import DATABASE, OFFICER_PREFIX, Stack
 from common.embedded_db import free_port
 
@@ -163,3 +163,17 @@ def catalogue_scale(stack: Stack, phases: Phases, deadline: float) -> dict:
             scales[f"{scale}x"] = {"error": str(exc).splitlines()[0][:300]}
     return {"scales": scales, "requests_per_scenario": CATALOGUE_REQUESTS,
             "rows": catalogue_rows(scales)}
+
+
+def reform_scale(stack: Stack, phases: Phases, deadline: float) -> dict:
+    """The reform figures' read at two sizes of history (`bench/reform_bench.py`, a fresh
+    in-memory server of its own): the same commands and buckets per read at both."""
+    out = stack.run_dir / "reform.json"
+    budget = max(30.0, deadline - phases.total)
+    try:
+        run_command([PYTHON, "-m", "bench.reform_bench", "--sizes", REFORM_SIZES, "--requests",
+                     "30", "--sample", "100", "--out", str(out)], stack.plain_env(), stack.logs,
+                    "reform", timeout=budget)
+    except RuntimeError as exc:
+        return {"rows": [{"label": "reform figures", "figure": str(exc).splitlines()[0][:300]}]}
+    return json.loads(out.read_text())

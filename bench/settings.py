@@ -27,3 +27,5 @@ TRACE_ALL = os.environ.get("BENCH_TRACE", "") not in ("", "0", "false")
 TIME_LIMIT = setting("BENCH_TIME_LIMIT", 270)  # seconds: with installing, under five minutes
 
 CATALOGUE_REQUESTS = int(setting("BENCH_CATALOGUE_REQUESTS", 60))
+# The reform figures' read at two sizes of history (bench/reform_bench.py).
+REFORM_SIZES = str(setting("BENCH_REFORM_SIZES", "1000,100000"))

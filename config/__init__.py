@@ -29,6 +29,7 @@ class Config:
     # whether a simulator works the departments' queues (never in production).
     WORKFLOW_SWEEP_SECONDS = 60
     MATERIALS_SWEEP_SECONDS = 3600
+    LOOP_SWEEP_SECONDS = 30
     SIMULATE_DEPARTMENTS = False
     SIMULATE_SPEED = 60.0
 
@@ -177,6 +178,18 @@ class Config:
     DESK_OPENS = "09:00"
     DESK_CLOSES = "17:00"
     DESK_WAIT_ALERT_SECONDS = 600
+    # Ratings (好差评): a rating of 2 or less opens a rectification case for the department, due
+    # this many working days later (a chosen default, see the README).
+    RECTIFICATION_DUE_WORKING_DAYS = 15
+    # Proactive offers: how long an offer (and a life event kept for a parent without an account
+    # yet) stays open after the event reached us, and each region's enrolment season
+    # ("MM-DD" dates; "*" for regions not named): children who reach 3 (kindergarten) or 6
+    # (school) by `age_on` get the offer on `opens`, open until `closes`.
+    OFFER_TTL_DAYS = 30
+    ENROLMENT_SEASONS = {"*": {"opens": "05-01", "closes": "07-31", "age_on": "08-31"}}
+    # The service loop's sweeps (`flask loop sweep`): seconds before another process finishes a
+    # figures roll-up or a notification forward that a dead process left half done.
+    LOOP_SWEEP_GRACE_SECONDS = 120
 
     # The chat assistant may have an OpenAI-compatible chat API reword its grounded answers.
     # Off unless enabled and given a base URL (e.g. http://127.0.0.1:8000/v1); never in tests.

@@ -28,6 +28,20 @@ class TaskStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class FollowUp(StrEnum):
+    """Work the service loop owes an application, queued in the write that caused it (so it
+    costs no command of its own) and taken off by the sweep of the domain that does it."""
+
+    FIGURES_SUBMITTED = "figures:submitted"  # count it in the reform figures' applications
+    FIGURES_FINISHED = "figures:finished"  # count its completion, savings, supplements
+    RATING_INVITATION = "ratings:invitation"  # ask the citizen to rate it
+
+
+# An application is finished (for ratings and figures) once it is completed or rejected.
+FINISHED_APPLICATION_STATUSES = (ApplicationStatus.COMPLETED.value,
+                                 ApplicationStatus.REJECTED.value)
+FOLLOW_UPS_ON_FINISH = (FollowUp.FIGURES_FINISHED.value, FollowUp.RATING_INVITATION.value)
+
 OPEN_TASK_STATUSES = (TaskStatus.WAITING, TaskStatus.PENDING, TaskStatus.CLAIMED,
                       TaskStatus.NEEDS_SUPPLEMENT)
 OPEN_APPLICATION_STATUSES = (ApplicationStatus.IN_PROGRESS, ApplicationStatus.NEEDS_SUPPLEMENT)
@@ -102,6 +116,10 @@ class Application(TimestampedDocument):
     completed_at = me.DateTimeField()
     eta = me.DateTimeField()
     version = me.IntField(default=1)
+    # The service loop's follow-ups (FollowUp values) still to do, and the figures roll-ups
+    # that took them ({"id", "tags", "at"}: at most two, submitted and finished).
+    follow_ups = me.ListField(me.StringField())
+    figures_batches = me.ListField(me.DictField())
     meta = {
         "collection": "applications",
         "ordering": ["-created_at"],
@@ -115,6 +133,8 @@ class Application(TimestampedDocument):
             "materials",  # may an officer read this material?
             "tasks.elicences",
             {"fields": ["outbox_pending"], "sparse": False},
+            {"fields": ["follow_ups"], "sparse": True},
+            {"fields": ["figures_batches.id"], "sparse": True},
             {"fields": ["idempotency_key"], "unique": True,
              "partialFilterExpression": {"idempotency_key": {"$type": "string"}}},
             # One open application per bundle and subject: set while open, unset when it ends.

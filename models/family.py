@@ -38,5 +38,6 @@ class FamilyMember(TimestampedDocument):
             {"fields": ["owner", "id_number_index"], "unique": True,
              "partialFilterExpression": {"id_number_index": {"$type": "string"}}},
             "id_number_index",
+            ("relation", "birth_date"),  # children reaching school age (proactive offers)
         ],
     }

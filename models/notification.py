@@ -27,6 +27,12 @@ class NotificationType(StrEnum):
     APPLICATION_WITHDRAWN = "application_withdrawn"
     STAFF_MESSAGE = "staff_message"  # a member of the service desk wrote in a conversation
     CONVERSATION_WAITING = "conversation_waiting"  # to agents: a citizen waits too long
+    # The service loop: the citizen asked to rate, a department's answer to a low rating, an
+    # application offered before the citizen asked (a life event, a child's enrolment season).
+    RATING_REQUESTED = "rating_requested"
+    RECTIFICATION_REPLIED = "rectification_replied"
+    RECTIFICATION_RESOLVED = "rectification_resolved"
+    OFFER_MADE = "offer_made"
 
 
 # Events a citizen must not miss: they go by SMS when no push channel reaches the citizen.

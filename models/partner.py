@@ -16,6 +16,7 @@ class Scope(StrEnum):
     TASKS_READ = "tasks:read"
     TASKS_WRITE = "tasks:write"
     WEBHOOKS = "webhooks"
+    LIFE_EVENTS_WRITE = "life_events:write"  # a hospital or registry reports births, marriages
 
 
 class Partner(TimestampedDocument):

@@ -45,6 +45,8 @@ class User(TimestampedDocument):
     birth_date = me.DateField()
     gender = me.StringField(choices=[g.value for g in Gender])
     last_login_at = me.DateTimeField()
+    # False: the citizen asked for no proactive offers (PATCH /me {"proactive_offers": false}).
+    proactive_offers = me.BooleanField(default=True)
 
     # Staff.
     username = me.StringField()
@@ -63,6 +65,7 @@ class User(TimestampedDocument):
             {"fields": ["id_number_index"], "unique": True, "sparse": True},
             {"fields": ["username"], "unique": True, "sparse": True},
             "role",
+            {"fields": ["real_name_verified_at"], "sparse": True},  # offers waiting for them
         ],
     }
 

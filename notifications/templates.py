@@ -193,6 +193,32 @@ TEXTS = {
         "A citizen is waiting", "有居民在等待",
         "A conversation{about} has been waiting for the service desk for {waited} minutes.",
         "有一个对话{about}已等待服务台 {waited} 分钟。"),
+    NotificationType.RATING_REQUESTED: (
+        "How did it go?", "请您评价",
+        "Rate your “{bundle}” application: it takes a minute and tells the departments what to "
+        "improve.",
+        "请为您的“{bundle}”办理体验打分，帮助各部门改进服务。"),
+    NotificationType.RECTIFICATION_REPLIED: (
+        "{department} replied to your rating", "{department}回复了您的评价",
+        "{department} answered your rating of your “{bundle}” application. Open the app to read "
+        "it.",
+        "{department}已回复您对“{bundle}”的评价，请在应用内查看。"),
+    NotificationType.RECTIFICATION_RESOLVED: (
+        "{department} put it right", "{department}已完成整改",
+        "{department} finished putting right what you rated on your “{bundle}” application; you "
+        "may rate it once more.",
+        "{department}已就您对“{bundle}”的评价完成整改，您可以再次评价。"),
+    NotificationType.OFFER_MADE: (
+        "“{bundle}” is ready for you", "为您准备好了“{bundle}”",
+        "We filled in what we already know for “{bundle}”: check it and apply in one step.",
+        "“{bundle}”已为您预填已知信息，核对后即可一键申请。"),
+}
+# The kinds whose `data.text` is a department's own words to the citizen: inbox only.
+DEPARTMENT_WORDS = {
+    NotificationType.RECTIFICATION_REPLIED: ("{department} replied: {text}",
+                                             "{department}答复：{text}"),
+    NotificationType.RECTIFICATION_RESOLVED: ("{department} changed this: {text}",
+                                              "{department}整改情况：{text}"),
 }
 
 
@@ -258,6 +284,11 @@ def render(intent: Mapping, *, audience: str = "citizen") -> dict:
         message = data.get("message")
         if kind == NotificationType.STAFF_MESSAGE and isinstance(message, str) and message.strip():
             result["detail"][locale] = message.strip()[:2000]
+        words = data.get("text")
+        if kind in DEPARTMENT_WORDS and isinstance(words, str) and words.strip():
+            result["detail"][locale] = _text(locale, *DEPARTMENT_WORDS[kind],
+                                             department=values["department"],
+                                             text=words.strip()[:1000])
     return result
 
 

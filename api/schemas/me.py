@@ -26,6 +26,9 @@ class MeSchema(Schema):
                               metadata={"description": "masked: 330381********123X"})
     birth_date = fields.Date(dump_only=True, allow_none=True)
     gender = fields.String(dump_only=True, allow_none=True)
+    proactive_offers = fields.Boolean(
+        dump_only=True, metadata={"description": "whether life events and enrolment seasons "
+                                                 "bring me offers to apply (default true)"})
     created_at = fields.DateTime(dump_only=True)
 
     def masked_phone(self, user):
@@ -38,6 +41,9 @@ class MeSchema(Schema):
 class MeUpdateSchema(Strict):
     name = fields.String(validate=NAME)
     locale = fields.String(validate=validate.OneOf(["zh-CN", "en"]))
+    proactive_offers = fields.Boolean(
+        metadata={"description": "false: no more proactive offers (births reported by a "
+                                 "hospital, enrolment seasons)", "example": False})
 
 
 class RealNameSchema(Strict):

@@ -21,6 +21,7 @@ from services.errors import (
     ServiceUnavailable,
 )
 from services.identity.numbers import id_number_gender, normalize_phone, validate_id_number
+from services.identity.signals import real_name_verified
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +88,10 @@ def get_user(user_id: str, *, role: Role | None = None) -> User:
     return user
 
 
-def update_profile(*, user_id: str, name: str | None = None, locale: str | None = None) -> User:
-    """A citizen changes their display name or language; a verified real name stays as verified."""
+def update_profile(*, user_id: str, name: str | None = None, locale: str | None = None,
+                   proactive_offers: bool | None = None) -> User:
+    """A citizen changes their display name, language, or whether they want proactive offers;
+    a verified real name stays as verified."""
     user = get_user(user_id)
     changes = {}
     if name is not None:
@@ -98,6 +101,8 @@ def update_profile(*, user_id: str, name: str | None = None, locale: str | None 
         changes["name"] = name
     if locale is not None:
         changes["locale"] = locale
+    if proactive_offers is not None:
+        changes["proactive_offers"] = bool(proactive_offers)
     if changes:
         user.modify(updated_at=datetime.now(UTC), **changes)
     return user
@@ -129,4 +134,16 @@ def verify_real_name(*, user_id: str, name: str, id_number: str) -> User:
         raise InvalidState("Your real name is already verified.", "您已完成实名认证。",
                            error="already_verified")
     log.info("real name verified for user %s", user.id)
+    _announce(updated)
     return updated
+
+
+def _announce(user: User) -> None:
+    """Tell whoever listens (proactive offers waiting for this person) without ever failing
+    the verification that is already stored: a listener that breaks is logged, and its work
+    is found again by its own sweep."""
+    for receiver in real_name_verified.receivers_for(user):
+        try:
+            receiver(user)
+        except Exception:  # a listener's failure is not the citizen's
+            log.exception("a listener of real_name_verified failed for user %s", user.id)

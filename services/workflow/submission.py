@@ -15,6 +15,7 @@ from models.application import (
     OPEN_TASK_STATUSES,
     Application,
     ApplicationStatus,
+    FollowUp,
     Task,
     TaskStatus,
 )
@@ -214,6 +215,7 @@ def _build(*, applicant: User, bundle: str, subject: dict | None, form: dict,
         request_fingerprint=request_fingerprint, created_at=now, updated_at=now,
         eta=expected_completion(definition, tasks, now), outbox_pending=True,
         open_key=f"{bundle}:{subject_doc['id']}",
+        follow_ups=[FollowUp.FIGURES_SUBMITTED.value],
     )
     actor_role, actor = (("clerk", str(clerk_id)) if clerk_id else
                          ("citizen", str(applicant.id)))

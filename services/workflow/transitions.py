@@ -9,6 +9,8 @@ from datetime import datetime
 from pymongo import ReturnDocument
 
 from models.application import (
+    FINISHED_APPLICATION_STATUSES,
+    FOLLOW_UPS_ON_FINISH,
     OPEN_APPLICATION_STATUSES,
     Application,
     ApplicationStatus,
@@ -124,6 +126,11 @@ def _commit(application: Application, change: Change, now: datetime) -> Applicat
         update["$unset"] = {"open_key": ""}  # it ended: the next application may be made
     if push:
         update["$push"] = push
+    if (change.set.get("status") in FINISHED_APPLICATION_STATUSES
+            and application.status not in FINISHED_APPLICATION_STATUSES):
+        # The service loop's follow-ups of a finished application (rating invitation, reform
+        # figures) are queued by the write that finishes it: no command of their own.
+        update["$addToSet"] = {"follow_ups": {"$each": list(FOLLOW_UPS_ON_FINISH)}}
     raw = Application._get_collection().find_one_and_update(
         {**change.guard, "_id": application.pk, "version": application.version}, update,
         array_filters=filters or None, projection={"first_response": 0},

@@ -1,0 +1,33 @@
+"""`flask loop ...`: the service loop's sweep (ratings, offers, reform figures)."""
+import time
+
+import click
+
+from services.offers import sweeper as offers_sweeper
+from services.ratings import sweeper as ratings_sweeper
+from services.stats import rollup
+
+
+def sweep_once() -> dict[str, int]:
+    """Every sweep of the service loop, once."""
+    return {**ratings_sweeper.sweep(), **offers_sweeper.sweep(),
+            "applications_counted": rollup.roll_up()}
+
+
+@click.group("loop")
+def group():
+    """Jobs of the service loop: ratings, proactive offers, reform figures."""
+
+
+@group.command("sweep")
+@click.option("--every", type=click.FloatRange(min=1), default=None, metavar="SECONDS",
+              help="Sweep again every SECONDS until stopped (default: sweep once).")
+def sweep(every):
+    """Invite ratings, flag overdue rectifications, expire offers, make waiting and enrolment
+    offers, count finished applications into the reform figures; safe in many processes."""
+    while True:
+        done = sweep_once()
+        click.echo(", ".join(f"{name} {n}" for name, n in done.items()))
+        if every is None:
+            return
+        time.sleep(every)
