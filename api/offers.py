@@ -56,7 +56,7 @@ class OfferAcceptance(MethodView):
         application = offers.accept(offer_id=offer_id, citizen=current_user(),
                                     idempotency_key=request.headers["Idempotency-Key"],
                                     render=_first_answer, **payload)
-        body = application.first_response or _first_answer(application)
+        body = applications.first_answer(application) or _first_answer(application)
         response = jsonify(body)
         response.status_code = 201
         response.headers["Location"] = url_for("applications.ApplicationById",

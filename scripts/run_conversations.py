@@ -14,6 +14,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from api import create_app  # noqa: E402 (after the path is set)
+from assistant import conversations  # noqa: E402 (after the path is set)
+from assistant.eval import runner  # noqa: E402 (after the path is set)
+from common.embedded_db import EmbeddedDatabase  # noqa: E402 (after the path is set)
+from services.catalogue import seed as catalogue_seed  # noqa: E402 (after the path is set)
+
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -22,20 +28,14 @@ def main() -> int:
     parser.add_argument("--verbose", action="store_true", help="every turn of every conversation")
     args = parser.parse_args()
 
-    from common.embedded_db import EmbeddedDatabase
 
     server = EmbeddedDatabase(":memory:")
     server.start()
     try:
         os.environ["MONGODB_URI"] = server.uri
-        from api import create_app
 
         app = create_app("test")
         with app.app_context():
-            from assistant import conversations
-            from assistant.eval import runner
-            from services.catalogue import seed as catalogue_seed
-
             catalogue_seed.load_catalogue()
             conversations.warm_up()
             only = set(args.only.split(",")) if args.only else None

@@ -1,6 +1,7 @@
 """`make screenshots`: every page of the citizen's app (390×844) and the workbench (1280×800), in
 Chinese and English, saved under var/screenshots/. Runs on a throwaway embedded database with
 the browser tests' story (tests/web/scenes.py); needs Debian's chromium and chromium-driver."""
+import logging
 import os
 import sys
 import time
@@ -8,25 +9,26 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from api import create_app  # noqa: E402 (after the path is set)
+from common.embedded_db import EmbeddedDatabase  # noqa: E402 (after the path is set)
+from tests.helpers import ApiClient  # noqa: E402 (after the path is set)
+from tests.web import scenes  # noqa: E402 (after the path is set)
+from tests.web.support import DESKTOP, MISSING, PHONE, Browser, LiveServer, browser_available  # noqa: E402 (after the path is set)
+
 OUT = ROOT / "var" / "screenshots"
 
 
 def main() -> int:
-    import logging
 
-    from tests.web.support import DESKTOP, MISSING, PHONE, Browser, LiveServer, browser_available
 
     if not browser_available():
         print(f"make screenshots: {MISSING}", file=sys.stderr)
         return 1
-    from common.embedded_db import EmbeddedDatabase
 
     database = EmbeddedDatabase(":memory:")
     database.start()
     os.environ["MONGODB_URI"] = database.uri
-    from api import create_app
-    from tests.helpers import ApiClient
-    from tests.web import scenes
 
     app = create_app("test")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request is noise here

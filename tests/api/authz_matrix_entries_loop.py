@@ -25,8 +25,13 @@ ENTRIES: dict[str, Entry] = {}
 _keys = itertools.count(1)
 
 
+_babies = itertools.count(1)
+
+
 def _form() -> dict:
-    return ws.newborn_form(spouse_name="Spouse A", spouse_id_number=ws.baby_id_number(3))
+    """Each application is about another baby: one may be open per bundle and person."""
+    return ws.newborn_form(spouse_name="Spouse A", spouse_id_number=ws.baby_id_number(3),
+                           newborn_name=f"Baby L{next(_babies)}")
 
 
 def _application(world):

@@ -7,7 +7,7 @@ import pytest
 
 from tests.processes import ROOT
 from tests.web import scenes
-from tests.web.support import MISSING, Browser, LiveServer, browser_available
+from tests.web.support import MISSING, PHONE, Browser, LiveServer, browser_available
 
 # Without a browser the browser tests are not collected; test_browser.py says so in one line.
 BROWSER_MODULES = ["test_forms.py", "test_pages.py", "test_story.py"]
@@ -59,7 +59,6 @@ def browsers():
     opened: list[Browser] = []
 
     def open_one(size=None, locale="zh-CN"):
-        from tests.web.support import PHONE
 
         browser = Browser(size or PHONE, locale)
         opened.append(browser)

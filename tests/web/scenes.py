@@ -1,11 +1,16 @@
 """Data for the browser tests and `make screenshots`: the seeded catalogue, a family, an
 application part-way, and signing a browser in without typing (tokens put in Web Storage)."""
 import io
+import json
 from datetime import date
 
+from cli.users import seed_development_accounts
+from notifications import relay as outbox
 from services.identity import numbers
+from tests import material_files as files
 from tests import workflow_support as ws
 from tests.helpers import make_citizen, make_family_member
+from tests.web.support import present, wait
 
 PASSWORD = "onething-dev"
 FATHER_ID = numbers.make_id_number("330381", date(1990, 6, 1), 12, "male")
@@ -13,8 +18,6 @@ MOTHER_ID = numbers.make_id_number("330381", date(1992, 2, 3), 34, "female")
 
 
 def seed() -> None:
-    from cli.users import seed_development_accounts
-
     ws.load_catalogue()
     seed_development_accounts()
 
@@ -43,7 +46,6 @@ def family(phone: str, *, name: str = "Zhou Lei", spouse: str = "Chen Jing", n: 
 
 def apply_newborn(client, tokens: dict, *, baby: str = "Zhou Xiaoyu", key: str = "scene") -> dict:
     """The newborn application through the API, with four real uploads."""
-    from tests import material_files as files
 
     headers = {"Authorization": f"Bearer {tokens['access_token']}"}
     ids = []
@@ -77,7 +79,6 @@ def finish(client, application_id: str, matter: str) -> None:
 
 def relay() -> None:
     """Move outbox intents into the inbox now (what the worker does each round)."""
-    from notifications import relay as outbox
 
     outbox.relay_pending(limit=1000)
 
@@ -85,7 +86,6 @@ def relay() -> None:
 def sign_in(browser, base: str, client: str, tokens: dict, locale: str = "zh-CN",
             large: bool = False) -> None:
     """Put a session in the browser's Web Storage as the sign-in page would."""
-    import json
 
     storage, key = (("localStorage", "onething.app.session") if client == "app"
                     else ("sessionStorage", "onething.workbench.session"))
@@ -163,7 +163,6 @@ def _pending(client, headers, application_id: str, matter: str) -> str:
 def visit(browser, base: str, page: tuple, scene: dict, client, locale: str,
           large: bool = False) -> None:
     """Open one page of PAGES as its user, in `locale`, and wait until it is drawn."""
-    from tests.web.support import present, wait
 
     app, who, path, ready = page
     if who == "anonymous":

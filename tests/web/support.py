@@ -7,6 +7,12 @@ import tempfile
 import threading
 from pathlib import Path
 
+from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import WebDriverWait
 from werkzeug.serving import make_server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -20,10 +26,6 @@ DESKTOP = (1280, 800)
 
 
 def browser_available() -> bool:
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        return False
     return Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()
 
 
@@ -50,8 +52,6 @@ class Browser:
     """One headless Chromium with a fresh profile; remembers every URL it requested."""
 
     def __init__(self, size=PHONE, locale: str = "zh-CN"):
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
 
         self.profile = tempfile.mkdtemp(prefix="onething-chromium-")
         options = webdriver.ChromeOptions()
@@ -105,27 +105,18 @@ def run_axe(driver) -> list[dict]:
 
 def find(driver, css: str, timeout: float = 20.0):
     """The first element matching `css` once it is there and shown."""
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as ec
-    from selenium.webdriver.support.ui import WebDriverWait
 
     return WebDriverWait(driver, timeout, poll_frequency=0.1).until(
         ec.visibility_of_element_located((By.CSS_SELECTOR, css)))
 
 
 def present(driver, css: str, timeout: float = 20.0):
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as ec
-    from selenium.webdriver.support.ui import WebDriverWait
-
     return WebDriverWait(driver, timeout, poll_frequency=0.1).until(
         ec.presence_of_element_located((By.CSS_SELECTOR, css)))
 
 
 def wait(driver, condition, timeout: float = 20.0):
     """Until `condition(driver)` holds; an element replaced while it was read is read again."""
-    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
-    from selenium.webdriver.support.ui import WebDriverWait
 
     return WebDriverWait(driver, timeout, poll_frequency=0.1, ignored_exceptions=(
         NoSuchElementException, StaleElementReferenceException)).until(lambda d: condition(d))
@@ -147,10 +138,6 @@ def set_field(driver, name: str, value) -> None:
 
 
 def click(driver, css: str, timeout: float = 20.0) -> None:
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as ec
-    from selenium.webdriver.support.ui import WebDriverWait
-
     element = WebDriverWait(driver, timeout, poll_frequency=0.1).until(
         ec.element_to_be_clickable((By.CSS_SELECTOR, css)))
     driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", element)
