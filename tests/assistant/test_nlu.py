@@ -7,6 +7,7 @@ import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from assistant import nlu
+from assistant.nlu import entry, model_store
 from assistant.normalize import normalize
 from services.catalogue import seed as catalogue_seed
 
@@ -163,7 +164,7 @@ def test_the_analyzers_compute_exactly_the_features_scikit_learn_computes(kind):
 
 @pytest.fixture
 def model_dir(tmp_path, monkeypatch):
-    monkeypatch.setattr(nlu, "MODEL_DIR", tmp_path)
+    monkeypatch.setattr(model_store, "MODEL_DIR", tmp_path)
     return tmp_path
 
 
@@ -190,11 +191,11 @@ def test_a_stored_model_of_other_inputs_or_altered_is_not_used(model_dir):
 
 
 def test_without_a_stored_model_the_process_trains_and_stores_one(model_dir, monkeypatch):
-    monkeypatch.setattr(nlu, "_base_understander", nlu._base_understander.__wrapped__)
+    monkeypatch.setattr(entry, "_base_understander", entry._base_understander.__wrapped__)
     assert not list(model_dir.iterdir())
-    first = nlu._base_understander()
+    first = entry._base_understander()
     assert nlu.model_path().exists()
-    assert nlu._base_understander().understand("我要上牌") == first.understand("我要上牌")
+    assert entry._base_understander().understand("我要上牌") == first.understand("我要上牌")
 
 
 def test_loading_the_stored_model_needs_neither_scikit_learn_nor_numpy(model_dir):
