@@ -84,6 +84,13 @@ def _bind_request_context(app: Flask) -> None:
         response.headers["Content-Language"] = current_locale.get()
         if app.config["DB_COMMAND_COUNTING"]:
             response.headers["X-DB-Commands"] = str(db_metrics.count())
+        # No answer is sniffed into another type or leaks its address to another site; in
+        # production every browser is told to come back over HTTPS only.
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        if app.config["APP_ENV"] == "production":
+            response.headers.setdefault("Strict-Transport-Security",
+                                        "max-age=31536000; includeSubDomains")
         return response
 
 

@@ -81,3 +81,11 @@ def test_an_id_number_written_with_other_digits_is_the_same_id_number(client):
                                     json={"name": "李四", "id_number": disguised},
                                     expect=409).get_json()
     assert taken["error"] == "id_number_taken"
+
+
+def test_every_answer_says_nosniff_and_no_referrer(client):
+    for path in ("/healthz", "/api/v1/bundles", "/nope"):
+        headers = client.get(path).headers
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["Referrer-Policy"] == "no-referrer"
+        assert "Strict-Transport-Security" not in headers  # development and test: plain HTTP
