@@ -1,5 +1,6 @@
 """The chat assistant's entry point: one message in, one grounded reply out, state stored."""
 import logging
+import threading
 from datetime import UTC, datetime
 
 from bson import ObjectId
@@ -27,10 +28,15 @@ STATE_FIELDS = ("locale", "state", "bundle", "bundle_version", "subject", "answe
                 "status", "region", "handover_reason", "waiting_since", "after_hours", "agent",
                 "claimed_at", "closed_at", "closed_by", "flagged_at")
 
+_warming = threading.Lock()
+
+
 def warm_up() -> None:
-    """Train the understanding now rather than on the first message (it takes about a second)."""
-    nlu.understander()
-    answers.faq()
+    """Load the understanding and the FAQ now rather than on the first message (about a second);
+    callers at once (the start-up thread and a server's own call) do it once."""
+    with _warming:
+        nlu.understander()
+        answers.faq()
 
 
 def _conversation(conversation_id: str | None, owner_id: str) -> Conversation | None:
