@@ -27,15 +27,16 @@ class StaffAccounts(MethodView):
     @blp.arguments(StaffQueryArgsSchema, location="query")
     @blp.response(200, StaffSchema(many=True))
     def get(self, args):
-        """Staff accounts, by username"""
-        return staff_accounts.list_staff(**args)
+        """Staff accounts, by username (an admin scoped to a region: that region's)"""
+        return staff_accounts.list_staff(admin_region=current_user().region, **args)
 
     @auth_required(role=Role.ADMIN)
     @blp.arguments(StaffCreateSchema)
     @blp.response(201, StaffSchema)
     def post(self, payload):
         """Create an officer (department, region), a clerk (station) or an admin"""
-        return staff_accounts.create_staff(created_by=current_user().id, **payload)
+        return staff_accounts.create_staff(created_by=current_user().id,
+                                           admin_region=current_user().region, **payload)
 
 
 @blp.route("/staff/<user_id>")
@@ -44,14 +45,15 @@ class StaffAccountById(MethodView):
     @blp.response(200, StaffSchema)
     def get(self, user_id):
         """One staff account"""
-        return staff_accounts.get_staff(user_id)
+        return staff_accounts.get_staff(user_id, admin_region=current_user().region)
 
     @auth_required(role=Role.ADMIN)
     @blp.arguments(StaffUpdateSchema)
     @blp.response(200, StaffSchema)
     def patch(self, payload, user_id):
         """Change a staff account: details, password, unlock, or disable (signs it out)"""
-        return staff_accounts.update_staff(user_id=user_id, actor_id=current_user().id, **payload)
+        return staff_accounts.update_staff(user_id=user_id, actor_id=current_user().id,
+                                           admin_region=current_user().region, **payload)
 
 
 @blp.route("/partners")

@@ -37,7 +37,7 @@ class Me(MethodView):
     @blp.arguments(MeUpdateSchema)
     @blp.response(200, MeSchema)
     def patch(self, payload):
-        """Change my display name or language"""
+        """Change my display name, language or region (where I live: my applications' default)"""
         return citizens.update_profile(user_id=current_user().id, **payload)
 
 

@@ -36,14 +36,20 @@ def localized(required: bool = True) -> me.DictField:
 
 
 class Department(TimestampedDocument):
+    """A kind of department (公安局, 税务局, ...) and the regions that have one: a department of
+    a region is the pair (code, region), e.g. public_security in 330381 is Ruian's police."""
+
     code = me.StringField(required=True, unique=True)
     name = localized()
-    region = me.StringField()  # administrative division code, e.g. 330381 (Ruian)
+    # Division codes (GB/T 2260) of the regions where this department exists: every county,
+    # city or the province whose matters of this department citizens may apply for.
+    regions = me.ListField(me.StringField())
+    region = me.StringField()  # before regions: the one region it served (no longer read)
     synonyms = me.ListField(me.StringField())
     # Hash of the seed entry last applied: a reseed leaves admins' edits alone unless the
     # seed file itself changed.
     seed_hash = me.StringField()
-    meta = {"collection": "departments", "ordering": ["code"]}
+    meta = {"collection": "departments", "ordering": ["code"], "indexes": ["regions"]}
 
 
 class MaterialType(TimestampedDocument):
@@ -115,6 +121,30 @@ class Matter(TimestampedDocument):
     meta = {"collection": "matters", "ordering": ["code"],
             # updated_at: search indexes in every process catch up on what changed since.
             "indexes": ["department", "level", "parent", "retired", "generated", "updated_at"]}
+
+
+class ServiceWindow(me.EmbeddedDocument):
+    """Where and when a citizen can go in person: a hall's window, its address and hours."""
+
+    address = localized(required=False)
+    hours = localized(required=False)
+    phone = me.StringField()
+
+
+class LocalImplementation(TimestampedDocument):
+    """How one region carries out one matter (实施清单): its own promised time limit (never
+    longer than the statutory one) and its service window. A region without an entry follows
+    the catalogue's matter."""
+
+    matter = me.StringField(required=True)
+    region = me.StringField(required=True)  # the region whose department handles the matter
+    promised = me.EmbeddedDocumentField(TimeLimit)
+    window = me.EmbeddedDocumentField(ServiceWindow)
+    generated = me.BooleanField(default=False)  # made by `flask catalogue generate` (benchmarks)
+    seed_hash = me.StringField()
+    meta = {"collection": "local_implementations",
+            "indexes": [{"fields": ["matter", "region"], "unique": True}, "region",
+                        "generated"]}
 
 
 class BundleStep(me.EmbeddedDocument):

@@ -20,6 +20,8 @@ class Handoff(TimestampedDocument):
     bundle = me.StringField()  # what the conversation was about, if known
     # Departments of that bundle: their officers see the handoff; none means every officer.
     departments = me.ListField(me.StringField())
+    # Where the citizen lives (else the default region): those departments' officers there.
+    region = me.StringField()
     locale = me.StringField(default="zh-CN")
     reason = me.StringField()  # the citizen's words, personal numbers masked
     claimed_by = me.StringField()
@@ -28,5 +30,5 @@ class Handoff(TimestampedDocument):
     meta = {
         "collection": "handoffs",
         "ordering": ["-created_at"],
-        "indexes": [("status", "-created_at"), "conversation", "departments"],
+        "indexes": [("status", "-created_at"), "conversation", ("departments", "region")],
     }

@@ -49,7 +49,9 @@ class User(TimestampedDocument):
     username = me.StringField()
     password_hash = me.StringField()
     department = me.StringField()  # department code, for officers
-    region = me.StringField()  # administrative region code, for officers
+    # Division code (GB/T 2260): where a citizen lives (their applications' default); the
+    # region an officer works in, a clerk's station is in, an admin manages (none: all).
+    region = me.StringField()
     station = me.StringField()  # service station code, for clerks
     failed_logins = me.IntField(default=0)
     locked_until = me.DateTimeField()
@@ -62,6 +64,7 @@ class User(TimestampedDocument):
             {"fields": ["id_number_index"], "unique": True, "sparse": True},
             {"fields": ["username"], "unique": True, "sparse": True},
             "role",
+            ("department", "region"),  # a department's officers in one region
         ],
     }
 

@@ -1,10 +1,12 @@
 """The citizen's own profile, real-name verification and family members."""
 from marshmallow import RAISE, Schema, fields, validate
 
+from api.schemas.regions import RegionCode
 from common import crypto
 from models.family import Relation
 from models.user import Gender
 from services.identity import citizens, family_members
+from services.regions import divisions
 
 NAME = validate.Length(min=1, max=100)
 
@@ -26,6 +28,9 @@ class MeSchema(Schema):
                               metadata={"description": "masked: 330381********123X"})
     birth_date = fields.Date(dump_only=True, allow_none=True)
     gender = fields.String(dump_only=True, allow_none=True)
+    region = fields.String(dump_only=True, allow_none=True, metadata={
+        "description": "where I live (GB/T 2260): my applications' region unless I say"})
+    region_name = fields.Method("name_of_region", dump_only=True, allow_none=True)
     created_at = fields.DateTime(dump_only=True)
 
     def masked_phone(self, user):
@@ -34,10 +39,16 @@ class MeSchema(Schema):
     def masked_id_number(self, user):
         return crypto.mask_id_number(citizens.id_number_of(user))
 
+    def name_of_region(self, user):
+        region = divisions.find(user.region)
+        return region.name() if region is not None else None
+
 
 class MeUpdateSchema(Strict):
     name = fields.String(validate=NAME)
     locale = fields.String(validate=validate.OneOf(["zh-CN", "en"]))
+    region = RegionCode(levels=("county",), allow_none=True, metadata={
+        "description": "where I live: a county-level division (null: none chosen)"})
 
 
 class RealNameSchema(Strict):

@@ -1,6 +1,8 @@
 """A request for a person, honoured in every state: a handoff staff can see, the draft kept."""
 import logging
 
+from flask import current_app
+
 from assistant import slots
 from assistant.answers import Reply
 from assistant.dialogue.base import DialogueBase
@@ -24,9 +26,11 @@ class HandingOff(DialogueBase):
             definition = self._known_bundle(conv.bundle)
             if definition is not None:
                 departments = [d["code"] for d in definition["departments"]]
+            region = ((self.account.region if self.account is not None else None)
+                      or current_app.config.get("DEFAULT_REGION") or None)
             existing = Handoff(conversation=str(conv.id), citizen=str(self.user.id),
-                               bundle=conv.bundle, departments=departments, locale=self.locale,
-                               reason=slots.mask_private(raw)[:500]).save()
+                               bundle=conv.bundle, departments=departments, region=region,
+                               locale=self.locale, reason=slots.mask_private(raw)[:500]).save()
             log.info("conversation %s handed off to staff (%s)", conv.id, existing.id)
         conv.handoff_id = str(existing.id)
         reply = Reply(self.t("I have passed your conversation to our staff (reference {id}). A "

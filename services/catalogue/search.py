@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import opencc
 
+from common import divisions
 from common.i18n import current_locale, pick
 from models import catalogue_state
 from models.catalogue import Bundle, Department, Matter
@@ -57,20 +58,11 @@ def _cjk_pairs(value: str) -> set[str]:
     return {pair for pair in bigrams(value) if _CJK.match(pair[0]) and _CJK.match(pair[-1])}
 
 
-def _region_prefix(region: str) -> str:
-    """330000 → 33 (the province), 330300 → 3303 (a city), 330381 → 330381 (a county)."""
-    prefix = region
-    while prefix.endswith("00") and len(prefix) > 2:
-        prefix = prefix[:-2]
-    return prefix
-
-
 def _in_region(matter_region: str | None, region: str) -> bool:
     """A matter serves a region when it belongs to it, to a place within it, or to one above it."""
     if not matter_region:
         return True
-    asked, own = _region_prefix(region), _region_prefix(matter_region)
-    return own.startswith(asked) or asked.startswith(own)
+    return divisions.within(matter_region, region) or divisions.within(region, matter_region)
 
 
 class _Index:
@@ -159,7 +151,7 @@ _SYNC_OVERLAP = timedelta(seconds=30)
 
 def _load_small_parts(index: _Index) -> None:
     index.departments = {d["code"]: d for d in Department._get_collection().find(
-        {}, {"_id": 0, "code": 1, "name": 1, "region": 1, "synonyms": 1})}
+        {}, {"_id": 0, "code": 1, "name": 1, "regions": 1, "synonyms": 1})}
     index.bundles = []
     for bundle in Bundle._get_collection().find(
             {"retired": {"$ne": True}},
@@ -445,19 +437,24 @@ def search_bundles(*, q: str | None = None, locale: str | None = None) -> list[d
             for score, b in sorted(scored, key=lambda s: (-s[0], s[1]["code"])) if score > 0]
 
 
-def list_departments(*, q: str | None = None, locale: str | None = None) -> list[dict]:
+def list_departments(*, q: str | None = None, region: str | None = None,
+                     locale: str | None = None) -> list[dict]:
+    """Departments (kinds of department), or those a region has, with their live matters."""
     locale = locale or current_locale.get()
     index = current_index()
     counts = index.department_counts
     words = terms(q)
     items = []
     for code, department in sorted(index.departments.items()):
+        if region and region not in (department.get("regions") or ()):
+            continue
         if words:
             text = normalize(" ".join([code, *(department.get("name") or {}).values(),
                                        *(department.get("synonyms") or [])]))
             if not all(word in text for word in words):
                 continue
         items.append({"code": code, "name": pick(department.get("name"), locale) or code,
-                      "names": department.get("name") or {}, "region": department.get("region"),
+                      "names": department.get("name") or {}, "region": region or None,
+                      "regions": len(department.get("regions") or ()),
                       "matters": counts.get(code, 0)})
     return items

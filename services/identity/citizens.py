@@ -76,10 +76,17 @@ def get_user(user_id: str, *, role: Role | None = None) -> User:
     return user
 
 
-def update_profile(*, user_id: str, name: str | None = None, locale: str | None = None) -> User:
-    """A citizen changes their display name or language; a verified real name stays as verified."""
+_UNCHANGED = object()
+
+
+def update_profile(*, user_id: str, name: str | None = None, locale: str | None = None,
+                   region=_UNCHANGED) -> User:
+    """A citizen changes their display name, language or region (where they live, a division
+    code checked by the caller; None forgets it); a verified real name stays as verified."""
     user = get_user(user_id)
     changes = {}
+    if region is not _UNCHANGED:
+        changes["region"] = region or None
     if name is not None:
         if user.real_name_verified and name != user.name:
             raise InvalidState("Your name is verified with your ID number and cannot be changed.",

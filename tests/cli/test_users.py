@@ -34,7 +34,8 @@ def test_development_accounts_are_never_created_in_production(app, monkeypatch):
 
 
 def test_create_staff_makes_an_account_that_signs_in(app, client):
-    Department(code="taxation", name={"zh-CN": "税务", "en": "Taxation"}).save()
+    Department(code="taxation", name={"zh-CN": "税务", "en": "Taxation"},
+               regions=["330381"]).save()
     result = app.test_cli_runner().invoke(args=[
         "users", "create-staff", "--username", "officer.tax.9", "--role", "officer",
         "--department", "taxation", "--region", "330381", "--password", "a-long-password"])
