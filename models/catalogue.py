@@ -202,3 +202,30 @@ class CatalogueState(me.Document):
     reset_at = me.DateTimeField()
     updated_at = me.DateTimeField()
     meta = {"collection": "catalogue_state"}
+
+
+class CatalogueIndexSnapshot(me.Document):
+    """Which stored snapshot of the search index is current (one document, id "current"): a
+    process starting loads it and catches up instead of reading every matter."""
+
+    id = me.StringField(primary_key=True, default="current")
+    snapshot = me.StringField(required=True)  # the parts' snapshot id
+    parts = me.IntField(required=True)
+    stamp = me.StringField(required=True)  # the catalogue's stamp it was made at
+    revision = me.IntField()
+    reset = me.IntField()
+    synced_from = me.DateTimeField()  # matters changed since are read on top of it
+    size = me.IntField()  # bytes, compressed
+    created_at = me.DateTimeField()
+    meta = {"collection": "catalogue_index"}
+
+
+class CatalogueIndexPart(me.Document):
+    """One piece of a stored snapshot (zlib-compressed JSON, split under the document limit)."""
+
+    snapshot = me.StringField(required=True)
+    part = me.IntField(required=True)
+    data = me.BinaryField(required=True)
+    created_at = me.DateTimeField()
+    meta = {"collection": "catalogue_index_parts",
+            "indexes": [("snapshot", "part"), "created_at"]}

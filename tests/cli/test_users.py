@@ -2,6 +2,7 @@
 from common import crypto
 from models.catalogue import Department
 from models.user import User
+from tests import workflow_support as ws
 
 
 def test_the_development_seed_creates_an_officer_per_department_a_clerk_and_an_admin(app, client):
@@ -18,6 +19,23 @@ def test_the_development_seed_creates_an_officer_per_department_a_clerk_and_an_a
     again = runner.invoke(args=["users", "seed-dev"])
     assert "all development accounts exist" in again.output
     assert User.objects.count() == len(usernames)
+
+
+def test_the_development_seed_has_officers_in_shangcheng_and_above_ruian_and_shangcheng(
+        app, client):
+    ws.load_catalogue()
+    app.test_cli_runner().invoke(args=["users", "seed-dev"])
+    regions = dict(User.objects(role="officer").scalar("username", "region"))
+    assert regions["officer.public_security"] == "330381"
+    assert regions["officer.public_security.330102"] == "330102"
+    assert regions["officer.hrss.330102"] == "330102"
+    assert regions["officer.public_security.330300"] == "330300"  # Wenzhou: city-level matters
+    assert regions["officer.transport.330000"] == "330000"  # the province: ETC
+    assert "officer.health.330300" not in regions  # no city-level health matter
+    tokens = client.post("/api/v1/auth/staff-login", json={
+        "username": "officer.public_security.330102", "password": "onething-dev"},
+        expect=200).get_json()
+    assert tokens["user"]["region"] == "330102"
 
 
 def test_seeded_departments_decide_which_officers_exist(app):
