@@ -58,13 +58,13 @@ class StaffAccountById(MethodView):
 
 @blp.route("/partners")
 class Partners(MethodView):
-    @auth_required(role=Role.ADMIN)
+    @auth_required(role=Role.ADMIN, province=True)
     @blp.response(200, PartnerSchema(many=True))
     def get(self):
         """Partner systems"""
         return partner_accounts.list_partners()
 
-    @auth_required(role=Role.ADMIN)
+    @auth_required(role=Role.ADMIN, province=True)
     @blp.arguments(PartnerCreateSchema)
     @blp.response(201, PartnerCreatedSchema)
     def post(self, payload):
@@ -77,13 +77,13 @@ class Partners(MethodView):
 
 @blp.route("/partners/<partner_id>")
 class PartnerById(MethodView):
-    @auth_required(role=Role.ADMIN)
+    @auth_required(role=Role.ADMIN, province=True)
     @blp.response(200, PartnerSchema)
     def get(self, partner_id):
         """One partner"""
         return partner_accounts.get_partner(partner_id)
 
-    @auth_required(role=Role.ADMIN)
+    @auth_required(role=Role.ADMIN, province=True)
     @blp.arguments(PartnerUpdateSchema)
     @blp.response(200, PartnerSchema)
     def patch(self, payload, partner_id):
@@ -93,7 +93,7 @@ class PartnerById(MethodView):
 
 @blp.route("/partners/<partner_id>/secret")
 class PartnerSecret(MethodView):
-    @auth_required(role=Role.ADMIN)
+    @auth_required(role=Role.ADMIN, province=True)
     @blp.response(200, PartnerSecretSchema)
     def post(self, partner_id):
         """Issue a new client secret (the old one stops working); shown only in this answer"""

@@ -120,6 +120,14 @@ def test_an_admin_of_a_region_manages_that_regions_staff_and_local_entries_only(
                              json={"promised": {"value": 2, "unit": "working_days"}},
                              expect=403).get_json()
     assert refused["error"] == "outside_your_region"
+    # The catalogue itself, partners and failed deliveries are the province's to manage.
+    for method, url in (("GET", "/api/v1/admin/matters/citizen_card"),
+                        ("POST", "/api/v1/admin/bundles/newborn/retire"),
+                        ("GET", "/api/v1/admin/partners"),
+                        ("GET", "/api/v1/admin/notifications/failed")):
+        refused = shangcheng.request(method, url, expect=403).get_json()
+        assert refused["error"] == "province_admin_only", url
+    province.get("/api/v1/admin/matters/citizen_card", expect=200)
 
 
 def test_an_officer_is_created_only_where_the_department_exists(as_admin):
