@@ -346,6 +346,20 @@ def _persist_later(index: Index) -> None:
     threading.Thread(target=write, name="catalogue-index-snapshot", daemon=True).start()
 
 
+def wait_for_snapshot(timeout: float | None = None) -> bool:
+    """Until a snapshot being written beside serving is stored (benchmarks, tests); False when
+    it is still being written after `timeout` seconds."""
+    if not _persisting.acquire(timeout=-1 if timeout is None else timeout):
+        return False
+    _persisting.release()
+    return True
+
+
+def stored_revision() -> int | None:
+    """The revision of the snapshot this process last loaded or stored, if any."""
+    return _stored_revision
+
+
 def prebuild() -> Index:
     """Build the index now and store its snapshot before returning (after a wholesale change,
     such as a generated catalogue, so that no process pays for reading every matter)."""

@@ -76,9 +76,12 @@ def issue_access_token(user, *, ttl: int | None = None) -> tuple[str, int]:
     ttl = ttl or current_app.config["ACCESS_TOKEN_TTL"]
     claims = {"sub": str(user.id), "role": str(user.role),
               "locale": getattr(user, "locale", None) or "zh-CN"}
-    for optional in ("department", "region", "station"):
-        if getattr(user, optional, None):
-            claims[optional] = getattr(user, optional)
+    # The posts staff are authorized by; a citizen's region (where they live) authorizes
+    # nothing and may change at any time, so it is read where it is used, never from a token.
+    if str(user.role) in STAFF_ROLES:
+        for optional in ("department", "region", "station"):
+            if getattr(user, optional, None):
+                claims[optional] = getattr(user, optional)
     return _sign(claims, ttl), ttl
 
 

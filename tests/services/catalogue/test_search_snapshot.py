@@ -22,8 +22,8 @@ def seeded(app, monkeypatch):
     token = current_locale.set("en")
     yield
     current_locale.reset(token)
-    with search_index._persisting:  # a snapshot being written beside the test is done
-        search_index.forget()
+    search_index.wait_for_snapshot()  # one being written beside the test is done
+    search_index.forget()
 
 
 @pytest.fixture
