@@ -20,6 +20,7 @@ from common.embedded_db import DatabaseInUse, EmbeddedDatabase
 from common.i18n import current_locale, negotiate
 from models import calendar_year
 from models.connection import connect, ensure_indexes
+from services.catalogue import search_index
 from web import blp as web_pages
 
 log = logging.getLogger(__name__)
@@ -139,6 +140,10 @@ def create_app(config_name: str | None = None) -> Flask:
     register_commands(app)
     if config.ASSISTANT_WARM_UP:
         _warm_up_assistant()
+    if config.CATALOGUE_WARM_UP:
+        # The first search after a start would otherwise wait for the catalogue's index.
+        threading.Thread(target=search_index.warm_up, args=(app,), name="catalogue-warm-up",
+                         daemon=True).start()
     return app
 
 

@@ -50,7 +50,7 @@ def _expected_version() -> int | None:
 
 @blp.route("/matters")
 class AdminMatters(MethodView):
-    @auth_required(role=Role.ADMIN)
+    @auth_required(role=Role.ADMIN, province=True)
     @blp.arguments(MatterCreateSchema)
     @blp.response(201, AdminMatterSchema)
     def post(self, payload):
@@ -60,13 +60,13 @@ class AdminMatters(MethodView):
 
 @blp.route("/matters/<code>")
 class AdminMatterByCode(MethodView):
-    @auth_required(role=Role.ADMIN)
+    @auth_required(role=Role.ADMIN, province=True)
     @blp.response(200, AdminMatterSchema)
     def get(self, code):
         """A matter, retired or not"""
         return _versioned(publishing.matter_detail(code, include_retired=True))
 
-    @auth_required(role=Role.ADMIN)
+    @auth_required(role=Role.ADMIN, province=True)
     @blp.arguments(MatterUpdateSchema)
     @blp.response(200, AdminMatterSchema)
     @blp.doc(parameters=[IF_MATCH])
@@ -78,7 +78,7 @@ class AdminMatterByCode(MethodView):
 
 @blp.route("/matters/<code>/retire")
 class AdminMatterRetirement(MethodView):
-    @auth_required(role=Role.ADMIN)
+    @auth_required(role=Role.ADMIN, province=True)
     @blp.response(200, AdminMatterSchema)
     def post(self, code):
         """Retire a matter no live bundle uses (409 while one does)"""
@@ -87,7 +87,7 @@ class AdminMatterRetirement(MethodView):
 
 @blp.route("/bundles")
 class AdminBundles(MethodView):
-    @auth_required(role=Role.ADMIN)
+    @auth_required(role=Role.ADMIN, province=True)
     @blp.arguments(BundleCreateSchema)
     @blp.response(201, BundleSchema)
     def post(self, payload):
@@ -97,13 +97,13 @@ class AdminBundles(MethodView):
 
 @blp.route("/bundles/<code>")
 class AdminBundleByCode(MethodView):
-    @auth_required(role=Role.ADMIN)
+    @auth_required(role=Role.ADMIN, province=True)
     @blp.response(200, AdminBundleSchema)
     def get(self, code):
         """A bundle, retired or not, with its published versions"""
         return _versioned(catalogue_admin.bundle_admin_view(code))
 
-    @auth_required(role=Role.ADMIN)
+    @auth_required(role=Role.ADMIN, province=True)
     @blp.arguments(BundleUpdateSchema)
     @blp.response(200, BundleSchema)
     @blp.doc(parameters=[IF_MATCH])
@@ -115,7 +115,7 @@ class AdminBundleByCode(MethodView):
 
 @blp.route("/bundles/<code>/retire")
 class AdminBundleRetirement(MethodView):
-    @auth_required(role=Role.ADMIN)
+    @auth_required(role=Role.ADMIN, province=True)
     @blp.response(200, AdminBundleSchema)
     def post(self, code):
         """Stop offering a bundle; applications made with it keep their version"""

@@ -27,15 +27,16 @@ class StaffAccounts(MethodView):
     @blp.arguments(StaffQueryArgsSchema, location="query")
     @blp.response(200, StaffSchema(many=True))
     def get(self, args):
-        """Staff accounts, by username"""
-        return staff_accounts.list_staff(**args)
+        """Staff accounts, by username (an admin scoped to a region: that region's)"""
+        return staff_accounts.list_staff(admin_region=current_user().region, **args)
 
     @auth_required(role=Role.ADMIN)
     @blp.arguments(StaffCreateSchema)
     @blp.response(201, StaffSchema)
     def post(self, payload):
         """Create an officer (department, region), clerk (station), agent (region) or admin"""
-        return staff_accounts.create_staff(created_by=current_user().id, **payload)
+        return staff_accounts.create_staff(created_by=current_user().id,
+                                           admin_region=current_user().region, **payload)
 
 
 @blp.route("/staff/<user_id>")
@@ -44,25 +45,26 @@ class StaffAccountById(MethodView):
     @blp.response(200, StaffSchema)
     def get(self, user_id):
         """One staff account"""
-        return staff_accounts.get_staff(user_id)
+        return staff_accounts.get_staff(user_id, admin_region=current_user().region)
 
     @auth_required(role=Role.ADMIN)
     @blp.arguments(StaffUpdateSchema)
     @blp.response(200, StaffSchema)
     def patch(self, payload, user_id):
         """Change a staff account: details, password, unlock, or disable (signs it out)"""
-        return staff_accounts.update_staff(user_id=user_id, actor_id=current_user().id, **payload)
+        return staff_accounts.update_staff(user_id=user_id, actor_id=current_user().id,
+                                           admin_region=current_user().region, **payload)
 
 
 @blp.route("/partners")
 class Partners(MethodView):
-    @auth_required(role=Role.ADMIN)
+    @auth_required(role=Role.ADMIN, province=True)
     @blp.response(200, PartnerSchema(many=True))
     def get(self):
         """Partner systems"""
         return partner_accounts.list_partners()
 
-    @auth_required(role=Role.ADMIN)
+    @auth_required(role=Role.ADMIN, province=True)
     @blp.arguments(PartnerCreateSchema)
     @blp.response(201, PartnerCreatedSchema)
     def post(self, payload):
@@ -75,13 +77,13 @@ class Partners(MethodView):
 
 @blp.route("/partners/<partner_id>")
 class PartnerById(MethodView):
-    @auth_required(role=Role.ADMIN)
+    @auth_required(role=Role.ADMIN, province=True)
     @blp.response(200, PartnerSchema)
     def get(self, partner_id):
         """One partner"""
         return partner_accounts.get_partner(partner_id)
 
-    @auth_required(role=Role.ADMIN)
+    @auth_required(role=Role.ADMIN, province=True)
     @blp.arguments(PartnerUpdateSchema)
     @blp.response(200, PartnerSchema)
     def patch(self, payload, partner_id):
@@ -91,7 +93,7 @@ class PartnerById(MethodView):
 
 @blp.route("/partners/<partner_id>/secret")
 class PartnerSecret(MethodView):
-    @auth_required(role=Role.ADMIN)
+    @auth_required(role=Role.ADMIN, province=True)
     @blp.response(200, PartnerSecretSchema)
     def post(self, partner_id):
         """Issue a new client secret (the old one stops working); shown only in this answer"""

@@ -51,12 +51,13 @@ def _allowed(principal: Principal, roles: set[str] | None, scopes: set[str] | No
     return principal.role in roles
 
 
-def auth_required(role=None, scope=None):
+def auth_required(role=None, scope=None, province=False):
     """Require a valid access token (else 401), and one of the given roles if any (else 403).
 
     With neither, any citizen or staff token passes; partner tokens pass only where `scope`
-    names a scope they hold (`scope` without `role`: partners only). Objects that exist but are
-    not the caller's are the services' business: they answer 404.
+    names a scope they hold (`scope` without `role`: partners only). `province`: staff scoped to
+    a region (an admin of a county) are refused, the route manages what is the province's.
+    Objects that exist but are not the caller's are the services' business: they answer 404.
     """
     roles, scopes = _as_set(role), _as_set(scope)
 
@@ -69,6 +70,10 @@ def auth_required(role=None, scope=None):
                     raise Forbidden("This token's scopes do not allow this.",
                                     "该令牌的权限范围不允许此操作。", error="insufficient_scope")
                 raise Forbidden()
+            if province and principal.region:
+                raise Forbidden("This is managed for the whole province; your account manages "
+                                "{r} only.", "此项由省级统一管理，您的账号仅管理 {r}。",
+                                error="province_admin_only", r=principal.region)
             if principal.is_partner and principal.load_partner() is None:
                 raise Unauthorized("The partner is disabled.", "该合作方已停用。",
                                    error="invalid_token")

@@ -34,8 +34,9 @@ class BundleByCode(MethodView):
     @blp.arguments(BundleDetailArgsSchema, location="query")
     @blp.response(200, BundleSchema)
     def get(self, args, code):
-        """A bundle: steps and their dependencies, the joint form, the checklist, the figures"""
-        return publishing.bundle_detail(code, args.get("version"))
+        """A bundle: steps and their dependencies, the joint form, the checklist, the figures;
+        with ?region=, how that region carries out each step (实施清单)"""
+        return publishing.bundle_detail(code, args.get("version"), args.get("region"))
 
 
 @blp.route("/<code>/checklist")

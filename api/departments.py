@@ -14,5 +14,5 @@ class Departments(MethodView):
     @blp.arguments(DepartmentQueryArgsSchema, location="query")
     @blp.response(200, DepartmentSchema(many=True))
     def get(self, args):
-        """Departments, with how many live matters each owns"""
-        return catalogue_search.list_departments(q=args.get("q"))
+        """Departments, or those a region has (?region=), with how many live matters each owns"""
+        return catalogue_search.list_departments(**args)

@@ -37,7 +37,7 @@ class Me(MethodView):
     @blp.arguments(MeUpdateSchema)
     @blp.response(200, MeSchema)
     def patch(self, payload):
-        """Change my display name, language, or whether I want proactive offers"""
+        """Change my display name, language, region (where I live) or proactive offers"""
         return citizens.update_profile(user_id=current_user().id, **payload)
 
 

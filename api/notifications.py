@@ -115,7 +115,7 @@ class MiniProgramSubscriptions(MethodView):
 
 @blp.route("/admin/notifications/failed")
 class FailedDeliveries(MethodView):
-    @auth_required(role=Role.ADMIN)
+    @auth_required(role=Role.ADMIN, province=True)
     @blp.arguments(FailedQueryArgsSchema, location="query")
     @blp.response(200, FailedDeliveriesSchema)
     def get(self, args):
@@ -127,7 +127,7 @@ class FailedDeliveries(MethodView):
 
 @blp.route("/admin/notifications/failed/<delivery_id>/retry")
 class FailedDeliveryRetry(MethodView):
-    @auth_required(role=Role.ADMIN)
+    @auth_required(role=Role.ADMIN, province=True)
     @blp.response(200, DeliverySchema)
     def post(self, delivery_id):
         """Try a failed delivery again with a fresh retry budget"""

@@ -164,8 +164,10 @@ class SignedIn(FastHttpUser):
         return ids
 
     def apply(self, materials: list[str]) -> str | None:
+        # Production has no default region: the family says where it applies (Ruian, where the
+        # officers of the run work).
         body = {"bundle": "newborn", "subject": {"kind": "newborn"},
-                "form": newborn_form(self.rng), "materials": materials}
+                "form": newborn_form(self.rng), "materials": materials, "region": "330381"}
         with self.client.post("/api/v1/applications", json=body,
                               name="POST /api/v1/applications",
                               headers={**self.headers, "Idempotency-Key": uuid.uuid4().hex},

@@ -3,6 +3,7 @@ import click
 from flask import current_app
 
 from services.catalogue import generator as catalogue_generator
+from services.catalogue import search_index
 from services.catalogue import seed as catalogue_seed
 
 
@@ -34,3 +35,7 @@ def generate(main_items, sub_items, seed, force):
         raise click.ClickException("Generated matters do not belong in production's catalogue.")
     summary = catalogue_generator.generate(main=main_items, sub=sub_items, seed=seed)
     click.echo("generated: " + ", ".join(f"{k} {v}" for k, v in summary.items()))
+    if current_app.config["CATALOGUE_INDEX_SNAPSHOTS"]:
+        # Every process would otherwise read the whole new catalogue on its first search.
+        search_index.prebuild()
+        click.echo("search index prepared: processes start from its snapshot")

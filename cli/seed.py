@@ -7,6 +7,8 @@ from flask import current_app
 # (callable path, only in development?) in the order they run. Each step is idempotent.
 SEED_STEPS: list[tuple[str, bool]] = [
     ("services.catalogue.seed:load_catalogue", False),
+    # Applications made before regions: their tasks go to the regions that handle them.
+    ("services.workflow.backfill:backfill_regions", False),
     # After the catalogue: an officer for every seeded department.
     ("cli.users:seed_development_accounts", True),
 ]

@@ -123,6 +123,14 @@ class Config:
     # Seconds each process reuses where the catalogue stands (its revision) before asking the
     # database again: a catalogue change made by another process shows within this time.
     CATALOGUE_STATE_TTL = 2.0
+    # Prepare the catalogue's search index at start, beside serving, so the first search after a
+    # start does not pay for it; and leave snapshots of it in the database for the next process
+    # to start from (reading every matter again is what takes long).
+    CATALOGUE_WARM_UP = True
+    CATALOGUE_INDEX_SNAPSHOTS = True
+    # Where a citizen who chose no region applies (a GB/T 2260 code): Ruian in development and
+    # tests; none in production, where such an application is refused asking for a region.
+    DEFAULT_REGION = "330381"
 
     # Idempotency keys of station clerks' applications: kept this long, a request holding one is
     # taken over after LOCK seconds (its process died), a concurrent retry waits up to WAIT
@@ -219,6 +227,8 @@ class TestConfig(Config):
     PASSWORD_HASH_PARALLELISM = 1
     DB_COMMAND_COUNTING = True
     ASSISTANT_WARM_UP = False
+    CATALOGUE_WARM_UP = False
+    CATALOGUE_INDEX_SNAPSHOTS = False  # a background writer would race each test's clean-up
     ETA_CACHE_SECONDS = 0  # each test starts from empty collections: never reuse old medians
     CATALOGUE_STATE_TTL = 0.0  # tests edit the catalogue and expect to see it at once
     SSE_MAX_SECONDS = 2
@@ -233,6 +243,7 @@ class ProductionConfig(Config):
     OTP_DEBUG_CODE = False
     SMS_ADAPTER = "http"
     MINIPROGRAM_ADAPTER = "http"
+    DEFAULT_REGION = ""
 
     def check(self) -> None:
         weak = []

@@ -53,6 +53,12 @@ class Task(me.EmbeddedDocument):
     name = me.DictField()  # the matter's name, {"zh-CN", "en"}, as the bundle version had it
     department = me.StringField(required=True)
     department_name = me.DictField()
+    # The region whose department works it: the application's region at the matter's level
+    # (Ruian's police for a county-level matter of a Ruian application, Wenzhou's for a
+    # city-level one). Officers see only tasks of their own department and region.
+    region = me.StringField()
+    promised = me.DictField()  # the promised limit in that region: {"value", "unit"}
+    window = me.DictField()  # that region's service window: {"address", "hours", "phone"}
     status = me.StringField(required=True, choices=[s.value for s in TaskStatus])
     depends_on = me.ListField(me.StringField())  # matter codes
     material_types = me.ListField(me.StringField())  # what the matter requires
@@ -81,6 +87,7 @@ class Application(TimestampedDocument):
     bundle = me.StringField(required=True)
     bundle_version = me.IntField(required=True)
     bundle_name = me.DictField()
+    region = me.StringField()  # where it is made (GB/T 2260): the citizen's, or as asked
     form = me.DictField()  # the joint form's answers, personal data excepted (see below)
     # Answers that are personal data (ID numbers, phone numbers), encrypted: {field: token}.
     form_protected = me.DictField()
@@ -126,7 +133,9 @@ class Application(TimestampedDocument):
         "indexes": [
             ("applicant", "-created_at"),
             "subject.id",
-            ("tasks.department", "tasks.status"),
+            # The officer's queue: their department, their region, a status (the fence is in
+            # the same query, never an extra round trip).
+            ("tasks.department", "tasks.region", "tasks.status"),
             "tasks.id",
             "tasks.due_at",  # the overdue sweep
             ("tasks.matter", "tasks.completed_at"),  # typical handling times for the ETA

@@ -20,6 +20,7 @@ class MaterialAccess(me.Document):
     at = me.DateTimeField(required=True, default=utcnow)
     officer = me.StringField(required=True)  # user id
     department = me.StringField()
+    region = me.StringField()  # the officer's region
     material = me.StringField(required=True)  # material id
     owner = me.StringField(required=True)  # the citizen whose material it is
     task = me.StringField()  # the task the read was for

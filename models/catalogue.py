@@ -36,14 +36,20 @@ def localized(required: bool = True) -> me.DictField:
 
 
 class Department(TimestampedDocument):
+    """A kind of department (公安局, 税务局, ...) and the regions that have one: a department of
+    a region is the pair (code, region), e.g. public_security in 330381 is Ruian's police."""
+
     code = me.StringField(required=True, unique=True)
     name = localized()
-    region = me.StringField()  # administrative division code, e.g. 330381 (Ruian)
+    # Division codes (GB/T 2260) of the regions where this department exists: every county,
+    # city or the province whose matters of this department citizens may apply for.
+    regions = me.ListField(me.StringField())
+    region = me.StringField()  # before regions: the one region it served (no longer read)
     synonyms = me.ListField(me.StringField())
     # Hash of the seed entry last applied: a reseed leaves admins' edits alone unless the
     # seed file itself changed.
     seed_hash = me.StringField()
-    meta = {"collection": "departments", "ordering": ["code"]}
+    meta = {"collection": "departments", "ordering": ["code"], "indexes": ["regions"]}
 
 
 class MaterialType(TimestampedDocument):
@@ -120,6 +126,30 @@ class Matter(TimestampedDocument):
             "indexes": ["department", "level", "parent", "retired", "generated", "updated_at"]}
 
 
+class ServiceWindow(me.EmbeddedDocument):
+    """Where and when a citizen can go in person: a hall's window, its address and hours."""
+
+    address = localized(required=False)
+    hours = localized(required=False)
+    phone = me.StringField()
+
+
+class LocalImplementation(TimestampedDocument):
+    """How one region carries out one matter (实施清单): its own promised time limit (never
+    longer than the statutory one) and its service window. A region without an entry follows
+    the catalogue's matter."""
+
+    matter = me.StringField(required=True)
+    region = me.StringField(required=True)  # the region whose department handles the matter
+    promised = me.EmbeddedDocumentField(TimeLimit)
+    window = me.EmbeddedDocumentField(ServiceWindow)
+    generated = me.BooleanField(default=False)  # made by `flask catalogue generate` (benchmarks)
+    seed_hash = me.StringField()
+    meta = {"collection": "local_implementations",
+            "indexes": [{"fields": ["matter", "region"], "unique": True}, "region",
+                        "generated"]}
+
+
 class BundleStep(me.EmbeddedDocument):
     matter = me.StringField(required=True)
     depends_on = me.ListField(me.StringField())
@@ -178,3 +208,30 @@ class CatalogueState(me.Document):
     reset_at = me.DateTimeField()
     updated_at = me.DateTimeField()
     meta = {"collection": "catalogue_state"}
+
+
+class CatalogueIndexSnapshot(me.Document):
+    """Which stored snapshot of the search index is current (one document, id "current"): a
+    process starting loads it and catches up instead of reading every matter."""
+
+    id = me.StringField(primary_key=True, default="current")
+    snapshot = me.StringField(required=True)  # the parts' snapshot id
+    parts = me.IntField(required=True)
+    stamp = me.StringField(required=True)  # the catalogue's stamp it was made at
+    revision = me.IntField()
+    reset = me.IntField()
+    synced_from = me.DateTimeField()  # matters changed since are read on top of it
+    size = me.IntField()  # bytes, compressed
+    created_at = me.DateTimeField()
+    meta = {"collection": "catalogue_index"}
+
+
+class CatalogueIndexPart(me.Document):
+    """One piece of a stored snapshot (zlib-compressed JSON, split under the document limit)."""
+
+    snapshot = me.StringField(required=True)
+    part = me.IntField(required=True)
+    data = me.BinaryField(required=True)
+    created_at = me.DateTimeField()
+    meta = {"collection": "catalogue_index_parts",
+            "indexes": [("snapshot", "part"), "created_at"]}

@@ -20,6 +20,8 @@ class Handoff(TimestampedDocument):
     bundle = me.StringField()  # what the conversation was about, if known
     # Departments of that bundle: their officers see the handoff; none means every officer.
     departments = me.ListField(me.StringField())
+    # Where the citizen lives (else the default region): those departments' officers there.
+    region = me.StringField()
     locale = me.StringField(default="zh-CN")
     reason = me.StringField()  # the citizen's words, personal numbers masked
     application = me.StringField()  # the rejected application it is about, if that was why
@@ -29,5 +31,6 @@ class Handoff(TimestampedDocument):
     meta = {
         "collection": "handoffs",
         "ordering": ["-created_at"],
-        "indexes": [("status", "-created_at"), "conversation", "departments", "application"],
+        "indexes": [("status", "-created_at"), "conversation", ("departments", "region"),
+                    "application"],
     }

@@ -52,7 +52,9 @@ class User(TimestampedDocument):
     username = me.StringField()
     password_hash = me.StringField()
     department = me.StringField()  # department code, for officers
-    region = me.StringField()  # administrative region code, for officers and agents
+    # Division code (GB/T 2260): where a citizen lives (their applications' default); the
+    # region an officer or agent works in, a clerk's station is in, an admin manages (none: all).
+    region = me.StringField()
     station = me.StringField()  # service station code, for clerks
     failed_logins = me.IntField(default=0)
     locked_until = me.DateTimeField()
@@ -66,6 +68,7 @@ class User(TimestampedDocument):
             {"fields": ["username"], "unique": True, "sparse": True},
             "role",
             {"fields": ["real_name_verified_at"], "sparse": True},  # offers waiting for them
+            ("department", "region"),  # a department's officers in one region
         ],
     }
 

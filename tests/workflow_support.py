@@ -18,7 +18,7 @@ from services.workflow import handling
 from tests.helpers import make_citizen, make_family_member, make_material
 
 CATALOGUE = ("departments", "material_types", "matters", "bundles", "bundle_versions",
-             "catalogue_state")
+             "local_implementations", "catalogue_state")
 NEWBORN_MATERIALS = ("parent_id_card", "household_register", "marriage_certificate",
                      "birth_registration_form")
 NEWBORN_DEPARTMENTS = ("health", "community_health", "public_security", "medical_insurance",

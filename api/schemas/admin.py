@@ -3,6 +3,7 @@ from datetime import UTC, datetime
 
 from marshmallow import RAISE, Schema, fields, validate
 
+from api.schemas.regions import RegionCode
 from models.partner import Scope
 
 STAFF_ROLES = ["officer", "clerk", "agent", "admin"]
@@ -36,6 +37,7 @@ class StaffSchema(Schema):
 class StaffQueryArgsSchema(Strict):
     role = fields.String(validate=validate.OneOf(STAFF_ROLES))
     department = fields.String(validate=validate.Length(min=1, max=64))
+    region = RegionCode()
 
 
 class StaffCreateSchema(Strict):
@@ -48,8 +50,10 @@ class StaffCreateSchema(Strict):
     locale = fields.String(load_default="zh-CN", validate=validate.OneOf(["zh-CN", "en"]))
     department = fields.String(validate=validate.Length(min=1, max=64),
                                metadata={"description": "officers: department code"})
-    region = fields.String(validate=validate.Regexp(r"^\d{6}$"),
-                           metadata={"description": "officers and agents: 6-digit division code"})
+    region = RegionCode(metadata={
+        "description": "officers and agents: where they work; clerks: their station's region; "
+                       "admins: the region they manage (none: the province). A scoped admin's "
+                       "own region when left out."})
     station = fields.String(validate=validate.Length(min=2, max=64),
                             metadata={"description": "clerks: service station code"})
 
@@ -58,7 +62,7 @@ class StaffUpdateSchema(Strict):
     name = fields.String(validate=validate.Length(min=1, max=100))
     locale = fields.String(validate=validate.OneOf(["zh-CN", "en"]))
     department = fields.String(validate=validate.Length(min=1, max=64))
-    region = fields.String(validate=validate.Regexp(r"^\d{6}$"))
+    region = RegionCode()
     station = fields.String(validate=validate.Length(min=2, max=64))
     password = fields.String(load_only=True, validate=validate.Length(min=10, max=256))
     active = fields.Boolean(metadata={"description": "false disables and signs out"})

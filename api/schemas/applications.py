@@ -1,6 +1,7 @@
 """Applications as the citizen sends and reads them."""
 from marshmallow import RAISE, Schema, fields, validate
 
+from api.schemas.regions import RegionCode
 from models.application import ApplicationStatus, TaskStatus
 
 ID = validate.Length(min=1, max=64)
@@ -36,6 +37,10 @@ class ApplicationCreateSchema(Schema):
                             validate=validate.Length(max=50),
                             metadata={"description": "material ids from the vault; types "
                                                      "already on file need not be given"})
+    region = RegionCode(metadata={
+        "description": "where to apply (default: where I live, PATCH /me; else the "
+                       "configured default region). Each matter goes to its department in "
+                       "the region at the matter's level."})
 
 
 class SupplementAnswerSchema(Schema):
@@ -59,6 +64,17 @@ class NamedSchema(Schema):
     name = fields.String(dump_only=True)
 
 
+class TimeLimitViewSchema(Schema):
+    value = fields.Integer(dump_only=True)
+    unit = fields.String(dump_only=True)
+
+
+class ServiceWindowViewSchema(Schema):
+    address = fields.String(dump_only=True, allow_none=True)
+    hours = fields.String(dump_only=True, allow_none=True)
+    phone = fields.String(dump_only=True, allow_none=True)
+
+
 class TaskSchema(Schema):
     """A task as the citizen sees it: no officer, no internal note."""
 
@@ -67,6 +83,13 @@ class TaskSchema(Schema):
     name = fields.String(dump_only=True)
     department = fields.String(dump_only=True)
     department_name = fields.String(dump_only=True)
+    region = fields.String(dump_only=True, allow_none=True, metadata={
+        "description": "the region whose department works it (GB/T 2260)"})
+    region_name = fields.String(dump_only=True, allow_none=True)
+    promised = fields.Nested(TimeLimitViewSchema, dump_only=True, allow_none=True, metadata={
+        "description": "the promised limit in that region"})
+    window = fields.Nested(ServiceWindowViewSchema, dump_only=True, allow_none=True, metadata={
+        "description": "that region's service window, if it has one"})
     status = fields.String(dump_only=True, metadata={"enum": [s.value for s in TaskStatus]})
     depends_on = fields.List(fields.String(), dump_only=True)
     outputs = fields.Dict(dump_only=True, metadata={"description": "ID numbers masked"})
@@ -109,6 +132,9 @@ class ApplicationSchema(Schema):
     bundle_version = fields.Integer(dump_only=True)
     status = fields.String(dump_only=True,
                            metadata={"enum": [s.value for s in ApplicationStatus]})
+    region = fields.String(dump_only=True, allow_none=True,
+                           metadata={"description": "where it was made (GB/T 2260)"})
+    region_name = fields.String(dump_only=True, allow_none=True)
     subject = fields.Nested(SubjectSchema, dump_only=True)
     form = fields.Dict(dump_only=True, metadata={"description": "ID and phone numbers masked"})
     materials = fields.List(fields.String(), dump_only=True)

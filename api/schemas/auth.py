@@ -51,7 +51,9 @@ class SessionUserSchema(Schema):
     name = fields.String(allow_none=True)
     locale = fields.String()
     department = fields.String(metadata={"description": "officers"})
-    region = fields.String(metadata={"description": "officers and agents (the service desk)"})
+    region = fields.String(metadata={
+        "description": "staff: where an officer or agent works, a clerk's station is, an admin "
+                       "manages"})
     station = fields.String(metadata={"description": "clerks"})
 
     @post_dump

@@ -1,6 +1,7 @@
 """The catalogue's contracts: departments, matters, bundles, checklists and their admin forms."""
-from marshmallow import Schema, fields, validate
+from marshmallow import RAISE, Schema, fields, validate
 
+from api.schemas.regions import RegionCode, RegionSchema
 from models.catalogue import FieldType, Level, LimitUnit
 
 CODE = validate.Regexp(r"^[a-z][a-z0-9_]{1,63}$",
@@ -36,12 +37,16 @@ class DepartmentSchema(Schema):
     code = fields.String(dump_only=True)
     name = fields.String(dump_only=True, metadata={"description": "in the caller's language"})
     names = both_languages()
-    region = fields.String(dump_only=True, allow_none=True)
+    region = fields.String(dump_only=True, allow_none=True,
+                           metadata={"description": "the region asked for (?region=), if any"})
+    regions = fields.Integer(dump_only=True,
+                             metadata={"description": "how many regions have this department"})
     matters = fields.Integer(dump_only=True, metadata={"description": "live matters it owns"})
 
 
 class DepartmentQueryArgsSchema(Schema):
     q = fields.String(validate=validate.Length(max=100))
+    region = RegionCode(metadata={"description": "only the departments this region has"})
 
 
 class MatterQueryArgsSchema(Schema):
@@ -166,6 +171,15 @@ class BundleQueryArgsSchema(Schema):
 class BundleDetailArgsSchema(Schema):
     version = fields.Integer(validate=validate.Range(min=1), metadata={
         "description": "a published version (default: the current one)"})
+    region = RegionCode(metadata={
+        "description": "show each step as this region carries it out: the handling region, "
+                       "its promised limit and service window (实施清单)"})
+
+
+class ServiceWindowSchema(Schema):
+    address = fields.String(dump_only=True, allow_none=True)
+    hours = fields.String(dump_only=True, allow_none=True)
+    phone = fields.String(dump_only=True, allow_none=True)
 
 
 class StepSchema(Schema):
@@ -179,7 +193,18 @@ class StepSchema(Schema):
     materials = fields.List(fields.String(), dump_only=True)
     inputs = fields.List(fields.String(), dump_only=True)
     outputs = fields.List(fields.Nested(OutputSchema), dump_only=True)
-    promised = fields.Nested(TimeLimitSchema, dump_only=True, allow_none=True)
+    promised = fields.Nested(TimeLimitSchema, dump_only=True, allow_none=True, metadata={
+        "description": "with ?region=: that region's promise when it set one"})
+    region = fields.String(dump_only=True, allow_none=True, metadata={
+        "description": "with ?region=: the region whose department handles it (the asked "
+                       "region at the matter's level)"})
+    region_name = fields.String(dump_only=True, allow_none=True)
+    available = fields.Boolean(dump_only=True, metadata={
+        "description": "with ?region=: that region has the department"})
+    local_promise = fields.Boolean(dump_only=True, metadata={
+        "description": "with ?region=: the promise is the region's own, not the catalogue's"})
+    window = fields.Nested(ServiceWindowSchema, dump_only=True, allow_none=True, metadata={
+        "description": "with ?region=: where and when to go in person, if the region says"})
     statutory = fields.Nested(TimeLimitSchema, dump_only=True, allow_none=True)
 
 
@@ -229,6 +254,10 @@ class BundleSchema(Schema):
                             metadata={"description": "the checklist, each type once"})
     departments = fields.List(fields.Nested(DepartmentRefSchema), dump_only=True)
     figures = fields.Nested(FiguresSchema, dump_only=True)
+    region = fields.Nested(RegionSchema, dump_only=True, allow_none=True,
+                           metadata={"description": "with ?region=: the region shown"})
+    available = fields.Boolean(dump_only=True, metadata={
+        "description": "with ?region=: every step's department exists there"})
 
 
 class BundleVersionRefSchema(Schema):
@@ -353,3 +382,40 @@ class BundleCreateSchema(BundleUpdateSchema):
     name = fields.Nested(LocalizedSchema, required=True)
     steps = fields.List(fields.Nested(StepInputSchema), required=True,
                         validate=validate.Length(min=1, max=100))
+
+
+# ---------------------------------------------------------------------------------------------
+# Local implementation (实施清单): a region's own promise and window for a matter
+
+class ServiceWindowInputSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    address = fields.Nested(LocalizedSchema)
+    hours = fields.Nested(LocalizedSchema)
+    phone = fields.String(validate=validate.Length(min=3, max=40))
+
+
+class LocalImplementationUpdateSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    promised = fields.Nested(TimeLimitSchema, metadata={
+        "description": "the region's own promised limit (no longer than the statutory one)"})
+    window = fields.Nested(ServiceWindowInputSchema,
+                           metadata={"description": "where and when to go in person"})
+
+
+class LocalImplementationSchema(Schema):
+    matter = fields.String(dump_only=True)
+    region = fields.String(dump_only=True)
+    region_name = fields.String(dump_only=True)
+    promised = fields.Nested(TimeLimitSchema, dump_only=True, allow_none=True,
+                             metadata={"description": "the region's own, else the catalogue's"})
+    local_promise = fields.Boolean(dump_only=True)
+    statutory = fields.Nested(TimeLimitSchema, dump_only=True, allow_none=True)
+    window = fields.Nested(ServiceWindowSchema, dump_only=True, allow_none=True,
+                           metadata={"description": "in the caller's language"})
+    windows = fields.Dict(dump_only=True, allow_none=True,
+                          metadata={"description": "the window in both languages"})
+    updated_at = fields.DateTime(dump_only=True, allow_none=True)

@@ -1,10 +1,12 @@
 """The citizen's own profile, real-name verification and family members."""
 from marshmallow import RAISE, Schema, fields, validate
 
+from api.schemas.regions import RegionCode
 from common import crypto
 from models.family import Relation
 from models.user import Gender
 from services.identity import citizens, family_members
+from services.regions import divisions
 
 NAME = validate.Length(min=1, max=100)
 
@@ -29,6 +31,9 @@ class MeSchema(Schema):
     proactive_offers = fields.Boolean(
         dump_only=True, metadata={"description": "whether life events and enrolment seasons "
                                                  "bring me offers to apply (default true)"})
+    region = fields.String(dump_only=True, allow_none=True, metadata={
+        "description": "where I live (GB/T 2260): my applications' region unless I say"})
+    region_name = fields.Method("name_of_region", dump_only=True, allow_none=True)
     created_at = fields.DateTime(dump_only=True)
 
     def masked_phone(self, user):
@@ -37,6 +42,10 @@ class MeSchema(Schema):
     def masked_id_number(self, user):
         return crypto.mask_id_number(citizens.id_number_of(user))
 
+    def name_of_region(self, user):
+        region = divisions.find(user.region)
+        return region.name() if region is not None else None
+
 
 class MeUpdateSchema(Strict):
     name = fields.String(validate=NAME)
@@ -44,6 +53,8 @@ class MeUpdateSchema(Strict):
     proactive_offers = fields.Boolean(
         metadata={"description": "false: no more proactive offers (births reported by a "
                                  "hospital, enrolment seasons)", "example": False})
+    region = RegionCode(levels=("county",), allow_none=True, metadata={
+        "description": "where I live: a county-level division (null: none chosen)"})
 
 
 class RealNameSchema(Strict):

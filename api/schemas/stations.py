@@ -68,6 +68,7 @@ class StationTaskSchema(Schema):
     matter_name = fields.String(dump_only=True)
     department = fields.String(dump_only=True)
     department_name = fields.String(dump_only=True)
+    region = fields.String(dump_only=True, allow_none=True)
     status = fields.String(dump_only=True)
     due_at = fields.DateTime(dump_only=True, allow_none=True)
 
@@ -81,6 +82,8 @@ class AssistedApplicationSchema(Schema):
     status = fields.String(dump_only=True)
     channel = fields.String(dump_only=True)
     station = fields.String(dump_only=True)
+    region = fields.String(dump_only=True, allow_none=True,
+                           metadata={"description": "the station's region, where it is made"})
     citizen_phone = fields.String(dump_only=True, allow_none=True)
     subject_name = fields.String(dump_only=True, allow_none=True)
     originals_checked = fields.List(fields.String(), dump_only=True)

@@ -23,6 +23,8 @@ class TaskApplicationSummarySchema(Schema):
     bundle = fields.String(dump_only=True)
     bundle_name = fields.String(dump_only=True)
     status = fields.String(dump_only=True)
+    region = fields.String(dump_only=True, allow_none=True,
+                           metadata={"description": "where the application was made"})
     channel = fields.String(dump_only=True, allow_none=True)
     station = fields.String(dump_only=True, allow_none=True)
     created_at = fields.DateTime(dump_only=True, allow_none=True)
@@ -35,6 +37,8 @@ class WorkbenchTaskSchema(Schema):
     matter = fields.String(dump_only=True)
     name = fields.String(dump_only=True)
     department = fields.String(dump_only=True)
+    region = fields.String(dump_only=True, allow_none=True,
+                           metadata={"description": "the officer's own region"})
     status = fields.String(dump_only=True, metadata={"enum": [s.value for s in TaskStatus]})
     depends_on = fields.List(fields.String(), dump_only=True)
     due_at = fields.DateTime(dump_only=True, allow_none=True)

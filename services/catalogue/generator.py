@@ -1,8 +1,10 @@
 """A catalogue the size of Zhejiang's (1,411 main items, 3,443 sub-items), for benchmarks.
 
 Generated matters are plausible (bilingual names built from real kinds of government work,
-spread over the province, its 11 cities and their counties and departments) and marked
-`generated`, so a rerun replaces them and never touches the seeded catalogue.
+spread over the province, its 11 cities and 90 counties as data/regions/zhejiang.yaml lists them,
+and over the departments) and marked `generated`, so a rerun replaces them and never touches the
+seeded catalogue. Each county-level matter comes with its county's local implementation (实施清单:
+a promise of its own, a service window), and every one of the 90 counties has some.
 """
 import logging
 import random
@@ -11,14 +13,12 @@ from datetime import UTC, datetime
 from pymongo import UpdateOne
 
 from models import catalogue_state
-from models.catalogue import Department, Matter
+from models.catalogue import Department, LocalImplementation, Matter
+from services.regions import divisions
 
 log = logging.getLogger(__name__)
 
 PROVINCE = "330000"
-# City code → how many counties (districts and county-level cities) it has.
-CITIES = {"330100": 13, "330200": 10, "330300": 12, "330400": 7, "330500": 5, "330600": 6,
-          "330700": 9, "330800": 6, "330900": 4, "331000": 9, "331100": 9}
 
 EXTRA_DEPARTMENTS = {
     "ecology_environment": ("生态环境局", "Ecology and Environment Bureau"),
@@ -119,24 +119,37 @@ COMMON_FIELDS = [
 
 
 def regions() -> dict[str, list[str]]:
-    """Zhejiang's divisions by level: the province, its 11 cities and their 90 counties."""
-    counties = []
-    for city, count in CITIES.items():
-        suffixes = [f"{n:02d}" for n in range(2, count + 2)]
-        if city == "330300":
-            suffixes[-1] = "81"  # Ruian, where the newborn reform began
-        counties.extend(city[:4] + s for s in suffixes)
-    return {"province": [PROVINCE], "city": list(CITIES), "county": counties}
+    """Zhejiang's divisions by level, from the regions file: the province, its 11 cities and
+    their 90 counties."""
+    return {level: list(divisions.codes(level)) for level in divisions.LEVELS}
 
 
 def _ensure_departments() -> list[str]:
     now = datetime.now(UTC)
     Department._get_collection().bulk_write([
         UpdateOne({"code": code}, {"$setOnInsert": {
-            "code": code, "name": {"zh-CN": zh, "en": en}, "region": PROVINCE, "synonyms": [],
-            "created_at": now, "updated_at": now}}, upsert=True)
+            "code": code, "name": {"zh-CN": zh, "en": en}, "regions": list(divisions.codes()),
+            "synonyms": [], "created_at": now, "updated_at": now}}, upsert=True)
         for code, (zh, en) in EXTRA_DEPARTMENTS.items()])
     return sorted(OBJECTS)
+
+
+def _local(matter: dict, rng: random.Random, now: datetime) -> dict:
+    """The county's own way of carrying out a county-level matter: often a shorter promise,
+    always its government service centre's window."""
+    county = divisions.find(matter["region"])
+    promised = dict(matter["promised"])
+    if promised["value"] > 1 and rng.random() < 0.6:
+        promised["value"] = rng.randint(1, promised["value"] - 1)  # 承诺提速: a faster promise
+    return {
+        "matter": matter["code"], "region": county.code, "promised": promised,
+        "window": {"address": {"zh-CN": f"{county.names['zh-CN']}政务服务中心 综合受理窗口",
+                               "en": f"{county.names['en']} Government Service Centre, "
+                                     "general counter"},
+                   "hours": {"zh-CN": "工作日 9:00–17:00", "en": "Working days 9:00-17:00"},
+                   "phone": "12345"},  # the province's government service hotline
+        "generated": True, "created_at": now, "updated_at": now,
+    }
 
 
 def _limits(rng: random.Random) -> tuple[dict, dict]:
@@ -173,17 +186,30 @@ def generate(*, main: int = 1411, sub: int = 3443, seed: int = 20190316,
     rng = random.Random(seed)
     now = datetime.now(UTC)
     collection = Matter._get_collection()
+    local_collection = LocalImplementation._get_collection()
     removed = collection.delete_many({"generated": True}).deleted_count
+    local_collection.delete_many({"generated": True})
     departments = _ensure_departments()
     by_level = regions()
     levels = ["province"] * 15 + ["city"] * 30 + ["county"] * 55
     pending: list[dict] = []
+    locals_pending: list[dict] = []
     mains: list[dict] = []
+    counties_served: set[str] = set()
+    county_matters: list[dict] = []
 
     def flush(force: bool = False) -> None:
         if pending and (force or len(pending) >= batch):
+            for document in pending:
+                if document["level"] == "county":
+                    locals_pending.append(_local(document, rng, now))
+                    counties_served.add(document["region"])
+                    county_matters.append(document)
             collection.insert_many(pending, ordered=False)
             pending.clear()
+        if locals_pending and (force or len(locals_pending) >= batch):
+            local_collection.insert_many(locals_pending, ordered=False)
+            locals_pending.clear()
 
     for n in range(1, main + 1):
         department = rng.choice(departments)
@@ -210,8 +236,15 @@ def generate(*, main: int = 1411, sub: int = 3443, seed: int = 20190316,
         pending.append(document)
         flush()
     flush(force=True)
+    # Every county carries out some county-level matter in its own way, however the dice fell.
+    for county in by_level["county"]:
+        if county not in counties_served and county_matters:
+            locals_pending.append(_local(dict(rng.choice(county_matters), region=county), rng,
+                                         now))
+    flush(force=True)
     catalogue_state.bump_revision(reset=True)
-    summary = {"removed": removed, "main": len(mains), "sub": sub if mains else 0}
+    summary = {"removed": removed, "main": len(mains), "sub": sub if mains else 0,
+               "local": local_collection.count_documents({"generated": True})}
     summary["total"] = summary["main"] + summary["sub"]
     log.info("generated catalogue: %s", summary)
     return summary

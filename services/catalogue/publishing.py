@@ -7,6 +7,7 @@ import pymongo.errors
 from common.i18n import current_locale, pick
 from models.catalogue import Bundle, BundleVersion, Matter
 from models.catalogue_state import bump_revision, current_state
+from services.catalogue import local
 from services.catalogue import search as catalogue_search
 from services.catalogue.compiler import (
     FORM_KEYS,
@@ -206,9 +207,15 @@ def matter_detail(code: str, *, include_retired: bool = False) -> dict:
     return describe_matter(matter)
 
 
-def bundle_detail(code: str, version: int | None = None) -> dict:
-    """A compiled bundle with its dependency graph spelled out as edges, for drawing."""
+def bundle_detail(code: str, version: int | None = None, region: str | None = None) -> dict:
+    """A compiled bundle with its dependency graph spelled out as edges, for drawing; with a
+    region, each step as that region carries it out (handling region, promise, window)."""
     bundle = compiled_bundle(code, version)
+    if region:
+        bundle = local.steps_for_region(bundle, region)
+    else:  # where each step is handled depends on the region asked for: none asked, none said
+        for step in bundle["steps"]:
+            step["region"] = None
     bundle["graph"] = {
         "nodes": [step["matter"] for step in bundle["steps"]],
         "edges": [{"upstream": upstream, "downstream": step["matter"]}

@@ -11,15 +11,25 @@ import yaml
 from pymongo import InsertOne, UpdateOne
 
 from models import catalogue_state
-from models.catalogue import Bundle, BundleVersion, Department, MaterialType, Matter
+from models.catalogue import (
+    Bundle,
+    BundleVersion,
+    Department,
+    LocalImplementation,
+    MaterialType,
+    Matter,
+)
 from services.catalogue import compiler, publishing
+from services.catalogue import departments as regional_departments
+from services.regions import divisions
 
 log = logging.getLogger(__name__)
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "catalogue"
-SECTIONS = ("departments", "material_types", "fields", "matters", "bundles")
+SECTIONS = ("departments", "material_types", "fields", "matters", "bundles", "local")
 # Fields a reseed manages; created_at and version are the database's.
-_SERVER_OWNED = {"_id", "created_at", "updated_at", "version", "seed_hash"}
+# `regions` of a department: which regions have one is kept by services.catalogue.departments.
+_SERVER_OWNED = {"_id", "created_at", "updated_at", "version", "seed_hash", "regions"}
 
 _cache: dict[tuple, dict] = {}
 
@@ -56,7 +66,7 @@ def read_catalogue(directory: Path = DATA_DIR) -> dict:
     if key in _cache:
         return copy.deepcopy(_cache[key])
     merged: dict = {"departments": [], "material_types": [], "fields": {}, "matters": [],
-                    "bundles": []}
+                    "bundles": [], "local": []}
     sources: dict[str, str] = {}
     for path in files:
         content = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER) or {}  # noqa: S506
@@ -64,9 +74,11 @@ def read_catalogue(directory: Path = DATA_DIR) -> dict:
         if unknown:
             raise SeedError(f"{path.name}: unknown sections {sorted(unknown)}")
         merged["fields"].update(content.get("fields") or {})
-        for section in ("departments", "material_types", "matters", "bundles"):
+        for section in ("departments", "material_types", "matters", "bundles", "local"):
             for entry in content.get(section) or []:
-                where = f"{section}:{entry.get('code')}"
+                name = (f"{entry.get('matter')}@{entry.get('region')}" if section == "local"
+                        else entry.get("code"))
+                where = f"{section}:{name}"
                 if where in sources:
                     raise SeedError(f"{path.name}: {where} is already defined in {sources[where]}")
                 sources[where] = path.name
@@ -142,8 +154,51 @@ def _check_references(data: dict) -> None:
         problems.extend(f"matter {matter['code']}: output {o['name']} issues unknown e-licence "
                         f"{o['elicence']}" for o in matter.get("outputs") or []
                         if o.get("elicence") and o["elicence"] not in material_types)
+    matters = {m["code"]: m for m in data["matters"]}
+    for entry in data["local"]:
+        matter = matters.get(entry.get("matter"))
+        if matter is None:
+            problems.append(f"local entry {entry.get('matter')}@{entry.get('region')}: "
+                            "unknown matter")
+        elif divisions.at_level(str(entry.get("region")), matter["level"]) != entry.get("region"):
+            problems.append(f"local entry {entry['matter']}@{entry.get('region')}: not a "
+                            f"{matter['level']}-level division of the province")
     if problems:
         raise SeedError("; ".join(problems))
+
+
+def _upsert_local(entries: list[dict]) -> int:
+    """Local implementations (matter, region) of the seed files, kept as `_upsert` keeps the
+    rest: new ones inserted, ones the files changed overwritten, admins' edits left alone."""
+    documents = []
+    for entry in entries:
+        clean = {k: v for k, v in entry.items() if not k.startswith("_")}
+        try:
+            document = LocalImplementation(**clean)
+            document.validate()
+        except (me.ValidationError, TypeError, ValueError, me.FieldDoesNotExist) as exc:
+            raise SeedError(f"{entry.get('_source')}: local {clean.get('matter')}@"
+                            f"{clean.get('region')}: {exc}") from exc
+        stored = document.to_mongo().to_dict()
+        stored["seed_hash"] = _seed_hash(clean)
+        documents.append(stored)
+    collection = LocalImplementation._get_collection()
+    existing = {(d["matter"], d["region"]): d.get("seed_hash") for d in collection.find(
+        {"matter": {"$in": sorted({d["matter"] for d in documents})}},
+        {"matter": 1, "region": 1, "seed_hash": 1})}
+    now = datetime.now(UTC)
+    operations: list = []
+    for document in documents:
+        key = (document["matter"], document["region"])
+        if key not in existing:
+            operations.append(InsertOne(document))
+        elif existing[key] != document["seed_hash"]:
+            fields = {k: v for k, v in document.items() if k not in _SERVER_OWNED}
+            operations.append(UpdateOne({"matter": key[0], "region": key[1]}, {"$set": dict(
+                fields, seed_hash=document["seed_hash"], updated_at=now)}))
+    if operations:
+        collection.bulk_write(operations, ordered=False)
+    return len(operations)
 
 
 def load_catalogue(directory: Path = DATA_DIR) -> dict:
@@ -160,7 +215,10 @@ def load_catalogue(directory: Path = DATA_DIR) -> dict:
                                                            data["material_types"])),
         "matters": _upsert(Matter, _documents(Matter, data["matters"])),
         "bundles": _upsert(Bundle, _documents(Bundle, data["bundles"])),
+        "local": _upsert_local(data["local"]),
     }
+    # Every county (and city, and the province) has the departments the bundles' matters need.
+    changed["department_regions"] = regional_departments.ensure_bundle_departments(bump=False)
     codes = [b["code"] for b in data["bundles"]]
     bundles = {b["code"]: b for b in Bundle._get_collection().find({"code": {"$in": codes}})}
     matters = compiler.load_matters(

@@ -88,12 +88,18 @@ def get_user(user_id: str, *, role: Role | None = None) -> User:
     return user
 
 
+_UNCHANGED = object()
+
+
 def update_profile(*, user_id: str, name: str | None = None, locale: str | None = None,
-                   proactive_offers: bool | None = None) -> User:
-    """A citizen changes their display name, language, or whether they want proactive offers;
-    a verified real name stays as verified."""
+                   region=_UNCHANGED, proactive_offers: bool | None = None) -> User:
+    """A citizen changes their display name, language, region (where they live, a division
+    code checked by the caller; None forgets it) or whether they want proactive offers; a
+    verified real name stays as verified."""
     user = get_user(user_id)
     changes = {}
+    if region is not _UNCHANGED:
+        changes["region"] = region or None
     if name is not None:
         if user.real_name_verified and name != user.name:
             raise InvalidState("Your name is verified with your ID number and cannot be changed.",

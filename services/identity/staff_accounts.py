@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 from bson import ObjectId
 
-from common import crypto
+from common import crypto, divisions, i18n
 from models.base import DUPLICATE
 from models.catalogue import Department
 from models.refresh_token import RefreshToken
@@ -27,7 +27,7 @@ MIN_PASSWORD_LENGTH = 10
 
 
 def field_error(field: str, en: str, zh: str) -> ValidationFailed:
-    return ValidationFailed(en, zh, errors={field: [en]})
+    return ValidationFailed(en, zh, errors={field: [i18n.text(en, zh)]})
 
 
 def check_password(password: str) -> None:
@@ -37,16 +37,27 @@ def check_password(password: str) -> None:
 
 
 def _check_staff_fields(role: str, department: str | None, region: str | None,
-                        station: str | None, check_department: bool) -> None:
+                        station: str | None, check_department: bool,
+                        require_region: bool = True) -> None:
+    """What each post needs. Whether a region code is one of the province's divisions is checked
+    where the code comes in (the API's and the CLI's region fields); here, its shape."""
+    if region and not REGION.match(region):
+        raise field_error("region", "A region is a 6-digit division code.",
+                           "地区应为 6 位行政区划代码。")
     if role == Role.OFFICER:
         if not department:
             raise field_error("department", "An officer needs a department.",
                                "部门工作人员需要所属部门。")
-        if check_department and not Department.objects(code=department).first():
+        found = (Department.objects(code=department).only("regions").first()
+                 if check_department else None)
+        if check_department and found is None:
             raise field_error("department", "No such department.", "部门不存在。")
-        if region and not REGION.match(region):
-            raise field_error("region", "A region is a 6-digit division code.",
-                               "地区应为 6 位行政区划代码。")
+        if not region and require_region:
+            raise field_error("region", "An officer needs the region they work in.",
+                               "部门工作人员需要所在地区（行政区划代码）。")
+        if found is not None and region and region not in (found.regions or []):
+            raise field_error("region", "This region has no such department.",
+                               "该地区没有此部门。")
     if role == Role.AGENT and not (region and REGION.match(region)):
         raise field_error("region", "An agent of the service desk needs a region (6 digits).",
                            "服务台人员需要所属地区（6 位行政区划代码）。")
@@ -55,12 +66,29 @@ def _check_staff_fields(role: str, department: str | None, region: str | None,
                            "窗口人员需要所属服务站代码。")
 
 
+def _outside(admin_region: str | None, region: str | None) -> bool:
+    """An admin scoped to a region manages only staff of that region (or within it)."""
+    return bool(admin_region) and not divisions.within(region, admin_region)
+
+
+def _scoped_region(admin_region: str | None, region: str | None) -> str | None:
+    """The region a scoped admin's new or changed account gets: theirs unless one within it."""
+    region = region or admin_region
+    if _outside(admin_region, region):
+        raise field_error("region", "You manage staff of your own region only.",
+                           "您只能管理本地区的工作人员。")
+    return region
+
+
 def create_staff(*, username: str, password: str, role: str, name: str | None = None,
                  department: str | None = None, region: str | None = None,
                  station: str | None = None, locale: str = "zh-CN", created_by: str = "cli",
-                 check_department: bool = True, password_hash: str | None = None) -> User:
-    """An officer (department and region), a station clerk (station), an agent of the service
-    desk (region) or an admin.
+                 check_department: bool = True, admin_region: str | None = None,
+                 password_hash: str | None = None) -> User:
+    """An officer (department and region), a station clerk (station, and the station's region),
+    an agent of the service desk (region) or an admin (a region scopes them to it; none: the
+    whole province). An admin scoped to a region (`admin_region`) creates accounts of that
+    region only.
 
     `password_hash`, when given, is `crypto.hash_secret(password)` made once for many accounts
     of one password (the development seed's), which would otherwise each pay for it again.
@@ -73,12 +101,13 @@ def create_staff(*, username: str, password: str, role: str, name: str | None = 
         raise field_error("role", "A staff role is officer, clerk, agent or admin.",
                            "工作人员角色应为 officer、clerk、agent 或 admin。")
     check_password(password)
+    region = _scoped_region(admin_region, region)
     _check_staff_fields(role, department, region, station, check_department)
     user = User(role=role, username=username, name=name or username, locale=locale,
                 password_hash=password_hash or crypto.hash_secret(password),
                 created_by=created_by,
                 department=department if role == Role.OFFICER else None,
-                region=(region or None) if role in (Role.OFFICER, Role.AGENT) else None,
+                region=region or None,
                 station=station if role == Role.CLERK else None)
     try:
         user.save()
@@ -89,34 +118,52 @@ def create_staff(*, username: str, password: str, role: str, name: str | None = 
     return user
 
 
-def list_staff(*, role: str | None = None, department: str | None = None) -> list[User]:
+def _codes_within(area: str) -> dict:
+    """The region codes inside an area, as a range of strings (portable, uses an index)."""
+    prefix = divisions.prefix(area)
+    return {"$gte": prefix, "$lt": prefix[:-1] + chr(ord(prefix[-1]) + 1)}
+
+
+def list_staff(*, role: str | None = None, department: str | None = None,
+               region: str | None = None, admin_region: str | None = None) -> list[User]:
+    """Staff accounts by username; an admin scoped to a region sees that region's only."""
     query = User.objects(role__in=[r.value for r in STAFF_ROLES])
     if role:
         query = query.filter(role=role)
     if department:
         query = query.filter(department=department)
+    if region:
+        query = query.filter(region=region)
+    if admin_region:
+        query = query.filter(__raw__={"region": _codes_within(admin_region)})
     return list(query.order_by("username"))
 
 
-def get_staff(user_id: str) -> User:
+def get_staff(user_id: str, *, admin_region: str | None = None) -> User:
+    """One staff account; one outside a scoped admin's region is not found."""
     user = User.objects(id=user_id).first() if ObjectId.is_valid(user_id) else None
-    if user is None or user.role not in STAFF_ROLES:
+    if user is None or user.role not in STAFF_ROLES or _outside(admin_region, user.region):
         raise NotFound()
     return user
 
 
-def update_staff(*, user_id: str, actor_id: str, **changes) -> User:
+def update_staff(*, user_id: str, actor_id: str, admin_region: str | None = None,
+                 **changes) -> User:
     """Change a staff account: name, locale, department/region/station, password, active; a new
-    password or unlocking clears the lockout. An admin cannot disable themself."""
-    user = get_staff(user_id)
+    password or unlocking clears the lockout. An admin cannot disable themself; an admin scoped
+    to a region changes that region's accounts only, and keeps them in it."""
+    user = get_staff(user_id, admin_region=admin_region)
     changes = {k: v for k, v in changes.items() if v is not None}
+    if "region" in changes:
+        changes["region"] = _scoped_region(admin_region, changes["region"])
     if changes.get("active") is False and str(user.id) == str(actor_id):
         raise InvalidState("You cannot disable your own account.", "不能停用自己的账户。",
                            error="cannot_disable_self")
     department = changes.get("department", user.department)
     _check_staff_fields(user.role, department, changes.get("region", user.region),
                         changes.get("station", user.station),
-                        check_department="department" in changes)
+                        check_department="department" in changes or "region" in changes,
+                        require_region=False)  # an account from before regions may stay so
     if "password" in changes:
         check_password(changes["password"])
         changes["password_hash"] = crypto.hash_secret(changes.pop("password"))
@@ -145,9 +192,9 @@ def region_agents(region: str) -> list[str]:
                                            active=True).scalar("id")]
 
 
-def department_officers(department: str) -> list[str]:
-    """Ids of the active officers of a department: its people, not the accounts its adapters
-    act as."""
+def department_officers(department: str, region: str | None) -> list[str]:
+    """Ids of the active officers of a department in one region: its people, not the accounts
+    its adapters act as."""
     return [str(pk) for pk, username in User.objects(
-        role=Role.OFFICER.value, department=department, active=True,
+        role=Role.OFFICER.value, department=department, region=region, active=True,
     ).scalar("id", "username") if not (username or "").startswith(ADAPTER_USERNAME_PREFIX)]

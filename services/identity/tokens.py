@@ -82,11 +82,14 @@ def issue_access_token(user, *, ttl: int | None = None, session: str | None = No
     ttl = ttl or current_app.config["ACCESS_TOKEN_TTL"]
     claims = {"sub": str(user.id), "role": str(user.role),
               "locale": getattr(user, "locale", None) or "zh-CN"}
+    # The posts staff are authorized by; a citizen's region (where they live) authorizes
+    # nothing and may change at any time, so it is read where it is used, never from a token.
     if session:
         claims["sid"] = session
-    for optional in ("department", "region", "station"):
-        if getattr(user, optional, None):
-            claims[optional] = getattr(user, optional)
+    if str(user.role) in STAFF_ROLES:
+        for optional in ("department", "region", "station"):
+            if getattr(user, optional, None):
+                claims[optional] = getattr(user, optional)
     return _sign(claims, ttl), ttl
 
 

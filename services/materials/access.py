@@ -51,17 +51,18 @@ WORKING_STATUSES = [TaskStatus.PENDING.value, TaskStatus.CLAIMED.value,
                     TaskStatus.NEEDS_SUPPLEMENT.value]
 
 
-def officer_task(material: Material, *, department: str | None, task_id: str | None = None
-                 ) -> Access | None:
-    """The task of the officer's department, on an application that includes this material,
-    whose matter asks for its type; None when there is none.
+def officer_task(material: Material, *, department: str | None, region: str | None,
+                 task_id: str | None = None) -> Access | None:
+    """The task of the officer's department in their region, on an application that includes
+    this material, whose matter asks for its type; None when there is none.
 
     Only a task the department is working on opens the material: once it is done with,
     withdrawn or rejected (or not yet in the queue), the officer has no reason to read it.
     """
     if not department:
         return None
-    wanted = {"department": department, "material_types": material.type,
+    region = region or None
+    wanted = {"department": department, "region": region, "material_types": material.type,
               "status": {"$in": WORKING_STATUSES}}
     if task_id:
         wanted["id"] = str(task_id)
@@ -73,7 +74,8 @@ def officer_task(material: Material, *, department: str | None, task_id: str | N
     if application is None:
         return None
     for task in application.tasks:
-        if (task.department == department and material.type in (task.material_types or [])
+        if (task.department == department and (task.region or None) == region
+                and material.type in (task.material_types or [])
                 and task.status in WORKING_STATUSES and (not task_id or task.id == str(task_id))):
             return Access(material, task.id, str(application.id), task.matter)
     return None
@@ -81,6 +83,7 @@ def officer_task(material: Material, *, department: str | None, task_id: str | N
 
 def audit(access: Access, principal: Principal, action: MaterialAction) -> None:
     MaterialAccess(officer=str(principal.id), department=principal.department,
+                   region=principal.region,
                    material=str(access.material.id), owner=access.material.owner,
                    task=access.task, application=access.application, matter=access.matter,
                    action=action.value, request_id=log_setup.request_id.get()).save()
@@ -91,14 +94,16 @@ def for_reader(*, material_id: str, principal: Principal, task_id: str | None = 
     """The material if the caller may see it, else 404 exactly as if it did not exist.
 
     The owner sees their own. An officer sees it through a task of their department that needs
-    it (the one named, or the first found), and the read is written to the audit log. Nobody
+    it (the one named, or the first found) in their own region, and the read is written to the
+    audit log. Nobody
     else, admins included, reads citizens' materials.
     """
     material = get_material(material_id)
     if principal.role == Role.CITIZEN and material.owner == str(principal.id):
         return Access(material)
     if principal.role == Role.OFFICER:
-        access = officer_task(material, department=principal.department, task_id=task_id)
+        access = officer_task(material, department=principal.department,
+                              region=principal.region, task_id=task_id)
         if access is not None:
             audit(access, principal, action)
             return access

@@ -260,9 +260,12 @@ _simple("maternity_insurance_benefit", 20 * 60,
 
 # Acting through the workflow verbs ----------------------------------------------------------
 
-def account_for(department: str) -> Principal:
-    """The staff account an adapter acts as in a department (created on first use)."""
-    username = f"{ACCOUNT_PREFIX}{department}"
+def account_for(department: str, region: str | None = DEFAULT_REGION) -> Principal:
+    """The staff account an adapter acts as in a department of a region (created on first use):
+    `adapter.<department>` in Ruian, `adapter.<department>.<region>` elsewhere."""
+    region = region or DEFAULT_REGION
+    username = (f"{ACCOUNT_PREFIX}{department}" if region == DEFAULT_REGION
+                else f"{ACCOUNT_PREFIX}{department}.{region}")
     user = User.objects(username=username).first()
     if user is None:
         now = datetime.now(UTC)
@@ -270,8 +273,9 @@ def account_for(department: str) -> Principal:
             user = User.objects(username=username).modify(
                 upsert=True, new=True,
                 set_on_insert__role=Role.OFFICER.value, set_on_insert__department=department,
-                set_on_insert__region=DEFAULT_REGION, set_on_insert__locale="zh-CN",
-                set_on_insert__name=f"Green channel {department}", set_on_insert__active=True,
+                set_on_insert__region=region, set_on_insert__locale="zh-CN",
+                set_on_insert__name=f"Green channel {department} {region}",
+                set_on_insert__active=True,
                 set_on_insert__created_at=now, set_on_insert__updated_at=now,
                 set_on_insert__created_by="adapter")
         except NotUniqueError:

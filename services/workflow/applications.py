@@ -9,6 +9,7 @@ from models.catalogue import BundleVersion
 from services.catalogue import joint_form
 from services.errors import NotFound
 from services.identity import family_members
+from services.regions import divisions
 from services.workflow import events
 
 # Published snapshots never change (bundle and version are unique, written once): each process
@@ -73,6 +74,13 @@ def masked(value):
 def user_id_of(who) -> str:
     """The id of a user given as a document, an ObjectId or a string."""
     return str(who if isinstance(who, str | ObjectId) else who.id)
+
+
+def officer_fence(officer) -> dict:
+    """What a task must match for an officer to see or touch it: their department in their
+    region. Put in the same query as the task's id, so the fence costs no round trip, and
+    another region's task is exactly as missing as one that does not exist."""
+    return {"department": officer.department, "region": officer.region or None}
 
 
 def may_see(application: Application, citizen) -> bool:
@@ -159,12 +167,27 @@ def form_view(application: Application, definition: dict, *, names=None,
     return answers
 
 
+def _window(window: dict | None) -> dict | None:
+    if not window:
+        return None
+    return {"address": i18n.pick(window.get("address")) or None,
+            "hours": i18n.pick(window.get("hours")) or None, "phone": window.get("phone")}
+
+
+def _region_name(code: str | None) -> str | None:
+    region = divisions.find(code)
+    return region.name() if region is not None else None
+
+
 def _task_view(task) -> dict:
     visible_reason = task.status in (TaskStatus.REJECTED, TaskStatus.NEEDS_SUPPLEMENT)
     return {
         "id": task.id, "matter": task.matter, "name": i18n.pick(task.name) or task.matter,
         "department": task.department,
         "department_name": i18n.pick(task.department_name) or task.department,
+        "region": task.region, "region_name": _region_name(task.region),
+        "promised": dict(task.promised) if task.promised else None,
+        "window": _window(task.window),
         "status": task.status, "depends_on": list(task.depends_on or []),
         "outputs": {k: masked(v) for k, v in (task.outputs or {}).items()},
         "due_at": task.due_at, "overdue": bool(task.overdue), "released_at": task.released_at,
@@ -181,6 +204,7 @@ def citizen_view(application: Application) -> dict:
         "id": str(application.id), "bundle": application.bundle,
         "bundle_name": i18n.pick(application.bundle_name) or application.bundle,
         "bundle_version": application.bundle_version, "status": application.status,
+        "region": application.region, "region_name": _region_name(application.region),
         "subject": {"kind": subject.get("kind"), "id": subject.get("id"),
                     "relation": subject.get("relation"), "name": subject_name(application)},
         "form": form_view(application, definition, owner=True),

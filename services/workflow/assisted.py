@@ -160,10 +160,12 @@ def apply_for_citizen(*, clerk: Principal, idempotency_key: str | None, bundle: 
     try:
         if citizen_id is None:
             citizen_id = str(_consenting_citizen(phone=phone, code=code).id)
+        # Made where the station is: the clerk's region (else the citizen's, else the default).
         application = submission.submit_application(
             applicant_id=citizen_id, bundle=bundle, subject=subject or {},
             form=form or {}, materials=materials or [], idempotency_key=key,
-            channel="station", station=station, clerk_id=str(clerk.id))
+            channel="station", station=station, clerk_id=str(clerk.id),
+            region=clerk.region or None)
     except BaseException:
         idempotency.release(claimed)
         raise
@@ -213,11 +215,13 @@ def describe(applications: list[Application]) -> list[dict]:
     return [{
         "id": str(a.id), "bundle": a.bundle,
         "bundle_name": i18n.pick(a.bundle_name) or a.bundle, "status": a.status,
-        "channel": a.channel, "station": a.station, "citizen_phone": phones.get(a.applicant),
+        "channel": a.channel, "station": a.station, "region": a.region,
+        "citizen_phone": phones.get(a.applicant),
         "subject_name": subject_name(a), "originals_checked": originals_checked(a),
         "tasks": [{"id": t.id, "matter": t.matter, "matter_name": i18n.pick(t.name) or t.matter,
                    "department": t.department,
                    "department_name": i18n.pick(t.department_name) or t.department,
-                   "status": t.status, "due_at": t.due_at} for t in a.tasks],
+                   "region": t.region, "status": t.status, "due_at": t.due_at}
+                  for t in a.tasks],
         "eta": a.eta, "created_at": a.created_at,
     } for a in applications]

@@ -80,8 +80,17 @@ def _settings() -> Mapping:
     return current_app.config if has_app_context() else {}
 
 
-def _query_medians(since: datetime) -> dict[str, timedelta]:
-    """One aggregation over completed tasks: handling time is release (pending) to completion."""
+def _median(durations: list) -> timedelta | None:
+    kept = [ms for ms in durations if isinstance(ms, int | float) and ms >= 0]
+    return timedelta(milliseconds=statistics.median(kept)) if kept else None
+
+
+def _query_medians(since: datetime) -> dict:
+    """One aggregation over completed tasks: handling time is release (pending) to completion.
+
+    Keys: (matter, region) for each region's own history, and the matter alone for the
+    province's (every region's completions together), each over its most recent ones.
+    """
     recent = {"status": TaskStatus.COMPLETED.value, "completed_at": {"$gte": since}}
     pipeline = [
         {"$match": {"tasks": {"$elemMatch": recent}}},
@@ -90,21 +99,32 @@ def _query_medians(since: datetime) -> dict[str, timedelta]:
                     "tasks.completed_at": {"$gte": since},
                     "tasks.released_at": {"$ne": None}}},
         {"$sort": {"tasks.completed_at": -1}},
-        {"$group": {"_id": "$tasks.matter",
-                    "ms": {"$push": {"$subtract": ["$tasks.completed_at",
-                                                   "$tasks.released_at"]}}}},
-        {"$project": {"ms": {"$slice": ["$ms", HISTORY_PER_MATTER]}}},
+        {"$group": {"_id": {"matter": "$tasks.matter", "region": "$tasks.region"},
+                    "done": {"$push": {"at": "$tasks.completed_at",
+                                       "ms": {"$subtract": ["$tasks.completed_at",
+                                                            "$tasks.released_at"]}}}}},
+        {"$project": {"done": {"$slice": ["$done", HISTORY_PER_MATTER]}}},
     ]
-    medians = {}
+    medians: dict = {}
+    province: dict[str, list] = {}
     for row in Application._get_collection().aggregate(pipeline):
-        durations = [ms for ms in row["ms"] if isinstance(ms, int | float) and ms >= 0]
-        if durations:
-            medians[row["_id"]] = timedelta(milliseconds=statistics.median(durations))
+        matter, region = row["_id"].get("matter"), row["_id"].get("region")
+        own = _median([d["ms"] for d in row["done"]])
+        if own is not None and region:
+            medians[(matter, region)] = own
+        province.setdefault(matter, []).extend(row["done"])
+    for matter, done in province.items():
+        # The province's most recent completions, whichever region made them.
+        done.sort(key=lambda d: _aware(d["at"]), reverse=True)
+        overall = _median([d["ms"] for d in done[:HISTORY_PER_MATTER]])
+        if overall is not None:
+            medians[matter] = overall
     return medians
 
 
-def typical_handling_times(*, now: datetime | None = None) -> dict[str, timedelta]:
-    """Median handling time per matter over recent completions, reused in-process for a while."""
+def typical_handling_times(*, now: datetime | None = None) -> dict:
+    """Median handling times over recent completions, reused in-process for a while: by
+    (matter, region) for each region's own history, by matter for the province's."""
     settings = _settings()
     ttl = float(settings.get("ETA_CACHE_SECONDS", 300))
     days = int(settings.get("ETA_HISTORY_DAYS", 90))
@@ -139,10 +159,12 @@ def estimate_eta(*, definition: Mapping | None, tasks: Iterable[Any],
                  now: datetime) -> datetime | None:
     """When the application should finish: the latest finish along its dependency graph.
 
-    A task takes its matter's typical handling time (the median of recent completions), or its
-    promised limit when the matter has no history yet. Finished tasks count as they finished;
-    open ones never finish in the past; a task waiting on others starts when the last of them
-    finishes. None when the application can no longer complete (a task rejected or cancelled).
+    A task takes its matter's typical handling time in its region (the median of the region's
+    recent completions), else in the province (every region's), else its promised limit (the
+    region's own promise, kept on the task) when the matter has no history yet. Finished tasks
+    count as they finished; open ones never finish in the past; a task waiting on others starts
+    when the last of them finishes. None when the application can no longer complete (a task
+    rejected or cancelled).
     """
     now = _aware(now)
     tasks = list(tasks)
@@ -153,15 +175,17 @@ def estimate_eta(*, definition: Mapping | None, tasks: Iterable[Any],
     steps = {step["matter"]: step for step in (definition or {}).get("steps", [])
              if step.get("matter")}
     by_matter = {_field(t, "matter"): t for t in tasks}
-    medians: dict[str, timedelta] | None = None
+    medians: dict | None = None
 
     def finish_after(matter: str, start: datetime) -> datetime:
         nonlocal medians
         if medians is None:
             medians = typical_handling_times(now=now)
-        if matter in medians:
-            return start + medians[matter]
-        limit = steps.get(matter, {}).get("promised")
+        task = by_matter.get(matter)
+        typical = medians.get((matter, _field(task, "region"))) or medians.get(matter)
+        if typical is not None:
+            return start + typical
+        limit = _field(task, "promised") or steps.get(matter, {}).get("promised")
         return due_at(start=start, limit=limit) if limit else start
 
     finishes: dict[str, datetime] = {}

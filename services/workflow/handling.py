@@ -23,6 +23,7 @@ from services.errors import (
 from services.identity import family_members
 from services.materials import vault
 from services.workflow import events
+from services.workflow.applications import officer_fence
 from services.workflow.routing import (
     department_alerts,
     dependents,
@@ -52,9 +53,11 @@ SUBJECT_ID_NUMBER_OUTPUT = "citizen_id_number"
 
 
 def task_loader(task_id: str, officer) -> Callable[[], Application]:
+    """The application holding the task, if it is the officer's: their department, their region
+    (anything else is not found, exactly like a task that does not exist)."""
     def load() -> Application:
         application = Application.objects(__raw__={"tasks": {"$elemMatch": {
-            "id": str(task_id), "department": officer.department}}}).exclude(
+            "id": str(task_id), **officer_fence(officer)}}}).exclude(
             "outbox", "events", "first_response").first()
         if application is None or not officer.department:
             raise NotFound("No such task.", "未找到该任务。", error="task_not_found")
@@ -99,7 +102,7 @@ def require_claimed_by(application: Application, task: dict, officer) -> None:
 def held_by(task: dict, officer) -> dict:
     """The filter that says the task is still claimed by this officer."""
     return {"tasks": {"$elemMatch": {"id": task["id"], "status": TaskStatus.CLAIMED.value,
-                                     "department": officer.department,
+                                     **officer_fence(officer),
                                      "claimed_by": user_id_of(officer)}}}
 
 
@@ -108,7 +111,8 @@ def find_task(tasks: list[dict], task_id: str) -> dict:
 
 
 def claim_task(*, task_id: str, officer) -> Application:
-    """An officer takes a pending task of their own department; one officer wins a race."""
+    """An officer takes a pending task of their own department and region; one officer wins a
+    race."""
     application = task_loader(task_id, officer)()
     tasks = plain_tasks(application)
     task = find_task(tasks, task_id)
@@ -121,8 +125,7 @@ def claim_task(*, task_id: str, officer) -> Application:
     eta = expected_completion(definition, tasks, now)
     raw = Application._get_collection().find_one_and_update(
         {"_id": application.pk, "tasks": {"$elemMatch": {
-            "id": task["id"], "status": TaskStatus.PENDING.value,
-            "department": officer.department}}},
+            "id": task["id"], "status": TaskStatus.PENDING.value, **officer_fence(officer)}}},
         {"$set": {"tasks.$[t].status": TaskStatus.CLAIMED.value,
                   "tasks.$[t].claimed_by": user_id_of(officer), "tasks.$[t].claimed_at": now,
                   "updated_at": now, "eta": eta},

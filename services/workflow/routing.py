@@ -37,11 +37,12 @@ def store_output(kind: str | None, value):
 
 def department_alerts(type_: str, application: Application, tasks: Iterable[dict],
                        now: datetime, data: dict) -> list[dict]:
-    """Tell the departments whose queue a task leaves: its officer, or all of the department."""
+    """Tell the departments whose queue a task leaves: its officer, or all of the department in
+    the task's region."""
     intents = []
     for task in tasks:
         recipients = [task["claimed_by"]] if task.get("claimed_by") else (
-            staff_accounts.department_officers(task["department"]))
+            staff_accounts.department_officers(task["department"], task.get("region")))
         intents += [events.intent(type_, at=now, application=application, recipient=r, task=task,
                                   data=data) for r in recipients]
     return intents
@@ -58,9 +59,10 @@ def release_ready(tasks: list[dict], definition: dict, now: datetime) -> list[di
     for task in tasks:
         if task["status"] != TaskStatus.WAITING or not set(task.get("depends_on") or []) <= done:
             continue
-        step = step_of(definition, task["matter"])
+        # The region's own promise, kept on the task when it was made (older tasks: the step's).
+        promised = task.get("promised") or step_of(definition, task["matter"]).get("promised")
         task.update(status=TaskStatus.PENDING.value, released_at=now,
-                    due_at=due_time(now, step.get("promised")),
+                    due_at=due_time(now, promised),
                     inputs={name: available[name] for name in task.get("needs") or []
                             if name in available})
         released.append(task)

@@ -47,14 +47,16 @@ class Simulator:
         self.report = report or (lambda line: log.info("%s", line))
         self.clock = clock
         self.held: dict[str, Held] = {}
-        self._accounts: dict[str, Principal] = {}
+        self._accounts: dict[tuple, Principal] = {}
 
     # What there is to do -----------------------------------------------------------------
 
-    def _account(self, department: str) -> Principal:
-        if department not in self._accounts:
-            self._accounts[department] = department_adapters.account_for(department)
-        return self._accounts[department]
+    def _account(self, task: dict) -> Principal:
+        """The adapter's account in the task's department and region."""
+        key = (task["department"], task.get("region"))
+        if key not in self._accounts:
+            self._accounts[key] = department_adapters.account_for(*key)
+        return self._accounts[key]
 
     def _open_tasks(self, status: TaskStatus) -> Iterable[tuple[str, dict]]:
         """(application id, task) of open applications' tasks in a status, oldest first."""
@@ -65,7 +67,7 @@ class Simulator:
             {"status": {"$in": [s.value for s in OPEN_APPLICATION_STATUSES]},
              "tasks": {"$elemMatch": condition}},
             {"tasks.id": 1, "tasks.status": 1, "tasks.matter": 1, "tasks.department": 1,
-             "tasks.claimed_by": 1},
+             "tasks.region": 1, "tasks.claimed_by": 1},
         ).sort("created_at", 1).limit(BATCH)
         for application in cursor:
             for task in application.get("tasks", []):
@@ -90,7 +92,7 @@ class Simulator:
         resumed = 0
         for application_id, task in self._open_tasks(TaskStatus.CLAIMED):
             if task.get("claimed_by") in accounts and task["id"] not in self.held:
-                self._hold(application_id, task, self._account(task["department"]))
+                self._hold(application_id, task, self._account(task))
                 resumed += 1
         return resumed
 
@@ -101,7 +103,7 @@ class Simulator:
 
         claimed = 0
         for application_id, task in list(self._open_tasks(TaskStatus.PENDING)):
-            officer = self._account(task["department"])
+            officer = self._account(task)
             try:
                 handling.claim_task(task_id=task["id"], officer=officer)
             except DomainError:

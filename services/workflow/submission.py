@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 import mongoengine as me
 from bson import ObjectId
+from flask import current_app
 from pymongo.errors import DuplicateKeyError
 
 from common import i18n
@@ -21,7 +22,7 @@ from models.application import (
 )
 from models.base import utcnow
 from models.user import Role, User
-from services.catalogue import joint_form, publishing
+from services.catalogue import joint_form, local, publishing
 from services.errors import (
     DomainError,
     Forbidden,
@@ -31,6 +32,7 @@ from services.errors import (
 )
 from services.identity import family_members
 from services.materials import vault
+from services.regions import divisions
 from services.workflow import applications, events, idempotency
 from services.workflow.routing import department_alerts, due_time, expected_completion
 from services.workflow.transitions import Change, definition_of, plain_tasks, transition, user_id_of
@@ -158,20 +160,42 @@ def _gather_materials(applicant: User, definition: dict, material_ids: list[str]
     return chosen
 
 
-def _new_tasks(definition: dict, now: datetime) -> list[dict]:
+def application_region(applicant: User, asked: str | None) -> str:
+    """Where an application is made: the region asked for, else where the citizen lives, else
+    the configured default (none in production: then the citizen must say)."""
+    if asked:
+        return divisions.get(asked, field="region").code
+    if applicant.region and divisions.is_known(applicant.region):
+        return applicant.region
+    default = current_app.config.get("DEFAULT_REGION")
+    if default:
+        return divisions.get(default, field="region").code
+    en = "Choose the region you apply in (a county-level division, see GET /api/v1/regions)."
+    zh = "请选择办理地（县级行政区划，见 GET /api/v1/regions）。"
+    raise ValidationFailed(en, zh, error="region_required", errors={"region": [
+        i18n.text(en, zh)]})
+
+
+def _new_tasks(definition: dict, placed: list[dict], now: datetime) -> list[dict]:
+    """One task per step, each at its department in the region that handles it there, with that
+    region's promised limit and service window."""
+    where = {p["matter"]: p for p in placed}
     tasks = []
     for step in definition["steps"]:
         ready = not step.get("depends_on")
+        here = where[step["matter"]]
         tasks.append({
             "id": uuid.uuid4().hex, "matter": step["matter"], "name": step.get("names") or {},
             "department": step["department"],
             "department_name": step.get("department_names") or {},
+            "region": here["region"], "promised": here["promised"] or {},
+            "window": here["window"] or {},
             "status": (TaskStatus.PENDING if ready else TaskStatus.WAITING).value,
             "depends_on": list(step.get("depends_on") or []),
             "material_types": list(step.get("materials") or []),
             "needs": list(step.get("inputs") or []), "inputs": {}, "outputs": {},
             "released_at": now if ready else None,
-            "due_at": due_time(now, step.get("promised")) if ready else None,
+            "due_at": due_time(now, here["promised"]) if ready else None,
             "overdue": False,
         })
     return tasks
@@ -180,9 +204,15 @@ def _new_tasks(definition: dict, now: datetime) -> list[dict]:
 def _build(*, applicant: User, bundle: str, subject: dict | None, form: dict,
            materials: list[str],
            channel: str, station: str | None, clerk_id: str | None, scoped_key: str,
-           request_fingerprint: str) -> Application:
+           request_fingerprint: str, region: str | None) -> Application:
     """The whole application, checked and built in memory (only a newborn is added first)."""
+    region = application_region(applicant, region)
     definition = _published(bundle)
+    # Every matter must find its department in the region that handles it: never a task that
+    # no officer can see.
+    placed = local.plan(definition, region)
+    if not all(p["available"] for p in placed):
+        raise local.missing_departments(definition, region, placed)
     family = family_members.family_of(str(applicant.id))  # read once: subject, prefills, newborn
     errors: dict[str, list[str]] = {}
     kind, member = _resolve_subject(subject, definition, family)
@@ -205,10 +235,11 @@ def _build(*, applicant: User, bundle: str, subject: dict | None, form: dict,
                     "name": applications.seal_name(member.name)})
     plain, protected = joint_form.split_personal(definition["form"], clean)
     now = utcnow()
-    tasks = _new_tasks(definition, now)
+    tasks = _new_tasks(definition, placed, now)
     application = Application(
         id=ObjectId(), applicant=str(applicant.id), subject=subject_doc, bundle=bundle,
         bundle_version=definition["version"], bundle_name=definition.get("names") or {},
+        region=region,
         form=plain, form_protected=protected, materials=list(chosen), material_types=chosen,
         status=ApplicationStatus.IN_PROGRESS.value, channel=channel, station=station,
         clerk=str(clerk_id) if clerk_id else None, idempotency_key=scoped_key,
@@ -269,9 +300,14 @@ def _first_for_key(scoped_key: str, request_fingerprint: str) -> Application | N
 def submit_application(*, applicant_id: str, bundle: str, subject: dict | None, form: dict | None,
                        materials: list[str] | None, idempotency_key: str, channel: str = "app",
                        station: str | None = None, clerk_id: str | None = None,
+                       region: str | None = None,
                        render: Callable[[Application], dict] | None = None) -> Application:
     """A citizen applies for a bundle once per Idempotency-Key: one task per matter, the ready
     ones pending in their departments' queues at once, the others waiting for theirs.
+
+    The application is made in `region` (default: where the citizen lives, else DEFAULT_REGION);
+    each matter goes to its department in the region at the matter's level, and a region that
+    lacks one of those departments refuses the application, naming the department and matter.
 
     The application is the record of its key (unique per caller): it is built whole and inserted
     once, with `render(application)` (the first answer) when given; a retry or a concurrent twin
@@ -287,13 +323,16 @@ def submit_application(*, applicant_id: str, bundle: str, subject: dict | None, 
     request = {"applicant": str(applicant_id), "bundle": bundle, "subject": subject,
                "form": form or {}, "materials": list(materials or []), "channel": channel,
                "station": station}
+    if region:
+        request["region"] = region  # only when asked: older keys keep their fingerprints
     request_fingerprint = idempotency.fingerprint(request)
     try:
         application = _build(
             applicant=_applicant(applicant_id, at_station=clerk_id is not None), bundle=bundle,
             subject=subject, form=form or {},
             materials=list(materials or []), channel=channel, station=station,
-            clerk_id=clerk_id, scoped_key=scoped_key, request_fingerprint=request_fingerprint)
+            clerk_id=clerk_id, scoped_key=scoped_key, request_fingerprint=request_fingerprint,
+            region=region)
     except DomainError:
         # A retry may find the world changed since its first attempt (a material rejected,
         # the bundle retired): what the key already made is still its answer.

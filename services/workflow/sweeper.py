@@ -18,10 +18,11 @@ def _overdue_condition(now: datetime) -> dict:
             "overdue": {"$ne": True}}
 
 
-def _officers_of(department: str, cache: dict[str, list[str]]) -> list[str]:
-    if department not in cache:
-        cache[department] = staff_accounts.department_officers(department)
-    return cache[department]
+def _officers_of(department: str, region: str | None,
+                 cache: dict[tuple, list[str]]) -> list[str]:
+    if (department, region) not in cache:
+        cache[(department, region)] = staff_accounts.department_officers(department, region)
+    return cache[(department, region)]
 
 
 def _mark(application: dict, task: dict, now: datetime, officers: list[str]) -> bool:
@@ -59,13 +60,13 @@ def sweep(*, now: datetime | None = None) -> int:
          "tasks": {"$elemMatch": condition}},
         {"tasks": 1, "bundle": 1},
     ).batch_size(100)
-    officers: dict[str, list[str]] = {}
+    officers: dict[tuple, list[str]] = {}
     marked = 0
     for application in candidates:
         for task in application.get("tasks", []):
             if deadlines.is_overdue(task, now) and not task.get("overdue"):
                 marked += _mark(application, task, now,
-                                _officers_of(task["department"], officers))
+                                _officers_of(task["department"], task.get("region"), officers))
     if marked:
         log.info("marked %d overdue task(s)", marked)
     return marked

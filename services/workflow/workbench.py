@@ -13,7 +13,8 @@ LATEST = datetime(9999, 12, 31, tzinfo=UTC)
 
 
 def _task_condition(officer, *, status=None, overdue=None, mine=None) -> dict:
-    condition: dict = {"department": officer.department}
+    # In the order of the queue's index: department, region, status.
+    condition: dict = applications.officer_fence(officer)
     if status:
         condition["status"] = str(status)
     else:
@@ -28,7 +29,8 @@ def _task_condition(officer, *, status=None, overdue=None, mine=None) -> dict:
 def list_tasks(*, officer, status: str | None = None, bundle: str | None = None,
                overdue: bool | None = None, mine: bool | None = None, page: int = 1,
                page_size: int = 20) -> tuple[list[dict], int]:
-    """One page of the department's tasks, most urgent first, and how many there are in all."""
+    """One page of the department's tasks in the officer's region, most urgent first, and how
+    many there are in all."""
     if not officer.department:
         return [], 0
     condition = _task_condition(officer, status=status, overdue=overdue, mine=mine)
@@ -38,7 +40,7 @@ def list_tasks(*, officer, status: str | None = None, bundle: str | None = None,
     pipeline = [
         {"$match": match},
         {"$project": {"bundle": 1, "bundle_name": 1, "bundle_version": 1, "status": 1,
-                      "channel": 1, "station": 1, "created_at": 1, "tasks": 1}},
+                      "region": 1, "channel": 1, "station": 1, "created_at": 1, "tasks": 1}},
         {"$unwind": "$tasks"},
         {"$match": {f"tasks.{k}": v for k, v in condition.items()}},
         {"$addFields": {"due_time": {"$ifNull": ["$tasks.due_at", LATEST]}}},
@@ -56,13 +58,14 @@ def _queue_item(row: dict, officer) -> dict:
     return {
         "id": task["id"], "matter": task["matter"],
         "name": i18n.pick(task.get("name")) or task["matter"],
-        "department": task["department"], "status": task["status"],
+        "department": task["department"], "region": task.get("region"),
+        "status": task["status"],
         "depends_on": task.get("depends_on") or [], "due_at": task.get("due_at"),
         "overdue": bool(task.get("overdue")), "released_at": task.get("released_at"),
         "claimed_at": task.get("claimed_at"),
         "claimed_by_me": task.get("claimed_by") == str(officer.id),
         "application": {
-            "id": str(row["_id"]), "bundle": row["bundle"],
+            "id": str(row["_id"]), "bundle": row["bundle"], "region": row.get("region"),
             "bundle_name": i18n.pick(row.get("bundle_name")) or row["bundle"],
             "status": row["status"], "channel": row.get("channel"),
             "station": row.get("station"), "created_at": row.get("created_at")},
@@ -70,9 +73,10 @@ def _queue_item(row: dict, officer) -> dict:
 
 
 def get_task(*, task_id: str, officer) -> Application:
-    """The application holding one of the department's tasks; any other task is not found."""
+    """The application holding one of the department's tasks in the officer's region; any other
+    task (another department's, another region's) is not found."""
     application = (Application.objects(__raw__={"tasks": {"$elemMatch": {
-        "id": str(task_id), "department": officer.department}}}).exclude("outbox").first()
+        "id": str(task_id), **applications.officer_fence(officer)}}}).exclude("outbox").first()
         if officer.department else None)
     if application is None:
         raise NotFound("No such task.", "未找到该任务。", error="task_not_found")
@@ -90,7 +94,7 @@ def task_view(application: Application, task_id: str, officer) -> dict:
     subject = application.subject or {}
     return {
         "id": task.id, "matter": task.matter, "name": i18n.pick(task.name) or task.matter,
-        "department": task.department, "status": task.status,
+        "department": task.department, "region": task.region, "status": task.status,
         "depends_on": list(task.depends_on or []),
         "waiting_for": [t.matter for t in application.tasks if t.matter in task.depends_on
                         and t.status != TaskStatus.COMPLETED],
@@ -109,6 +113,7 @@ def task_view(application: Application, task_id: str, officer) -> dict:
             "id": str(application.id), "bundle": application.bundle,
             "bundle_name": i18n.pick(application.bundle_name) or application.bundle,
             "bundle_version": application.bundle_version, "status": application.status,
+            "region": application.region,
             "channel": application.channel, "station": application.station,
             "created_at": application.created_at,
             "subject": {"kind": subject.get("kind"), "relation": subject.get("relation"),

@@ -9,13 +9,18 @@ request for an actor and which status each actor must get:
 
 The builder runs once per actor against the same world (so it can create a fresh object each
 time: a DELETE by one actor does not spoil the next), and returns a URL or a `Call`. Objects of
-the world belong to `citizen_a`; `citizen_b` is the other citizen who must get 404; `officer`
-works in `RIGHT_DEPARTMENT`, `officer_other` in `OTHER_DEPARTMENT`; `clerk` at `STATION`;
+the world belong to `citizen_a`, who lives in `REGION` (their applications are made there);
+`citizen_b` is the other citizen who must get 404; `officer` works in `RIGHT_DEPARTMENT` in
+`REGION`, `officer_other` in `OTHER_DEPARTMENT` in `REGION`, `officer_elsewhere` in
+`RIGHT_DEPARTMENT` in `OTHER_REGION` (the same department of another region); `clerk` at `STATION`;
 `agent` is at the service desk of `RIGHT_REGION` (citizen A's, by default), `agent_other` at
 that of `OTHER_REGION`;
 `partner` holds every scope; `expired` and `forged` carry citizen A's identity in a token that
 is expired / signed with a key we do not have. When `expired`/`forged` are not given they expect
 what `anonymous` gets (a public route ignores a bad token; a protected one answers 401).
+
+Every workbench route names what `officer`, `officer_other` and `officer_elsewhere` get, never
+by default: the department and the region are both fences, and each must be shown to hold.
 """
 import itertools
 from collections.abc import Callable
@@ -38,13 +43,18 @@ from tests.helpers import (
     partner_token,
 )
 
-ACTORS = ("anonymous", "citizen_a", "citizen_b", "officer", "officer_other", "clerk", "agent",
-          "agent_other", "admin", "partner", "expired", "forged")
-USERS = ("citizen_a", "citizen_b", "officer", "officer_other", "clerk", "agent", "agent_other",
+ACTORS = ("anonymous", "citizen_a", "citizen_b", "officer", "officer_other", "officer_elsewhere",
+          "clerk", "agent", "agent_other", "admin", "partner", "expired", "forged")
+USERS = ("citizen_a", "citizen_b", "officer", "officer_other", "officer_elsewhere", "clerk",
+         "agent", "agent_other", "admin")
+STAFF = ("officer", "officer_other", "officer_elsewhere", "clerk", "agent", "agent_other",
          "admin")
-STAFF = ("officer", "officer_other", "clerk", "agent", "agent_other", "admin")
+# The officers whose answers on a workbench route are never left to a default.
+OFFICERS = ("officer", "officer_other", "officer_elsewhere")
 RIGHT_DEPARTMENT = "public_security"
 OTHER_DEPARTMENT = "taxation"
+REGION = "330381"  # Ruian: where citizen A lives and applies
+OTHER_REGION = "330102"  # Hangzhou Shangcheng
 STATION = "ruian-hospital"
 RIGHT_REGION = "330381"  # citizen A chose none: the default region's desk serves them
 OTHER_REGION = "330102"
@@ -65,6 +75,14 @@ class Call:
 
 Builder = Callable[["World", str], "Call | str"]
 Expected = int | set[int] | frozenset[int]
+
+
+class Expectations(dict):
+    """Statuses by actor, remembering which actors were named rather than defaulted."""
+
+    def __init__(self, values: dict, named):
+        super().__init__(values)
+        self.named = frozenset(named)
 
 
 @dataclass
@@ -90,12 +108,14 @@ class World:
         self.client_ = client
         self.citizen_a = make_citizen(
             phone=self.fresh_phone(), name="Citizen A",
-            id_number=numbers.make_id_number("330381", date(1990, 3, 7), 11, "male"))
+            id_number=numbers.make_id_number("330381", date(1990, 3, 7), 11, "male"),
+            region=REGION)
         self.citizen_b = make_citizen(
             phone=self.fresh_phone(), name="Citizen B",
             id_number=numbers.make_id_number("330381", date(1992, 6, 9), 22, "female"))
-        self.officer = make_officer(RIGHT_DEPARTMENT)
-        self.officer_other = make_officer(OTHER_DEPARTMENT)
+        self.officer = make_officer(RIGHT_DEPARTMENT, region=REGION)
+        self.officer_other = make_officer(OTHER_DEPARTMENT, region=REGION)
+        self.officer_elsewhere = make_officer(RIGHT_DEPARTMENT, region=OTHER_REGION)
         self.clerk = make_clerk(STATION)
         self.agent = make_agent(RIGHT_REGION)
         self.agent_other = make_agent(OTHER_REGION)
@@ -146,12 +166,12 @@ def by_actor(default: Expected | None = None, **statuses: Expected) -> dict[str,
     result = {actor: default for actor in ACTORS if actor not in ("expired", "forged")
               and default is not None}
     result.update(statuses)
-    return result
+    return Expectations(result, statuses)
 
 
 def public(status: Expected) -> dict[str, Expected]:
     """Anyone, with or without a token, gets the same answer."""
-    return by_actor(status)
+    return Expectations(by_actor(status), ACTORS)
 
 
 def citizen_only(ok: Expected, **overrides: Expected) -> dict[str, Expected]:

@@ -3,6 +3,7 @@ citizen's checklist, and maintenance by admins only."""
 import itertools
 
 from services.catalogue import admin as catalogue_admin
+from services.catalogue import local
 from tests import workflow_support as ws
 from tests.api.authz_matrix import Call, Entry, admin_only, citizen_only, public
 
@@ -71,3 +72,29 @@ ENTRIES["PATCH /api/v1/admin/bundles/<code>"] = Entry(
                               json={"synonyms": ["矩阵"]}), admin_only(200))
 ENTRIES["POST /api/v1/admin/bundles/<code>/retire"] = Entry(
     lambda world, actor: f"/api/v1/admin/bundles/{_fresh_bundle()}/retire", admin_only(200))
+
+
+# ── Regions and local implementation (实施清单) ───────────────────────────────────────────────
+
+
+def _local_call(world, actor, body: dict | None = None) -> Call:
+    ws.load_catalogue()
+    return Call("/api/v1/admin/matters/citizen_card/regions/330102", json=body)
+
+
+def _local_delete(world, actor) -> Call:
+    ws.load_catalogue()
+    local.set_local(matter="citizen_card", region="330105",
+                    promised={"value": 2, "unit": "working_days"})
+    return Call("/api/v1/admin/matters/citizen_card/regions/330105")
+
+
+ENTRIES.update({
+    "GET /api/v1/regions": Entry(lambda w, a: "/api/v1/regions", public(200)),
+    "GET /api/v1/admin/matters/<code>/regions/<region>": Entry(_local_call, admin_only(200)),
+    "PUT /api/v1/admin/matters/<code>/regions/<region>": Entry(
+        lambda w, a: _local_call(w, a, {"promised": {"value": 40, "unit": "minutes"}}),
+        admin_only(200)),
+    "DELETE /api/v1/admin/matters/<code>/regions/<region>": Entry(_local_delete,
+                                                                   admin_only(204)),
+})

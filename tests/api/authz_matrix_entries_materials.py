@@ -82,9 +82,10 @@ def _review(world, actor):
 
 
 # The owner, and the officer whose task needs the material; nobody else, admins included.
-READERS = {"citizen_b": 404, "officer": 200, "officer_other": 404, "clerk": 404, "agent": 404,
-           "agent_other": 404, "admin": 404}
-OFFICERS_ONLY = {"officer_other": 404, "clerk": 403, "admin": 403}
+# The police of another region read nothing of a Ruian application's materials.
+READERS = {"citizen_b": 404, "officer": 200, "officer_other": 404, "officer_elsewhere": 404,
+           "clerk": 404, "agent": 404, "agent_other": 404, "admin": 404}
+OFFICERS_ONLY = {"officer_other": 404, "officer_elsewhere": 404, "clerk": 403, "admin": 403}
 
 ENTRIES.update({
     "POST /api/v1/materials": Entry(_upload, citizen_only(201)),

@@ -107,8 +107,8 @@ def _replay(world, actor):
 
 
 # Another person's notification is not found, whoever asks (staff included).
-NOT_THEIRS = {"citizen_b": 404, "officer": 404, "officer_other": 404, "clerk": 404,
-              "agent": 404, "agent_other": 404, "admin": 404}
+NOT_THEIRS = {"citizen_b": 404, "officer": 404, "officer_other": 404, "officer_elsewhere": 404,
+              "clerk": 404, "agent": 404, "agent_other": 404, "admin": 404}
 
 ENTRIES.update({
     # Citizens read their notifications; staff read the workflow's alerts to them.

@@ -12,6 +12,8 @@ from tests.api.authz_matrix import Call, Entry, staff_only
 ENTRIES: dict[str, Entry] = {}
 _keys = itertools.count(1)
 BASE = "/api/v1/workbench/assisted-applications"
+# A station's routes are the clerk's: officers of any department or region are refused.
+OFFICERS_REFUSED = {"officer": 403, "officer_other": 403, "officer_elsewhere": 403}
 
 
 def _clerk(world):
@@ -92,12 +94,16 @@ def _apply(world, actor):
 # Clerks only: citizens (the applicant included) use their own routes, officers their queue.
 ENTRIES.update({
     "POST /api/v1/workbench/assisted-applications/consent": Entry(
-        _send_code, staff_only(clerk=202)),
+        _send_code, staff_only(clerk=202, **OFFICERS_REFUSED)),
     "POST /api/v1/workbench/assisted-applications/consent/verify": Entry(
-        _verify, staff_only(clerk=201)),
-    "POST /api/v1/workbench/assisted-applications/scans": Entry(_scan, staff_only(clerk=201)),
-    "POST /api/v1/workbench/assisted-applications": Entry(_apply, staff_only(clerk=201)),
-    "GET /api/v1/workbench/assisted-applications": Entry(_station_list, staff_only(clerk=200)),
+        _verify, staff_only(clerk=201, **OFFICERS_REFUSED)),
+    "POST /api/v1/workbench/assisted-applications/scans": Entry(
+        _scan, staff_only(clerk=201, **OFFICERS_REFUSED)),
+    "POST /api/v1/workbench/assisted-applications": Entry(
+        _apply, staff_only(clerk=201, **OFFICERS_REFUSED)),
+    "GET /api/v1/workbench/assisted-applications": Entry(
+        _station_list, staff_only(clerk=200, **OFFICERS_REFUSED)),
     "GET /api/v1/workbench/assisted-applications/<application_id>": Entry(
-        lambda w, a: f"{BASE}/{_assisted_application(w)}", staff_only(clerk=200)),
+        lambda w, a: f"{BASE}/{_assisted_application(w)}",
+        staff_only(clerk=200, **OFFICERS_REFUSED)),
 })

@@ -81,7 +81,9 @@ def _officer_call(action: str, body: dict):
     return build
 
 
-OFFICERS_ONLY = {"officer_other": 404, "clerk": 403, "admin": 403}
+# The task is citizen A's, in their region (Ruian), at the right department: another department
+# and the same department of another region find nothing there, exactly as a missing task.
+OFFICERS_ONLY = {"officer_other": 404, "officer_elsewhere": 404, "clerk": 403, "admin": 403}
 
 ENTRIES.update({
     "GET /api/v1/applications": Entry(lambda w, a: "/api/v1/applications", citizen_only(200)),
@@ -100,7 +102,8 @@ ENTRIES.update({
         _supplement, citizen_only(200, citizen_b=404)),
     "GET /api/v1/workbench/tasks": Entry(
         lambda w, a: "/api/v1/workbench/tasks",
-        staff_only(officer=200, officer_other=200, clerk=403, admin=403)),
+        staff_only(officer=200, officer_other=200, officer_elsewhere=200, clerk=403,
+                   admin=403)),
     "GET /api/v1/workbench/tasks/<task_id>": Entry(
         _waiting_police_task, staff_only(officer=200, **OFFICERS_ONLY)),
     "POST /api/v1/workbench/tasks/<task_id>/claim": Entry(

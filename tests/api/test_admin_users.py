@@ -4,7 +4,8 @@ from tests.helpers import make_citizen
 
 
 def seed_department(code="public_security"):
-    Department(code=code, name={"zh-CN": "公安", "en": "Public security"}).save()
+    Department(code=code, name={"zh-CN": "公安", "en": "Public security"},
+               regions=["330381"]).save()
 
 
 def test_an_admin_creates_an_officer_who_can_then_sign_in(client, as_admin):

@@ -9,7 +9,7 @@ import pkgutil
 import pytest
 
 import tests.api as package
-from tests.api.authz_matrix import ACTORS, Call, Entry, World
+from tests.api.authz_matrix import ACTORS, OFFICERS, Call, Entry, World
 
 # Not API resources: documentation, the OpenAPI document, static files and the probes.
 EXCLUDED_PREFIXES = ("/docs", "/static")
@@ -59,6 +59,22 @@ def test_every_entry_says_what_each_actor_gets():
     for route, entry in ENTRIES.items():
         for actor in ACTORS:
             assert entry.expected(actor), (route, actor)
+
+
+def test_every_workbench_route_names_what_each_officer_gets_in_and_out_of_their_region():
+    """The department and the region are both fences: an officer of the same department in the
+    same region, of another department, and of the same department in another region are each
+    named on every workbench route, never left to a default."""
+    unnamed = {}
+    for route, entry in ENTRIES.items():
+        if "/workbench/" not in route:
+            continue
+        named = getattr(entry.expect, "named", frozenset(entry.expect))
+        missing = [actor for actor in OFFICERS if actor not in named]
+        if missing:
+            unnamed[route] = missing
+    assert not unnamed, "workbench routes leaving officers to a default: " + "; ".join(
+        f"{route}: {', '.join(actors)}" for route, actors in sorted(unnamed.items()))
 
 
 def _send(world: World, actor: str, method: str, call: Call | str):

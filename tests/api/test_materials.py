@@ -41,11 +41,12 @@ def upload(client, data: bytes, type_code="parent_id_card", name="photo.jpg",
 
 
 def application_with(owner, material_ids, *, department="public_security",
-                     material_types=("parent_id_card",), matter="newborn_household_registration"):
-    """An application given these materials, with one task of `department` whose matter needs
-    `material_types`."""
-    task = Task(id=uuid.uuid4().hex, matter=matter, department=department, status="pending",
-                material_types=list(material_types))
+                     material_types=("parent_id_card",), matter="newborn_household_registration",
+                     region="330381"):
+    """An application given these materials, with one task of `department` in `region` whose
+    matter needs `material_types`."""
+    task = Task(id=uuid.uuid4().hex, matter=matter, department=department, region=region,
+                status="pending", material_types=list(material_types))
     return Application(applicant=str(owner.id), bundle="newborn", bundle_version=1,
                        materials=[str(m) for m in material_ids], tasks=[task]).save()
 

@@ -2,6 +2,7 @@
 from common import crypto
 from models.catalogue import Department
 from models.user import User
+from tests import workflow_support as ws
 
 
 def test_the_development_seed_creates_an_officer_per_department_a_clerk_and_an_admin(app, client):
@@ -20,6 +21,23 @@ def test_the_development_seed_creates_an_officer_per_department_a_clerk_and_an_a
     assert User.objects.count() == len(usernames)
 
 
+def test_the_development_seed_has_officers_in_shangcheng_and_above_ruian_and_shangcheng(
+        app, client):
+    ws.load_catalogue()
+    app.test_cli_runner().invoke(args=["users", "seed-dev"])
+    regions = dict(User.objects(role="officer").scalar("username", "region"))
+    assert regions["officer.public_security"] == "330381"
+    assert regions["officer.public_security.330102"] == "330102"
+    assert regions["officer.hrss.330102"] == "330102"
+    assert regions["officer.public_security.330300"] == "330300"  # Wenzhou: city-level matters
+    assert regions["officer.transport.330000"] == "330000"  # the province: ETC
+    assert "officer.health.330300" not in regions  # no city-level health matter
+    tokens = client.post("/api/v1/auth/staff-login", json={
+        "username": "officer.public_security.330102", "password": "onething-dev"},
+        expect=200).get_json()
+    assert tokens["user"]["region"] == "330102"
+
+
 def test_seeded_departments_decide_which_officers_exist(app):
     Department(code="education", name={"zh-CN": "教育局", "en": "Education"}).save()
     app.test_cli_runner().invoke(args=["users", "seed-dev"])
@@ -34,7 +52,8 @@ def test_development_accounts_are_never_created_in_production(app, monkeypatch):
 
 
 def test_create_staff_makes_an_account_that_signs_in(app, client):
-    Department(code="taxation", name={"zh-CN": "税务", "en": "Taxation"}).save()
+    Department(code="taxation", name={"zh-CN": "税务", "en": "Taxation"},
+               regions=["330381"]).save()
     result = app.test_cli_runner().invoke(args=[
         "users", "create-staff", "--username", "officer.tax.9", "--role", "officer",
         "--department", "taxation", "--region", "330381", "--password", "a-long-password"])

@@ -122,13 +122,18 @@ def test_a_newborns_issued_id_number_is_recorded_once():
 
 
 def test_staff_accounts_need_their_post_and_a_long_enough_password():
-    Department(code="public_security", name={"zh-CN": "公安", "en": "Public security"}).save()
+    Department(code="public_security", name={"zh-CN": "公安", "en": "Public security"},
+               regions=["330381"]).save()
     officer = staff_accounts.create_staff(username="Officer.PS", password="long-enough-1",
-                                    role="officer", department="public_security")
+                                    role="officer", department="public_security",
+                                    region="330381")
     assert officer.username == "officer.ps" and officer.password_hash.startswith("$argon2id$")
     cases = [
         ({"role": "officer"}, "department"),
         ({"role": "officer", "department": "no_such_department"}, "department"),
+        ({"role": "officer", "department": "public_security"}, "region"),
+        # Shangcheng has no police in this catalogue: nobody could work its tasks there.
+        ({"role": "officer", "department": "public_security", "region": "330102"}, "region"),
         ({"role": "clerk"}, "station"),
         ({"role": "admin", "password": "short"}, "password"),
         ({"role": "citizen"}, "role"),

@@ -35,14 +35,15 @@ DEFINITION = {"code": "newborn", "version": 1, "steps": [
 ]}
 
 
-def tasks_at_submission(released_at=NOW):
+def tasks_at_submission(released_at=NOW, region=None, promised=None):
     tasks = []
     for step in DEFINITION["steps"]:
         ready = not step["depends_on"]
         tasks.append({"id": uuid.uuid4().hex, "matter": step["matter"],
                       "depends_on": step["depends_on"],
                       "status": "pending" if ready else "waiting",
-                      "released_at": released_at if ready else None})
+                      "released_at": released_at if ready else None,
+                      "region": region, "promised": (promised or {}).get(step["matter"])})
     return tasks
 
 
@@ -50,12 +51,14 @@ def task_of(tasks, matter):
     return next(t for t in tasks if t["matter"] == matter)
 
 
-def completed_history(matter, handling_minutes, *, completed_at=NOW - timedelta(days=1)):
-    """Past applications in which the matter took the given times to handle."""
+def completed_history(matter, handling_minutes, *, completed_at=NOW - timedelta(days=1),
+                      region="330381"):
+    """Past applications in which the matter took the given times to handle in a region."""
     for handled in handling_minutes:
         Application(applicant="someone", bundle="newborn", bundle_version=1, status="completed",
                     tasks=[{"id": uuid.uuid4().hex, "matter": matter, "department": "health",
-                            "status": "completed", "completed_at": completed_at,
+                            "region": region, "status": "completed",
+                            "completed_at": completed_at,
                             "released_at": completed_at - timedelta(minutes=handled)}]).save()
 
 
@@ -108,6 +111,32 @@ def test_typical_handling_times_replace_promises_once_there_is_history():
     completed_history("medical_insurance_enrolment", [10, 12])  # median 11
     eta = deadlines.estimate_eta(definition=DEFINITION, tasks=tasks_at_submission(), now=NOW)
     assert eta == NOW + timedelta(minutes=30 + 6 + 11)
+
+
+def test_a_region_is_expected_to_work_at_its_own_pace_else_at_the_provinces():
+    completed_history("newborn_household_registration", [4, 6, 8], region="330381")  # 6
+    completed_history("newborn_household_registration", [40, 50], region="330102")  # 45
+    completed_history("medical_insurance_enrolment", [10, 12], region="330381")  # 11
+    completed_history("medical_insurance_enrolment", [30], region="330102")  # 30
+
+    ruian = deadlines.estimate_eta(definition=DEFINITION, now=NOW,
+                                   tasks=tasks_at_submission(region="330381"))
+    shangcheng = deadlines.estimate_eta(definition=DEFINITION, now=NOW,
+                                        tasks=tasks_at_submission(region="330102"))
+    # Gongshu has no history of its own: the province's, every region's together.
+    gongshu = deadlines.estimate_eta(definition=DEFINITION, now=NOW,
+                                     tasks=tasks_at_submission(region="330105"))
+
+    assert ruian == NOW + timedelta(minutes=30 + 6 + 11)
+    assert shangcheng == NOW + timedelta(minutes=30 + 45 + 30)
+    assert gongshu == NOW + timedelta(minutes=30 + 8 + 12)  # medians of 4,6,8,40,50; 10,12,30
+
+
+def test_without_history_a_region_is_held_to_its_own_promise():
+    eta = deadlines.estimate_eta(
+        definition=DEFINITION, now=NOW, tasks=tasks_at_submission(
+            region="330102", promised={"birth_medical_certificate": minutes(20)}))
+    assert eta == NOW + timedelta(minutes=20 + 15 + 60)
 
 
 def test_history_older_than_the_window_is_ignored(app, monkeypatch):

@@ -193,6 +193,19 @@ def test_the_simulator_finishes_the_seven_newborn_matters_in_dependency_order(ne
     assert transitions.reveal(enrolment.inputs["citizen_id_number"]) == issued
 
 
+def test_each_region_is_worked_by_its_own_adapters(newborn_catalogue):
+    ruian, shangcheng = submit_newborn(), submit_newborn(make_citizen(region="330102"))
+
+    Simulator(speed=INSTANT).run(once=True)
+
+    for application, region in ((ruian, "330381"), (shangcheng, "330102")):
+        stored = Application.objects.get(id=application.id)
+        birth = stored.task_for("birth_medical_certificate")
+        assert birth.status == "completed" and birth.region == region
+        assert User.objects.get(id=birth.claimed_by).region == region
+    assert User.objects(username="adapter.health.330102").count() == 1
+
+
 def test_a_task_an_officer_claimed_first_is_left_to_the_officer(newborn_catalogue):
     application = submit_newborn()
     officer = make_officer("health")

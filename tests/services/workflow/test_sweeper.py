@@ -12,7 +12,8 @@ NOW = datetime.now(UTC)
 
 def task(matter="newborn_household_registration", department="public_security", **fields):
     return {"id": uuid.uuid4().hex, "matter": matter, "department": department,
-            "status": "pending", "released_at": NOW - timedelta(hours=1), **fields}
+            "region": "330381", "status": "pending", "released_at": NOW - timedelta(hours=1),
+            **fields}
 
 
 def application(*tasks, status="in_progress"):
@@ -27,6 +28,7 @@ def overdue_events(app):
 def test_a_pending_task_past_its_due_time_is_marked_recorded_and_its_department_alerted():
     officers = {str(make_officer("public_security").id), str(make_officer("public_security").id)}
     make_officer("health")
+    make_officer("public_security", region="330102")  # the same department elsewhere: not told
     late = task(due_at=NOW - timedelta(minutes=1))
     app = application(late)
 
