@@ -14,9 +14,11 @@ from services.errors import InvalidState, NotFound
 def _visible_handoffs(staff):
     query = Handoff.objects
     if staff.role == Role.OFFICER:
-        # An officer sees what concerns their department, and what concerns no bundle yet.
-        query = query.filter(__raw__={"$or": [{"departments": staff.department},
-                                               {"departments": {"$size": 0}}]})
+        # An officer sees what concerns their department, and what concerns no bundle yet, of
+        # citizens of their own region.
+        query = query.filter(__raw__={"region": staff.region or None,
+                                      "$or": [{"departments": staff.department},
+                                              {"departments": {"$size": 0}}]})
     return query
 
 

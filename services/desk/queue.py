@@ -49,6 +49,7 @@ def hand_over(*, conversation: Conversation, citizen, reason: str, words: str, l
     if handoff is None:
         handoff = Handoff(conversation=str(conversation.id), citizen=str(citizen.id),
                           bundle=conversation.bundle, departments=departments, locale=locale,
+                          region=citizens.region_of(citizen),
                           reason=words[:500], application=application_id).save()
         log.info("conversation %s handed over to the desk (%s, %s)", conversation.id,
                  handoff.id, reason)

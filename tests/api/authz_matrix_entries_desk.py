@@ -5,6 +5,9 @@ from models.conversation import Conversation
 from services.desk import conversations as desk
 from tests.api.authz_matrix import RIGHT_REGION, Call, Entry, staff_only
 
+# Officers see no conversations, whatever their department or region.
+NO_OFFICERS = {"officer": 403, "officer_other": 403, "officer_elsewhere": 403}
+
 ENTRIES: dict[str, Entry] = {}
 DESK = "/api/v1/workbench/conversations"
 
@@ -26,15 +29,16 @@ def _held(world) -> Conversation:
 IN_REGION = {"agent_other": 404}
 
 ENTRIES.update({
-    f"GET {DESK}": Entry(lambda w, a: DESK, staff_only(agent=200, agent_other=200)),
+    f"GET {DESK}": Entry(lambda w, a: DESK, staff_only(**NO_OFFICERS, agent=200, agent_other=200)),
     f"GET {DESK}/<conversation_id>": Entry(
-        lambda w, a: f"{DESK}/{_waiting(w).id}", staff_only(agent=200, **IN_REGION)),
+        lambda w, a: f"{DESK}/{_waiting(w).id}", staff_only(**NO_OFFICERS, agent=200, **IN_REGION)),
     f"POST {DESK}/<conversation_id>/claim": Entry(
         lambda w, a: Call(f"{DESK}/{_waiting(w).id}/claim"),
-        staff_only(agent=200, **IN_REGION)),
+        staff_only(**NO_OFFICERS, agent=200, **IN_REGION)),
     f"POST {DESK}/<conversation_id>/messages": Entry(
         lambda w, a: Call(f"{DESK}/{_held(w).id}/messages", json={"text": "您好"}),
-        staff_only(agent=201, **IN_REGION)),
+        staff_only(**NO_OFFICERS, agent=201, **IN_REGION)),
     f"POST {DESK}/<conversation_id>/close": Entry(
-        lambda w, a: Call(f"{DESK}/{_held(w).id}/close"), staff_only(agent=200, **IN_REGION)),
+        lambda w, a: Call(f"{DESK}/{_held(w).id}/close"),
+        staff_only(**NO_OFFICERS, agent=200, **IN_REGION)),
 })

@@ -98,7 +98,7 @@ def _reform(world, actor):
     return "/api/v1/stats/reform?bundle=newborn&region=330381&from=2026-01-01"
 
 
-OFFICERS_ONLY = {"officer_other": 404, "clerk": 403, "admin": 403}
+OFFICERS_ONLY = {"officer_other": 404, "officer_elsewhere": 404, "clerk": 403, "admin": 403}
 
 ENTRIES.update({
     "GET /api/v1/applications/<application_id>/ratings": Entry(
@@ -108,7 +108,8 @@ ENTRIES.update({
         _rate, citizen_only(201, citizen_b=404)),
     "GET /api/v1/workbench/rectifications": Entry(
         lambda w, a: "/api/v1/workbench/rectifications",
-        staff_only(officer=200, officer_other=200, clerk=403, admin=403)),
+        staff_only(officer=200, officer_other=200, officer_elsewhere=200, clerk=403,
+                   admin=403)),
     "POST /api/v1/workbench/rectifications/<case_id>/reply": Entry(
         lambda w, a: Call(f"/api/v1/workbench/rectifications/{_case(w, replied=False)}/reply",
                           json={"text": "We looked into it"}),

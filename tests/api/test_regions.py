@@ -163,7 +163,8 @@ def test_a_station_applies_in_its_own_region(client, as_clerk):
 def test_the_bundle_page_shows_each_regions_own_promise_and_window(client):
     standard = client.get("/api/v1/bundles/newborn", expect=200).get_json()
     birth = next(s for s in standard["steps"] if s["matter"] == "birth_medical_certificate")
-    assert birth["promised"] == {"value": 30, "unit": "minutes"} and birth.get("region") is None
+    # The province's promise (the article's: the birth certificate within 10 minutes).
+    assert birth["promised"] == {"value": 10, "unit": "minutes"} and birth.get("region") is None
 
     shangcheng = client.get("/api/v1/bundles/newborn", query_string={"region": "330102"},
                             expect=200).get_json()
@@ -181,7 +182,7 @@ def test_the_bundle_page_shows_each_regions_own_promise_and_window(client):
     ruian = client.get("/api/v1/bundles/newborn", query_string={"region": "330381"},
                        headers={"Accept-Language": "zh-CN"}, expect=200).get_json()
     steps = {s["matter"]: s for s in ruian["steps"]}
-    assert steps["citizen_card"]["promised"] == {"value": 45, "unit": "minutes"}
+    assert steps["citizen_card"]["promised"] == {"value": 15, "unit": "minutes"}  # the province's
     assert steps["citizen_card"]["window"]["address"] == "瑞安市民中心 社保综合窗口"
     assert steps["citizen_card"]["region_name"] == "瑞安市"
 

@@ -60,7 +60,7 @@ def test_a_shangcheng_family_is_served_by_shangcheng_alone_and_hears_from_each_d
     # Shangcheng's own promise and window (实施清单), not Ruian's.
     assert tasks["birth_medical_certificate"]["promised"] == {"value": 20, "unit": "minutes"}
     assert "Shangcheng" in tasks["newborn_household_registration"]["window"]["address"]
-    assert tasks["vaccination_certificate"]["promised"] == {"value": 30, "unit": "minutes"}
+    assert tasks["vaccination_certificate"]["promised"] == {"value": 10, "unit": "minutes"}
 
     here = {d: client.as_(make_officer(d, region=SHANGCHENG)) for d in ws.NEWBORN_DEPARTMENTS}
     ruian = {d: client.as_(make_officer(d, region=RUIAN)) for d in ws.NEWBORN_DEPARTMENTS}

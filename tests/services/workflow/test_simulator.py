@@ -194,7 +194,7 @@ def test_the_simulator_finishes_the_seven_newborn_matters_in_dependency_order(ne
 
 
 def test_each_region_is_worked_by_its_own_adapters(newborn_catalogue):
-    ruian, shangcheng = submit_newborn(), submit_newborn(make_citizen(region="330102"))
+    ruian, shangcheng = submit_newborn(), submit_newborn(verified_citizen(region="330102"))
 
     Simulator(speed=INSTANT).run(once=True)
 
