@@ -49,9 +49,19 @@ def idempotency_key_required(view):
     return wrapper
 
 
-def _first_answer(application) -> dict:
+def render_first_answer(application) -> dict:
     """The answer to the request that made the application, kept on it for its retries."""
     return ApplicationSchema().dump(applications.citizen_view(application))
+
+
+def created(application):
+    """201 with the first answer again, exactly (a retry or a concurrent twin gets it too)."""
+    body = applications.first_answer(application) or render_first_answer(application)
+    response = jsonify(body)
+    response.status_code = 201
+    response.headers["Location"] = url_for("applications.ApplicationById",
+                                           application_id=body["id"])
+    return response
 
 
 @blp.route("")
@@ -73,14 +83,8 @@ class Applications(MethodView):
         """Apply for a bundle: one joint form, materials given once, every department at once"""
         application = submission.submit_application(
             applicant_id=current_user().id, idempotency_key=request.headers["Idempotency-Key"],
-            render=_first_answer, **payload)
-        # A retry (or a concurrent twin) gets the first answer again, exactly.
-        body = applications.first_answer(application) or _first_answer(application)
-        response = jsonify(body)
-        response.status_code = 201
-        response.headers["Location"] = url_for("applications.ApplicationById",
-                                               application_id=body["id"])
-        return response
+            render=render_first_answer, **payload)
+        return created(application)
 
 
 @blp.route("/<application_id>")

@@ -1,25 +1,25 @@
 """Proactive offers: what a life event or an enrolment season brought the citizen."""
-from flask import jsonify, request, url_for
+from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from api.applications import IDEMPOTENCY_HEADER, idempotency_key_required
+from api.applications import (
+    IDEMPOTENCY_HEADER,
+    created,
+    idempotency_key_required,
+    render_first_answer,
+)
 from api.auth import auth_required, current_user
 from api.schemas.applications import ApplicationSchema
 from api.schemas.errors import documented
 from api.schemas.offers import OfferAcceptSchema, OfferQueryArgsSchema, OfferSchema
 from models.user import Role
 from services.offers import offers
-from services.workflow import applications
 
 blp = Blueprint("offers", __name__, url_prefix="/api/v1/me/offers",
                 description="Proactive offers: the one thing, started before the citizen asks")
 
 NOT_FOUND = documented(blp, 404, "offer_not_found", "No such offer.")
-
-
-def _first_answer(application) -> dict:
-    return ApplicationSchema().dump(applications.citizen_view(application))
 
 
 @blp.route("")
@@ -55,13 +55,8 @@ class OfferAcceptance(MethodView):
         """Apply in one call (prefill under my answers); every further tap answers the same"""
         application = offers.accept(offer_id=offer_id, citizen=current_user(),
                                     idempotency_key=request.headers["Idempotency-Key"],
-                                    render=_first_answer, **payload)
-        body = applications.first_answer(application) or _first_answer(application)
-        response = jsonify(body)
-        response.status_code = 201
-        response.headers["Location"] = url_for("applications.ApplicationById",
-                                               application_id=body["id"])
-        return response
+                                    render=render_first_answer, **payload)
+        return created(application)
 
 
 @blp.route("/<offer_id>/decline")

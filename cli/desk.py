@@ -1,8 +1,8 @@
 """`flask desk ...`: jobs of the service desk (conversations waiting too long)."""
-import time
 
 import click
 
+from cli import repeat
 from services.desk import sweeper
 
 
@@ -12,13 +12,7 @@ def group():
 
 
 @group.command("sweep")
-@click.option("--every", type=click.FloatRange(min=1), default=None, metavar="SECONDS",
-              help="Sweep again every SECONDS until stopped (default: sweep once).")
+@repeat.every_option
 def sweep(every):
     """Flag conversations waiting too long to their region's agents; safe in many processes."""
-    while True:
-        flagged = sweeper.sweep()
-        click.echo(f"flagged {flagged} conversation(s) waiting too long")
-        if every is None:
-            return
-        time.sleep(every)
+    repeat.run(lambda: f"flagged {sweeper.sweep()} conversation(s) waiting too long", every)

@@ -1,8 +1,8 @@
 """`flask loop ...`: the service loop's sweep (ratings, offers, reform figures)."""
-import time
 
 import click
 
+from cli import repeat
 from services.offers import sweeper as offers_sweeper
 from services.ratings import sweeper as ratings_sweeper
 from services.stats import rollup
@@ -20,14 +20,8 @@ def group():
 
 
 @group.command("sweep")
-@click.option("--every", type=click.FloatRange(min=1), default=None, metavar="SECONDS",
-              help="Sweep again every SECONDS until stopped (default: sweep once).")
+@repeat.every_option
 def sweep(every):
     """Invite ratings, flag overdue rectifications, expire offers, make waiting and enrolment
     offers, count finished applications into the reform figures; safe in many processes."""
-    while True:
-        done = sweep_once()
-        click.echo(", ".join(f"{name} {n}" for name, n in done.items()))
-        if every is None:
-            return
-        time.sleep(every)
+    repeat.run(lambda: ", ".join(f"{name} {n}" for name, n in sweep_once().items()), every)
