@@ -32,6 +32,7 @@ from flask import current_app
 
 from services.identity import numbers
 from services.identity.tokens import issue_access_token
+from tests import workflow_support as ws
 from tests.helpers import (
     ApiClient,
     make_admin,
@@ -191,3 +192,13 @@ def staff_only(**statuses: Expected) -> dict[str, Expected]:
 def signed_in(ok: Expected, **overrides: Expected) -> dict[str, Expected]:
     """Any citizen or staff token; partners are refused (403)."""
     return by_actor(ok, **{"anonymous": 401, "partner": 403, **overrides})
+
+
+_babies = itertools.count(1)
+
+
+def newborn_form() -> dict:
+    """Citizen A's joint form for a newborn application, each about another baby: one
+    application may be open per bundle and person, and the matrix makes many."""
+    return ws.newborn_form(spouse_name="Spouse A", spouse_id_number=ws.baby_id_number(3),
+                           newborn_name=f"Baby {next(_babies)}")

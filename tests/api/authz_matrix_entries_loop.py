@@ -16,6 +16,7 @@ from tests.api.authz_matrix import (
     Entry,
     by_actor,
     citizen_only,
+    newborn_form,
     public,
     staff_only,
 )
@@ -25,13 +26,6 @@ ENTRIES: dict[str, Entry] = {}
 _keys = itertools.count(1)
 
 
-_babies = itertools.count(1)
-
-
-def _form() -> dict:
-    """Each application is about another baby: one may be open per bundle and person."""
-    return ws.newborn_form(spouse_name="Spouse A", spouse_id_number=ws.baby_id_number(3),
-                           newborn_name=f"Baby L{next(_babies)}")
 
 
 def _application(world):
@@ -40,7 +34,7 @@ def _application(world):
     ws.load_catalogue()
     application = submission.submit_application(
         applicant_id=str(world.citizen_a.id), bundle="newborn", subject={"kind": "newborn"},
-        form=_form(), materials=ws.newborn_materials(world.citizen_a),
+        form=newborn_form(), materials=ws.newborn_materials(world.citizen_a),
         idempotency_key=f"loop-matrix-{next(_keys)}")
     staff = {"health": make_officer("health"), RIGHT_DEPARTMENT: make_officer(RIGHT_DEPARTMENT)}
     for matter in ("birth_medical_certificate", "newborn_household_registration"):
@@ -78,7 +72,7 @@ def _offer(world) -> str:
     made = offers.make_offer(
         citizen_id=str(world.citizen_a.id), key=f"matrix:{next(_keys)}",
         source=OfferSource.LIFE_EVENT.value, bundle="newborn", subject={"kind": "newborn"},
-        prefill={"form": _form(), "facts": {}}, region="330381",
+        prefill={"form": newborn_form(), "facts": {}}, region="330381",
         expires_at=utcnow() + timedelta(days=30))
     return str(made.id)
 

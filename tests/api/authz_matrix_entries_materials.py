@@ -7,7 +7,7 @@ from services.materials import uploads
 from services.workflow import handling, submission
 from tests import material_files as files
 from tests import workflow_support as ws
-from tests.api.authz_matrix import Call, Entry, by_actor, citizen_only, staff_only
+from tests.api.authz_matrix import Call, Entry, by_actor, citizen_only, newborn_form, staff_only
 from tests.helpers import make_material, make_officer
 
 ENTRIES: dict[str, Entry] = {}
@@ -40,8 +40,7 @@ def _case(world) -> SimpleNamespace:
         application = submission.submit_application(
             applicant_id=str(world.citizen_a.id), bundle="newborn",
             subject={"kind": "newborn"}, materials=[photo, *others],
-            form=ws.newborn_form(spouse_name="Spouse A", spouse_id_number=ws.baby_id_number(3),
-                                 newborn_name=f"Baby M{next(_sequence)}"),
+            form=newborn_form(),
             idempotency_key=f"matrix-materials-{next(_sequence)}")
         health = make_officer("health")
         birth = application.task_for("birth_medical_certificate").id

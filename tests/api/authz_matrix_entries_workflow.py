@@ -3,24 +3,17 @@ import itertools
 
 from services.workflow import handling, submission, supplements
 from tests import workflow_support as ws
-from tests.api.authz_matrix import Call, Entry, citizen_only, staff_only
+from tests.api.authz_matrix import Call, Entry, citizen_only, newborn_form, staff_only
 from tests.helpers import make_material, make_officer
 
 ENTRIES: dict[str, Entry] = {}
 _keys = itertools.count(1)
 
 
-_babies = itertools.count(1)
-
-
-def _form() -> dict:
-    """Each application is about another baby: one may be open per bundle and person."""
-    return ws.newborn_form(spouse_name="Spouse A", spouse_id_number=ws.baby_id_number(3),
-                           newborn_name=f"Baby {next(_babies)}")
 
 
 def _body(world) -> dict:
-    return {"bundle": "newborn", "subject": {"kind": "newborn"}, "form": _form(),
+    return {"bundle": "newborn", "subject": {"kind": "newborn"}, "form": newborn_form(),
             "materials": ws.newborn_materials(world.citizen_a)}
 
 
