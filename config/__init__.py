@@ -85,7 +85,9 @@ class Config:
     MINIPROGRAM_ADAPTER = "development"
     MINIPROGRAM_PLATFORMS = {
         "wechat": {"base_url": "https://api.weixin.qq.com", "app_id": "", "app_secret": ""},
-        "alipay": {"base_url": "https://openapi.alipay.com", "app_id": "", "private_key": ""},
+        # private_key: ours, signs requests; public_key: Alipay's, verifies its answers.
+        "alipay": {"base_url": "https://openapi.alipay.com", "app_id": "", "private_key": "",
+                   "public_key": ""},
     }
     MINIPROGRAM_TIMEOUT = 5.0
     MINIPROGRAM_TICKET_TTL = 600

@@ -4,6 +4,7 @@ import base64
 import hashlib
 import json
 import logging
+import re
 import secrets
 import threading
 import time
@@ -12,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
 import requests
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 from flask import current_app
@@ -34,6 +36,10 @@ class CodeRejected(PlatformError):
 
 class SubscriptionRefused(PlatformError):
     """The platform says the user has no subscription left for this template (or revoked it)."""
+
+
+class UntrustedAnswer(PlatformError):
+    """The answer does not carry the platform's valid signature: it is not believed."""
 
 
 @dataclass(frozen=True)
@@ -74,7 +80,7 @@ class DevelopmentPlatform:
         return message_id
 
 
-def _get_json(method: str, url: str, *, timeout: float, **kwargs) -> dict:
+def _request(method: str, url: str, *, timeout: float, **kwargs) -> requests.Response:
     try:
         response = _session.request(method, url, timeout=timeout, **kwargs)
     except requests.RequestException as exc:
@@ -82,6 +88,11 @@ def _get_json(method: str, url: str, *, timeout: float, **kwargs) -> dict:
         raise PlatformError("unreachable") from exc
     if response.status_code >= 500:
         raise PlatformError(f"HTTP {response.status_code}")
+    return response
+
+
+def _get_json(method: str, url: str, *, timeout: float, **kwargs) -> dict:
+    response = _request(method, url, timeout=timeout, **kwargs)
     try:
         body = response.json()
     except ValueError as exc:
@@ -161,17 +172,70 @@ class WeChatPlatform:
         raise PlatformError("access token refused")
 
 
+def signed_answer(text: str, keys: tuple[str, ...], public_key) -> tuple[str, dict]:
+    """The first of `keys` an Alipay answer holds (`xxx_response`, `error_response`) and its
+    value, believed only if `sign` is the platform's RSA2 signature of that member's JSON text
+    exactly as it came over the wire (Alipay signs the bytes, not the parsed value). What is
+    returned is parsed from those signed bytes themselves, so nothing unsigned gets through."""
+    try:
+        body = json.loads(text)
+    except ValueError as exc:
+        raise PlatformError("not JSON") from exc
+    key = next((k for k in keys if isinstance(body, dict) and isinstance(body.get(k), dict)),
+               None)
+    if key is None:
+        raise PlatformError("unexpected answer")
+    signature = body.get("sign")
+    match = re.search(r'"%s"\s*:\s*' % re.escape(key), text)
+    if match is None or not isinstance(signature, str):
+        raise UntrustedAnswer(f"{key} is not signed")
+    try:
+        value, end = json.JSONDecoder().raw_decode(text, match.end())
+        public_key.verify(base64.b64decode(signature, validate=True),
+                          text[match.end():end].encode(), padding.PKCS1v15(), hashes.SHA256())
+    except (InvalidSignature, ValueError) as exc:
+        raise UntrustedAnswer(f"{key}: the signature does not verify") from exc
+    if not isinstance(value, dict):
+        raise UntrustedAnswer(f"{key}: not an object")
+    return key, value
+
+
 class AlipayPlatform:
-    """Alipay's alipay.system.oauth.token on {base_url}/gateway.do, RSA2-signed when a private
-    key is configured."""
+    """Alipay's gateway ({base_url}/gateway.do): requests RSA2-signed with our private key when
+    one is configured; answers believed only when signed with the platform's public key."""
 
     METHOD = "alipay.system.oauth.token"
     REJECTED = {"isv.code-invalid", "isv.code-expired", "isv.code-used"}
     SEND_METHOD = "alipay.open.app.mini.templatemessage.send"
 
-    def __init__(self, base_url: str, app_id: str, private_key: str, timeout: float):
+    def __init__(self, base_url: str, app_id: str, private_key: str, timeout: float,
+                 public_key: str = ""):
         self.base_url, self.app_id, self.timeout = base_url.rstrip("/"), app_id, timeout
-        self.private_key = private_key
+        self.private_key, self.public_key = private_key, public_key
+
+    def _call(self, params: dict, answer_key: str) -> dict:
+        """POST to the gateway; the verified answer (its `answer_key` or its `error_response`,
+        the latter returned under "error")."""
+        if not self.public_key:
+            log.error("alipay's public key is not configured: its answers cannot be verified")
+            raise PlatformError("alipay public key not configured")
+        pem = self.public_key.strip()
+        if not pem.startswith("-----BEGIN"):  # Alipay's console shows the bare base64 key
+            pem = f"-----BEGIN PUBLIC KEY-----\n{pem}\n-----END PUBLIC KEY-----"
+        try:
+            public_key = serialization.load_pem_public_key(pem.encode())
+        except ValueError as exc:
+            raise PlatformError("alipay public key unreadable") from exc
+        if self.private_key:
+            params["sign"] = self.sign(params)
+        text = _request("POST", f"{self.base_url}/gateway.do", timeout=self.timeout,
+                        data=params).text
+        try:
+            key, answer = signed_answer(text, (answer_key, "error_response"), public_key)
+        except UntrustedAnswer as exc:
+            log.warning("alipay answer refused: %s", exc)
+            raise
+        return {"error": answer} if key == "error_response" else answer
 
     def sign(self, params: dict) -> str:
         content = "&".join(f"{k}={params[k]}" for k in sorted(params) if params[k] not in ("",
@@ -187,17 +251,14 @@ class AlipayPlatform:
                   "charset": "utf-8", "sign_type": "RSA2", "version": "1.0",
                   "timestamp": datetime.now(CHINA_TIME).strftime("%Y-%m-%d %H:%M:%S"),
                   "grant_type": "authorization_code", "code": code}
-        if self.private_key:
-            params["sign"] = self.sign(params)
-        body = _get_json("POST", f"{self.base_url}/gateway.do", timeout=self.timeout, data=params)
-        if "error_response" in body:
-            error = body["error_response"] or {}
+        answer = self._call(params, "alipay_system_oauth_token_response")
+        if "error" in answer:
+            error = answer["error"]
             if error.get("sub_code") in self.REJECTED:
                 raise CodeRejected(str(error.get("sub_code")))
             reason = str(error.get("sub_code") or error.get("code"))
             log.warning("alipay code exchange failed: %s", reason)
             raise PlatformError(reason)
-        answer = body.get("alipay_system_oauth_token_response") or {}
         subject = answer.get("open_id") or answer.get("user_id")
         if not subject:
             raise PlatformError("no user id in the answer")
@@ -219,11 +280,8 @@ class AlipayPlatform:
                   "charset": "utf-8", "sign_type": "RSA2", "version": "1.0",
                   "timestamp": datetime.now(CHINA_TIME).strftime("%Y-%m-%d %H:%M:%S"),
                   "biz_content": json.dumps(content, ensure_ascii=False)}
-        if self.private_key:
-            params["sign"] = self.sign(params)
-        body = _get_json("POST", f"{self.base_url}/gateway.do", timeout=self.timeout, data=params)
-        answer = body.get("alipay_open_app_mini_templatemessage_send_response") \
-            or body.get("error_response") or {}
+        answer = self._call(params, "alipay_open_app_mini_templatemessage_send_response")
+        answer = answer.get("error", answer)
         if str(answer.get("code")) == "10000":
             return str(answer.get("msg_id") or "")
         sub_code = str(answer.get("sub_code") or answer.get("code") or "")
@@ -264,4 +322,5 @@ def platform_client(platform: str) -> MiniProgramPlatform:
         return WeChatPlatform(settings.get("base_url", ""), settings.get("app_id", ""),
                               settings.get("app_secret", ""), timeout)
     return AlipayPlatform(settings.get("base_url", ""), settings.get("app_id", ""),
-                          settings.get("private_key", ""), timeout)
+                          settings.get("private_key", ""), timeout,
+                          settings.get("public_key", ""))

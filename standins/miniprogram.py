@@ -9,6 +9,10 @@ messages (WeChat's stable_token and subscribe/send, Alipay's templatemessage.sen
         ... platform.sent ...        # the subscription messages accepted, in order
         platform.unavailable = True           # 503 until set back
         platform.refuse_subscriptions = True  # WeChat answers 43101 to sends
+        platform.tamper_answers = True        # Alipay answers changed after they were signed
+
+Alipay's answers are signed with the stand-in's own platform key (`platform_key`), whose public
+half `settings()` gives as the configured public key, as Alipay's console would.
 """
 import base64
 import json
@@ -46,8 +50,16 @@ class _PlatformHandler(Handler):
             return self.reply(200, standin.wechat_send(request["query"],
                                                        json.loads(raw or b"{}")))
         if path == "/gateway.do" and self.command == "POST":
-            return self.reply(200, standin.alipay(params))
+            return self.reply_text(200, standin.signed(standin.alipay(params)))
         return self.reply(404, {"error": "not found"})
+
+    def reply_text(self, status: int, text: str) -> None:
+        data = text.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     def do_GET(self):  # noqa: N802 (http.server's naming)
         self._serve(dict(parse_qsl(urlsplit(self.path).query)), b"")
@@ -70,7 +82,9 @@ class MiniProgramPlatformStandin(Standin):
         self.sent: list[dict] = []  # accepted subscription messages: platform, to, template...
         self.unavailable = False
         self.refuse_subscriptions = False
-        self.alipay_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.tamper_answers = False
+        self.alipay_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)  # ours
+        self.platform_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
     def settings(self) -> dict:
         private_pem = self.alipay_key.private_bytes(
@@ -78,7 +92,10 @@ class MiniProgramPlatformStandin(Standin):
             serialization.NoEncryption()).decode()
         return {"MINIPROGRAM_ADAPTER": "http", "MINIPROGRAM_PLATFORMS": {
             "wechat": {"base_url": self.url, "app_id": WECHAT_APP[0], "app_secret": WECHAT_APP[1]},
-            "alipay": {"base_url": self.url, "app_id": ALIPAY_APP, "private_key": private_pem},
+            "alipay": {"base_url": self.url, "app_id": ALIPAY_APP, "private_key": private_pem,
+                       "public_key": self.platform_key.public_key().public_bytes(
+                           serialization.Encoding.PEM,
+                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()},
         }}
 
     def issue_code(self, platform: str, subject: str, session_key: str | None = None) -> str:
@@ -138,6 +155,18 @@ class MiniProgramPlatformStandin(Standin):
             return True
         except Exception:
             return False
+
+    def signed(self, answer: dict) -> str:
+        """The answer as Alipay sends it: `{"<method>_response": {...}, "sign": "<RSA2 of the
+        member's exact JSON text>"}`; with `tamper_answers`, the member changed after signing."""
+        [(key, value)] = answer.items()
+        content = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        signature = base64.b64encode(self.platform_key.sign(
+            content.encode(), padding.PKCS1v15(), hashes.SHA256())).decode()
+        if self.tamper_answers:
+            content = content.replace('"user_id":"', '"user_id":"9')
+            content = content.replace('"code":"10000"', '"code":"10000","tampered":true')
+        return f'{{"{key}":{content},"sign":"{signature}"}}'
 
     def alipay(self, params: dict) -> dict:
         if params.get("app_id") != ALIPAY_APP or not self._signature_ok(params):

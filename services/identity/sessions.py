@@ -12,7 +12,8 @@ from common import crypto
 from models.partner import Partner
 from models.refresh_token import RefreshToken
 from models.user import STAFF_ROLES, BindingTicket, PlatformBinding, Role, User
-from notifications.miniprogram import PLATFORMS, CodeRejected, PlatformError, platform_client
+from notifications.miniprogram import (PLATFORMS, CodeRejected, PlatformError, UntrustedAnswer,
+                                       platform_client)
 from services.errors import (
     BadRequest,
     Forbidden,
@@ -197,6 +198,12 @@ def _exchange(platform: str, code: str):
         raise ValidationFailed(errors={"platform": [f"Must be one of: {', '.join(PLATFORMS)}."]})
     try:
         return platform_client(platform).exchange_code(code)
+    except UntrustedAnswer:
+        # Someone between us and the platform, or a misconfigured key: nobody is signed in on
+        # an answer we cannot prove came from the platform.
+        raise ServiceUnavailable("The mini-program platform's answer could not be verified; "
+                                 "try again later.", "无法验证小程序平台的应答，请稍后再试。",
+                                 error="miniprogram_answer_unverified") from None
     except CodeRejected:
         raise Unauthorized("The mini-program sign-in code is invalid or already used.",
                            "小程序登录凭证无效或已使用。",
