@@ -8,6 +8,7 @@ import uuid
 
 import swagger_ui_bundle
 from flask import Flask, g, request, send_from_directory
+from flask_cors import CORS
 from flask_smorest import Api
 from pymongo.errors import ConnectionFailure
 
@@ -95,6 +96,18 @@ def _bind_request_context(app: Flask) -> None:
         return response
 
 
+def _allow_cross_origin(app: Flask) -> None:
+    # Only the configured web-views' pages may read our answers from a browser; every other
+    # origin gets no Access-Control-Allow-Origin, so its browser keeps the answer from it.
+    # Tokens travel in the Authorization header, never in cookies: no credentials mode.
+    if app.config["CORS_ORIGINS"]:
+        CORS(app, resources={r"/api/*": {"origins": list(app.config["CORS_ORIGINS"])}},
+             allow_headers=["Authorization", "Content-Type", "Accept-Language",
+                            "Idempotency-Key", "If-Match", "X-Request-ID"],
+             expose_headers=["Retry-After", "ETag", "Location", "X-Request-ID"],
+             supports_credentials=False, max_age=600)
+
+
 def _serve_docs_assets(app: Flask) -> None:
     # The interactive docs load Swagger UI from our own server: no CDN, works offline.
     @app.route(app.config["OPENAPI_SWAGGER_UI_URL"] + "<path:filename>")
@@ -133,6 +146,7 @@ def create_app(config_name: str | None = None) -> Flask:
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     _bind_request_context(app)
     input_guards.register(app)
+    _allow_cross_origin(app)
     _serve_docs_assets(app)
     _register_blueprints(api)
     app.register_blueprint(web_pages)  # /app/ and /workbench/: static pages on the API

@@ -94,6 +94,9 @@ class Config:
     PARTNER_TOKEN_TTL = 900
     # Proxies (load balancers) in front of the app whose X-Forwarded-For is trusted.
     TRUSTED_PROXY_COUNT = 0
+    # Sites whose pages may call the API from a browser (the mini-programs' web-views), exact
+    # origins such as "https://h5.example.gov.cn"; none by default: the apps call it directly.
+    CORS_ORIGINS = []
 
     # The OpenAPI document and interactive docs (flask-smorest).
     API_TITLE = "One Thing API"
