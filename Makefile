@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
 PYTEST_WORKERS ?= 2
+# What runs in production: security lint covers it (tests, stand-ins, benchmarks and scripts are
+# tools that never serve a request).
+PRODUCT_CODE := api assistant cli common config models notifications services web manage.py wsgi.py
 
 .DEFAULT_GOAL := help
 .PHONY: help install install-dev run serve test lint format bench demo eval-assistant eval-conversations screenshots clean
@@ -55,9 +58,10 @@ bench: $(VENV)/.installed-bench ## Load a production-style stack (<5 min): one t
 screenshots: install-dev ## Every web page at 390x844 (workbench 1280x800), Chinese and English, in var/screenshots/
 	$(BIN)/python scripts/screenshots.py
 
-lint: install-dev ## ruff, and the import contracts of .importlinter (layers, domains, no cycles)
+lint: install-dev ## ruff, the import contracts of .importlinter (layers, domains, no cycles), bandit
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/bandit --quiet --severity-level low --confidence-level low -r $(PRODUCT_CODE)
 
 format: install-dev ## Fix what the linter can fix
 	$(BIN)/ruff check --fix .

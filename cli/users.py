@@ -13,7 +13,7 @@ from services.regions import divisions
 
 log = logging.getLogger(__name__)
 
-DEV_PASSWORD = "onething-dev"  # noqa: S105 (documented development-only password)
+DEV_PASSWORD = "onething-dev"  # noqa: S105 (documented development-only password)  # nosec B105
 # The newborn bundle's departments: officers for them even before the catalogue is seeded.
 NEWBORN_DEPARTMENTS = ("health", "community_health", "public_security", "medical_insurance",
                        "taxation", "hrss")

@@ -5,7 +5,7 @@ import contextlib
 import ctypes
 import os
 import signal
-import subprocess
+import subprocess  # nosec B404  # runs the system's own programs
 import sys
 import threading
 import time
@@ -112,7 +112,7 @@ class Supervisor:
     def _spawn(self, child: Child) -> None:
         program = child.program
         env = {**self.env, "PYTHONUNBUFFERED": "1", **program.env}
-        child.process = subprocess.Popen(
+        child.process = subprocess.Popen(  # nosec B603  # argv from the launcher's own table, no shell
             program.argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, preexec_fn=die_with_parent(program.death_signal),
             # Its own process group: a Ctrl-C in the terminal reaches the launcher alone, which

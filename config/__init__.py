@@ -6,7 +6,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 # Values that only ever exist in this repository: production refuses to start with any of them.
-DEV_SECRET = "dev-secret-do-not-use-in-production"  # noqa: S105
+DEV_SECRET = "dev-secret-do-not-use-in-production"  # noqa: S105  # nosec B105  # production refuses it (check())
 DEV_JWT_KEYS = {"dev1": "dev-jwt-key-do-not-use-in-production-0001"}
 DEV_DATA_KEYS = {"dev1": "ZGV2LWRhdGEta2V5LWRvLW5vdC11c2UtaW4tcHJvZC0="}
 DEV_BLIND_INDEX_KEY = "dev-blind-index-key-do-not-use-in-production"
@@ -77,14 +77,14 @@ class Config:
     SMS_ADAPTER = "development"
     SMS_GATEWAY_URL = ""
     SMS_GATEWAY_KEY = ""
-    SMS_GATEWAY_SECRET = ""
+    SMS_GATEWAY_SECRET = ""  # nosec B105  # empty: set from the environment
     SMS_SIGN_NAME = "一件事"
     SMS_TIMEOUT = 5.0
     # Mini-program sign-in: "development" derives an id from the code offline; "http" exchanges it
     # with the platform at its base_url.
     MINIPROGRAM_ADAPTER = "development"
     MINIPROGRAM_PLATFORMS = {
-        "wechat": {"base_url": "https://api.weixin.qq.com", "app_id": "", "app_secret": ""},
+        "wechat": {"base_url": "https://api.weixin.qq.com", "app_id": "", "app_secret": ""},  # nosec B105  # empty: set from the environment
         # private_key: ours, signs requests; public_key: Alipay's, verifies its answers.
         "alipay": {"base_url": "https://openapi.alipay.com", "app_id": "", "private_key": "",
                    "public_key": ""},

@@ -186,7 +186,7 @@ def signed_answer(text: str, keys: tuple[str, ...], public_key) -> tuple[str, di
     if key is None:
         raise PlatformError("unexpected answer")
     signature = body.get("sign")
-    match = re.search(r'"%s"\s*:\s*' % re.escape(key), text)
+    match = re.search(re.escape(f'"{key}"') + r"\s*:\s*", text)
     if match is None or not isinstance(signature, str):
         raise UntrustedAnswer(f"{key} is not signed")
     try:

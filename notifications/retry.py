@@ -8,7 +8,7 @@ def backoff(attempt: int, *, base: float, cap: float) -> float:
     """Seconds before try `attempt + 1`: doubling from `base`, at most `cap`, jittered between
     half and all of it so workers that failed together do not retry together."""
     ceiling = min(cap, base * (2 ** max(0, attempt - 1)))
-    return random.uniform(ceiling / 2, ceiling)
+    return random.uniform(ceiling / 2, ceiling)  # nosec B311  # jitter, not a secret
 
 
 def retry_after_seconds(value: str | None) -> float | None:

@@ -69,7 +69,7 @@ def read_catalogue(directory: Path = DATA_DIR) -> dict:
                     "bundles": [], "local": []}
     sources: dict[str, str] = {}
     for path in files:
-        content = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER) or {}  # noqa: S506
+        content = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER) or {}  # noqa: S506  # nosec B506
         unknown = set(content) - set(SECTIONS)
         if unknown:
             raise SeedError(f"{path.name}: unknown sections {sorted(unknown)}")

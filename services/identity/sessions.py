@@ -12,8 +12,13 @@ from common import crypto
 from models.partner import Partner
 from models.refresh_token import RefreshToken
 from models.user import STAFF_ROLES, BindingTicket, PlatformBinding, Role, User
-from notifications.miniprogram import (PLATFORMS, CodeRejected, PlatformError, UntrustedAnswer,
-                                       platform_client)
+from notifications.miniprogram import (
+    PLATFORMS,
+    CodeRejected,
+    PlatformError,
+    UntrustedAnswer,
+    platform_client,
+)
 from services.errors import (
     BadRequest,
     Forbidden,
@@ -26,6 +31,8 @@ from services.identity import citizens, otp, revocation
 from services.identity.tokens import issue_access_token, issue_partner_token
 
 log = logging.getLogger(__name__)
+
+BEARER = "Bearer"  # OAuth 2 token type (RFC 6750) of every token we issue
 
 
 class MiniProgramUnbound(Forbidden):
@@ -60,7 +67,7 @@ def _new_refresh_token(user: User, family: str) -> str:
 def _tokens(user: User, family: str) -> dict:
     access, ttl = issue_access_token(user, session=family)
     return {"access_token": access, "refresh_token": _new_refresh_token(user, family),
-            "token_type": "Bearer", "expires_in": ttl, "user": user}
+            "token_type": BEARER, "expires_in": ttl, "user": user}
 
 
 def start_session(user: User) -> dict:
@@ -182,7 +189,7 @@ def client_credentials(*, grant_type: str, client_id: str, client_secret: str,
         raise BadRequest("The requested scope is not granted to this client.",
                          "请求的权限范围未授予该客户端。", error="invalid_scope")
     token, ttl = issue_partner_token(partner, scopes=requested)
-    return {"access_token": token, "token_type": "Bearer", "expires_in": ttl,
+    return {"access_token": token, "token_type": BEARER, "expires_in": ttl,
             "scope": " ".join(sorted(requested))}
 
 

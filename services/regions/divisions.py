@@ -39,7 +39,7 @@ class _Divisions:
 
 
 def _read(path: Path) -> _Divisions:
-    content = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)  # noqa: S506
+    content = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)  # noqa: S506  # nosec B506
     by_code: dict[str, Region] = {}
     for entry in content["regions"]:
         code = str(entry["code"])

@@ -304,7 +304,7 @@ def context_for(task_id: str, *, rng: random.Random | None = None,
         raise NotFound("Task not found.", "未找到该任务。", error="task_not_found")
     return TaskContext(application=application, task=task,
                        outputs=output_definitions(application, task.matter),
-                       rng=rng or random.Random(), now=now or datetime.now(UTC))
+                       rng=rng or random.Random(), now=now or datetime.now(UTC))  # nosec B311  # simulated outputs
 
 
 def act(*, task_id: str, officer: Principal, rng: random.Random | None = None) -> Application:

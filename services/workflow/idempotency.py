@@ -95,7 +95,7 @@ def claim(*, owner: str, scope: str, key: str, request_fingerprint: str) -> Clai
                 log.info("idempotency key of %s taken over after its holder stopped", scope)
                 return Claim(taken, fresh=True)
             continue
-        time.sleep(0.02 + random.random() * 0.03)  # noqa: S311 (jitter, not security)
+        time.sleep(0.02 + random.random() * 0.03)  # noqa: S311 (jitter, not security)  # nosec B311
 
 
 def finish(claimed: Claim, *, resource: str) -> None:

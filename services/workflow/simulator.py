@@ -43,7 +43,7 @@ class Simulator:
             raise ValueError("speed must be positive")
         self.speed = speed
         self.departments = set(departments or ()) or None
-        self.rng = rng or random.Random()
+        self.rng = rng or random.Random()  # nosec B311  # simulated officers
         self.report = report or (lambda line: log.info("%s", line))
         self.clock = clock
         self.held: dict[str, Held] = {}

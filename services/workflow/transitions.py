@@ -152,7 +152,7 @@ def transition(load: Callable[[], Application],
         written = _commit(application, change, now)
         if written is not None:
             return written, change
-        time.sleep(random.random() * 0.002 * min(attempt + 1, 10))  # noqa: S311 (jitter)
+        time.sleep(random.random() * 0.002 * min(attempt + 1, 10))  # noqa: S311 (jitter)  # nosec B311
     raise InvalidState("The application is changing right now; try again.",
                        "该办件正在被处理，请稍后重试。", error="concurrent_update",
                        headers={"Retry-After": "1"})
