@@ -9,7 +9,7 @@ waiting for quiet hours or for FCM's Retry-After spends nothing.
 """
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -49,17 +49,21 @@ class Leases:
     def new_claim(self) -> str:
         return f"{self.identity}:{uuid.uuid4().hex[:12]}"
 
-    def claim(self, now: datetime) -> tuple[str, list[Delivery]]:
-        """Take up to a batch of due deliveries whose lease is free; each claim is an attempt.
+    def claim(self, now: datetime, *, channels: Iterable[str] | None = None,
+              limit: int | None = None) -> tuple[str, list[Delivery]]:
+        """Take up to a batch (or `limit`) of due deliveries whose lease is free, of `channels`
+        if given; each claim is an attempt.
 
         A claim also moves the delivery's next attempt to the end of its lease, so what is due is
         found on the (status, next_attempt_at) index alone; the lease itself is what the claiming
         update checks."""
         collection = Delivery._get_collection()
         due = {"status": DeliveryStatus.PENDING.value, "next_attempt_at": {"$lte": now}}
+        if channels is not None:
+            due["channel"] = {"$in": [str(channel) for channel in channels]}
         for _ in range(3):  # others may take the same candidates first: look again
             ids = [row["_id"] for row in collection.find(due, {"_id": 1})
-                   .sort("next_attempt_at", 1).limit(self.batch)]
+                   .sort("next_attempt_at", 1).limit(limit or self.batch)]
             if not ids:
                 break
             claim = self.new_claim()

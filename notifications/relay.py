@@ -127,12 +127,15 @@ def relay_pending(*, limit: int = 200) -> int:
 
 
 def relay_batch(*, limit: int, lease: tuple[str, datetime] | None = None,
-                relayed: Container[str] = frozenset()) -> Batch:
+                relayed: Container[str] = frozenset(),
+                leased_channels: Container[str] | None = None) -> Batch:
     """Store the intents of up to `limit` pending outboxes and queue their deliveries (under
     `lease`, (owner, until), if given: the caller delivers them now). The outboxes keep their
     intents until `take_out(batch)`, so a relay that dies before then loses nothing: the next
     one stores nothing twice and finds the deliveries queued. Intents whose ids are in `relayed`
-    (this process relayed them; their taking out is under way) are left alone."""
+    (this process relayed them; their taking out is under way) are left alone. With
+    `leased_channels`, only those channels' deliveries are queued under the lease; the others
+    are queued due, for whoever claims them."""
     # One command for both kinds of outbox ($unionWith: MongoDB 4.4 and the embedded server).
     pending = [{"$match": {"outbox_pending": True}}, {"$limit": limit}]
     rows = Application._get_collection().aggregate([
@@ -157,7 +160,8 @@ def relay_batch(*, limit: int, lease: tuple[str, datetime] | None = None,
         outboxes.append((key, outbox if len(fresh) == len(intents) else None, fresh))
     if not outboxes:
         return Batch()
-    batch = store_many([(app_id, intents) for app_id, _, intents in outboxes], lease=lease)
+    batch = store_many([(app_id, intents) for app_id, _, intents in outboxes], lease=lease,
+                       leased_channels=leased_channels)
     batch.outboxes = outboxes
     return batch
 
@@ -216,7 +220,8 @@ def store(intent: Mapping, *, application_id: str | None = None) -> Notification
 
 
 def store_many(outboxes: list[tuple[Any, list[Mapping]]],
-               lease: tuple[str, datetime] | None = None) -> Batch:
+               lease: tuple[str, datetime] | None = None,
+               leased_channels: Container[str] | None = None) -> Batch:
     """Store the intents of several outboxes ((key, intents) pairs: an application's id or an
     OutboxKey) as notifications and queue their deliveries. The batch names the keys whose
     intents are now stored (or dropped for good: unknown type, no recipient); an outbox one of
@@ -247,7 +252,8 @@ def store_many(outboxes: list[tuple[Any, list[Mapping]]],
     citizens = [d for d in documents if d["recipient"] not in staff]
     batch.preferences = _preferences({d["recipient"] for d in citizens})
     batch.leased = _queue_deliveries(citizens, batch.preferences, now, lease=lease,
-                                     fresh=set(batch.notifications))
+                                     fresh=set(batch.notifications),
+                                     leased_channels=leased_channels)
     return batch
 
 
@@ -371,7 +377,8 @@ def _latest_numbers(recipients: set[str], known: dict[str, int]) -> dict[str, in
 
 def _queue_deliveries(documents: list[dict], preferences: Mapping[str, dict | None],
                       now: datetime, *, lease: tuple[str, datetime] | None = None,
-                      fresh: set[str] = frozenset()) -> list[dict]:
+                      fresh: set[str] = frozenset(),
+                      leased_channels: Container[str] | None = None) -> list[dict]:
     """Push always (the worker finds the devices); a mini-program message per platform where the
     citizen has a subscription left; SMS standing by for what must not be missed; one webhook
     delivery per partner that asked for the event.
@@ -393,7 +400,8 @@ def _queue_deliveries(documents: list[dict], preferences: Mapping[str, dict | No
         planned += [(Channel.WEBHOOK, partner, DeliveryStatus.PENDING)
                     for partner, events in partners if kind in events or "*" in events]
         claimed = lease if document["_id"] in fresh else None
-        rows += _delivery_rows(document["_id"], recipient, kind, planned, now, lease=claimed)
+        rows += _delivery_rows(document["_id"], recipient, kind, planned, now, lease=claimed,
+                               leased_channels=leased_channels)
     refused = _insert_deliveries(rows)
     return [row for position, row in enumerate(rows)
             if row["lease_owner"] is not None and position not in refused]
@@ -405,10 +413,12 @@ def insert_deliveries(notification_id: str, recipient: str, kind: str,
 
 
 def _delivery_rows(notification_id: str, recipient: str, kind: str, planned: Iterable[tuple],
-                   now: datetime, *, lease: tuple[str, datetime] | None = None) -> list[dict]:
+                   now: datetime, *, lease: tuple[str, datetime] | None = None,
+                   leased_channels: Container[str] | None = None) -> list[dict]:
     rows = []
     for channel, target, status in planned:
-        claimed = lease is not None and status == DeliveryStatus.PENDING
+        claimed = lease is not None and status == DeliveryStatus.PENDING and (
+            leased_channels is None or channel.value in leased_channels)
         rows.append({
             "_id": delivery_id(notification_id, channel.value, target),
             "notification": notification_id, "recipient": recipient, "type": kind,

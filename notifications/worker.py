@@ -3,7 +3,8 @@ change stream on the outboxes, finished beside the next round.
 
 Run as many as you like (`flask notifications worker`): they share the work through leases on
 the deliveries (notifications.leases); what each channel sends and records is in
-notifications.channels.
+notifications.channels. The running loop relays and pushes; the channels sent one by one have a
+lane each (notifications.lanes), so a slow outside service delays only its own channel.
 """
 import logging
 import os
@@ -22,6 +23,7 @@ from models.base import utcnow
 from models.notification import Channel, Delivery
 from notifications import relay
 from notifications.channels import ONE_BY_ONE, Channels
+from notifications.lanes import Lane
 from notifications.leases import RETRY, Leases, Outcome
 
 log = logging.getLogger(__name__)
@@ -136,10 +138,17 @@ class Worker:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self.watcher: OutboxWatcher | None = None
+        self.lanes = [Lane(channel, config, self.leases, self._deliver_one)
+                      for channel in ONE_BY_ONE]
 
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
+        for lane in self.lanes:
+            lane.wake.set()
+
+    def _deliver_one(self, claim: str, deliveries: list[Delivery]) -> None:
+        self._guarded(self.channels.deliver_one, claim, deliveries, utcnow())
 
     def run(self, *, once: bool = False) -> None:
         """Loop until stopped; with `once`, until nothing is due any more.
@@ -156,12 +165,16 @@ class Worker:
             self.watcher = watcher = OutboxWatcher(self._wake, self._stop)
             watcher.start()
         finisher = Finisher()
+        lanes = not once  # `once` delivers every channel in its rounds, for a caller who waits
+        if lanes:
+            for lane in self.lanes:
+                lane.start(self._stop)
         rounds = 0
         try:
             while not self._stop.is_set():
                 self._wake.clear()  # what changes during the round wakes the next one
                 try:
-                    busy = self._round(utcnow(), finisher)
+                    busy = self._round(utcnow(), finisher, lanes=lanes)
                 except PyMongoError as exc:
                     log.warning("notification worker: database unavailable (%s)",
                                 type(exc).__name__)
@@ -177,22 +190,31 @@ class Worker:
                                     else self.poll)
         finally:
             finisher.close()
+            for lane in self.lanes if lanes else ():
+                lane.join(timeout=5.0)  # a send in flight may be abandoned: its lease expires
         log.info("notification worker %s stopped", self.identity)
 
     def run_once(self, now: datetime | None = None) -> int:
         """One round, all written before it returns; returns how much work it found."""
         return self._round(now or utcnow())
 
-    def _round(self, now: datetime, finisher: Finisher | None = None) -> int:
+    def _round(self, now: datetime, finisher: Finisher | None = None, *,
+               lanes: bool = False) -> int:
         """Claim what is due, relay the pending outboxes (their deliveries queued under the same
         claim) and deliver all of it, pushes first and in one go. Only then are the pushes'
         outcomes recorded and the relayed intents taken out of the outboxes, so a worker that
-        dies on the way loses nothing; a finisher does that beside the next round."""
-        claim, claimed = self.leases.claim(now)
+        dies on the way loses nothing; a finisher does that beside the next round. With
+        `lanes`, the round claims and delivers pushes only and wakes the lanes for the rest."""
+        only = [Channel.PUSH.value] if lanes else None
+        claim, claimed = self.leases.claim(now, channels=only)
         claim = claim or self.leases.new_claim()
         batch = relay.relay_batch(limit=self.leases.batch,
                                   lease=(claim, utcnow() + self.leases.lease),
-                                  relayed=finisher.relayed() if finisher else frozenset())
+                                  relayed=finisher.relayed() if finisher else frozenset(),
+                                  leased_channels=only)
+        if lanes and batch.moved:
+            for lane in self.lanes:
+                lane.wake.set()
         deliveries = claimed + [Delivery._from_son(row) for row in batch.leased]
         by_channel: dict[str, list[Delivery]] = defaultdict(list)
         for delivery in deliveries:

@@ -5,6 +5,7 @@ In a test:
     with FcmStandin() as fcm:
         credentials = fcm.write_service_account(tmp_path)   # points token_uri at the stand-in
         fcm.unregister("dead-token"); fcm.unavailable(count=3); fcm.quota(retry_after=2)
+        fcm.unavailable(status=500); fcm.latency_ms = 3000   # internal errors; answers too late
         ... fcm.messages ...                                  # what was accepted, in order
 
 As a process (benchmarks): `python -m standins.fcm --port 9099 --credentials-out sa.json`;
@@ -106,6 +107,7 @@ class FcmStandin(Standin):
         self.issued_tokens: set[str] = set()
         self.unregistered: set[str] = set()
         self._unavailable = 0  # requests still to answer 503; -1 means until told otherwise
+        self._error_status = 503  # what "unavailable" answers: 503 UNAVAILABLE or 500 INTERNAL
         self._quota = 0  # requests still to answer 429
         self.retry_after: int | None = None
         # Called from the request thread with the message record: before answering, and right
@@ -119,10 +121,13 @@ class FcmStandin(Standin):
         return self.url + "/token"
 
     # -- behaviour -----------------------------------------------------------------------
-    def unavailable(self, count: int = -1, retry_after: int | None = None) -> None:
-        """Answer 503 to the next `count` sends (-1: until `healthy()`)."""
+    def unavailable(self, count: int = -1, retry_after: int | None = None,
+                    status: int = 503) -> None:
+        """Answer 503 (or `status` 500: an internal error) to the next `count` sends (-1: until
+        `healthy()`)."""
         with self._lock:
             self._unavailable, self.retry_after = count, retry_after
+            self._error_status = status
 
     def quota(self, retry_after: int = 1, count: int = 1) -> None:
         """Answer 429 QUOTA_EXCEEDED with Retry-After to the next `count` sends (-1: until
@@ -132,7 +137,7 @@ class FcmStandin(Standin):
 
     def healthy(self) -> None:
         with self._lock:
-            self._unavailable = self._quota = 0
+            self._unavailable = self._quota = self.latency_ms = 0
             self.retry_after = None
 
     def unregister(self, *tokens: str) -> None:
@@ -240,7 +245,9 @@ class FcmStandin(Standin):
                     self._unavailable -= 1
                 extra = {"Retry-After": str(self.retry_after)} if self.retry_after else {}
                 answer = (503, _fcm_error(503, "UNAVAILABLE", "The service is currently "
-                                          "unavailable.", "UNAVAILABLE"), extra)
+                                          "unavailable.", "UNAVAILABLE"), extra) \
+                    if self._error_status == 503 else \
+                    (500, _fcm_error(500, "INTERNAL", "Internal error.", "INTERNAL"), {})
             elif not token or token in self.unregistered:
                 answer = (404, _fcm_error(404, "NOT_FOUND", "Requested entity was not found.",
                                           "UNREGISTERED"), {})

@@ -70,6 +70,11 @@ class SmsGatewayStandin(Standin):
         with self._lock:
             self._failures.extend([status] * count)
 
+    def healthy(self) -> None:
+        """Forget the failures still queued."""
+        with self._lock:
+            self._failures.clear()
+
     def code_for(self, phone: str) -> str | None:
         with self._lock:
             return self.latest.get(phone)

@@ -3,6 +3,8 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime
 
+from pymongo.errors import PyMongoError
+
 from common import crypto
 from models.application import (
     Application,
@@ -23,6 +25,10 @@ def due_time(start: datetime, promised: dict | None) -> datetime | None:
 def expected_completion(definition: dict, tasks: list[dict], now: datetime) -> datetime | None:
     try:
         return deadlines.estimate_eta(definition=definition, tasks=tasks, now=now)
+    except PyMongoError:
+        # The database is away: the action cannot be written either. Waiting for it a second
+        # time would double the caller's wait for the same 503.
+        raise
     except Exception:  # a prediction must never stop a department's action
         log.exception("could not estimate the completion time")
         return None
