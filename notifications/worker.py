@@ -212,9 +212,6 @@ class Worker:
                                   lease=(claim, utcnow() + self.leases.lease),
                                   relayed=finisher.relayed() if finisher else frozenset(),
                                   leased_channels=only)
-        if lanes and batch.moved:
-            for lane in self.lanes:
-                lane.wake.set()
         deliveries = claimed + [Delivery._from_son(row) for row in batch.leased]
         by_channel: dict[str, list[Delivery]] = defaultdict(list)
         for delivery in deliveries:
@@ -235,6 +232,10 @@ class Worker:
         for channel in ONE_BY_ONE:
             for delivery in by_channel[channel]:
                 self._guarded(self.channels.deliver_one, claim, [delivery], now)
+        if lanes and (batch.moved or deliveries):
+            # New deliveries of their channels, or pushes whose outcome calls up an SMS.
+            for lane in self.lanes:
+                lane.wake.set()
         if batch.moved or deliveries:
             log.info("notification worker %s: relayed %d, handled %d deliveries",
                      self.identity, batch.moved, len(deliveries))
