@@ -7,8 +7,15 @@ from services.materials import uploads
 from services.workflow import handling, submission
 from tests import material_files as files
 from tests import workflow_support as ws
-from tests.api.authz_matrix import Call, Entry, by_actor, citizen_only, newborn_form, public,
-    staff_only
+from tests.api.authz_matrix import (
+    Call,
+    Entry,
+    by_actor,
+    citizen_only,
+    newborn_form,
+    public,
+    staff_only,
+)
 from tests.helpers import make_material, make_officer
 
 ENTRIES: dict[str, Entry] = {}

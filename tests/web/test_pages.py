@@ -25,7 +25,8 @@ def test_every_page_passes_axe_in_both_languages(live_server, scene, client, bro
             if violations:
                 found[f"{locale} {page[0]}{page[2]}"] = violations
     # 长辈版: the same pages, bigger.
-    for page in scenes.PAGES[:8]:
+    new = [p for p in scenes.PAGES if p[2] in ("/offers", "/applications/{finished}")]
+    for page in scenes.PAGES[:8] + new:
         if page[0] == "app":
             scenes.visit(phone, live_server.url, page, scene, client, "zh-CN", large=True)
             violations = run_axe(phone.driver)
@@ -46,6 +47,13 @@ def test_a_name_made_of_markup_is_shown_as_text_on_every_page(live_server, clien
         ("app", "citizen", "/me/family", ".member-name"),
         ("app", "citizen", "/bundles/newborn/apply", '[data-field="applicant_name"] .known-value'),
         ("workbench", "officer.medical_insurance", "/tasks/{task}", ".subject-name"),
+        ("app", "citizen", "/offers", ".offer-value"),
+        ("app", "citizen", "/", ".offer-value"),
+        ("app", "citizen", "/applications/{finished}", ".rating-comment"),
+        ("workbench", "officer.health", "/rectifications", ".rating-comment"),
+        ("workbench", "agent", "/desk", ".citizen-name"),
+        ("workbench", "agent", "/desk/{conversation}", ".citizen-name"),
+        ("workbench", "agent", "/desk/{conversation}", ".subject-name"),
     }
     for page in sorted(shown):
         browser = phone if page[0] == "app" else desktop
@@ -67,13 +75,14 @@ def test_each_staff_role_sees_and_opens_only_its_own_pages(live_server, client, 
                                                           browsers):
     desktop = browsers(DESKTOP, "en")
     driver = desktop.driver
-    menus = {"officer.health": ["#/tasks", "#/handoffs"],
+    menus = {"officer.health": ["#/tasks", "#/rectifications", "#/figures", "#/handoffs"],
              "clerk.ruian-hospital": ["#/station", "#/station/applications", "#/handoffs"],
-             "admin": ["#/handoffs", "#/admin/staff", "#/admin/deliveries"]}
-    forbidden = {"officer.health": "/station", "clerk.ruian-hospital": "/tasks",
-                 "admin": "/tasks"}
+             "agent": ["#/desk"],
+             "admin": ["#/figures", "#/handoffs", "#/admin/staff", "#/admin/deliveries"]}
+    forbidden = {"officer.health": "/desk", "clerk.ruian-hospital": "/rectifications",
+                 "agent": "/figures", "admin": "/rectifications"}
     homes = {"officer.health": "#/tasks", "clerk.ruian-hospital": "#/station",
-             "admin": "#/admin/staff"}
+             "agent": "#/desk", "admin": "#/admin/staff"}
     for username, menu in menus.items():
         scenes.sign_in(desktop, live_server.url, "workbench", scenes.staff_tokens(client, username),
                        "en")
