@@ -24,7 +24,8 @@ def test_an_offer_is_accepted_in_one_tap_and_becomes_one_application(live_server
     card = find(driver, f'#home-offers .offer[data-offer="{offer.id}"]')
     assert "Zhou Xiaoyu" in card.text
     # Tapped twice, as a hurried thumb does: one application.
-    driver.execute_script("const b = document.querySelector('.offer-accept'); b.click(); b.click();")
+    driver.execute_script(
+        "const b = document.querySelector('.offer-accept'); b.click(); b.click();")
 
     wait(driver, lambda d: "#/applications/" in d.current_url)
     application_id = driver.current_url.rsplit("/", 1)[1]
