@@ -32,7 +32,7 @@ export default {
       ['median', reform.median_minutes_to_complete === null ? '—' : t('figures.minutes', {n: reform.median_minutes_to_complete})],
       ['within_hour', percent(reform.completed_within_hour_share)],
       ['forms_saved', number(reform.forms_saved)], ['materials_saved', number(reform.materials_saved)],
-      ['trips_saved', number(reform.trips_saved)], ['satisfaction', percent(reform.satisfaction)],
+      ['trips_saved', number(reform.trips_saved)], ['satisfaction', reform.ratings ? percent(reform.satisfaction) : '—'],
     ];
     const beforeAfter = (kind) => pairedBarChart(
       bundles.map((b) => ({key: b.code, label: b.name, values: {before: b.figures_before?.[kind] ?? 0, after: b.figures_after?.[kind] ?? 0}})),
@@ -55,7 +55,7 @@ export default {
           {label: t('figures.times_chart', {items: timed.map(({b, f}) => t('figures.time_item', {name: b.name, median: f.median_minutes_to_complete, p90: f.p90_minutes_to_complete})).join(t('common.list_separator'))}), labelWidth: 170})
           : h('p', {class: 'muted'}, t('figures.no_times'))),
       section('ratings-heading', t('figures.ratings'),
-        h('p', {id: 'ratings-summary'}, t('figures.ratings_summary', {count: ratings.count, satisfaction: percent(ratings.satisfaction)})),
+        h('p', {id: 'ratings-summary'}, t('figures.ratings_summary', {count: ratings.count, satisfaction: ratings.count ? percent(ratings.satisfaction) : '—'})),
         barChart(scores.map((s) => ({key: `score-${s}`, label: t(`rating.score_${s}`), value: ratings.by_score?.[s] ?? 0})),
           {label: t('figures.ratings_chart', {items: scores.map((s) => `${t(`rating.score_${s}`)} ${ratings.by_score?.[s] ?? 0}`).join(t('common.list_separator'))}), labelWidth: 130})));
   },

@@ -8,6 +8,7 @@ import {paged} from './common.js';
 
 const STATUSES = ['open', 'replied', 'resolved'];
 const NEXT = {open: 'reply', replied: 'resolve'};
+const CHIP = {open: 'pending', replied: 'claimed', resolved: 'completed'}; // the queue's colours
 
 function words(titleKey, said) {
   if (!said) return null;
@@ -51,7 +52,7 @@ export default {
       return h('article', {class: 'card rectification', dataset: {case: item.id, status: item.status}, 'aria-labelledby': `case-${item.id}`},
         h('div', {class: 'spread'},
           h('h2', {id: `case-${item.id}`}, item.matter ? item.matter.name : item.bundle),
-          h('span', {class: `status status-${item.overdue ? 'overdue' : item.status}`}, item.overdue ? t('queue.overdue') : label('rect', item.status))),
+          h('span', {class: `status status-${item.overdue ? 'overdue' : CHIP[item.status]}`}, item.overdue ? t('queue.overdue') : label('rect', item.status))),
         h('p', {}, h('strong', {class: 'score', dataset: {score: item.score}}, t('rect.score', {score: item.score, label: item.score_label})),
           (item.tags || []).length ? ` · ${item.tags.map((x) => x.label).join(t('common.list_separator'))}` : ''),
         item.comment ? h('blockquote', {class: 'rating-comment'}, item.comment) : h('p', {class: 'muted small'}, t('rect.no_comment')),
