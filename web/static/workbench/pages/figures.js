@@ -37,7 +37,7 @@ export default {
     const beforeAfter = (kind) => pairedBarChart(
       bundles.map((b) => ({key: b.code, label: b.name, values: {before: b.figures_before?.[kind] ?? 0, after: b.figures_after?.[kind] ?? 0}})),
       [{key: 'before', label: t('figures.before')}, {key: 'after', label: t('figures.after')}],
-      {label: t(`figures.${kind}_chart`, {items: bundles.map((b) => `${b.name} ${b.figures_before?.[kind] ?? '—'} → ${b.figures_after?.[kind] ?? '—'}`).join(t('common.list_separator'))}), labelWidth: 170});
+      {label: t(`figures.${kind}_chart`, {items: bundles.map((b) => `${b.name} ${b.figures_before?.[kind] ?? '—'} → ${b.figures_after?.[kind] ?? '—'}`).join(t('common.list_separator'))}), width: 760, labelWidth: 250});
     const timed = bundles.map((b, i) => ({b, f: perBundle[i]})).filter(({f}) => f && f.completed);
     const scores = ['5', '4', '3', '2', '1'];
 
@@ -52,11 +52,11 @@ export default {
         timed.length ? pairedBarChart(
           timed.map(({b, f}) => ({key: b.code, label: b.name, values: {median: f.median_minutes_to_complete ?? 0, p90: f.p90_minutes_to_complete ?? 0}})),
           [{key: 'median', label: t('figures.median_short')}, {key: 'p90', label: t('figures.p90_short')}],
-          {label: t('figures.times_chart', {items: timed.map(({b, f}) => t('figures.time_item', {name: b.name, median: f.median_minutes_to_complete, p90: f.p90_minutes_to_complete})).join(t('common.list_separator'))}), labelWidth: 170})
+          {label: t('figures.times_chart', {items: timed.map(({b, f}) => t('figures.time_item', {name: b.name, median: f.median_minutes_to_complete, p90: f.p90_minutes_to_complete})).join(t('common.list_separator'))}), width: 760, labelWidth: 250})
           : h('p', {class: 'muted'}, t('figures.no_times'))),
       section('ratings-heading', t('figures.ratings'),
         h('p', {id: 'ratings-summary'}, t('figures.ratings_summary', {count: ratings.count, satisfaction: ratings.count ? percent(ratings.satisfaction) : '—'})),
         barChart(scores.map((s) => ({key: `score-${s}`, label: t(`rating.score_${s}`), value: ratings.by_score?.[s] ?? 0})),
-          {label: t('figures.ratings_chart', {items: scores.map((s) => `${t(`rating.score_${s}`)} ${ratings.by_score?.[s] ?? 0}`).join(t('common.list_separator'))}), labelWidth: 130})));
+          {label: t('figures.ratings_chart', {items: scores.map((s) => `${t(`rating.score_${s}`)} ${ratings.by_score?.[s] ?? 0}`).join(t('common.list_separator'))}), width: 760, labelWidth: 200})));
   },
 };
