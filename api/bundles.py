@@ -13,7 +13,6 @@ from api.schemas.catalogue import (
 )
 from models.user import Role
 from services.catalogue import publishing
-from services.catalogue import search as catalogue_search
 from services.materials import checklists
 
 blp = Blueprint("bundles", __name__, url_prefix="/api/v1/bundles",
@@ -26,7 +25,7 @@ class Bundles(MethodView):
     @blp.response(200, BundleItemSchema(many=True))
     def get(self, args):
         """Bundles, or those a citizen's words name ("生孩子", "opening a shop"), best first"""
-        return catalogue_search.search_bundles(q=args.get("q"))
+        return publishing.bundle_list(q=args.get("q"))
 
 
 @blp.route("/<code>")

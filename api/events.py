@@ -36,7 +36,8 @@ class Events(MethodView):
     @auth_required(role=USER_ROLES)
     @blp.doc(responses={"200": {
         "description": "`text/event-stream`: `event: notification`, `id`: the notification's "
-                       "`seq`, `data`: the notification as in the inbox. Comments are "
+                       "`seq`, `data`: the notification as in the inbox. The first block carries "
+                       "only `id`: where the stream starts (resume from it). Comments are "
                        "heartbeats. The stream ends after a while; reconnect with Last-Event-ID.",
         "content": {"text/event-stream": {"schema": {"type": "string"}}}}})
     def get(self):
@@ -54,7 +55,9 @@ class Events(MethodView):
 
         def stream():
             current_locale.set(locale)
-            yield f"retry: {RECONNECT_MS}\n: connected\n\n"
+            # The id the stream starts after: a client that came without Last-Event-ID resumes
+            # from here next time, and loses nothing that happened between two connections.
+            yield f"retry: {RECONNECT_MS}\nid: {after}\n: connected\n\n"
             for notification in feed:
                 if notification is None:
                     yield ": heartbeat\n\n"

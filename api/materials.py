@@ -16,6 +16,7 @@ from api.schemas.materials import (
     MaterialReviewSchema,
     MaterialSchema,
     MaterialUploadSchema,
+    UploadLimitsSchema,
 )
 from models.audit import MaterialAction
 from models.user import Role
@@ -110,6 +111,14 @@ class Materials(MethodView):
             owner_id=current_user().id, type_code=form["type"], stream=upload.stream,
             filename=upload.filename, subject_id=form.get("subject"))
         return vault.describe([material])[0], 201 if created else 200
+
+
+@blp.route("/materials/limits")
+class UploadLimits(MethodView):
+    @blp.response(200, UploadLimitsSchema)
+    def get(self):
+        """What one upload may be: its largest size and image, the vault's quota, the formats"""
+        return uploads.upload_limits()
 
 
 @blp.route("/materials/<material_id>")

@@ -6,6 +6,8 @@ from api.auth import auth_required, current_user
 from api.schemas.workbench import (
     SupplementRequestSchema,
     TaskCompleteSchema,
+    TaskCountsArgsSchema,
+    TaskCountsSchema,
     TaskQueryArgsSchema,
     TaskRejectSchema,
     WorkbenchTaskDetailSchema,
@@ -35,6 +37,19 @@ class Tasks(MethodView):
                                             page_size=pagination_parameters.page_size, **args)
         pagination_parameters.item_count = total
         return items
+
+
+@blp.route("/tasks/counts")
+class TaskCounts(MethodView):
+    @auth_required(role=Role.OFFICER)
+    @blp.arguments(TaskCountsArgsSchema, location="query")
+    @blp.response(200, TaskCountsSchema, example={
+        "open": 12, "overdue": 2, "by_status": {"pending": 7, "claimed": 4,
+                                                "needs_supplement": 1, "completed": 310,
+                                                "rejected": 3}})
+    def get(self, args):
+        """How many of my department's tasks in my region are in each status, and overdue"""
+        return workbench.task_counts(officer=current_user(), **args)
 
 
 @blp.route("/tasks/<task_id>")

@@ -160,6 +160,9 @@ class BundleItemSchema(Schema):
     synonyms = fields.List(fields.String(), dump_only=True)
     matters = fields.Integer(dump_only=True, metadata={"description": "how many matters"})
     figures_before = fields.Nested(FigureSetSchema, dump_only=True)
+    figures_after = fields.Nested(FigureSetSchema, dump_only=True, metadata={
+        "description": "as in the bundle's figures.after: one form, the checklist, the visits"})
+    departments = fields.Integer(dump_only=True, metadata={"description": "how many departments"})
     score = fields.Float(dump_only=True, metadata={"description": "with q: how well it matches"})
 
 

@@ -99,3 +99,26 @@ class MaterialAccessSchema(Schema):
     matter = fields.String(dump_only=True, allow_none=True)
     application = fields.String(dump_only=True, allow_none=True)
     action = fields.String(dump_only=True)
+
+
+class UploadFormatSchema(Schema):
+    content_type = fields.String(dump_only=True, metadata={"example": "image/heic"})
+    format = fields.String(dump_only=True, metadata={"example": "heic"})
+    kept_as = fields.String(dump_only=True, metadata={
+        "description": "what the vault keeps (HEIC photos become JPEG)", "example": "image/jpeg"})
+    extensions = fields.List(fields.String(), dump_only=True)
+
+
+class UploadLimitsSchema(Schema):
+    """What one upload may be: a client checks a file against it before sending it."""
+
+    max_bytes = fields.Integer(dump_only=True, metadata={"description": "over it: 413 "
+                                                                       "payload_too_large"})
+    max_pixels = fields.Integer(dump_only=True, metadata={"description": "an image over it: 413 "
+                                                                        "image_too_large"})
+    quota_count = fields.Integer(dump_only=True, metadata={"description": "materials in one "
+                                                                         "vault"})
+    quota_bytes = fields.Integer(dump_only=True, metadata={"description": "bytes in one vault"})
+    formats = fields.List(fields.Nested(UploadFormatSchema), dump_only=True, metadata={
+        "description": "read from the bytes, not the name; anything else: 415 "
+                       "unsupported_media_type"})

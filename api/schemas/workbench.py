@@ -124,3 +124,30 @@ class SupplementRequestSchema(Schema):
                           metadata={"description": "joint form field names"})
     reason = fields.String(required=True, validate=validate.Length(min=1, max=1000),
                            metadata={"description": "told to the citizen"})
+
+
+class TaskCountsArgsSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    bundle = fields.String(validate=CODE, metadata={"description": "bundle code"})
+
+
+class TaskStatusCountsSchema(Schema):
+    class Meta:
+        ordered = True
+
+    pending = fields.Integer(dump_only=True)
+    claimed = fields.Integer(dump_only=True)
+    needs_supplement = fields.Integer(dump_only=True)
+    completed = fields.Integer(dump_only=True)
+    rejected = fields.Integer(dump_only=True)
+
+
+class TaskCountsSchema(Schema):
+    """The queue's figures in one read (instead of one paged request per status)."""
+
+    open = fields.Integer(dump_only=True, metadata={
+        "description": "pending, claimed and needs_supplement: what the queue lists by default"})
+    overdue = fields.Integer(dump_only=True, metadata={"description": "open and overdue"})
+    by_status = fields.Nested(TaskStatusCountsSchema, dump_only=True)

@@ -207,6 +207,20 @@ def matter_detail(code: str, *, include_retired: bool = False) -> dict:
     return describe_matter(matter)
 
 
+def bundle_list(q: str | None = None) -> list[dict]:
+    """Bundles as the search finds them, each with its figures after the reform and how many
+    departments it spans, so a list shows before → after without reading every bundle."""
+    items = catalogue_search.search_bundles(q=q)
+    for item in items:
+        try:
+            after = compiled_bundle(item["code"])["figures"]["after"]
+        except NotFound:  # retired between the search and now
+            continue
+        item["figures_after"] = after
+        item["departments"] = after.get("departments")
+    return items
+
+
 def bundle_detail(code: str, version: int | None = None, region: str | None = None) -> dict:
     """A compiled bundle with its dependency graph spelled out as edges, for drawing; with a
     region, each step as that region carries it out (handling region, promise, window)."""

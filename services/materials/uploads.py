@@ -41,6 +41,8 @@ SNIFFED = {"image/jpeg": "jpeg", "image/png": "png", "image/heic": "heic",
 PIL_FORMATS = {"jpeg": ["JPEG"], "png": ["PNG"], "heic": ["HEIF"]}
 KEPT_AS = {"jpeg": ("jpeg", "image/jpeg"), "heic": ("jpeg", "image/jpeg"),
            "png": ("png", "image/png"), "pdf": ("pdf", "application/pdf")}
+EXTENSIONS = {"jpeg": [".jpg", ".jpeg"], "png": [".png"], "heic": [".heic", ".heif"],
+              "pdf": [".pdf"]}
 JPEG_QUALITY = 90
 # Image metadata worth keeping when re-encoding: colours and transparency, nothing personal.
 KEPT_IMAGE_INFO = ("icc_profile", "transparency")
@@ -64,6 +66,17 @@ def max_upload_bytes() -> int:
     config = current_app.config
     limits = [config["MATERIAL_MAX_BYTES"], config.get("MAX_CONTENT_LENGTH") or 0]
     return min(limit for limit in limits if limit)
+
+
+def upload_limits() -> dict:
+    """What one upload may be, published so a client can refuse a file before sending it."""
+    config = current_app.config
+    return {"max_bytes": max_upload_bytes(), "max_pixels": config["MATERIAL_MAX_PIXELS"],
+            "quota_count": config["MATERIAL_QUOTA_COUNT"],
+            "quota_bytes": config["MATERIAL_QUOTA_BYTES"],
+            "formats": [{"content_type": content_type, "format": fmt,
+                         "kept_as": KEPT_AS[fmt][1], "extensions": EXTENSIONS[fmt]}
+                        for content_type, fmt in SNIFFED.items()]}
 
 
 def too_large(limit: int) -> PayloadTooLarge:

@@ -53,6 +53,41 @@ def list_tasks(*, officer, status: str | None = None, bundle: str | None = None,
     return [_queue_item(row, officer) for row in result["items"]], total
 
 
+COUNTED_STATUSES = (*QUEUE_STATUSES, TaskStatus.COMPLETED, TaskStatus.REJECTED)
+
+
+def task_counts(*, officer, bundle: str | None = None) -> dict:
+    """How many of the department's tasks in the officer's region are in each status, how many
+    are open (what the queue lists by default) and how many of those are overdue: one read."""
+    by_status = {str(s): 0 for s in COUNTED_STATUSES}
+    counts = {"open": 0, "overdue": 0, "by_status": by_status}
+    if not officer.department:
+        return counts
+    condition = applications.officer_fence(officer)
+    condition["status"] = {"$in": list(by_status)}
+    match: dict = {"tasks": {"$elemMatch": condition}}
+    if bundle:
+        match["bundle"] = bundle
+    pipeline = [
+        {"$match": match},
+        {"$project": {"tasks.department": 1, "tasks.region": 1, "tasks.status": 1,
+                      "tasks.overdue": 1}},
+        {"$unwind": "$tasks"},
+        {"$match": {f"tasks.{k}": v for k, v in condition.items()}},
+        {"$group": {"_id": {"status": "$tasks.status",
+                            "overdue": {"$eq": ["$tasks.overdue", True]}}, "n": {"$sum": 1}}},
+    ]
+    open_statuses = {str(s) for s in QUEUE_STATUSES}
+    for row in Application._get_collection().aggregate(pipeline):
+        status, n = row["_id"]["status"], row["n"]
+        by_status[status] += n
+        if status in open_statuses:
+            counts["open"] += n
+            if row["_id"]["overdue"]:
+                counts["overdue"] += n
+    return counts
+
+
 def _queue_item(row: dict, officer) -> dict:
     task = row["tasks"]
     return {

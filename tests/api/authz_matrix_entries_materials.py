@@ -7,7 +7,15 @@ from services.materials import uploads
 from services.workflow import handling, submission
 from tests import material_files as files
 from tests import workflow_support as ws
-from tests.api.authz_matrix import Call, Entry, by_actor, citizen_only, newborn_form, staff_only
+from tests.api.authz_matrix import (
+    Call,
+    Entry,
+    by_actor,
+    citizen_only,
+    newborn_form,
+    public,
+    staff_only,
+)
 from tests.helpers import make_material, make_officer
 
 ENTRIES: dict[str, Entry] = {}
@@ -88,6 +96,8 @@ OFFICERS_ONLY = {"officer_other": 404, "officer_elsewhere": 404, "clerk": 403, "
 
 ENTRIES.update({
     "POST /api/v1/materials": Entry(_upload, citizen_only(201)),
+    "GET /api/v1/materials/limits": Entry(lambda w, a: "/api/v1/materials/limits",
+                                          public(200)),
     "GET /api/v1/materials/<material_id>": Entry(
         lambda w, a: f"/api/v1/materials/{_case(w).material}",
         by_actor(anonymous=401, citizen_a=200, partner=403, **READERS)),

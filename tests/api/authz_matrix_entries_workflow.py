@@ -97,6 +97,10 @@ ENTRIES.update({
         lambda w, a: "/api/v1/workbench/tasks",
         staff_only(officer=200, officer_other=200, officer_elsewhere=200, clerk=403,
                    admin=403)),
+    "GET /api/v1/workbench/tasks/counts": Entry(
+        lambda w, a: "/api/v1/workbench/tasks/counts",
+        staff_only(officer=200, officer_other=200, officer_elsewhere=200, clerk=403,
+                   admin=403)),
     "GET /api/v1/workbench/tasks/<task_id>": Entry(
         _waiting_police_task, staff_only(officer=200, **OFFICERS_ONLY)),
     "POST /api/v1/workbench/tasks/<task_id>/claim": Entry(

@@ -173,3 +173,15 @@ def test_someone_elses_vault_never_counts(client):
 def test_the_checklist_needs_a_signed_in_citizen(client, as_admin):
     client.get("/api/v1/bundles/newborn/checklist", expect=401)
     as_admin.get("/api/v1/bundles/newborn/checklist", expect=403)
+
+
+def test_the_bundle_list_carries_each_bundles_figures_after_as_its_page_does(client):
+    listed = client.get("/api/v1/bundles", expect=200).get_json()
+
+    for item in listed:
+        detail = client.get(f"/api/v1/bundles/{item['code']}", expect=200).get_json()
+        assert item["figures_after"] == detail["figures"]["after"], item["code"]
+        assert item["departments"] == len(detail["departments"]), item["code"]
+    newborn = next(b for b in listed if b["code"] == "newborn")
+    assert (newborn["departments"], newborn["figures_after"]["forms"],
+            newborn["figures_after"]["materials"]) == (6, 1, 4)

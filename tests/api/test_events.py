@@ -142,3 +142,12 @@ def test_a_notification_stored_by_another_process_reaches_the_stream(app, citize
 
     [event] = notifications_in(parse(text))
     assert event["data"]["seq"] == 1
+
+
+def test_the_stream_says_at_once_which_id_it_starts_after(as_citizen, citizen, short_streams):
+    stored(citizen, 2)
+
+    first = read_stream(as_citizen)[0]
+
+    assert first["id"] == "2"  # resuming from it loses nothing and repeats nothing
+    assert notifications_in(read_stream(as_citizen, **{"Last-Event-ID": first["id"]})) == []

@@ -563,3 +563,18 @@ def test_an_officer_sees_a_material_only_while_their_task_is_being_worked(
     reader.get(f"{URL}/{photo['id']}", expect=404)
     reader.get(f"{URL}/{photo['id']}/content", expect=404)
     assert audit_entries(photo["id"]) == []
+
+
+def test_the_published_limits_are_the_ones_enforced(app, client, as_citizen, monkeypatch):
+    monkeypatch.setitem(app.config, "MATERIAL_MAX_BYTES", 4000)
+    limits = client.get(f"{URL}/limits", expect=200).get_json()
+    assert limits["max_bytes"] == 4000
+    assert {f["content_type"] for f in limits["formats"]} == {
+        "image/jpeg", "image/png", "image/heic", "application/pdf"}
+    assert limits["quota_count"] == app.config["MATERIAL_QUOTA_COUNT"]
+
+    fits = files.pdf() + b"\0" * (limits["max_bytes"] - len(files.pdf()) - 600)
+    upload(as_citizen, fits, type_code="birth_registration_form", expect=201)
+    upload(as_citizen, files.pdf() + b"\0" * limits["max_bytes"],
+           type_code="birth_registration_form", expect=413)
+    upload(as_citizen, files.elf_executable(), expect=415)

@@ -165,3 +165,23 @@ def test_citizens_and_clerks_have_no_workbench(parent, as_citizen, as_clerk):
     task = task_of(submit(parent), "birth_medical_certificate")
     as_citizen.get(TASKS, expect=403)
     as_clerk().post(f"{TASKS}/{task}/claim", expect=403)
+
+
+def test_the_queue_counts_match_what_the_queue_lists_in_each_status(parent, as_officer):
+    first = submit(parent)
+    submit(ws.make_parent(2), key="other")
+    submit(ws.make_parent(3), key="third")
+    health = as_officer("health")
+    health.post(f"{TASKS}/{task_of(first, 'birth_medical_certificate')}/claim", expect=200)
+    sweeper.sweep(now=utcnow() + timedelta(days=1))
+
+    counts = health.get(f"{TASKS}/counts", expect=200).get_json()
+
+    assert counts == {"open": 3, "overdue": 3, "by_status": {
+        "pending": 2, "claimed": 1, "needs_supplement": 0, "completed": 0, "rejected": 0}}
+    for status, n in counts["by_status"].items():
+        listed = health.get(TASKS, query_string={"status": status}, expect=200).get_json()
+        assert len(listed) == n, status
+    assert as_officer("taxation").get(f"{TASKS}/counts", expect=200).get_json()["open"] == 0
+    assert health.get(f"{TASKS}/counts", query_string={"bundle": "school_enrollment"},
+                      expect=200).get_json()["open"] == 0

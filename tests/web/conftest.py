@@ -10,7 +10,7 @@ from tests.web import scenes
 from tests.web.support import MISSING, PHONE, Browser, LiveServer, browser_available
 
 # Without a browser the browser tests are not collected; test_browser.py says so in one line.
-BROWSER_MODULES = ["test_forms.py", "test_pages.py", "test_story.py"]
+BROWSER_MODULES = ["test_forms.py", "test_loop.py", "test_pages.py", "test_story.py"]
 collect_ignore = [] if browser_available() else BROWSER_MODULES
 
 

@@ -47,6 +47,7 @@ def test_the_page_and_the_server_explain_what_is_wrong_beside_each_answer(live_s
     message = find(driver, '.upload[data-material="birth_registration_form"] .field-error',
                    timeout=30)
     assert "too large" in message.text and "9.0 MB" in message.text
+    assert "8.0 MB" in message.text  # the published limit: refused before it was sent
 
     # An answer only the server can judge: its 422 appears beside that answer.
     for name, value in {**ws.newborn_form(), "spouse_name": "Li Na",

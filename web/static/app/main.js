@@ -66,6 +66,7 @@ const routes = [
   {path: '/bundles/:code/apply', load: () => import('./pages/apply.js'), auth: true},
   {path: '/applications', load: () => import('./pages/applications.js'), auth: true},
   {path: '/applications/:id', load: () => import('./pages/application.js'), auth: true},
+  {path: '/offers', load: () => import('./pages/offers.js'), auth: true, tab: 'me'},
   {path: '/inbox', load: () => import('./pages/inbox.js'), auth: true, tab: 'inbox'},
   {path: '/assistant', load: () => import('./pages/assistant.js'), auth: true, tab: 'assistant'},
   {path: '/me', load: () => import('./pages/me.js'), auth: true, tab: 'me'},
@@ -141,23 +142,12 @@ async function refreshUnread() {
 }
 
 let stream = null;
-let streamGeneration = 0;
-async function followEvents() {
-  const mine = ++streamGeneration;
+function followEvents() {
   if (stream) stream.close();
   stream = null;
   if (!session.signedIn()) return;
-  let lastEventId = '0';
-  try {
-    const inbox = await api.get('/me/notifications', {params: {page_size: 1}});
-    if (inbox.items.length) lastEventId = String(inbox.items[0].seq);
-  } catch {
-    return;
-  }
-  if (mine !== streamGeneration || !session.signedIn()) return;
   stream = openEventStream({
     api, session, locale: getLocale,
-    lastEventId,
     onOpen: ({first}) => { if (first) bus.emit('stream-open'); },
     onEvent: (message) => {
       if (message.event !== 'notification') return;

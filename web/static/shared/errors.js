@@ -4,7 +4,8 @@ import {t} from './i18n.js';
 
 const BY_SLUG = ['payload_too_large', 'image_too_large', 'unsupported_media_type', 'quota_exceeded',
   'too_many_requests', 'network_error', 'invalid_code', 'invalid_credentials', 'account_locked',
-  'task_not_claimable', 'idempotency_key_reused'];
+  'task_not_claimable', 'idempotency_key_reused', 'conversation_claimed', 'conversation_closed',
+  'offer_expired', 'already_rated'];
 
 /** A sentence for an ApiError (or any error). */
 export function explain(exc) {

@@ -4,8 +4,8 @@ import {API} from './api.js';
 
 export function openEventStream({api, session, locale, onEvent, onOpen, lastEventId = null, path = '/me/events'}) {
   let closed = false;
-  // Start from a known id (the newest in the inbox) so that no stream ever starts "from now"
-  // and loses what happened between two connections.
+  // The stream's first block names the id it starts after; reconnecting with it (or with the
+  // id of the last event heard) loses nothing that happened between two connections.
   let lastId = lastEventId;
   let opened = false;
   let retryMs = 2000;

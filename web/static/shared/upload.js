@@ -1,9 +1,17 @@
 // One material upload: choose a file, see it, watch it go up, read what went wrong in words.
+import {ApiError} from './api.js';
 import {busy, h, nextId} from './dom.js';
 import {explain} from './errors.js';
 import {bytes, t} from './i18n.js';
 
 const ACCEPT = 'image/jpeg,image/png,image/heic,image/heif,application/pdf,.jpg,.jpeg,.png,.heic,.pdf';
+
+let limits = null;
+/** The server's published limits (GET /materials/limits), read once; null when unreadable. */
+function uploadLimits(ctx) {
+  if (!limits) limits = ctx.api.get('/materials/limits').catch(() => { limits = null; return null; });
+  return limits;
+}
 
 /** Words for a failed upload: 413 and 415 said plainly, with the file's own size or type. */
 export function uploadProblem(exc, file) {
@@ -61,6 +69,11 @@ export function uploadBox({ctx, type, name, status, onUploaded, path = '/materia
     state.textContent = t('upload.uploading');
     box.pending = busy(input, async () => {
       try {
+        // A file over the published limit is refused here, before a byte of it is sent.
+        const known = await uploadLimits(ctx);
+        if (known && file.size > known.max_bytes) {
+          throw new ApiError(413, {error: 'payload_too_large', message: t('upload.limit', {max: bytes(known.max_bytes)})});
+        }
         const send = uploader || ((p, f, opts) => ctx.api.upload(p, f, opts));
         const material = await send(path, form, {
           onProgress: (share) => {

@@ -6,6 +6,7 @@ import {buildForm} from '../../shared/form.js';
 import {dateTime, label, relative, t} from '../../shared/i18n.js';
 import {drawGraph, updateGraph} from '../../shared/graph.js';
 import {progressOf, statusChip} from './common.js';
+import {ratingCard} from './rating.js';
 import {uploadBox} from '../../shared/upload.js';
 
 function taskNodes(tasks) {
@@ -37,7 +38,8 @@ export default {
     const timelineBox = h('ol', {class: 'timeline', id: 'timeline'});
     const live = h('p', {class: 'visually-hidden', 'aria-live': 'polite', id: 'live-announcer'});
     const actions = h('div', {class: 'row'});
-    add(view, header, supplementBox,
+    const rating = ratingCard(ctx, path);
+    add(view, header, rating.element, supplementBox,
       h('section', {class: 'card', 'aria-labelledby': 'progress-heading'},
         h('h2', {id: 'progress-heading'}, t('application.departments')), graphBox, tasksList),
       h('section', {class: 'card', 'aria-labelledby': 'timeline-heading'},
@@ -144,12 +146,12 @@ export default {
       });
     }
 
-    async function refresh(announce) {
+    async function refresh(announce, ratingsChanged = false) {
       const before = new Map(app.tasks.map((task) => [task.id, task.status]));
       app = await ctx.api.get(path);
       if (!alive()) return;
       draw();
-      await loadTimeline();
+      await Promise.all([loadTimeline(), rating.update(app, {fresh: ratingsChanged})]);
       if (announce) {
         const changed = app.tasks.filter((task) => before.get(task.id) !== task.status);
         if (changed.length) live.textContent = changed.map((x) => `${x.department_name}${t('common.colon')}${label('status', x.status)}`).join(t('common.list_separator'));
@@ -157,14 +159,18 @@ export default {
     }
 
     draw();
-    await loadTimeline();
+    await Promise.all([loadTimeline(), rating.update(app)]);
     let timer = null;
     const schedule = () => {
       clearTimeout(timer);
       timer = setTimeout(() => refresh(true).catch(() => null), 150);
     };
     const offs = [
-      ctx.bus.on('notification', (n) => { if (!n.application || n.application === app.id) schedule(); }),
+      ctx.bus.on('notification', (n) => {
+        if (n.application && n.application !== app.id) return;
+        if (String(n.type).startsWith('rectification_')) rating.update(app, {fresh: true}).catch(() => null);
+        else schedule();
+      }),
       ctx.bus.on('stream-open', schedule), // whatever happened while the stream was away
     ];
     return () => {

@@ -56,11 +56,17 @@ export default {
   title: () => t('apply.title'),
   async render(view, params, ctx, alive) {
     const code = encodeURIComponent(params.code);
-    const [bundle, me, family] = await Promise.all([
-      ctx.cached(`/bundles/${code}`), ctx.profile({fresh: true}), ctx.api.get('/me/family')]);
+    const offerId = params.query.get('offer');
+    const [bundle, me, family, offers] = await Promise.all([
+      ctx.cached(`/bundles/${code}`), ctx.profile({fresh: true}), ctx.api.get('/me/family'),
+      offerId ? ctx.api.get('/me/offers', {params: {status: 'open'}}) : []]);
     if (!alive()) return undefined;
+    // Completing an offer: its answers are shown as known (the server fills them in under
+    // mine), whom it is for is the offer's, and sending accepts it.
+    const offer = offers.find((o) => o.id === offerId && o.bundle === params.code) || null;
     document.title = `${t('apply.title')} · ${bundle.name} · ${ctx.appTitle()}`;
-    add(view, h('h1', {}, t('apply.heading', {name: bundle.name})));
+    add(view, h('h1', {}, t('apply.heading', {name: bundle.name})),
+      offer ? h('p', {class: 'notice notice-info', id: 'offer-lead'}, t('apply.from_offer')) : null);
 
     const needsRealName = bundle.form.some((f) => (f.prefill || '').startsWith('applicant.') && f.prefill !== 'applicant.phone');
     if (needsRealName && !me.real_name_verified) {
@@ -72,7 +78,7 @@ export default {
     const subjectPrefills = bundle.form.filter((f) => (f.prefill || '').startsWith('subject.')).map((f) => f.prefill);
     const newbornPossible = subjectPrefills.includes('subject.name') && subjectPrefills.includes('subject.birth_date');
     const choices = [];
-    if (subjectPrefills.length) {
+    if (subjectPrefills.length && !offer) {
       if (newbornPossible) choices.push({value: 'newborn', text: t('apply.subject_newborn')});
       for (const m of family.filter((f) => f.relation !== 'spouse')) {
         choices.push({value: `family:${m.id}`, text: `${m.name} (${label('relation', m.relation)})`, member: m});
@@ -94,6 +100,7 @@ export default {
     const subjectSelect = h('select', {name: 'subject', id: 'subject'},
       choices.map((c) => h('option', {value: c.value, selected: c.value === subjectValue}, c.text)));
     const subjectOf = () => {
+      if (offer) return offer.subject;
       if (subjectValue === 'newborn') return {kind: 'newborn'};
       if (subjectValue.startsWith('family:')) return {kind: 'family', id: subjectValue.slice(7)};
       return {kind: 'self'};
@@ -120,7 +127,12 @@ export default {
     }
 
     function drawForm() {
-      form = buildForm(bundle.form, {known: (spec) => prefillKnown(spec, {me, spouse, subject: subjectPerson()})});
+      const fromOffer = (spec) => {
+        const value = offer && offer.prefill ? offer.prefill[spec.name] : null;
+        if (value === null || value === undefined || value === '') return null;
+        return String((spec.choice_labels || {})[value] || value);
+      };
+      form = buildForm(bundle.form, {known: (spec) => prefillKnown(spec, {me, spouse, subject: subjectPerson()}) || fromOffer(spec)});
       replace(formCard,
         h('h2', {id: 'form-heading'}, t('apply.form')),
         h('p', {class: 'small muted'}, t('apply.form_lead', {n: bundle.form.length})),
@@ -162,7 +174,9 @@ export default {
           materials: [...boxes.values()].map((b) => b.materialId).filter(Boolean),
         };
         try {
-          const application = await ctx.api.post('/applications', body, {headers: {'Idempotency-Key': idempotencyKey.value}});
+          const application = offer
+            ? await ctx.api.post(`/me/offers/${encodeURIComponent(offer.id)}/accept`, {form: body.form, materials: body.materials}, {headers: {'Idempotency-Key': idempotencyKey.value}})
+            : await ctx.api.post('/applications', body, {headers: {'Idempotency-Key': idempotencyKey.value}});
           idempotencyKey.value = newKey();
           ctx.navigate(`/applications/${encodeURIComponent(application.id)}`);
         } catch (exc) {

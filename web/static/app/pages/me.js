@@ -26,6 +26,7 @@ export default {
       me.real_name_verified ? null : realNameCard(ctx, () => ctx.navigate('/me', {replace: true})),
       h('nav', {class: 'card menu', 'aria-label': t('me.more')},
         h('a', {href: '#/applications'}, t('applications.title')),
+        h('a', {href: '#/offers'}, t('offer.title')),
         h('a', {href: '#/me/family'}, t('family.title')),
         h('a', {href: '#/me/notifications'}, t('prefs.title'))),
       h('section', {class: 'card'}, h('p', {class: 'small muted'}, t('me.large_hint')), signOut));

@@ -39,9 +39,9 @@ export default {
         h('section', {'aria-labelledby': 'chart-heading'}, h('h2', {id: 'chart-heading'}, t('queue.chart')), chartBox)));
 
     async function counts() {
-      const count = (extra) => ctx.api.request('GET', '/workbench/tasks', {params: {page_size: 1, ...extra}, full: true})
-        .then((r) => paged(r).total).catch(() => 0);
-      const [open, overdueCount, ...by] = await Promise.all([count({}), count({overdue: true}), ...STATUSES.map((s) => count({status: s}))]);
+      const found = await ctx.api.get('/workbench/tasks/counts', {params: {bundle: filters.bundle || undefined}});
+      const {open, overdue: overdueCount} = found;
+      const by = STATUSES.map((s) => found.by_status[s] ?? 0);
       if (!alive()) return;
       const tabs = [{key: '', text: t('queue.open'), n: open}, ...STATUSES.map((s, i) => ({key: s, text: label('status', s), n: by[i]}))];
       replace(countsBox, tabs.map((tab) => h('button', {
