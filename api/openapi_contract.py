@@ -46,8 +46,9 @@ ERRORS = {
     428: ("PRECONDITION_REQUIRED", "A required header is missing "
                                    "(`idempotency_key_required`).",
           "idempotency_key_required", "The Idempotency-Key header is required."),
-    503: ("SERVICE_UNAVAILABLE", "The database does not answer; retry after `Retry-After` "
-                                 "seconds (`database_unavailable`).",
+    503: ("SERVICE_UNAVAILABLE", "The database (`database_unavailable`, with `Retry-After`) "
+                                 "or an outside service the operation needs does not answer; "
+                                 "try again later.",
           "database_unavailable", "The service is temporarily unavailable."),
 }
 RETRY_AFTER = {"Retry-After": {"description": "seconds to wait before trying again",

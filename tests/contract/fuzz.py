@@ -1,0 +1,34 @@
+"""`make fuzz`: thousands of generated requests against every operation, as every role.
+
+FUZZ_EXAMPLES (cases per operation for the roles it opens to), FUZZ_CHAINS (state machine runs
+per role) and FUZZ_STEPS (calls per chain) size the run; the defaults give about 8,000 cases in
+about ten minutes on two cores. Exits 1 when any case got a 5xx, broke its documented schema or
+answered a status its operation does not document.
+"""
+import os
+import sys
+
+from common.embedded_db import EmbeddedDatabase
+from tests.contract import generated_requests
+
+
+def main() -> int:
+    server = EmbeddedDatabase(":memory:")
+    server.start()
+    try:
+        os.environ["MONGODB_URI"] = server.uri
+        # Imported once the database is chosen: the app connects as it is built.
+        from api import create_app
+        tally = generated_requests.run(
+            create_app("test"), examples=int(os.environ.get("FUZZ_EXAMPLES", "20")),
+            stateful_examples=int(os.environ.get("FUZZ_CHAINS", "60")),
+            steps=int(os.environ.get("FUZZ_STEPS", "8")),
+            deterministic=os.environ.get("FUZZ_DETERMINISTIC") == "1")
+    finally:
+        server.stop()
+    print(tally.report())
+    return 1 if any(tally.counts.values()) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
