@@ -107,8 +107,11 @@ def _add_examples(body: dict) -> None:
 
 
 def _callers(operation: dict) -> str:
-    roles = operation.pop("x-roles", None)
-    scopes = operation.pop("x-scopes", None)
+    # Kept in the document for tools (x-roles, x-scopes); left out when any caller will do.
+    for key in ("x-roles", "x-scopes"):
+        if not operation.get(key):
+            operation.pop(key, None)
+    roles, scopes = operation.get("x-roles"), operation.get("x-scopes")
     if not operation.get("security"):
         return "Open to anyone, no token needed. 无需登录。"
     who = ", ".join(roles) if roles else "any signed-in citizen or staff member"

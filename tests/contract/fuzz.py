@@ -23,7 +23,7 @@ def main() -> int:
             create_app("test"), examples=int(os.environ.get("FUZZ_EXAMPLES", "20")),
             stateful_examples=int(os.environ.get("FUZZ_CHAINS", "60")),
             steps=int(os.environ.get("FUZZ_STEPS", "8")),
-            deterministic=os.environ.get("FUZZ_DETERMINISTIC") == "1")
+            deterministic=os.environ.get("FUZZ_DETERMINISTIC") == "1", progress=True)
     finally:
         server.stop()
     print(tally.report())
