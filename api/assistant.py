@@ -30,6 +30,8 @@ class AssistantMessages(MethodView):
     @blp.response(200, MessageSchema)
     @documented(blp, 404, "conversation_not_found", "No such conversation.",
                 description="`conversation_id` names no conversation of mine")
+    @documented(blp, 409, "conversation_conflict",
+                "The conversation changed meanwhile; send again.")
     def post(self, payload):
         """Tell the assistant what happened or ask it something; it answers and acts"""
         return assistant.post_message(citizen=current_user(), **payload)
