@@ -140,7 +140,7 @@ class WebhookReplay(MethodView):
     @auth_required(scope=Scope.WEBHOOKS)
     @blp.arguments(WebhookReplaySchema)
     @blp.response(202, WebhookReplayResultSchema)
-    @documented(blp, 404, "webhook_not_configured", "This partner has no webhook address.")
+    @documented(blp, 404, "webhook_not_configured", "This partner has no webhook.")
     def post(self, payload):
         """Send my webhook events again since a moment (signed as before, same event ids)"""
         return notifications.replay_webhooks(partner_id=current_user().id, since=payload["since"])

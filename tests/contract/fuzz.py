@@ -20,9 +20,9 @@ def main() -> int:
         # Imported once the database is chosen: the app connects as it is built.
         from api import create_app
         tally = generated_requests.run(
-            create_app("test"), examples=int(os.environ.get("FUZZ_EXAMPLES", "20")),
-            stateful_examples=int(os.environ.get("FUZZ_CHAINS", "60")),
-            steps=int(os.environ.get("FUZZ_STEPS", "8")),
+            create_app("test"), examples=int(os.environ.get("FUZZ_EXAMPLES", "25")),
+            stateful_examples=int(os.environ.get("FUZZ_CHAINS", "100")),
+            steps=int(os.environ.get("FUZZ_STEPS", "10")),
             deterministic=os.environ.get("FUZZ_DETERMINISTIC") == "1", progress=True)
     finally:
         server.stop()
