@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import hypothesis
 import schemathesis
 from hypothesis import HealthCheck, Phase, strategies
-from hypothesis.errors import HypothesisDeprecationWarning
+from hypothesis.errors import FlakyStrategyDefinition, HypothesisDeprecationWarning
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
@@ -57,6 +57,7 @@ class Tally:
     by_check: collections.Counter = field(default_factory=collections.Counter)
     failures: dict = field(default_factory=dict)
     stateful_steps: int = 0
+    interrupted_chains: int = 0
     seconds: float = 0.0
     progress: bool = False
 
@@ -84,7 +85,8 @@ class Tally:
 
     def report(self) -> str:
         lines = [f"{self.cases} generated cases in {self.seconds:.0f} s "
-                 f"({self.stateful_steps} of them in stateful chains)",
+                 f"({self.stateful_steps} of them in stateful chains; "
+                 f"{self.interrupted_chains} batches of chains cut short by hypothesis)",
                  "by role: " + ", ".join(f"{r} {self.by_role[r]}" for r in ROLES),
                  "by status: " + ", ".join(f"{s}: {n}" for s, n in sorted(self.by_status.items())),
                  "failures: " + ", ".join(f"{k} {n}" for k, n in self.counts.items())]
@@ -141,9 +143,9 @@ def _opens(operation, role: str) -> bool:
     definition = operation.definition.raw
     if not definition.get("security"):
         return role == "anonymous"
-    if role == "partner":
-        return bool(definition.get("x-scopes"))
     roles = definition.get("x-roles")
+    if role == "partner":
+        return bool(definition.get("x-scopes")) or "partner" in (roles or ())
     return role in roles if roles else role not in ("anonymous", "partner")
 
 
@@ -205,8 +207,16 @@ def run_stateful(schema, actors: Actors, tally: Tally, examples: int, steps: int
             tally.stateful_steps += 1
             tally.record(roles.get(case.operation.label, "anonymous"), case, response)
 
-    Chain.run(settings=hypothesis.settings(_settings(examples, deterministic),
-                                           stateful_step_count=steps))
+    # The state machine draws from answers the database gives, so hypothesis may find two runs
+    # drawing differently and stop ("flaky strategy"): what it sent until then is counted, and
+    # the next batch goes on. A seeded run is one batch, the same each time.
+    batch = examples if deterministic else min(examples, 10)
+    for _ in range(0, examples, batch):
+        try:
+            Chain.run(settings=hypothesis.settings(_settings(batch, deterministic),
+                                                   stateful_step_count=steps))
+        except FlakyStrategyDefinition:
+            tally.interrupted_chains += 1
 
 
 def run(app, *, examples: int, stateful_examples: int, steps: int,
