@@ -9,6 +9,7 @@ without a body gets the one error shape. A route added tomorrow is documented th
 """
 from apispec import BasePlugin
 
+from api.errors import GENERIC
 from api.schemas.errors import ApiErrorSchema, example
 from api.schemas.examples import REQUEST_EXAMPLES
 
@@ -58,8 +59,7 @@ RETRY_AFTER = {"Retry-After": {"description": "seconds to wait before trying aga
 def _error_response(code: int, description: str | None = None) -> dict:
     _, default_description, slug, message = ERRORS.get(code, (None, None, None, None))
     if slug is None:
-        from_status = example(code, "error", "…")
-        slug, message = from_status["error"], from_status["message"]
+        slug, message, _ = GENERIC.get(code, GENERIC[400])
     response = {
         "description": description or default_description,
         "content": {"application/json": {
