@@ -14,6 +14,8 @@ from pymongo.errors import ConnectionFailure
 
 import config as settings
 from api import errors, input_guards
+from api.openapi_contract import ErrorResponsesPlugin
+from api.schemas.errors import ApiErrorSchema
 from assistant import conversations
 from cli import register_commands
 from common import calendar, db_metrics, log_setup, run_state
@@ -57,6 +59,13 @@ def _database_uri(config) -> str:
 
 def _redacted(uri: str) -> str:
     return re.sub(r"//[^@/]*@", "//***@", uri)
+
+
+class ContractApi(Api):
+    """The API's document: errors in the one shape, each named, none left to a catch-all."""
+
+    ERROR_SCHEMA = ApiErrorSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None
 
 
 def _register_blueprints(api: Api) -> None:
@@ -140,8 +149,9 @@ def create_app(config_name: str | None = None) -> Flask:
                     "load-year %s` (or PUBLIC_HOLIDAYS / EXTRA_WORKING_DAYS) once published",
                     year, year)
 
-    api = Api(app, spec_kwargs={"info": {"description": "One form, one visit, every department "
-                                                          "of a life event."}})
+    api = ContractApi(app, spec_kwargs={
+        "info": {"description": "One form, one visit, every department of a life event."},
+        "extra_plugins": [ErrorResponsesPlugin()]})
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     _bind_request_context(app)

@@ -19,6 +19,7 @@ from api.schemas.catalogue import (
     MatterCreateSchema,
     MatterUpdateSchema,
 )
+from api.schemas.errors import documented
 from models.user import Role
 from services.catalogue import admin as catalogue_admin
 from services.catalogue import publishing
@@ -53,6 +54,7 @@ class AdminMatters(MethodView):
     @auth_required(role=Role.ADMIN, province=True)
     @blp.arguments(MatterCreateSchema)
     @blp.response(201, AdminMatterSchema)
+    @documented(blp, 409, "matter_exists", "A matter newborn_name_registration already exists.")
     def post(self, payload):
         """Add a matter; 422 naming each problem (unknown department or material type, ...)"""
         return catalogue_admin.create_matter(data=payload)
@@ -70,6 +72,7 @@ class AdminMatterByCode(MethodView):
     @blp.arguments(MatterUpdateSchema)
     @blp.response(200, AdminMatterSchema)
     @blp.doc(parameters=[IF_MATCH])
+    @documented(blp, 409, "matter_changed", "The matter changed meanwhile; read it again.")
     def patch(self, payload, code):
         """Change a matter; every bundle using it must still compile and gets a new version"""
         return _versioned(catalogue_admin.update_matter(
@@ -80,6 +83,7 @@ class AdminMatterByCode(MethodView):
 class AdminMatterRetirement(MethodView):
     @auth_required(role=Role.ADMIN, province=True)
     @blp.response(200, AdminMatterSchema)
+    @documented(blp, 409, "matter_in_use", "A live bundle still uses this matter.")
     def post(self, code):
         """Retire a matter no live bundle uses (409 while one does)"""
         return catalogue_admin.retire_matter(code=code)
@@ -90,6 +94,7 @@ class AdminBundles(MethodView):
     @auth_required(role=Role.ADMIN, province=True)
     @blp.arguments(BundleCreateSchema)
     @blp.response(201, BundleSchema)
+    @documented(blp, 409, "bundle_exists", "A bundle newborn_lite already exists.")
     def post(self, payload):
         """Compose a bundle; 422 on an unknown matter, a cycle, an unmet input, a field conflict"""
         return catalogue_admin.create_bundle(data=payload)
@@ -107,6 +112,7 @@ class AdminBundleByCode(MethodView):
     @blp.arguments(BundleUpdateSchema)
     @blp.response(200, BundleSchema)
     @blp.doc(parameters=[IF_MATCH])
+    @documented(blp, 409, "bundle_changed", "The bundle changed meanwhile; read it again.")
     def patch(self, payload, code):
         """Change a bundle; a changed definition is published as a new version"""
         return _versioned(catalogue_admin.update_bundle(

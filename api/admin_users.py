@@ -14,6 +14,7 @@ from api.schemas.admin import (
     StaffSchema,
     StaffUpdateSchema,
 )
+from api.schemas.errors import documented
 from models.user import Role
 from services.identity import partner_accounts, staff_accounts
 
@@ -33,6 +34,7 @@ class StaffAccounts(MethodView):
     @auth_required(role=Role.ADMIN)
     @blp.arguments(StaffCreateSchema)
     @blp.response(201, StaffSchema)
+    @documented(blp, 409, "username_taken", "This username is taken.")
     def post(self, payload):
         """Create an officer (department, region), clerk (station), agent (region) or admin"""
         return staff_accounts.create_staff(created_by=current_user().id,
@@ -50,6 +52,7 @@ class StaffAccountById(MethodView):
     @auth_required(role=Role.ADMIN)
     @blp.arguments(StaffUpdateSchema)
     @blp.response(200, StaffSchema)
+    @documented(blp, 409, "cannot_disable_self", "You cannot disable your own account.")
     def patch(self, payload, user_id):
         """Change a staff account: details, password, unlock, or disable (signs it out)"""
         return staff_accounts.update_staff(user_id=user_id, actor_id=current_user().id,
@@ -67,6 +70,7 @@ class Partners(MethodView):
     @auth_required(role=Role.ADMIN, province=True)
     @blp.arguments(PartnerCreateSchema)
     @blp.response(201, PartnerCreatedSchema)
+    @documented(blp, 409, "client_id_taken", "This client id is taken.")
     def post(self, payload):
         """Register a partner; its client secret and webhook secret are shown only in this answer"""
         partner, secret, webhook_secret = partner_accounts.register_partner(

@@ -13,6 +13,7 @@ from api.schemas.applications import (
     SupplementAnswerSchema,
     TimelineEventSchema,
 )
+from api.schemas.errors import documented
 from models.user import Role
 from services.errors import PreconditionRequired
 from services.workflow import applications, submission, supplements
@@ -79,6 +80,11 @@ class Applications(MethodView):
     @blp.arguments(ApplicationCreateSchema)
     @blp.response(201, ApplicationSchema)
     @blp.doc(parameters=[IDEMPOTENCY_HEADER], description=SUBJECT_DESCRIPTION)
+    @documented(blp, 409, "application_already_open",
+                "You already have an open application for this.",
+                description="An open application for this bundle and subject exists "
+                            "(`application_already_open`), or the first request with this key is "
+                            "still running (`idempotency_request_in_progress`)")
     def post(self, payload):
         """Apply for a bundle: one joint form, materials given once, every department at once"""
         application = submission.submit_application(
@@ -111,6 +117,11 @@ class ApplicationTimeline(MethodView):
 class ApplicationWithdrawal(MethodView):
     @auth_required(role=Role.CITIZEN)
     @blp.response(200, ApplicationSchema)
+    @documented(blp, 409, "application_not_withdrawable",
+                "A department has already completed a matter.",
+                description="A matter is completed or the application is closed "
+                            "(`application_not_withdrawable`), or it changed meanwhile "
+                            "(`concurrent_update`)")
     def post(self, application_id):
         """Withdraw before any department completed a matter; departments are told"""
         return applications.citizen_view(submission.withdraw(application_id=application_id,
@@ -122,6 +133,7 @@ class ApplicationSupplements(MethodView):
     @auth_required(role=Role.CITIZEN)
     @blp.arguments(SupplementAnswerSchema)
     @blp.response(200, ApplicationSchema)
+    @documented(blp, 409, "no_supplement_requested", "No supplement is requested.")
     def post(self, payload, application_id):
         """Answer the supplement request; the tasks go back to their departments"""
         return applications.citizen_view(supplements.answer_supplement(

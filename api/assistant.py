@@ -11,6 +11,7 @@ from api.schemas.assistant import (
     MessageCreateSchema,
     MessageSchema,
 )
+from api.schemas.errors import documented
 from assistant import conversations as assistant
 from models.user import Role
 from services.desk import handoffs
@@ -27,6 +28,10 @@ class AssistantMessages(MethodView):
     @auth_required(role=Role.CITIZEN)
     @blp.arguments(MessageCreateSchema)
     @blp.response(200, MessageSchema)
+    @documented(blp, 404, "conversation_not_found", "No such conversation.",
+                description="`conversation_id` names no conversation of mine")
+    @documented(blp, 409, "conversation_conflict",
+                "The conversation changed meanwhile; send again.")
     def post(self, payload):
         """Tell the assistant what happened or ask it something; it answers and acts"""
         return assistant.post_message(citizen=current_user(), **payload)

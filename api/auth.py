@@ -81,7 +81,11 @@ def auth_required(role=None, scope=None, province=False):
 
         # Declare the bearer scheme on the operation in the OpenAPI document.
         apidoc = copy.deepcopy(getattr(view, "_apidoc", {}))
-        apidoc.setdefault("manual_doc", {})["security"] = BEARER_SECURITY
+        manual = apidoc.setdefault("manual_doc", {})
+        manual["security"] = BEARER_SECURITY
+        # Who may call, for the operation's description (api/openapi_contract.py).
+        manual["x-roles"] = sorted(roles) if roles else None
+        manual["x-scopes"] = sorted(scopes) if scopes else None
         wrapper._apidoc = apidoc
         return wrapper
 

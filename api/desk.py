@@ -9,6 +9,7 @@ from api.schemas.desk import (
     DeskMessageCreateSchema,
     DeskQueryArgsSchema,
 )
+from api.schemas.errors import documented
 from models.user import Role
 from services.desk import conversations as desk
 from services.desk import views
@@ -51,6 +52,10 @@ class DeskConversationById(MethodView):
 class DeskConversationClaim(MethodView):
     @auth_required(role=Role.AGENT)
     @blp.response(200, DeskConversationDetailSchema)
+    @documented(blp, 409, "conversation_claimed",
+                "Another agent has claimed this conversation.",
+                description="Claimed by another agent (`conversation_claimed`) or closed "
+                            "(`conversation_closed`)")
     def post(self, conversation_id):
         """Take a waiting conversation: one agent wins, the others get 409"""
         return _detail(desk.claim(agent=current_user(), conversation_id=conversation_id))
@@ -61,6 +66,10 @@ class DeskConversationMessages(MethodView):
     @auth_required(role=Role.AGENT)
     @blp.arguments(DeskMessageCreateSchema)
     @blp.response(201, DeskConversationDetailSchema)
+    @documented(blp, 409, "conversation_not_claimed",
+                "Claim the conversation first.",
+                description="Not claimed by me (`conversation_not_claimed`, "
+                            "`conversation_claimed`) or closed (`conversation_closed`)")
     def post(self, payload, conversation_id):
         """Write to the citizen: the conversation, their inbox, push and event stream"""
         return _detail(desk.write(agent=current_user(), conversation_id=conversation_id,
@@ -71,6 +80,10 @@ class DeskConversationMessages(MethodView):
 class DeskConversationClosure(MethodView):
     @auth_required(role=Role.AGENT)
     @blp.response(200, DeskConversationDetailSchema)
+    @documented(blp, 409, "conversation_closed",
+                "The conversation is closed.",
+                description="Closed already (`conversation_closed`) or claimed by another agent "
+                            "(`conversation_claimed`, `conversation_not_claimed`)")
     def post(self, conversation_id):
         """The citizen has been helped: back to the assistant"""
         return _detail(desk.close(agent=current_user(), conversation_id=conversation_id))

@@ -8,6 +8,7 @@ from webargs.flaskparser import FlaskParser
 from werkzeug.datastructures import CombinedMultiDict
 
 from api.auth import BEARER_SECURITY, auth_required, authenticate, current_user
+from api.schemas.errors import documented
 from api.schemas.materials import (
     MaterialContentArgsSchema,
     MaterialLinkCreateSchema,
@@ -134,6 +135,8 @@ class MaterialById(MethodView):
 
     @auth_required(role=Role.CITIZEN)
     @blp.response(204)
+    @documented(blp, 409, "material_in_use",
+                "An application uses this material; it cannot be removed.")
     def delete(self, material_id):
         """Remove an upload no application was given (409 `material_in_use` otherwise)"""
         vault.delete_upload(material_id=material_id, owner_id=current_user().id)
@@ -179,6 +182,7 @@ class MaterialReview(MethodView):
     @auth_required(role=Role.OFFICER)
     @blp.arguments(MaterialReviewSchema)
     @blp.response(200, MaterialSchema)
+    @documented(blp, 409, "material_not_reviewable", "This material cannot be reviewed now.")
     def post(self, payload, material_id):
         """Mark a material verified or rejected; rejecting asks the citizen for a new one
 

@@ -3,6 +3,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api.auth import auth_required, current_user
+from api.schemas.errors import documented
 from api.schemas.notifications import (
     DeliverySchema,
     DeviceCreateSchema,
@@ -139,6 +140,7 @@ class WebhookReplay(MethodView):
     @auth_required(scope=Scope.WEBHOOKS)
     @blp.arguments(WebhookReplaySchema)
     @blp.response(202, WebhookReplayResultSchema)
+    @documented(blp, 404, "webhook_not_configured", "This partner has no webhook.")
     def post(self, payload):
         """Send my webhook events again since a moment (signed as before, same event ids)"""
         return notifications.replay_webhooks(partner_id=current_user().id, since=payload["since"])

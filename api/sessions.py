@@ -17,6 +17,7 @@ from api.schemas.auth import (
     StaffLoginSchema,
     TokensSchema,
 )
+from api.schemas.errors import documented
 from services.identity import otp, sessions
 
 
@@ -128,6 +129,12 @@ class MiniProgramLogin(MethodView):
 class MiniProgramBinding(MethodView):
     @blp.arguments(MiniProgramBindSchema)
     @blp.response(200, TokensSchema)
+    @documented(blp, 401, "binding_ticket_invalid", "The binding ticket is invalid or expired; "
+                "sign in from the mini-program again.",
+                description="The ticket is unknown or expired (`binding_ticket_invalid`), or "
+                            "the code is wrong or spent (`otp_invalid`, `otp_expired`)")
+    @documented(blp, 409, "miniprogram_already_bound",
+                "This mini-program account is already linked to another citizen.")
     def post(self, payload):
         """Link a mini-program account to the citizen with this phone (code purpose
         miniprogram_bind) and sign in"""

@@ -5,6 +5,7 @@ from flask_smorest import Blueprint
 
 from api.auth import auth_required, client_address, current_user
 from api.materials import refuse_oversized_uploads
+from api.schemas.errors import documented
 from api.schemas.materials import MaterialSchema
 from api.schemas.stations import (
     AssistedApplicationCreateSchema,
@@ -30,6 +31,8 @@ class AssistedConsent(MethodView):
     @auth_required(role=Role.CLERK)
     @blp.arguments(StationConsentCreateSchema)
     @blp.response(202, StationConsentSchema)
+    @documented(blp, 429, "otp_rate_limited", "Too many codes requested; try again in 43 seconds.",
+                description="Too many codes for this phone: see `Retry-After` (`otp_rate_limited`)")
     def post(self, payload):
         """Text the citizen a consent code to read out to the clerk"""
         sent = assisted.send_consent_code(clerk=current_user(), phone=payload["phone"],
@@ -78,6 +81,10 @@ class AssistedApplications(MethodView):
                           "description": "a retry with the same key answers the same "
                                          "application"}])
     @blp.response(201, AssistedApplicationSchema)
+    @documented(blp, 409, "application_already_open",
+                "You already have an open application for this.",
+                description="An open application for this bundle and subject exists "
+                            "(`application_already_open`)")
     def post(self, payload):
         """Apply for the citizen present at my station, with their consent
 

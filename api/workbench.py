@@ -3,6 +3,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api.auth import auth_required, current_user
+from api.schemas.errors import documented
 from api.schemas.workbench import (
     SupplementRequestSchema,
     TaskCompleteSchema,
@@ -65,6 +66,10 @@ class TaskById(MethodView):
 class TaskClaim(MethodView):
     @auth_required(role=Role.OFFICER)
     @blp.response(200, WorkbenchTaskDetailSchema)
+    @documented(blp, 409, "task_not_claimable",
+                "Task is waiting for: newborn_household_registration",
+                description="The task is not `pending` (`task_not_claimable`), or changed "
+                            "meanwhile (`concurrent_update`)")
     def post(self, task_id):
         """Take a pending task: one officer wins, the others get 409"""
         return _view(handling.claim_task(task_id=task_id, officer=current_user()), task_id)
@@ -75,6 +80,10 @@ class TaskCompletion(MethodView):
     @auth_required(role=Role.OFFICER)
     @blp.arguments(TaskCompleteSchema)
     @blp.response(200, WorkbenchTaskDetailSchema)
+    @documented(blp, 409, "task_not_claimed",
+                "Claim the task first.",
+                description="Not claimed by me (`task_not_claimed`) or no longer open "
+                            "(`task_not_open`, `concurrent_update`)")
     def post(self, payload, task_id):
         """Complete my task; its dependents move to their departments' queues"""
         return _view(handling.complete_task(task_id=task_id, officer=current_user(), **payload),
@@ -86,6 +95,10 @@ class TaskRejection(MethodView):
     @auth_required(role=Role.OFFICER)
     @blp.arguments(TaskRejectSchema)
     @blp.response(200, WorkbenchTaskDetailSchema)
+    @documented(blp, 409, "task_not_claimed",
+                "Claim the task first.",
+                description="Not claimed by me (`task_not_claimed`) or no longer open "
+                            "(`task_not_open`, `concurrent_update`)")
     def post(self, payload, task_id):
         """Refuse my task with a reason: the application is rejected, the citizen told why"""
         return _view(handling.reject_task(task_id=task_id, officer=current_user(), **payload),
@@ -97,6 +110,10 @@ class TaskSupplementRequest(MethodView):
     @auth_required(role=Role.OFFICER)
     @blp.arguments(SupplementRequestSchema)
     @blp.response(200, WorkbenchTaskDetailSchema)
+    @documented(blp, 409, "task_not_claimed",
+                "Claim the task first.",
+                description="Not claimed by me (`task_not_claimed`) or no longer open "
+                            "(`task_not_open`, `concurrent_update`)")
     def post(self, payload, task_id):
         """Ask the citizen for more; only this task pauses, the others go on"""
         return _view(supplements.request_supplement(

@@ -1,19 +1,27 @@
 """The one error shape of API.md, for documenting the errors a route answers."""
 from http import HTTPStatus
 
-from marshmallow import Schema, fields
+from marshmallow import INCLUDE, Schema, fields
 
 
 class ApiErrorSchema(Schema):
     """Every error: a stable `error` slug, a message in the caller's language, per-field
-    details for 422."""
+    details for 422. Published as `Error`, the shape api/errors.py answers with."""
 
-    code = fields.Integer(dump_only=True)
-    status = fields.String(dump_only=True)
-    error = fields.String(dump_only=True, metadata={"description": "stable machine slug"})
-    message = fields.String(dump_only=True,
+    class Meta:
+        # An error may one day carry more (a retry hint, the conflicting object): clients
+        # ignore what they do not know, so the document must not forbid it.
+        unknown = INCLUDE
+
+    code = fields.Integer(required=True, dump_only=True, metadata={"description": "HTTP status"})
+    status = fields.String(required=True, dump_only=True,
+                           metadata={"description": "HTTP reason phrase"})
+    error = fields.String(required=True, dump_only=True,
+                          metadata={"description": "stable machine slug"})
+    message = fields.String(required=True, dump_only=True,
                             metadata={"description": "Chinese or English per Accept-Language"})
-    errors = fields.Dict(dump_only=True, metadata={"description": "per field, for 422"})
+    errors = fields.Dict(required=True, dump_only=True,
+                         metadata={"description": "per field, for 422 (empty otherwise)"})
 
 
 def example(code: int, error: str, message: str, errors: dict | None = None) -> dict:
