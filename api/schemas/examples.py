@@ -2,6 +2,7 @@
 
 Each is a request the API accepts (a test validates every one against its schema); a body
 schema without an example here fails that test, so a new route comes with one.
+The secrets below (`# nosec B105`) are made-up placeholders shown in the documentation.
 """
 
 ID_NUMBER = "330381199003071018"  # a made-up number that passes the GB 11643 checksum
@@ -45,9 +46,9 @@ REQUEST_EXAMPLES = {
     "BundleCreate": BUNDLE,
     "BundleUpdate": {"synonyms": ["生孩子", "生娃"], "visits_after": 0},
     "ClientCredentials": {"grant_type": "client_credentials", "client_id": "hospital-his",
-                          "client_secret": "s3cr3t-from-the-admin", "scope": "life_events:write"},
+                          "client_secret": "s3cr3t-from-the-admin", "scope": "life_events:write"},  # nosec B105
     "DeskMessageCreate": {"text": "您好，我是瑞安市便民服务中心的工作人员，请问有什么可以帮您？"},
-    "DeviceCreate": {"token": "fcm-registration-token-from-the-phone", "platform": "android",
+    "DeviceCreate": {"token": "fcm-registration-token-from-the-phone", "platform": "android",  # nosec B105
                      "locale": "zh-CN"},
     "FamilyMemberCreate": {"relation": "spouse", "name": "李红", "id_number": SPOUSE_ID_NUMBER},
     "LifeEventCreate": {"event_id": "his-2026-000123", "type": "birth", "bundle": "newborn",
@@ -80,11 +81,11 @@ REQUEST_EXAMPLES = {
     "RatingCreate": {"score": 5, "tags": ["fast"], "comment": "一次都没跑，很方便。"},
     "RealName": {"name": "王伟", "id_number": ID_NUMBER},
     "RectificationText": {"text": "对您多跑一趟深表歉意，我们已调整材料清单。"},
-    "Refresh": {"refresh_token": "the-refresh-token-of-the-last-sign-in"},
-    "StaffCreate": {"username": "officer.public_security.2", "password": "a-long-passphrase",
+    "Refresh": {"refresh_token": "the-refresh-token-of-the-last-sign-in"},  # nosec B105
+    "StaffCreate": {"username": "officer.public_security.2", "password": "a-long-passphrase",  # nosec B105
                     "role": "officer", "name": "陈警官", "locale": "zh-CN",
                     "department": "public_security", "region": "330381"},
-    "StaffLogin": {"username": "officer.public_security", "password": "onething-dev"},
+    "StaffLogin": {"username": "officer.public_security", "password": "onething-dev"},  # nosec B105
     "StaffUpdate": {"active": False},
     "StationConsentCreate": {"phone": PHONE},
     "StationConsentVerify": {"phone": PHONE, "code": "123456"},
