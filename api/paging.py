@@ -1,0 +1,12 @@
+"""One page of a query for flask-smorest's pagination: the page's items in one command, the
+total for X-Pagination in another."""
+from flask_smorest.pagination import PaginationParameters
+
+PAGE_SIZE, MAX_PAGE_SIZE = 20, 100
+
+
+def one_page(query, pagination_parameters: PaginationParameters) -> list:
+    """The requested page of a mongoengine query, with the total set for the header."""
+    pagination_parameters.item_count = query.count()
+    return list(query.skip(pagination_parameters.first_item)
+                .limit(pagination_parameters.page_size))
