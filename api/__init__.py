@@ -12,7 +12,7 @@ from flask_smorest import Api
 from pymongo.errors import ConnectionFailure
 
 import config as settings
-from api import errors, input_guards
+from api import errors, input_guards, rate_limits
 from assistant import conversations
 from cli import register_commands
 from common import calendar, db_metrics, log_setup, run_state
@@ -137,6 +137,7 @@ def create_app(config_name: str | None = None) -> Flask:
     _register_blueprints(api)
     app.register_blueprint(web_pages)  # /app/ and /workbench/: static pages on the API
     errors.register(app)
+    rate_limits.register(app)
     register_commands(app)
     if config.ASSISTANT_WARM_UP:
         _warm_up_assistant()

@@ -7,6 +7,7 @@ from flask_smorest import Blueprint
 
 from api.auth import auth_required, current_user
 from api.paging import MAX_PAGE_SIZE, PAGE_SIZE, one_page
+from api.rate_limits import per_citizen
 from api.schemas.applications import (
     ApplicationCreateSchema,
     ApplicationQueryArgsSchema,
@@ -78,6 +79,7 @@ class Applications(MethodView):
         return [applications.citizen_view(a) for a in found]
 
     @auth_required(role=Role.CITIZEN)
+    @per_citizen(blp, "applications")
     @idempotency_key_required
     @blp.arguments(ApplicationCreateSchema)
     @blp.response(201, ApplicationSchema)
