@@ -45,7 +45,7 @@ def test_a_citizens_applications_come_a_page_at_a_time_newest_first(client):
                                 "page": 1, "next_page": 2}
 
 
-def test_a_vault_of_many_materials_answers_twenty_by_default_and_at_most_a_hundred(client):
+def test_a_vault_of_many_materials_answers_ten_by_default_and_at_most_a_hundred(client):
     parent = ws.make_parent()
     for _ in range(105):
         make_material(parent)
@@ -54,7 +54,7 @@ def test_a_vault_of_many_materials_answers_twenty_by_default_and_at_most_a_hundr
     largest = client.as_(parent).get("/api/v1/me/materials?page_size=100", expect=200)
     too_large = client.as_(parent).get("/api/v1/me/materials?page_size=101", expect=422)
 
-    assert len(default.get_json()) == 20 and page_info(default)["total"] == 105
+    assert len(default.get_json()) == 10 and page_info(default)["total"] == 105
     assert len(largest.get_json()) == 100 and page_info(largest)["total_pages"] == 2
     assert too_large.get_json()["error"] == "validation_failed"
     assert "page_size" in too_large.get_json()["errors"]
