@@ -167,6 +167,10 @@ def test_no_personal_data_is_found_where_it_does_not_belong(app, client, logs, o
     }
     # Each channel was used: a canary that heard nothing proves nothing.
     assert all(received.values()), {k: len(v) for k, v in received.items()}
+    # The logs were heard at DEBUG (a control line), the application's submission among them.
+    logging.getLogger("canary").debug("control: %s", "heard at DEBUG")
+    assert "DEBUG canary control: heard at DEBUG" in logs.lines
+    assert any("services.workflow.submission" in line for line in logs.lines)
     leaks = found_in(logs.lines, "the logs") + found_in(answers_to_others, "answers to others")
     for where, texts in received.items():
         leaks += found_in([t if isinstance(t, str) else t.decode() for t in texts], where)
