@@ -63,7 +63,4 @@ def register(app: Flask) -> None:
     app.config["RATELIMIT_STORAGE_OPTIONS"] = rate_limits.storage_options(app.config)
     app.config["RATELIMIT_STRATEGY"] = "moving-window"
     limiter.init_app(app)
-    # The storage's client is made on first use, and its finalizer makes one to close it: made
-    # now (the database answers: create_app checked), a process that never counts exits quietly.
-    limiter.storage.storage  # noqa: B018 (the property connects)
     app.register_error_handler(RateLimitExceeded, _refused)
