@@ -3,6 +3,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api.auth import auth_required, current_user
+from api.paging import MAX_PAGE_SIZE, PAGE_SIZE, one_page
 from api.schemas.admin import (
     PartnerCreatedSchema,
     PartnerCreateSchema,
@@ -27,9 +28,11 @@ class StaffAccounts(MethodView):
     @auth_required(role=Role.ADMIN)
     @blp.arguments(StaffQueryArgsSchema, location="query")
     @blp.response(200, StaffSchema(many=True))
-    def get(self, args):
+    @blp.paginate(page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
+    def get(self, args, pagination_parameters):
         """Staff accounts, by username (an admin scoped to a region: that region's)"""
-        return staff_accounts.list_staff(admin_region=current_user().region, **args)
+        return one_page(staff_accounts.staff_of(admin_region=current_user().region, **args),
+                        pagination_parameters)
 
     @auth_required(role=Role.ADMIN)
     @blp.arguments(StaffCreateSchema)
@@ -63,9 +66,10 @@ class StaffAccountById(MethodView):
 class Partners(MethodView):
     @auth_required(role=Role.ADMIN, province=True)
     @blp.response(200, PartnerSchema(many=True))
-    def get(self):
-        """Partner systems"""
-        return partner_accounts.list_partners()
+    @blp.paginate(page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
+    def get(self, pagination_parameters):
+        """Partner systems, by client id"""
+        return one_page(partner_accounts.partners(), pagination_parameters)
 
     @auth_required(role=Role.ADMIN, province=True)
     @blp.arguments(PartnerCreateSchema)

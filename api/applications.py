@@ -6,6 +6,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api.auth import auth_required, current_user
+from api.paging import MAX_PAGE_SIZE, PAGE_SIZE, one_page
+from api.rate_limits import per_citizen
 from api.schemas.applications import (
     ApplicationCreateSchema,
     ApplicationQueryArgsSchema,
@@ -70,12 +72,15 @@ class Applications(MethodView):
     @auth_required(role=Role.CITIZEN)
     @blp.arguments(ApplicationQueryArgsSchema, location="query")
     @blp.response(200, ApplicationSchema(many=True))
-    def get(self, args):
-        """My applications and my minor children's, newest first"""
-        found = applications.list_for_citizen(citizen=current_user(), **args)
+    @blp.paginate(page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
+    def get(self, args, pagination_parameters):
+        """My applications and my minor children's, newest first, a page at a time"""
+        found = one_page(applications.for_citizen(citizen=current_user(), **args),
+                         pagination_parameters)
         return [applications.citizen_view(a) for a in found]
 
     @auth_required(role=Role.CITIZEN)
+    @per_citizen(blp, "applications")
     @idempotency_key_required
     @blp.arguments(ApplicationCreateSchema)
     @blp.response(201, ApplicationSchema)

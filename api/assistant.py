@@ -3,6 +3,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api.auth import auth_required, current_user
+from api.paging import MAX_PAGE_SIZE, PAGE_SIZE, one_page
 from api.schemas.assistant import (
     ConversationSchema,
     ConversationSummarySchema,
@@ -67,10 +68,12 @@ class Handoffs(MethodView):
     @auth_required(role=STAFF)
     @blp.arguments(HandoffQueryArgsSchema, location="query")
     @blp.response(200, HandoffSchema(many=True))
-    def get(self, args):
+    @blp.paginate(page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
+    def get(self, args, pagination_parameters):
         """Citizens who asked for a person, longest waiting first"""
-        return [_with_transcript(h) for h in handoffs.list_handoffs(staff=current_user(),
-                                                                     **args)]
+        found = one_page(handoffs.handoffs_for(staff=current_user(), **args),
+                         pagination_parameters)
+        return [_with_transcript(h) for h in found]
 
 
 @blp.route("/workbench/handoffs/<handoff_id>")

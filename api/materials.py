@@ -9,6 +9,7 @@ from werkzeug.datastructures import CombinedMultiDict
 
 from api.auth import BEARER_SECURITY, auth_required, authenticate, current_user
 from api.schemas.errors import documented
+from api.rate_limits import per_citizen
 from api.schemas.materials import (
     MaterialContentArgsSchema,
     MaterialLinkCreateSchema,
@@ -91,6 +92,7 @@ def content_response(material, *, download: bool) -> Response:
 @blp.route("/materials")
 class Materials(MethodView):
     @auth_required(role=Role.CITIZEN)
+    @per_citizen(blp, "uploads")
     @refuse_oversized_uploads
     @blp.arguments(MaterialUploadSchema, location="multipart")
     @blp.response(201, MaterialSchema)

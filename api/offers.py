@@ -10,6 +10,7 @@ from api.applications import (
     render_first_answer,
 )
 from api.auth import auth_required, current_user
+from api.rate_limits import per_citizen
 from api.schemas.applications import ApplicationSchema
 from api.schemas.errors import documented
 from api.schemas.offers import OfferAcceptSchema, OfferQueryArgsSchema, OfferSchema
@@ -35,6 +36,7 @@ class Offers(MethodView):
 @blp.route("/<offer_id>/accept")
 class OfferAcceptance(MethodView):
     @auth_required(role=Role.CITIZEN)
+    @per_citizen(blp, "applications")
     @idempotency_key_required
     @blp.arguments(OfferAcceptSchema, example={"form": {
         "household_address": "瑞安市万松路1号", "residence_address": "瑞安市万松路1号",

@@ -3,6 +3,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api.auth import auth_required, current_user
+from api.paging import MAX_PAGE_SIZE, PAGE_SIZE, one_page
 from api.schemas.materials import MaterialAccessSchema, MaterialSchema, VaultQueryArgsSchema
 from models.user import Role
 from services.materials import vault
@@ -16,11 +17,12 @@ class MyMaterials(MethodView):
     @auth_required(role=Role.CITIZEN)
     @blp.arguments(VaultQueryArgsSchema, location="query")
     @blp.response(200, MaterialSchema(many=True))
-    def get(self, args):
+    @blp.paginate(page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
+    def get(self, args, pagination_parameters):
         """My vault: uploads and e-licences, newest first, with type, issuer, validity, status"""
-        materials = vault.list_vault(owner_id=current_user().id, type=args.get("type"),
-                                     subject_id=args.get("subject"))
-        return vault.describe(materials)
+        query = vault.vault_of(owner_id=current_user().id, type=args.get("type"),
+                               subject_id=args.get("subject"))
+        return vault.describe(one_page(query, pagination_parameters))
 
 
 @blp.route("/materials/<material_id>/accesses")

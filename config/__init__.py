@@ -73,6 +73,11 @@ class Config:
     OTP_PHONE_PER_DAY = 10
     OTP_CLIENT_PER_HOUR = 30
     OTP_DEBUG_CODE = True  # answer the code itself (development and tests only)
+    # Per citizen, every attempt counted (flask-limiter's notation, moving windows): far above a
+    # family's needs (a newborn is one application and four uploads), far below a script's. One
+    # window each: each window is one more database command per request.
+    RATE_LIMIT_APPLICATIONS = "20 per hour"
+    RATE_LIMIT_UPLOADS = "100 per hour"
     # SMS gateway: "development" logs a masked number; "http" posts to SMS_GATEWAY_URL.
     SMS_ADAPTER = "development"
     SMS_GATEWAY_URL = ""

@@ -4,6 +4,7 @@ from enum import StrEnum
 import mongoengine as me
 
 from models.base import TimestampedDocument
+from models.sealed import SealedStringField
 from models.user import Gender
 
 
@@ -24,7 +25,7 @@ GUARDIAN_OF = (Relation.CHILD, Relation.GRANDCHILD)
 class FamilyMember(TimestampedDocument):
     owner = me.StringField(required=True)  # user id of the citizen whose family this is
     relation = me.StringField(required=True, choices=[r.value for r in Relation])
-    name = me.StringField(required=True, max_length=100)
+    name = SealedStringField(required=True, max_length=100)  # encrypted at rest
     # A newborn has no ID number until the police issue it: both may be unset.
     id_number_encrypted = me.StringField()
     id_number_index = me.StringField()

@@ -4,6 +4,7 @@ from enum import StrEnum
 import mongoengine as me
 
 from models.base import TimestampedDocument
+from models.sealed import SealedStringField
 
 
 class Role(StrEnum):
@@ -30,7 +31,7 @@ class Gender(StrEnum):
 
 class User(TimestampedDocument):
     role = me.StringField(required=True, choices=[r.value for r in USER_ROLES])
-    name = me.StringField(max_length=100)
+    name = SealedStringField(max_length=100)  # a person's name: encrypted at rest
     locale = me.StringField(default="zh-CN", choices=["zh-CN", "en"])
     active = me.BooleanField(default=True)
 

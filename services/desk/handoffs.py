@@ -22,12 +22,18 @@ def _visible_handoffs(staff):
     return query
 
 
-def list_handoffs(*, staff, status: str | None = HandoffStatus.OPEN.value) -> list[Handoff]:
-    """Handoffs waiting for staff, oldest first so the longest wait is served first."""
+def handoffs_for(*, staff, status: str | None = HandoffStatus.OPEN.value):
+    """Handoffs waiting for staff, oldest first so the longest wait is served first, as a query
+    a caller can page."""
     query = _visible_handoffs(staff)
     if status:
         query = query.filter(status=status)
-    return list(query.order_by("created_at").limit(200))
+    return query.order_by("created_at")
+
+
+def list_handoffs(*, staff, status: str | None = HandoffStatus.OPEN.value) -> list[Handoff]:
+    """The first 200 (the assistant's own listing)."""
+    return list(handoffs_for(staff=staff, status=status).limit(200))
 
 
 def get_handoff(*, handoff_id: str, staff) -> Handoff:

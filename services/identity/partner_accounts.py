@@ -60,8 +60,9 @@ def get_partner(partner_id: str) -> Partner:
     return partner
 
 
-def list_partners() -> list[Partner]:
-    return list(Partner.objects.order_by("client_id"))
+def partners():
+    """Every partner by client id, as a query a caller can page."""
+    return Partner.objects.order_by("client_id")
 
 
 def update_partner(*, partner_id: str, **changes) -> Partner:

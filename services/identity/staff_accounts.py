@@ -124,9 +124,10 @@ def _codes_within(area: str) -> dict:
     return {"$gte": prefix, "$lt": prefix[:-1] + chr(ord(prefix[-1]) + 1)}
 
 
-def list_staff(*, role: str | None = None, department: str | None = None,
-               region: str | None = None, admin_region: str | None = None) -> list[User]:
-    """Staff accounts by username; an admin scoped to a region sees that region's only."""
+def staff_of(*, role: str | None = None, department: str | None = None,
+             region: str | None = None, admin_region: str | None = None):
+    """Staff accounts by username, as a query a caller can page; an admin scoped to a region
+    sees that region's only."""
     query = User.objects(role__in=[r.value for r in STAFF_ROLES])
     if role:
         query = query.filter(role=role)
@@ -136,7 +137,7 @@ def list_staff(*, role: str | None = None, department: str | None = None,
         query = query.filter(region=region)
     if admin_region:
         query = query.filter(__raw__={"region": _codes_within(admin_region)})
-    return list(query.order_by("username"))
+    return query.order_by("username")
 
 
 def get_staff(user_id: str, *, admin_region: str | None = None) -> User:

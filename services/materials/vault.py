@@ -178,15 +178,20 @@ def mask_number(number: str | None) -> str | None:
     return number
 
 
-def list_vault(*, owner_id: str, type: str | None = None, subject_id: str | None = None
-               ) -> list[Material]:
-    """Everything in a citizen's vault, uploads and e-licences, newest first."""
+def vault_of(*, owner_id: str, type: str | None = None, subject_id: str | None = None):
+    """Everything in a citizen's vault, uploads and e-licences, newest first, as a query a
+    caller can page."""
     query = Material.objects.owned_by(owner_id)
     if type:
         query = query.filter(type=type)
     if subject_id:
         query = query.filter(subject=str(subject_id))
-    return list(query.order_by("-created_at"))
+    return query.order_by("-created_at")
+
+
+def list_vault(*, owner_id: str, type: str | None = None, subject_id: str | None = None
+               ) -> list[Material]:
+    return list(vault_of(owner_id=owner_id, type=type, subject_id=subject_id))
 
 
 def describe(materials: list[Material]) -> list[dict]:

@@ -103,15 +103,21 @@ def get_for_citizen(*, application_id: str, citizen) -> Application:
     return application
 
 
-def list_for_citizen(*, citizen, status: str | None = None) -> list[Application]:
-    """The citizen's applications and those about their minor children, newest first."""
+def for_citizen(*, citizen, status: str | None = None):
+    """The citizen's applications and those about their minor children, newest first, as a
+    query a caller can page."""
     citizen_id = user_id_of(citizen)
     query: dict = {"$or": [{"applicant": citizen_id},
                            {"subject.id": {"$in": family_members.subject_ids_for(citizen_id)}}]}
     if status:
         query["status"] = status
-    return list(Application.objects(__raw__=query).exclude("outbox", "events", "first_response")
-                .order_by("-created_at"))
+    return (Application.objects(__raw__=query).exclude("outbox", "events", "first_response")
+            .order_by("-created_at"))
+
+
+def list_for_citizen(*, citizen, status: str | None = None) -> list[Application]:
+    """All of them (the assistant's status answers and its evaluation)."""
+    return list(for_citizen(citizen=citizen, status=status))
 
 
 def timeline_for_citizen(*, application_id: str, citizen) -> list[dict]:

@@ -30,7 +30,7 @@ from services.errors import (
     NotFound,
     ValidationFailed,
 )
-from services.identity import family_members
+from services.identity import family_members, family_numbers
 from services.materials import vault
 from services.regions import divisions
 from services.workflow import applications, events, idempotency
@@ -124,6 +124,44 @@ def _child_from_form(applicant: User, definition: dict, clean: dict, family: lis
     if child.name != name or child.birth_date != date.fromisoformat(born):
         raise idempotency.reused()  # this key already added another baby: another request's
     return child
+
+
+# Prefills of ID numbers of family members → (relation of a new record, prefill of its name).
+FAMILY_NUMBERS = {"spouse.id_number": ("spouse", "spouse.name"),
+                  "subject.id_number": (None, "subject.name")}
+
+
+def _typed_family_numbers(definition: dict, clean: dict, known: dict, family: list,
+                          subject_member) -> list[dict]:
+    """The family members' ID numbers the applicant typed (none was on file to prefill), each
+    with the record it is for (None: one yet to be made)."""
+    typed = []
+    for field in definition["form"]:
+        prefill = field.get("prefill")
+        if prefill not in FAMILY_NUMBERS or field["name"] not in clean or known.get(prefill):
+            continue
+        relation, name_prefill = FAMILY_NUMBERS[prefill]
+        member = (next((m for m in family if m.relation == relation), None) if relation
+                  else subject_member)
+        name_field = _prefilled_by(definition, name_prefill)
+        typed.append({"field": field["name"], "number": clean[field["name"]], "member": member,
+                      "relation": relation or (member.relation if member else None),
+                      "name": clean.get(name_field["name"]) if name_field else None})
+    return typed
+
+
+def _check_family_numbers(applicant: User, typed: list[dict], family: list,
+                          errors: dict) -> str | None:
+    """The slug of the first refusal, its message added to `errors`."""
+    refusal = None
+    for given in typed:
+        try:
+            family_numbers.check(applicant=applicant, family=family, field=given["field"],
+                                 number=given["number"], member=given["member"])
+        except ValidationFailed as exc:
+            errors.update(exc.errors)
+            refusal = refusal or exc.error
+    return refusal
 
 
 def material_name(definition: dict, code: str) -> str:
@@ -223,12 +261,18 @@ def _build(*, applicant: User, bundle: str, subject: dict | None, form: dict,
         clean = joint_form.validate(definition["form"], form, known)
     except ValidationFailed as exc:
         errors.update(exc.errors)
+    typed = _typed_family_numbers(definition, clean, known, family, member)
+    refusal = _check_family_numbers(applicant, typed, family, errors)
     chosen = _gather_materials(applicant, definition, materials, member, errors)
     if errors:
-        raise ValidationFailed("Some answers are not valid.", "部分内容有误。", errors=errors)
+        raise ValidationFailed("Some answers are not valid.", "部分内容有误。", errors=errors,
+                               error=refusal)
 
     if kind == "newborn":
         member = _child_from_form(applicant, definition, clean, family, scoped_key)
+    for given in typed:  # checked above: now they are the family's records
+        if given["relation"]:
+            family_numbers.record(applicant=applicant, **given)
     subject_doc = ({"kind": "self", "id": str(applicant.id), "relation": "self",
                     "name": applications.seal_name(applicant.name)} if member is None else
                    {"kind": "family", "id": str(member.id), "relation": member.relation,

@@ -10,7 +10,7 @@ def endpoint(name: str, counts: list[int]) -> dict:
 
 
 def within_budget() -> list[dict]:
-    return [endpoint("POST /api/v1/applications", [5, 5, 5]),
+    return [endpoint("POST /api/v1/applications", [6, 6, 6]),
             endpoint("POST /api/v1/workbench/tasks/{id}/claim", [2, 2]),
             endpoint("POST /api/v1/workbench/tasks/{id}/complete", [3, 3, 3]),
             endpoint("GET /api/v1/applications/{id}", [1, 1]),
@@ -27,14 +27,14 @@ def test_a_run_within_every_budget_exits_zero():
 
 def test_applying_with_more_database_commands_than_its_budget_exits_non_zero():
     endpoints = within_budget()
-    endpoints[0] = endpoint("POST /api/v1/applications", [6, 6, 6])
+    endpoints[0] = endpoint("POST /api/v1/applications", [7, 7, 7])
 
     result = run_with(endpoints)
 
     assert report.exit_code(result) == 1
     over = [v for v in result["budgets"] if not v["ok"]]
     assert [(v["endpoint"], v["typical"], v["budget"]) for v in over] == [
-        ("POST /api/v1/applications", 6, 5)]
+        ("POST /api/v1/applications", 7, 6)]
 
 
 def test_reading_the_inbox_one_command_over_its_budget_exits_non_zero():
@@ -117,7 +117,7 @@ def test_the_table_prints_each_budget_beside_its_figure():
     table = report.render(run_with(endpoints))
 
     applying = next(line for line in table.splitlines() if "POST /api/v1/applications" in line)
-    assert "12 (≤13)" in applying and "≤ 5 OVER" in applying
+    assert "12 (≤13)" in applying and "≤ 6 OVER" in applying
     claiming = next(line for line in table.splitlines() if "/claim" in line)
     assert "≤ 3 ok" in claiming
 

@@ -11,6 +11,17 @@ export class ApiError extends Error {
   }
 }
 
+/** {items, total, page, pages} from a list answered with X-Pagination (a request made with full). */
+export function paged({data, headers}) {
+  let info = {};
+  try {
+    info = JSON.parse(headers.get('X-Pagination') || '{}');
+  } catch {
+    info = {};
+  }
+  return {items: data, total: info.total ?? data.length, page: info.page ?? 1, pages: info.total_pages ?? 1};
+}
+
 function query(params) {
   const pairs = Object.entries(params || {}).filter(([, v]) => v !== undefined && v !== null && v !== '');
   return pairs.length ? `?${new URLSearchParams(pairs).toString()}` : '';

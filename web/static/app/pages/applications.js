@@ -1,4 +1,5 @@
 // All my applications (and my minor children's), newest first, live.
+import {paged} from '../../shared/api.js';
 import {add, h, replace} from '../../shared/dom.js';
 import {t} from '../../shared/i18n.js';
 import {applicationItem} from './common.js';
@@ -9,14 +10,18 @@ export default {
     const list = h('div', {'aria-live': 'polite'});
     add(view, h('h1', {}, t('applications.title')), h('section', {class: 'card'}, list));
     const pageSize = ctx.large() ? 4 : 10;
-    let shown = pageSize;
+    let pages = 1;
+    // Every page shown so far is read again on a notification, so each keeps its live status.
     const load = async () => {
-      const apps = await ctx.api.get('/applications');
+      const answers = await Promise.all(Array.from({length: pages}, (_, i) => ctx.api.request(
+        'GET', '/applications', {params: {page: i + 1, page_size: pageSize}, full: true})));
       if (!alive()) return;
+      const apps = answers.flatMap((answer) => answer.data);
+      const last = paged(answers[answers.length - 1]).pages;
       replace(list,
-        apps.length ? h('ul', {class: 'plain'}, apps.slice(0, shown).map((a) => h('li', {}, applicationItem(a))))
+        apps.length ? h('ul', {class: 'plain'}, apps.map((a) => h('li', {}, applicationItem(a))))
           : h('p', {class: 'muted'}, t('home.no_applications')),
-        apps.length > shown ? h('button', {type: 'button', onclick: () => { shown += pageSize; load(); }}, t('common.more')) : null);
+        pages < last ? h('button', {type: 'button', onclick: () => { pages += 1; load(); }}, t('common.more')) : null);
     };
     await load();
     return ctx.bus.on('notification', () => load());

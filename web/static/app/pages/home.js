@@ -1,4 +1,5 @@
 // Home: the eight life events with their before/after figures; my applications, live.
+import {paged} from '../../shared/api.js';
 import {add, h, replace} from '../../shared/dom.js';
 import {t} from '../../shared/i18n.js';
 import {applicationItem, figures, signInPrompt} from './common.js';
@@ -32,14 +33,14 @@ export default {
     mine.append(list);
     const limit = ctx.large() ? 2 : 4;
     const load = async () => {
-      const apps = await ctx.api.get('/applications');
+      const {items: apps, total} = paged(await ctx.api.request('GET', '/applications', {params: {page_size: limit}, full: true}));
       if (!alive()) return;
       if (!apps.length) {
         replace(list, h('p', {class: 'muted'}, t('home.no_applications')));
         return;
       }
-      replace(list, h('ul', {class: 'plain'}, apps.slice(0, limit).map((a) => h('li', {}, applicationItem(a)))),
-        apps.length > limit ? h('p', {}, h('a', {href: '#/applications'}, t('home.all_applications', {n: apps.length}))) : null);
+      replace(list, h('ul', {class: 'plain'}, apps.map((a) => h('li', {}, applicationItem(a)))),
+        total > limit ? h('p', {}, h('a', {href: '#/applications'}, t('home.all_applications', {n: total}))) : null);
     };
     const offerList = h('div', {id: 'home-offers'});
     offers.append(offerList);

@@ -2,6 +2,7 @@
 import {add, busy, h, notice, replace} from '../../shared/dom.js';
 import {explain} from '../../shared/errors.js';
 import {dateTime, label, t} from '../../shared/i18n.js';
+import {paged, pagerButtons} from './common.js';
 
 const STATUSES = ['open', 'claimed', 'closed'];
 
@@ -11,12 +12,16 @@ export default {
     let status = 'open';
     const tabs = h('div', {class: 'tabs', role: 'group', 'aria-label': t('queue.by_status')});
     const list = h('div', {id: 'handoffs'});
+    const pager = h('div', {class: 'pager'});
     const said = notice();
-    add(view, h('h1', {}, t('handoffs.title')), tabs, said, list);
+    add(view, h('h1', {}, t('handoffs.title')), tabs, said, list, pager);
+    let page = 1;
     async function load() {
-      const items = await ctx.api.get('/workbench/handoffs', {params: {status}});
+      const answer = paged(await ctx.api.request('GET', '/workbench/handoffs', {params: {status, page, page_size: 20}, full: true}));
       if (!alive()) return;
-      replace(tabs, STATUSES.map((s) => h('button', {type: 'button', class: 'chip', 'aria-pressed': s === status ? 'true' : 'false', onclick: () => { status = s; load(); }}, label('handoff', s))));
+      const {items} = answer;
+      replace(tabs, STATUSES.map((s) => h('button', {type: 'button', class: 'chip', 'aria-pressed': s === status ? 'true' : 'false', onclick: () => { status = s; page = 1; load(); }}, label('handoff', s))));
+      replace(pager, answer.pages > 1 ? pagerButtons(answer, (p) => { page = p; load(); }) : null);
       replace(list, items.length ? items.map((item) => {
         const actions = [];
         if (item.status === 'open') {

@@ -1,7 +1,7 @@
 // Applications made at my station, newest first.
 import {add, h, replace} from '../../shared/dom.js';
 import {dateTime, t} from '../../shared/i18n.js';
-import {paged, statusChip} from './common.js';
+import {paged, pagerButtons, statusChip} from './common.js';
 
 export default {
   title: () => t('station.list'),
@@ -11,7 +11,8 @@ export default {
     add(view, h('h1', {}, t('station.list')), box, pager);
     let page = 1;
     async function load() {
-      const {items, pages, total} = paged(await ctx.api.request('GET', '/workbench/assisted-applications', {params: {page, page_size: 20}, full: true}));
+      const answer = paged(await ctx.api.request('GET', '/workbench/assisted-applications', {params: {page, page_size: 20}, full: true}));
+      const {items} = answer;
       if (!alive()) return;
       replace(box, items.length ? h('table', {class: 'card'},
         h('caption', {class: 'visually-hidden'}, t('station.list')),
@@ -20,10 +21,7 @@ export default {
           h('td', {}, a.bundle_name), h('td', {class: 'subject-name'}, a.subject_name || '—'), h('td', {}, a.citizen_phone || ''),
           h('td', {}, statusChip(a.status)), h('td', {}, dateTime(a.created_at))))))
         : h('p', {class: 'card muted'}, t('station.none')));
-      replace(pager,
-        h('button', {type: 'button', disabled: page <= 1, onclick: () => { page -= 1; load(); }}, t('common.previous')),
-        h('span', {}, t('queue.page', {page, pages, total})),
-        h('button', {type: 'button', disabled: page >= pages, onclick: () => { page += 1; load(); }}, t('common.next')));
+      replace(pager, pagerButtons(answer, (p) => { page = p; load(); }));
     }
     await load();
   },

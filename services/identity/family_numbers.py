@@ -1,0 +1,54 @@
+"""ID numbers an applicant types into a form for a family member (a spouse, the child the
+application is about): a number of their family records passes, a new one becomes a family
+record, and a number some other citizen verified as their own is refused."""
+from common import crypto, i18n
+from models.family import FamilyMember
+from models.user import Role, User
+from services.errors import ValidationFailed
+from services.identity import family_members
+from services.identity.numbers import validate_id_number
+
+
+def _refused(field: str, en: str, zh: str, error: str) -> ValidationFailed:
+    return ValidationFailed(en, zh, error=error, errors={f"form.{field}": [i18n.text(en, zh)]})
+
+
+def _verified_elsewhere(index: str, applicant: User) -> bool:
+    return User.objects(id_number_index=index, role=Role.CITIZEN.value, real_name_verified=True,
+                        id__ne=applicant.id).only("id").first() is not None
+
+
+def check(*, applicant: User, family: list[FamilyMember], field: str, number: str,
+          member: FamilyMember | None) -> None:
+    """Refuse a number typed for `member` (None: a family member yet to be recorded) that is the
+    applicant's own, another family member's, or a verified citizen's outside the family."""
+    index = crypto.blind_index("id_number", crypto.normalize("id_number", number))
+    if index == applicant.id_number_index:
+        raise _refused(field, "That is your own ID number.", "这是您本人的身份证号码。",
+                       "own_id_number")
+    listed = next((m for m in family if m.id_number_index == index), None)
+    if listed is not None and (member is None or listed.id != member.id):
+        raise _refused(field, "This ID number is another member's of your family.",
+                       "该身份证号码属于您的另一位家庭成员。", "id_number_of_another_member")
+    if listed is None and _verified_elsewhere(index, applicant):
+        raise _refused(
+            field, "This ID number is not one of your family's: check it, or add the person to "
+                   "your family first.",
+            "该身份证号码不属于您的家庭成员：请核对，或先将其添加为家庭成员。",
+            "id_number_not_in_family")
+
+
+def record(*, applicant: User, field: str, number: str, member: FamilyMember | None,
+           relation: str, name: str | None) -> FamilyMember | None:
+    """The typed number kept in the applicant's family: on `member` if it had none, else as a
+    new member of `relation` named `name` (nothing without a name to give it)."""
+    validate_id_number(number)
+    if member is not None:
+        if member.id_number_index:
+            return member
+        return family_members.set_family_member_id_number(
+            owner_id=str(applicant.id), member_id=str(member.id), id_number=number)
+    if not name:
+        return None
+    return family_members.add_family_member(owner_id=str(applicant.id), relation=relation,
+                                            name=name, id_number=number)
