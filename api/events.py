@@ -53,7 +53,8 @@ class Events(MethodView):
                                              issued_ms=principal.issued_ms)
 
         config = current_app.config
-        feed = event_hub.hub().stream(user_id=principal.id, cursor=after, allowed=allowed).events(
+        feed = event_hub.hub().stream(user_id=principal.id, cursor=after, behind=after < latest,
+                                      allowed=allowed).events(
             max_seconds=float(config["SSE_MAX_SECONDS"]),
             heartbeat_seconds=float(config["SSE_HEARTBEAT_SECONDS"]))
         schema = NotificationSchema()

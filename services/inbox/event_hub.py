@@ -30,17 +30,21 @@ log = logging.getLogger(__name__)
 # How long after its `created_at` a notification may become visible (the relay stamps a batch,
 # then inserts it); the hub looks that far back behind the newest it has seen, by the relay's
 # own clock, so neither a slow insert nor a clock apart from ours hides one.
-VISIBILITY_LAG = timedelta(seconds=3)
+# Later than that it still arrives: with the next notification of its citizen (a number
+# skipped), or when the stream is resumed.
+VISIBILITY_LAG = timedelta(seconds=10)
 CATCH_UP_PAGE = 100
+REVOCATION_CHECK_SECONDS = 1.0
 _CLOSED = object()
 
 
 class Stream:
     """One open event stream: its citizen, the last number it sent, its queue from the hub."""
 
-    def __init__(self, hub: "Hub", user_id: str, cursor: int,
+    def __init__(self, hub: "Hub", user_id: str, cursor: int, behind: bool,
                  allowed: Callable[[], bool]):
         self.hub, self.user_id, self.cursor, self.allowed = hub, user_id, cursor, allowed
+        self.behind = behind
         self._queue: queue.Queue = queue.Queue()
         self.closing = False
 
@@ -60,7 +64,9 @@ class Stream:
         self.hub.enter(self)
         try:
             start = last_sent = clock()
-            for notification in self._catch_up():
+            # Resuming: what was missed. (What is stored from now on, the hub brings; what was
+            # stored a moment ago too, as it looks back VISIBILITY_LAG.)
+            for notification in self._catch_up() if self.behind else ():
                 last_sent = clock()
                 yield notification
             while True:
@@ -116,12 +122,14 @@ class Hub:
         self._someone = threading.Event()
         self._since: datetime | None = None
         self._thread: threading.Thread | None = None
+        self._checked = 0.0
         self.polls = 0
 
-    def stream(self, *, user_id: str, cursor: int, allowed: Callable[[], bool]) -> Stream:
-        """A stream of this citizen after `cursor`: held from its first step to its last, in
-        which it reads what it missed itself."""
-        return Stream(self, user_id, cursor, allowed)
+    def stream(self, *, user_id: str, cursor: int, behind: bool,
+               allowed: Callable[[], bool]) -> Stream:
+        """A stream of this citizen after `cursor`, held from its first step to its last; if it
+        is `behind` (resumed), it first reads what it missed itself."""
+        return Stream(self, user_id, cursor, behind, allowed)
 
     def enter(self, stream: Stream) -> None:
         with self._lock:
@@ -169,15 +177,20 @@ class Hub:
         if not held:
             self._since = None
             return
-        for streams in held.values():
-            for stream in streams:
-                if not stream.allowed():
-                    stream.close()
+        now = time.monotonic()
+        if now - self._checked >= REVOCATION_CHECK_SECONDS:
+            self._checked = now
+            for streams in held.values():
+                for stream in streams:
+                    if not stream.allowed():
+                        stream.close()
         since = self._since or utcnow() - VISIBILITY_LAG
         collection = Notification._get_collection()
-        seen = list(collection.find(
-            {"created_at": {"$gte": since}, "recipient": {"$in": sorted(held)}},
-            {"recipient": 1, "seq": 1, "created_at": 1}))
+        # Every recent notification, the citizens held picked out here: a list of a thousand
+        # citizens in the filter would cost the database more than the few rows it saves.
+        seen = [row for row in collection.find({"created_at": {"$gte": since}},
+                                               {"recipient": 1, "seq": 1, "created_at": 1})
+                if row["recipient"] in held]
         if seen:
             newest = max(row["created_at"] for row in seen)
             self._since = max(since, newest - VISIBILITY_LAG)
@@ -196,6 +209,8 @@ class Hub:
         for user, rows in by_user.items():
             for stream in held.get(user, ()):
                 stream.offer(rows)
+        log.debug("event hub: %d new notifications for %d streams in %.0f ms", len(new_ids),
+                 sum(len(held[u]) for u in by_user), (time.monotonic() - now) * 1000)
 
 
 def hub() -> Hub:
