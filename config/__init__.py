@@ -150,6 +150,9 @@ class Config:
     # embedded server pays for a change stream on every write it takes.
     NOTIFICATION_WAKE_ON_CHANGES = False
     NOTIFICATION_WATCHED_POLL_SECONDS = 1.0
+    # Threads sending mini-program messages, SMS and webhooks beside the rounds, so a slow
+    # gateway or partner never holds the next push.
+    NOTIFICATION_ONE_BY_ONE_THREADS = 4
     NOTIFICATION_MAX_ATTEMPTS = 8
     NOTIFICATION_BACKOFF_BASE = 5.0
     NOTIFICATION_BACKOFF_MAX = 900.0

@@ -12,6 +12,7 @@ import socket
 import threading
 from collections import defaultdict
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from functools import partial
 
@@ -68,6 +69,36 @@ class Finisher:
             finally:
                 with self._lock:
                     self._relayed -= relayed
+
+
+class SlowLane:
+    """Sends the deliveries that go one at a time (mini-program, SMS, webhooks) in threads of
+    their own, so a slow gateway or partner never holds the next round's relay and pushes. A
+    notification's deliveries go in order in one thread (a mini-program message sent makes its
+    SMS fallback unneeded). Each is under its round's lease meanwhile, so no other round takes
+    it, and a worker killed on the way loses nothing: the lease expires. At most `threads` × 4
+    wait (then the loop waits, as it did when it sent them itself)."""
+
+    def __init__(self, app, threads: int):
+        self.app = app
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="one-by-one")
+        self._room = threading.BoundedSemaphore(threads * 4)
+
+    def submit(self, send, deliveries: list[Delivery]) -> None:
+        self._room.acquire()
+        self._pool.submit(self._send, send, deliveries)
+
+    def _send(self, send, deliveries: list[Delivery]) -> None:
+        try:
+            with self.app.app_context():
+                for delivery in deliveries:
+                    send(delivery)
+        finally:
+            self._room.release()
+
+    def close(self) -> None:
+        """Send what was handed over, then stop."""
+        self._pool.shutdown(wait=True)
 
 
 class OutboxWatcher:
@@ -130,6 +161,7 @@ class Worker:
         self.poll = float(config["NOTIFICATION_POLL_SECONDS"])
         self.wake_on_changes = bool(config.get("NOTIFICATION_WAKE_ON_CHANGES", False))
         self.watched_poll = float(config.get("NOTIFICATION_WATCHED_POLL_SECONDS", self.poll))
+        self.lane_threads = int(config.get("NOTIFICATION_ONE_BY_ONE_THREADS", 4))
         self.identity = f"{socket.gethostname()}:{os.getpid()}"
         self.leases = Leases(config, self.identity)
         self.channels = Channels(config, self.leases)
@@ -156,12 +188,13 @@ class Worker:
             self.watcher = watcher = OutboxWatcher(self._wake, self._stop)
             watcher.start()
         finisher = Finisher()
+        lane = None if once else SlowLane(current_app._get_current_object(), self.lane_threads)
         rounds = 0
         try:
             while not self._stop.is_set():
                 self._wake.clear()  # what changes during the round wakes the next one
                 try:
-                    busy = self._round(utcnow(), finisher)
+                    busy = self._round(utcnow(), finisher, lane)
                 except PyMongoError as exc:
                     log.warning("notification worker: database unavailable (%s)",
                                 type(exc).__name__)
@@ -176,6 +209,8 @@ class Worker:
                     self._wake.wait(self.watched_poll if watcher and watcher.watching
                                     else self.poll)
         finally:
+            if lane is not None:
+                lane.close()
             finisher.close()
         log.info("notification worker %s stopped", self.identity)
 
@@ -183,7 +218,8 @@ class Worker:
         """One round, all written before it returns; returns how much work it found."""
         return self._round(now or utcnow())
 
-    def _round(self, now: datetime, finisher: Finisher | None = None) -> int:
+    def _round(self, now: datetime, finisher: Finisher | None = None,
+               lane: SlowLane | None = None) -> int:
         """Claim what is due, relay the pending outboxes (their deliveries queued under the same
         claim) and deliver all of it, pushes first and in one go. Only then are the pushes'
         outcomes recorded and the relayed intents taken out of the outboxes, so a worker that
@@ -210,9 +246,20 @@ class Worker:
             finish()
         else:
             finisher.submit(finish, batch.ids)
+        one_by_one: dict[str, list[Delivery]] = defaultdict(list)  # per notification, in order
         for channel in ONE_BY_ONE:
             for delivery in by_channel[channel]:
-                self._guarded(self.channels.deliver_one, claim, [delivery], now)
+                one_by_one[delivery.notification].append(delivery)
+
+        def send(delivery: Delivery) -> None:
+            self._guarded(self.channels.deliver_one, claim, [delivery], now)
+
+        for deliveries in one_by_one.values():
+            if lane is None:
+                for delivery in deliveries:
+                    send(delivery)
+            else:
+                lane.submit(send, deliveries)
         if batch.moved or deliveries:
             log.info("notification worker %s: relayed %d, handled %d deliveries",
                      self.identity, batch.moved, len(deliveries))

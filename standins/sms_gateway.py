@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import json
 import re
+import time
 import uuid
 from urllib.parse import parse_qs, urlparse
 
@@ -32,6 +33,9 @@ class _SmsHandler(Handler):
         if self.path != "/messages":
             self.reply(404, {"error": "not found"})
             return
+        with self.standin._lock:
+            self.standin.arrived += 1
+        time.sleep(self.standin.delay)  # a slow gateway
         self.reply(*self.standin._answer(self.headers, body))
 
     def do_GET(self):  # noqa: N802
@@ -60,6 +64,8 @@ class SmsGatewayStandin(Standin):
         self.rejected: list[str] = []  # why requests were refused
         self.latest: dict[str, str] = {}  # phone → the latest code texted there
         self._failures: list[int] = []
+        self.delay = 0.0  # seconds before each message is answered
+        self.arrived = 0  # messages received, answered or not yet
 
     def settings(self) -> dict:
         """The app settings that point the http adapter here."""

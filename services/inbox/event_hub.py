@@ -120,6 +120,7 @@ class Hub:
         self._streams: dict[str, set[Stream]] = defaultdict(set)
         self._sent: dict[str, int] = {}  # per citizen, the highest number handed out
         self._someone = threading.Event()
+        self._wake = threading.Event()  # a first stream after a quiet while: look now
         self._since: datetime | None = None
         self._thread: threading.Thread | None = None
         self._checked = 0.0
@@ -133,6 +134,8 @@ class Hub:
 
     def enter(self, stream: Stream) -> None:
         with self._lock:
+            if not self._streams:
+                self._wake.set()
             self._streams[stream.user_id].add(stream)
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="event-hub",
@@ -158,13 +161,14 @@ class Hub:
         with self.app.app_context():
             while True:
                 self._someone.wait()
+                self._wake.clear()
                 try:
                     self.poll()
                 except PyMongoError as exc:  # the streams wait; the next poll catches up
                     log.warning("event hub: database unavailable (%s)", type(exc).__name__)
                 except Exception:  # a bug must not end every stream's feed
                     log.exception("event hub poll failed")
-                time.sleep(float(self.app.config["SSE_POLL_SECONDS"]))
+                self._wake.wait(float(self.app.config["SSE_POLL_SECONDS"]))
 
     def poll(self) -> None:
         """One look at the inbox for every citizen held; streams of a revoked token end."""

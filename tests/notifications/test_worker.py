@@ -364,3 +364,27 @@ def test_without_change_streams_the_worker_polls(app, fcm, citizen, monkeypatch)
 
         wait_until(lambda: fcm.notification_ids() == [item["id"]], timeout=30, interval=0.05)
         assert worker.watcher.watching is False
+
+
+def test_a_slow_sms_gateway_never_holds_the_next_push(app, fcm, monkeypatch):
+    ws.load_catalogue()
+    without_device = make_citizen(phone="13800001234", locale="zh-CN")
+    with_device = make_citizen()
+    device(with_device, "phone")
+    texted = intent("supplement_requested", without_device,
+                    matter="newborn_household_registration", department="public_security",
+                    data={"materials": ["marriage_certificate"]})
+
+    with SmsGatewayStandin() as gateway, Running(app):
+        sms_settings(app, monkeypatch, gateway)
+        gateway.delay = 2.0  # slow, yet within SMS_GATEWAY_TIMEOUT
+        application_with(without_device, [texted])
+        wait_until(lambda: gateway.arrived == 1, timeout=20, interval=0.05)
+        pushed = completed(with_device)
+        application_with(with_device, [pushed])
+
+        wait_until(lambda: fcm.notification_ids() == [pushed["id"]], timeout=20, interval=0.05)
+        assert gateway.messages == []  # the SMS is still on its way
+        wait_until(lambda: Delivery.objects.get(id=f"{texted['id']}:sms").status == "delivered",
+                   timeout=30, interval=0.1)
+    assert [m["to"] for m in gateway.messages] == ["13800001234"]  # sent once
