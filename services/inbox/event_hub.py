@@ -192,14 +192,14 @@ class Hub:
         collection = Notification._get_collection()
         # Every recent notification, the citizens held picked out here: a list of a thousand
         # citizens in the filter would cost the database more than the few rows it saves.
-        seen = [row for row in collection.find({"created_at": {"$gte": since}},
-                                               {"recipient": 1, "seq": 1, "created_at": 1})
-                if row["recipient"] in held]
-        if seen:
-            newest = max(row["created_at"] for row in seen)
+        recent = list(collection.find({"created_at": {"$gte": since}},
+                                      {"recipient": 1, "seq": 1, "created_at": 1}))
+        if recent:  # the window follows the newest of anyone's, so it never grows
+            newest = max(row["created_at"] for row in recent)
             self._since = max(since, newest - VISIBILITY_LAG)
         else:
             self._since = since
+        seen = [row for row in recent if row["recipient"] in held]
         new_ids = [row["_id"] for row in seen if row["seq"] > sent.get(row["recipient"], 0)]
         if not new_ids:
             return
