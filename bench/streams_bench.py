@@ -165,7 +165,7 @@ def measure(stack: Stack) -> dict:
 
         def notify() -> None:
             run_command([PYTHON, "-m", "bench.streams_bench", "notify"], stack.env, stack.logs,
-                        "streams-notify", timeout=120)
+                        "streams-notify", timeout=600)
 
         observer = Observer(stack.mongo[DATABASE].notifications)
         observer.start()
