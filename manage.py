@@ -30,13 +30,20 @@ def api(command: str, config) -> Program:
     if command == "run":
         return Program("api", FLASK + ["run", "--host", "127.0.0.1", "--port", str(config.PORT),
                                        "--no-reload", "--no-debugger", "--with-threads"])
-    workers = os.environ.get("WEB_CONCURRENCY") or str(max(2, (os.cpu_count() or 1) * 2))
-    return Program("api", [
-        # Threads, not only processes: each open event stream (/me/events) holds one. A short
-        # graceful timeout: open event streams would otherwise hold a stop for 30 s.
-        sys.executable, "-m", "gunicorn", "--workers", workers, "--threads",
-        os.environ.get("GUNICORN_THREADS", "16"), "--graceful-timeout", "4",
-        "--bind", f"127.0.0.1:{config.PORT}", "--access-logfile", "-", "wsgi:app"])
+    return Program("api", gunicorn_argv(f"127.0.0.1:{config.PORT}") + [
+        "--access-logfile", "-"])
+
+
+def gunicorn_argv(bind: str, workers: int | None = None) -> list[str]:
+    """gunicorn as `make serve` runs it (bench/streams_bench.py measures this very line)."""
+    workers = workers or int(os.environ.get("WEB_CONCURRENCY") or max(2, (os.cpu_count() or 1) * 2))
+    return [
+        # gevent workers: each open event stream (/me/events) is a greenlet waiting on its
+        # process's hub, not a thread, so a worker holds thousands while answering the rest.
+        # A short graceful timeout: open event streams would otherwise hold a stop for 30 s.
+        sys.executable, "-m", "gunicorn", "--worker-class", "gevent", "--workers", str(workers),
+        "--worker-connections", os.environ.get("GUNICORN_CONNECTIONS", "2000"),
+        "--graceful-timeout", "4", "--bind", bind, "wsgi:app"]
 
 
 def answering(url: str) -> bool:

@@ -10,7 +10,8 @@ from api.schemas.notifications import NotificationSchema
 from common.i18n import current_locale
 from models.user import USER_ROLES
 from services.errors import ValidationFailed
-from services.inbox import notifications
+from services.identity import revocation
+from services.inbox import event_hub, notifications
 
 blp = Blueprint("events", __name__, url_prefix="/api/v1/me",
                 description="A live feed of the signed-in citizen's notifications")
@@ -42,14 +43,20 @@ class Events(MethodView):
         "content": {"text/event-stream": {"schema": {"type": "string"}}}}})
     def get(self):
         """My new notifications as server-sent events"""
-        user_id, locale = current_user().id, current_locale.get()
-        latest, after = notifications.latest_seq(user_id), _last_event_id()
+        principal, locale = current_user(), current_locale.get()
+        latest, after = notifications.latest_seq(principal.id), _last_event_id()
         if after is None or after > latest:  # what is new from this moment on
             after = latest
+
+        def allowed() -> bool:  # a token revoked meanwhile ends its stream
+            return not revocation.is_revoked(subject_id=principal.id,
+                                             session_id=principal.session,
+                                             issued_ms=principal.issued_ms)
+
         config = current_app.config
-        feed = notifications.event_feed(
-            user_id=user_id, after=after, max_seconds=float(config["SSE_MAX_SECONDS"]),
-            poll_seconds=float(config["SSE_POLL_SECONDS"]),
+        feed = event_hub.hub().stream(user_id=principal.id, cursor=after, behind=after < latest,
+                                      allowed=allowed).events(
+            max_seconds=float(config["SSE_MAX_SECONDS"]),
             heartbeat_seconds=float(config["SSE_HEARTBEAT_SECONDS"]))
         schema = NotificationSchema()
 

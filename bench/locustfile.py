@@ -146,6 +146,15 @@ class SignedIn(FastHttpUser):
                 answer.failure(f"HTTP {answer.status_code}: {answer.text[:200]}")
                 return False
             self.headers["Authorization"] = "Bearer " + answer.json()["access_token"]
+        # Applying asks for a verified real name, as the app asks before the first application.
+        form = newborn_form(self.rng)
+        with self.client.post("/api/v1/me/real-name", json={
+                "name": form["applicant_name"], "id_number": form["applicant_id_number"]},
+                name="POST /api/v1/me/real-name", headers=self.headers,
+                catch_response=True) as answer:
+            if answer.status_code != 200:
+                answer.failure(f"HTTP {answer.status_code}: {answer.text[:200]}")
+                return False
         return True
 
     def upload_materials(self) -> list[str] | None:

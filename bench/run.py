@@ -45,6 +45,7 @@ from bench.settings import (
     TRACE_ALL,
 )
 from bench.stack import DATABASE, DEPARTMENTS, OFFICER_PREFIX, Stack
+from bench.streams_bench import live_streams
 from common.embedded_db import stop_on_sigterm
 
 VAR = ROOT / "var" / "bench"
@@ -127,6 +128,7 @@ def measure(stack: Stack, phases: Phases, result: dict) -> None:
                                   TIME_LIMIT)
     result["catalogue"] = phases.run("catalogue at 1x and 10x", catalogue_scale, stack, phases,
                                      TIME_LIMIT)
+    result["streams"] = phases.run("live streams on one make serve worker", live_streams, stack)
 
 
 

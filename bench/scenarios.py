@@ -60,10 +60,13 @@ def locust(stack: Stack, name: str, host: str, classes: list[str], users: int, s
 
 
 
+FIRST_TURNS = 4  # gunicorn's two workers: each is likely to take one of the first few
+
+
 def warm_up(stack: Stack, turns: int = 12) -> dict:
     """What each server worker loads on first use (the assistant's language model, the catalogue
     index) is loaded before the figures are taken, as a deployment's smoke test would; the
-    slowest of these first answers is reported as the cold start."""
+    slowest of the first turns, each sent alone, is reported as the assistant's cold start."""
     session = requests.Session()
     phone = f"134{secrets.randbelow(10**8):08d}"
     headers = {"Accept-Language": "zh-CN", "X-Forwarded-For": "198.19.255.254"}
@@ -85,15 +88,19 @@ def warm_up(stack: Stack, turns: int = 12) -> dict:
         begun = time.monotonic()
         answer = requests.post(f"{stack.api_url}/api/v1/assistant/messages", headers=headers,
                                json={"text": "我家宝宝出生了，要办哪些手续？"}, timeout=120)
+        took = (time.monotonic() - begun) * 1000
         requests.get(f"{stack.api_url}/api/v1/bundles?q=生孩子", headers=headers, timeout=60)
-        return answer.status_code, (time.monotonic() - begun) * 1000
+        return answer.status_code, took
 
+    # The first turns after the start, one at a time (each worker's first, as a citizen meets
+    # it), then the rest at once; a turn's time is its own answer's, not the search after it.
+    first = [turn(n) for n in range(FIRST_TURNS)]
     with ThreadPoolExecutor(max_workers=6) as pool:
-        answers = list(pool.map(turn, range(turns)))
-    slowest = sorted(ms for _, ms in answers)
+        answers = first + list(pool.map(turn, range(turns - FIRST_TURNS)))
     return {"requests": len(answers) * 2, "statuses": sorted({s for s, _ in answers}),
-            "assistant_cold_turn_ms": round(slowest[-1], 1),
-            "assistant_warm_turn_ms": round(report.percentile(slowest, 0.5), 1)}
+            "assistant_cold_turn_ms": round(max(ms for _, ms in first), 1),
+            "assistant_warm_turn_ms": round(report.percentile([ms for _, ms in answers], 0.5),
+                                            1)}
 
 
 

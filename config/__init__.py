@@ -182,10 +182,11 @@ class Config:
     WEBHOOK_TIMEOUT = 5.0
     WEBHOOK_REPLAY_MAX_DAYS = 7
     WEBHOOK_REPLAY_LIMIT = 1000
-    # GET /me/events: the stream ends after MAX seconds (clients reconnect with Last-Event-ID),
-    # polls the database every POLL seconds and sends a heartbeat every HEARTBEAT seconds.
+    # GET /me/events: the stream ends after MAX seconds (clients reconnect with Last-Event-ID)
+    # and sends a heartbeat every HEARTBEAT seconds; each process's hub looks at the inbox once
+    # every POLL seconds for all the streams it holds (services.inbox.event_hub).
     SSE_MAX_SECONDS = 300
-    SSE_POLL_SECONDS = 1.0
+    SSE_POLL_SECONDS = 0.25
     SSE_HEARTBEAT_SECONDS = 15.0
 
     # Where a citizen who has chosen no region is served (Ruian, where "one thing" began).

@@ -1,8 +1,6 @@
 """The citizen's side of notifications: inbox, devices, preferences, mini-program subscriptions,
 the live event feed; and the admins' and partners' side: failed deliveries, webhook replays."""
-import time
 from collections import Counter
-from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -79,35 +77,6 @@ def latest_seq(user_id: str) -> int:
     last = Notification._get_collection().find_one(
         {"recipient": user_id}, {"seq": 1}, sort=[("seq", pymongo.DESCENDING)])
     return last["seq"] if last else 0
-
-
-def event_feed(*, user_id: str, after: int | None, max_seconds: float, poll_seconds: float,
-               heartbeat_seconds: float, clock: Callable[[], float] = time.monotonic,
-               sleep: Callable[[float], None] = time.sleep) -> Iterator[Notification | None]:
-    """The citizen's notifications numbered after `after` (None: from now on), as they appear,
-    for at most `max_seconds`; None now and then as a heartbeat.
-
-    It reads the database, so it sees what any process stored; the per-citizen numbers follow
-    the order notifications became visible, so resuming after n misses nothing.
-    """
-    cursor = latest_seq(user_id) if after is None else after
-    start = last_sent = clock()
-    while True:
-        batch = list(Notification.objects(recipient=user_id, seq__gt=cursor)
-                     .order_by("seq").limit(100))
-        for notification in batch:
-            cursor = notification.seq
-            yield notification
-        now = clock()
-        if batch:
-            last_sent = now
-        if now - start >= max_seconds:
-            return
-        if now - last_sent >= heartbeat_seconds:
-            last_sent = now
-            yield None
-        if len(batch) < 100:
-            sleep(max(0.0, min(poll_seconds, max_seconds - (now - start))))
 
 
 # ── Devices ───────────────────────────────────────────────────────────────────────────────────

@@ -1,6 +1,7 @@
 """GET /me/events: the citizen's new notifications as server-sent events, live and resumable."""
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -10,11 +11,14 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
+from common.embedded_db import free_port
+from manage import gunicorn_argv
 from notifications import relay
+from services.identity import revocation
 from services.identity.tokens import issue_access_token
 from tests.helpers import make_citizen
 from tests.notifications.support import application_with, completed
-from tests.processes import ROOT
+from tests.processes import ROOT, port_open, wait_until
 
 EVENTS = "/api/v1/me/events"
 
@@ -151,3 +155,55 @@ def test_the_stream_says_at_once_which_id_it_starts_after(as_citizen, citizen, s
 
     assert first["id"] == "2"  # resuming from it loses nothing and repeats nothing
     assert notifications_in(read_stream(as_citizen, **{"Last-Event-ID": first["id"]})) == []
+
+
+def test_signing_out_everywhere_ends_the_open_stream(app, as_citizen, citizen, monkeypatch):
+    monkeypatch.setitem(app.config, "SSE_MAX_SECONDS", 60.0)
+    monkeypatch.setitem(app.config, "SSE_POLL_SECONDS", 0.05)
+    response = as_citizen.get(EVENTS, buffered=False)
+    chunks = iter(response.response)
+    next(chunks)  # connected
+    started = time.monotonic()
+
+    revocation.revoke_subject(str(citizen.id))
+    rest = "".join(chunk.decode() for chunk in chunks)
+
+    assert time.monotonic() - started < 30  # ended by the revocation, not by SSE_MAX_SECONDS
+    assert notifications_in(parse(rest)) == []
+    as_citizen.get(EVENTS, expect=401)  # and it cannot be opened again
+
+
+@pytest.mark.slow
+def test_make_serve_holds_a_hundred_streams_and_still_answers(app, tmp_path):
+    """64 open streams took every thread of make serve's four workers (16 each); its gevent
+    workers hold them as greenlets. One worker here, a hundred streams."""
+    citizens = [make_citizen() for _ in range(100)]
+    port = free_port()
+    log = (tmp_path / "gunicorn.log").open("w")
+    server = subprocess.Popen(
+        gunicorn_argv(f"127.0.0.1:{port}", workers=1), cwd=ROOT, stdout=log,
+        stderr=subprocess.STDOUT, env={**os.environ, "APP_ENV": "test", "LOG_LEVEL": "WARNING",
+                                       "MONGODB_URI": app.config["MONGODB_URI"],
+                                       "SSE_MAX_SECONDS": "60", "SSE_POLL_SECONDS": "0.1"})
+    sockets = []
+    try:
+        wait_until(lambda: port_open(port), timeout=60)
+        for citizen in citizens:
+            token, _ = issue_access_token(citizen)
+            sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+            sock.sendall(f"GET {EVENTS} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                         f"Authorization: Bearer {token}\r\n\r\n".encode())
+            sockets.append(sock)
+        for sock in sockets:
+            assert b"200 OK" in sock.recv(4096).split(b"\r\n", 1)[0]
+
+        assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+        [notified] = stored(citizens[-1])
+        text = b""
+        while notified.encode() not in text:
+            text += sockets[-1].recv(65536)
+    finally:
+        for sock in sockets:
+            sock.close()
+        server.terminate()
+        server.wait(30)

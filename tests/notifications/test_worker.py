@@ -364,3 +364,4 @@ def test_without_change_streams_the_worker_polls(app, fcm, citizen, monkeypatch)
 
         wait_until(lambda: fcm.notification_ids() == [item["id"]], timeout=30, interval=0.05)
         assert worker.watcher.watching is False
+
