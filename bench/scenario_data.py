@@ -29,6 +29,16 @@ def id_number(born: date, *, female: bool, rng: random.Random) -> str:
     return first17 + CHECK[sum(int(d) * w for d, w in zip(first17, WEIGHTS, strict=True)) % 11]
 
 
+def identity(phone: str) -> dict:
+    """The real name a citizen verifies (`POST /me/real-name`, required before applying) and so
+    writes as the applicant in the form: a birth date a day apart per phone number, so that the
+    run's citizens do not share an ID number (taken numbers are refused)."""
+    rng = random.Random(phone)
+    born = date(1976, 1, 1) + timedelta(days=int(phone[-8:]) % 9000)
+    return {"applicant_name": "周" + rng.choice("明华强伟杰涛"),
+            "applicant_id_number": id_number(born, female=False, rng=rng)}
+
+
 def scan(seed: int) -> bytes:
     """A small photographed document (~20 KB JPEG): a card on a desk, lines of print on it."""
     rng = random.Random(seed)
