@@ -258,7 +258,9 @@ def comparison(sizes: dict) -> list[dict]:
     return rows
 
 
-def run(stack: Stack, phases: Phases, sizes: list[int], rounds: int, polls: int) -> dict:
+def run(stack: Stack, phases: Phases, sizes: list[int], rounds: int, polls: int,
+        found: dict) -> None:
+    """Fills `found` as it goes, so that an interrupted run keeps its sizes measured so far."""
     phases.run("start database and stand-ins", lambda: (stack.start_database(),
                                                         stack.start_standins()))
     phases.run("seed the catalogue", stack.seed)
@@ -271,14 +273,13 @@ def run(stack: Stack, phases: Phases, sizes: list[int], rounds: int, polls: int)
                 for d in DEPARTMENTS}
     phases.run("warm up at the start", measure, stack, citizen, officers, 2, 5)
     rng = random.Random(20_240_601)
-    found: dict = {"template_bytes": len(json.dumps(template, default=str)), "sizes": {}}
+    found.update(template_bytes=len(json.dumps(template, default=str)), sizes={})
     for size in sizes:
         grown = phases.run(f"insert history to {size:,}", grow, stack, template, size, rng)
         routes = phases.run(f"measure at {size:,}", measure, stack, citizen, officers, rounds,
                             polls)
         found["sizes"][str(size)] = {**grown, "routes": routes}
-    found["comparison"] = comparison(found["sizes"])
-    return found
+        found["comparison"] = comparison(found["sizes"])
 
 
 def render(found: dict) -> str:
@@ -314,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
     phases = Phases()
     try:
         with ExitStack() as stack:
-            result.update(run(Stack(run_dir, stack), phases, sizes, args.rounds, args.polls))
+            run(Stack(run_dir, stack), phases, sizes, args.rounds, args.polls, result)
             phases.run("stop everything", stack.close)
     except (KeyboardInterrupt, SystemExit):
         result["failure"] = "interrupted"
