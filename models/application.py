@@ -138,7 +138,7 @@ class Application(TimestampedDocument):
             ("tasks.department", "tasks.region", "tasks.status"),
             "tasks.id",
             "tasks.due_at",  # the overdue sweep
-            ("tasks.matter", "tasks.completed_at"),  # typical handling times for the ETA
+            "tasks.completed_at",  # typical handling times for the ETA: recent completions
             "materials",  # may an officer read this material?
             "tasks.elicences",
             {"fields": ["outbox_pending"], "sparse": False},
