@@ -7,8 +7,8 @@ are bulk-inserted (insert_many) until the database holds each size. Each clone g
 applicant, subject, materials and idempotency key, one of Zhejiang's 90 counties (its tasks in
 that county, its city or the province, as routing would put them), a creation time within the
 last year and a fate: mostly completed (every task completed, a timeline event per task), some
-rejected or withdrawn, some still in progress (tasks claimed or waiting). In the measured region
-(Ruian, 330381) no cloned task is pending, so the officers' queues hold only the probe's own
+rejected or withdrawn, some still in progress (one task completed, one claimed, the rest
+waiting). No cloned task is pending, so the officers' queues hold only the probe's own
 applications while the query still has to find them among everything else.
 
 At each size, one client measures in turn (sequentially: the cost of a request, not the machine's
