@@ -6,7 +6,7 @@ PORT ?= 5000
 PYTEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev run serve test lint format bench soak demo eval-assistant eval-conversations screenshots clean
+.PHONY: help install install-dev run serve test lint format bench bench-growth soak demo eval-assistant eval-conversations screenshots clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -51,6 +51,10 @@ test: lint ## Lint, then the whole suite against a fresh embedded database per w
 
 bench: $(VENV)/.installed-bench ## Load a production-style stack (<5 min): one table, var/bench/latest.json; fails over a DB-command budget
 	$(BIN)/python -m bench.run
+
+bench-growth: $(VENV)/.installed-bench ## Cost against history (queue, claim, complete, a citizen's list at 1,000/10,000/100,000 applications) and apply throughput with 1, 2, 4 API processes
+	$(BIN)/python -m bench.history --sizes $${HISTORY_SIZES:-1000,10000,100000}
+	$(BIN)/python -m bench.api_scale
 
 soak: $(VENV)/.installed-bench ## make bench's mixed load at SOAK_RATE families/s (0.5; "80%": of bench's capacity) for SOAK_MINUTES (10): p95 a minute, drain, memory, exactly-once
 	$(BIN)/python -m bench.soak --rate $${SOAK_RATE:-0.5} --minutes $${SOAK_MINUTES:-10}
