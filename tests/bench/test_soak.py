@@ -2,6 +2,8 @@
 import random
 from datetime import UTC, datetime
 
+import pytest
+
 from bench import history, soak
 
 EMPTY = {"applications_open": 0, "outboxes": 0, "deliveries_pending": 0, "sms_standby": 0}
@@ -114,3 +116,20 @@ def test_generated_history_is_unique_per_document_and_leaves_the_measured_queue_
         assert province == "330000"
         assert ("open_key" in doc) == (doc["status"] == "in_progress")
     assert {d["status"] for d in docs} == {"completed", "rejected", "withdrawn", "in_progress"}
+
+
+def test_a_share_of_the_capacity_is_taken_from_the_last_bench_run(tmp_path, monkeypatch):
+    monkeypatch.setattr(soak, "VAR", tmp_path)
+    (tmp_path / "latest.json").write_text('{"capacity": {"births_per_day_at_full_load": 86400}}')
+
+    rate, source = soak.rate_of("80%")
+
+    assert rate == 0.8
+    assert "86,400 births a day" in source
+
+
+def test_a_share_of_the_capacity_without_a_bench_run_says_to_run_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(soak, "VAR", tmp_path)
+
+    with pytest.raises(SystemExit, match="run `make bench` first"):
+        soak.rate_of("80%")
