@@ -86,6 +86,12 @@ def multipart(fields: dict[str, str], name: str, filename: str, content: bytes,
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 
 
+# Characters of a baby's given name: enough of them that one parent applying hundreds of times
+# (the apply-only load) does not name two babies born the same day alike, which is one child
+# with an application already open (409).
+GIVEN_NAME = "小雨晨曦子涵一诺欣怡浩然梓萱宇轩思语嘉言若彤俊熙"
+
+
 def newborn_form(rng: random.Random) -> dict:
     """What parents who have not verified their real name type into the joint form (the phone
     is known from their sign-in)."""
@@ -97,7 +103,8 @@ def newborn_form(rng: random.Random) -> dict:
         "spouse_name": "林" + rng.choice("芳娜静丽敏燕"),
         "spouse_id_number": id_number(date(1989 + rng.randrange(8), rng.randrange(1, 13),
                                            rng.randrange(1, 28)), female=True, rng=rng),
-        "newborn_name": "周" + rng.choice("小雨晨曦子涵一诺"), "newborn_gender": "female",
+        "newborn_name": "周" + "".join(rng.choice(GIVEN_NAME) for _ in range(2)),
+        "newborn_gender": "female",
         "newborn_birth_date": born.isoformat(), "newborn_birth_time": "07:45",
         "birth_hospital": "瑞安市人民医院", "birth_weight_grams": rng.randrange(2500, 4200),
         "relation_to_newborn": "father", "newborn_ethnicity": "汉族",
