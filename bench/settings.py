@@ -28,4 +28,4 @@ TIME_LIMIT = setting("BENCH_TIME_LIMIT", 270)  # seconds: with installing, under
 
 CATALOGUE_REQUESTS = int(setting("BENCH_CATALOGUE_REQUESTS", 60))
 # The reform figures' read at two sizes of history (bench/reform_bench.py).
-REFORM_SIZES = str(setting("BENCH_REFORM_SIZES", "1000,100000"))
+REFORM_SIZES = os.environ.get("BENCH_REFORM_SIZES") or "1000,100000"
