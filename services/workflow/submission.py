@@ -46,10 +46,10 @@ SUBJECT_KINDS = ("self", "family", "newborn")
 def _published(code: str) -> dict:
     """The bundle's current definition, snapshotted so the application can keep it for life."""
     try:
-        compiled = publishing.compiled_bundle(code)
+        version = publishing.live_version(code)
         try:
-            return definition_of(code, compiled["version"])
-        except NotFound:  # compiled from the live documents: publish it first
+            return definition_of(code, version)
+        except NotFound:  # live in the documents, not published yet: publish it first
             return definition_of(code, publishing.publish_bundle_version(code)["version"])
     except NotFound:
         raise ValidationFailed("No such bundle.", "没有这项“一件事”。", error="bundle_not_found",
