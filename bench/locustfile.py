@@ -148,6 +148,8 @@ class SignedIn(FastHttpUser):
                 answer.failure(f"HTTP {answer.status_code}: {answer.text[:200]}")
                 return False
             self.headers["Authorization"] = "Bearer " + answer.json()["access_token"]
+        # Applying needs a verified real name; each phone's identity is its own (taken ID
+        # numbers are refused).
         self.identity = identity(self.phone)
         with self.client.post("/api/v1/me/real-name", name="POST /api/v1/me/real-name",
                               headers=self.headers, catch_response=True, json={
