@@ -9,7 +9,7 @@ PYTEST_WORKERS ?= 2
 PRODUCT_CODE := api assistant cli common config models notifications services web manage.py wsgi.py
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev run serve test lint format bench fuzz demo eval-assistant eval-conversations screenshots clean
+.PHONY: help install install-dev run serve test lint format bench bench-growth soak fuzz demo eval-assistant eval-conversations screenshots clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -57,6 +57,13 @@ bench: $(VENV)/.installed-bench ## Load a production-style stack (<5 min): one t
 
 fuzz: install-dev ## Generated requests (schemathesis) to every operation as every role, ~8,000 cases in ~10 min: counts, and every 5xx, schema violation or undocumented status
 	$(BIN)/python -m tests.contract.fuzz
+
+bench-growth: $(VENV)/.installed-bench ## Cost against history (queue, claim, complete, a citizen's list at 1,000/10,000/100,000 applications) and apply throughput with 1, 2, 4 API processes
+	$(BIN)/python -m bench.history --sizes $${HISTORY_SIZES:-1000,10000,100000}
+	$(BIN)/python -m bench.api_scale
+
+soak: $(VENV)/.installed-bench ## make bench's mixed load at SOAK_RATE families/s (0.5; "80%": of bench's capacity) for SOAK_MINUTES (10): p95 a minute, drain, memory, exactly-once
+	$(BIN)/python -m bench.soak --rate $${SOAK_RATE:-0.5} --minutes $${SOAK_MINUTES:-10}
 
 screenshots: install-dev ## Every web page at 390x844 (workbench 1280x800), Chinese and English, in var/screenshots/
 	$(BIN)/python scripts/screenshots.py

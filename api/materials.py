@@ -110,10 +110,10 @@ class Materials(MethodView):
         with the material already kept; a new one answers 201.
         """
         upload = form["file"]
-        material, created = uploads.store_upload(
+        material, created = vault.upload(
             owner_id=current_user().id, type_code=form["type"], stream=upload.stream,
             filename=upload.filename, subject_id=form.get("subject"))
-        return vault.describe([material])[0], 201 if created else 200
+        return material, 201 if created else 200
 
 
 @blp.route("/materials/limits")

@@ -2,7 +2,8 @@
 
 User classes (chosen on locust's command line by `bench.run`):
 - `Citizen`: a family after a birth: signs in by SMS code (read from the SMS gateway stand-in),
-  registers the phone for push, reads the newborn bundle and its checklist, uploads the four
+  verifies the parent's real name (required before applying), registers the phone for push,
+  reads the newborn bundle and its checklist, uploads the four
   materials (real JPEG and PDF bytes), applies with an Idempotency-Key, reads the application and
   the inbox. Each iteration is a new family, until BENCH_CITIZEN_SECONDS or BENCH_MAX_BIRTHS.
 - `HealthOfficer` … `HrssOfficer`: one officer per department works its queue: list, claim, read,
@@ -31,6 +32,7 @@ from locust.exception import StopUser
 from bench.scenario_data import (
     DEPARTMENTS,
     MATERIALS,
+    identity,
     material_file,
     multipart,
     newborn_form,
@@ -146,12 +148,13 @@ class SignedIn(FastHttpUser):
                 answer.failure(f"HTTP {answer.status_code}: {answer.text[:200]}")
                 return False
             self.headers["Authorization"] = "Bearer " + answer.json()["access_token"]
-        # Applying asks for a verified real name, as the app asks before the first application.
-        form = newborn_form(self.rng)
-        with self.client.post("/api/v1/me/real-name", json={
-                "name": form["applicant_name"], "id_number": form["applicant_id_number"]},
-                name="POST /api/v1/me/real-name", headers=self.headers,
-                catch_response=True) as answer:
+        # Applying needs a verified real name; each phone's identity is its own (taken ID
+        # numbers are refused).
+        self.identity = identity(self.phone)
+        with self.client.post("/api/v1/me/real-name", name="POST /api/v1/me/real-name",
+                              headers=self.headers, catch_response=True, json={
+                                  "name": self.identity["applicant_name"],
+                                  "id_number": self.identity["applicant_id_number"]}) as answer:
             if answer.status_code != 200:
                 answer.failure(f"HTTP {answer.status_code}: {answer.text[:200]}")
                 return False
@@ -176,7 +179,8 @@ class SignedIn(FastHttpUser):
         # Production has no default region: the family says where it applies (Ruian, where the
         # officers of the run work).
         body = {"bundle": "newborn", "subject": {"kind": "newborn"},
-                "form": newborn_form(self.rng), "materials": materials, "region": "330381"}
+                "form": {**newborn_form(self.rng), **self.identity}, "materials": materials,
+                "region": "330381"}
         with self.client.post("/api/v1/applications", json=body,
                               name="POST /api/v1/applications",
                               headers={**self.headers, "Idempotency-Key": uuid.uuid4().hex},

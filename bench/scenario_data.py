@@ -29,6 +29,16 @@ def id_number(born: date, *, female: bool, rng: random.Random) -> str:
     return first17 + CHECK[sum(int(d) * w for d, w in zip(first17, WEIGHTS, strict=True)) % 11]
 
 
+def identity(phone: str) -> dict:
+    """The real name a citizen verifies (`POST /me/real-name`, required before applying) and so
+    writes as the applicant in the form: a birth date a day apart per phone number, so that the
+    run's citizens do not share an ID number (taken numbers are refused)."""
+    rng = random.Random(phone)
+    born = date(1976, 1, 1) + timedelta(days=int(phone[-8:]) % 9000)
+    return {"applicant_name": "周" + rng.choice("明华强伟杰涛"),
+            "applicant_id_number": id_number(born, female=False, rng=rng)}
+
+
 def scan(seed: int) -> bytes:
     """A small photographed document (~20 KB JPEG): a card on a desk, lines of print on it."""
     rng = random.Random(seed)
@@ -76,6 +86,12 @@ def multipart(fields: dict[str, str], name: str, filename: str, content: bytes,
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 
 
+# Characters of a baby's given name: enough of them that one parent applying hundreds of times
+# (the apply-only load) does not name two babies born the same day alike, which is one child
+# with an application already open (409).
+GIVEN_NAME = "小雨晨曦子涵一诺欣怡浩然梓萱宇轩思语嘉言若彤俊熙"
+
+
 def newborn_form(rng: random.Random) -> dict:
     """What parents who have not verified their real name type into the joint form (the phone
     is known from their sign-in)."""
@@ -87,7 +103,8 @@ def newborn_form(rng: random.Random) -> dict:
         "spouse_name": "林" + rng.choice("芳娜静丽敏燕"),
         "spouse_id_number": id_number(date(1989 + rng.randrange(8), rng.randrange(1, 13),
                                            rng.randrange(1, 28)), female=True, rng=rng),
-        "newborn_name": "周" + rng.choice("小雨晨曦子涵一诺"), "newborn_gender": "female",
+        "newborn_name": "周" + "".join(rng.choice(GIVEN_NAME) for _ in range(2)),
+        "newborn_gender": "female",
         "newborn_birth_date": born.isoformat(), "newborn_birth_time": "07:45",
         "birth_hospital": "瑞安市人民医院", "birth_weight_grams": rng.randrange(2500, 4200),
         "relation_to_newborn": "father", "newborn_ethnicity": "汉族",

@@ -120,10 +120,10 @@ class Stack:
         if failed:
             raise RuntimeError("creating the officers failed: " + "\n".join(failed))
 
-    def boot_api(self) -> None:
+    def boot_api(self, workers: int = 2) -> None:
         self.api_port = free_port(HOST)
-        self.api = self.service("gunicorn", [
-            PYTHON, "-m", "gunicorn", "--workers", "2", "--threads", "4", "--bind",
+        self.api = self.service(f"gunicorn-{workers}" if workers != 2 else "gunicorn", [
+            PYTHON, "-m", "gunicorn", "--workers", str(workers), "--threads", "4", "--bind",
             f"{HOST}:{self.api_port}", "--graceful-timeout", "3", "--access-logfile",
             str(self.logs / "access.log"), "wsgi:app"])
         self.worker = self.service("notifications-worker",

@@ -2,11 +2,13 @@
 flask-limiter uses), so every process and worker counts into the same windows."""
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from limits import RateLimitItemPerSecond
 from limits.storage import MongoDBStorage
 from limits.strategies import MovingWindowRateLimiter
+from pymongo.errors import DuplicateKeyError
 
 from common import db_metrics
 
@@ -46,3 +48,34 @@ def take(key: str, *, limit: int, window: int) -> int:
         return 0
     reset_at = limiter.get_window_stats(item, key).reset_time
     return max(1, int(reset_at - time.time()) + 1)
+
+
+def take_all(key: str, windows: list[tuple[int, int]]) -> int:
+    """Count one hit against several limits of one key at once, (limit, window seconds) each:
+    one conditional write for all of them, where `take` spends one per limit. 0 if every limit
+    allows it (the hit is then counted in all), else the seconds until all would.
+
+    The same moving window as `take` (the limits library's document: the newest hits first,
+    as many as the largest limit keeps), so a hit is allowed when, for each limit, its
+    limit-th newest hit has left that limit's window."""
+    windows_collection = _limiter().storage.windows
+    now = time.time()
+    oldest_allowed: dict[str, float] = {}
+    for limit, window in windows:
+        path = f"entries.{int(limit) - 1}"
+        oldest_allowed[path] = max(oldest_allowed.get(path, 0.0), now - int(window))
+    keep = max(int(limit) for limit, _ in windows)
+    longest = max(int(window) for _, window in windows)
+    try:
+        windows_collection.update_one(
+            {"_id": key, **{path: {"$not": {"$gte": since}}
+                            for path, since in oldest_allowed.items()}},
+            {"$push": {"entries": {"$each": [now], "$position": 0, "$slice": keep}},
+             "$set": {"expireAt": datetime.now(UTC) + timedelta(seconds=longest)}},
+            upsert=True)
+        return 0
+    except DuplicateKeyError:  # a limit is spent: the upsert met the existing window
+        entries = (windows_collection.find_one({"_id": key}) or {}).get("entries") or []
+    waits = [entries[int(limit) - 1] + int(window) - now for limit, window in windows
+             if len(entries) >= int(limit) and entries[int(limit) - 1] >= now - int(window)]
+    return max(1, int(max(waits, default=0)) + 1)

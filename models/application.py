@@ -138,17 +138,20 @@ class Application(TimestampedDocument):
             ("tasks.department", "tasks.region", "tasks.status"),
             "tasks.id",
             "tasks.due_at",  # the overdue sweep
-            ("tasks.matter", "tasks.completed_at"),  # typical handling times for the ETA
+            "tasks.completed_at",  # typical handling times for the ETA: recent completions
             "materials",  # may an officer read this material?
             "tasks.elicences",
             {"fields": ["outbox_pending"], "sparse": False},
             {"fields": ["follow_ups"], "sparse": True},
             {"fields": ["figures_batches.id"], "sparse": True},
+            # Partial on `$gt: ""` (every key is a non-empty string), not `$type`: the server
+            # proves an equality query implies a range, never a `$type`, so with `$type` the
+            # replay's lookup by key read every application.
             {"fields": ["idempotency_key"], "unique": True,
-             "partialFilterExpression": {"idempotency_key": {"$type": "string"}}},
+             "partialFilterExpression": {"idempotency_key": {"$gt": ""}}},
             # One open application per bundle and subject: set while open, unset when it ends.
             {"fields": ["open_key"], "unique": True,
-             "partialFilterExpression": {"open_key": {"$type": "string"}}},
+             "partialFilterExpression": {"open_key": {"$gt": ""}}},
         ],
     }
 

@@ -50,16 +50,24 @@ def _account_disabled() -> Forbidden:
     return Forbidden("This account is disabled.", "该账户已停用。", error="account_disabled")
 
 
-def find_or_create_citizen(*, phone: str) -> User:
-    """The citizen with this phone; the first sign-in creates the account (one atomic upsert)."""
+def find_or_create_citizen(*, phone: str, signing_in: bool = False) -> User:
+    """The citizen with this phone; the first sign-in creates the account (one atomic upsert).
+    `signing_in` records the sign-in's time in that same write."""
     phone = normalize_phone(phone)
     now = datetime.now(UTC)
     fresh = {"role": Role.CITIZEN.value, "locale": current_locale.get(), "active": True,
              "phone_encrypted": crypto.encrypt(phone), "real_name_verified": False,
              "failed_logins": 0, "created_at": now}
     collection = User._get_collection()
-    query = {"phone_index": crypto.blind_index("phone", phone)}
-    update = {"$setOnInsert": {**fresh, "updated_at": now}}
+    phone_query = {"phone_index": crypto.blind_index("phone", phone)}
+    query, update = phone_query, {"$setOnInsert": {**fresh, "updated_at": now}}
+    if signing_in:
+        # Only an active citizen's sign-in is recorded. A disabled or staff account with this
+        # phone does not match, its insert collides on the phone, and it is read and refused
+        # below. Not equalities: an upsert would copy them into a new account.
+        query = {**phone_query, "active": {"$ne": False},
+                 "role": {"$nin": [r.value for r in Role if r != Role.CITIZEN]}}
+        update["$set"] = {"last_login_at": now}
     raw = None
     for attempt in range(5):
         # Two first sign-ins at once: the other insert wins, this one collides.
@@ -68,7 +76,7 @@ def find_or_create_citizen(*, phone: str) -> User:
                                                  return_document=ReturnDocument.AFTER)
         # The embedded server (0.7.0b3) may also answer a losing concurrent upsert with no
         # document at all: read what the winner wrote.
-        raw = raw or collection.find_one(query)
+        raw = raw or collection.find_one(phone_query)
         if raw is not None:
             break
         time.sleep(0.01 * (attempt + 1))

@@ -36,6 +36,27 @@ def family_of(user_id: str) -> list[FamilyMember]:
     return list(FamilyMember.objects(owner=str(user_id)).order_by("created_at"))
 
 
+def active_citizen_with_family(user_id: str) -> tuple[User | None, list[FamilyMember]]:
+    """An active citizen and their family members (oldest entry first) in one round trip: the
+    family is joined on its owner index. (None, []) when there is no such active citizen."""
+    if not ObjectId.is_valid(str(user_id)):
+        return None, []
+    pipeline = [
+        {"$match": {"_id": ObjectId(str(user_id)), "role": Role.CITIZEN.value, "active": True}},
+        {"$limit": 1},
+        {"$addFields": {"_owner": {"$toString": "$_id"}}},
+        {"$lookup": {"from": FamilyMember._get_collection_name(), "localField": "_owner",
+                     "foreignField": "owner", "as": "_family"}},
+    ]
+    row = next(User._get_collection().aggregate(pipeline), None)
+    if row is None:
+        return None, []
+    row.pop("_owner")
+    family = [FamilyMember._from_son(m) for m in row.pop("_family")]
+    family.sort(key=lambda m: (m.created_at is None, m.created_at or datetime.min, str(m.id)))
+    return User._from_son(row), family
+
+
 def get_family_member(*, owner_id: str, member_id: str) -> FamilyMember:
     member = (FamilyMember.objects(id=member_id, owner=str(owner_id)).first()
               if ObjectId.is_valid(member_id) else None)

@@ -70,9 +70,10 @@ def _tokens(user: User, family: str) -> dict:
             "token_type": BEARER, "expires_in": ttl, "user": user}
 
 
-def start_session(user: User) -> dict:
+def start_session(user: User, *, sign_in_recorded: bool = False) -> dict:
     """Tokens for a user who just proved who they are: a new refresh-token family."""
-    User._get_collection().update_one({"_id": user.id}, {"$set": {"last_login_at": _now()}})
+    if not sign_in_recorded:
+        User._get_collection().update_one({"_id": user.id}, {"$set": {"last_login_at": _now()}})
     return _tokens(user, uuid.uuid4().hex)
 
 
@@ -126,7 +127,8 @@ def logout(*, refresh_token: str) -> None:
 def citizen_login(*, phone: str, code: str) -> dict:
     """A right code signs the citizen in; the first sign-in creates the account."""
     otp.verify_code(phone=phone, purpose="login", code=code)
-    return start_session(citizens.find_or_create_citizen(phone=phone))
+    return start_session(citizens.find_or_create_citizen(phone=phone, signing_in=True),
+                         sign_in_recorded=True)
 
 
 # ── Staff: username and password ──────────────────────────────────────────────────────────────

@@ -61,6 +61,34 @@ def bucket() -> gridfs.GridFSBucket:
     return gridfs.GridFSBucket(database(), bucket_name=BUCKET)
 
 
+# GridFS's default chunk size, so what we write reads back like any bucket's file.
+CHUNK_BYTES = 255 * 1024
+_bucket_indexed: set[str] = set()
+
+
+def write_file(data: bytes, filename: str, metadata: dict) -> ObjectId:
+    """Keep bytes in the GridFS bucket in two commands: the chunks, then the file document (the
+    layout of the GridFS spec, read back by `bucket()`). pymongo's upload stream asks both
+    collections whether they are empty on every upload, to create their indexes; here they
+    are created once per process."""
+    db = database()
+    files, chunks = db[f"{BUCKET}.files"], db[f"{BUCKET}.chunks"]
+    if db.name not in _bucket_indexed:
+        files.create_index([("filename", 1), ("uploadDate", 1)])
+        chunks.create_index([("files_id", 1), ("n", 1)], unique=True)
+        _bucket_indexed.add(db.name)
+    file_id = ObjectId()
+    # Chunk ids carry their creation time: the sweep finds chunks an interrupted upload left.
+    chunks.insert_many([{"_id": ObjectId(), "files_id": file_id, "n": n,
+                         "data": data[start:start + CHUNK_BYTES]}
+                        for n, start in enumerate(range(0, len(data), CHUNK_BYTES))] or
+                       [{"_id": ObjectId(), "files_id": file_id, "n": 0, "data": b""}])
+    files.insert_one({"_id": file_id, "length": len(data), "chunkSize": CHUNK_BYTES,
+                      "uploadDate": datetime.now(UTC), "filename": filename,
+                      "metadata": metadata})
+    return file_id
+
+
 def max_upload_bytes() -> int:
     """The largest file one upload may carry (the smaller of the two size settings)."""
     config = current_app.config
@@ -194,11 +222,12 @@ def inspect_upload(data: bytes, *, material_type: MaterialType | None = None,
     return clean_image(data, fmt, max_pixels=max_pixels)
 
 
-def _quota_check(owner_id: str, new_size: int, new_sha: str) -> None:
+def _quota_check(mine: list[Material], new_size: int, new_sha: str) -> None:
     config = current_app.config
     count, used, seen = 0, 0, set()
-    for material in Material.objects(owner=owner_id, kind=MaterialKind.UPLOAD.value).only(
-            "sha256", "size"):
+    for material in mine:
+        if material.kind != MaterialKind.UPLOAD.value:
+            continue
         count += 1
         if material.sha256 not in seen:  # the same bytes under two types are stored once
             seen.add(material.sha256)
@@ -221,16 +250,18 @@ def material_type_or_422(code: str) -> MaterialType:
 
 
 def store_upload(*, owner_id: str, type_code: str, stream: BinaryIO,
-                 filename: str | None = None, subject_id: str | None = None
-                 ) -> tuple[Material, bool]:
+                 filename: str | None = None, subject_id: str | None = None,
+                 material_type: MaterialType | None = None) -> tuple[Material, bool]:
     """Keep an upload in the owner's vault; returns the material and whether it is new.
+    (`material_type`: the type of `type_code`, when the caller has read it already.)
 
     The same bytes of the same type given again return the material already kept. The file is
     written to GridFS first and the material last, so an interrupted upload leaves only an
     orphan file that no one can see and `flask materials sweep` removes.
     """
     owner_id = str(owner_id)
-    material_type = material_type_or_422(type_code)
+    if material_type is None or material_type.code != type_code:
+        material_type = material_type_or_422(type_code)
     if subject_id and not family_members.may_act_for(user_id=owner_id, subject_id=str(subject_id)):
         raise ValidationFailed(errors={"subject": [text(
             "You may not give materials for this person.", "您不能为此人提交材料。")]})
@@ -242,18 +273,19 @@ def store_upload(*, owner_id: str, type_code: str, stream: BinaryIO,
                           max_pixels=current_app.config["MATERIAL_MAX_PIXELS"])
     sha256 = hashlib.sha256(kept.data).hexdigest()
     key = upload_key(owner_id, type_code, sha256)
-    existing = Material.objects(dedup_key=key).first()
+    # One read of the owner's vault answers the three questions: this upload kept already,
+    # room left in the quota, the same bytes stored already (under another type).
+    mine = list(Material.objects(owner=owner_id))
+    existing = next((m for m in mine if m.dedup_key == key), None)
     if existing is not None:
         return existing, False
-    _quota_check(owner_id, len(kept.data), sha256)
+    _quota_check(mine, len(kept.data), sha256)
 
-    same_bytes = Material.objects(owner=owner_id, sha256=sha256,
-                                  file_id__ne=None).only("file_id").first()
+    same_bytes = next((m for m in mine if m.sha256 == sha256 and m.file_id is not None), None)
     file_id, wrote = (same_bytes.file_id, False) if same_bytes else (None, True)
     if wrote:
-        file_id = bucket().upload_from_stream(
-            f"{sha256}.{kept.format}", io.BytesIO(kept.data),
-            metadata={"owner": owner_id, "sha256": sha256, "content_type": kept.content_type})
+        file_id = write_file(kept.data, f"{sha256}.{kept.format}", {
+            "owner": owner_id, "sha256": sha256, "content_type": kept.content_type})
     material = Material(
         owner=owner_id, subject=str(subject_id) if subject_id else None, type=type_code,
         kind=MaterialKind.UPLOAD.value, status=MaterialStatus.UPLOADED.value,

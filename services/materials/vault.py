@@ -194,14 +194,29 @@ def list_vault(*, owner_id: str, type: str | None = None, subject_id: str | None
     return list(vault_of(owner_id=owner_id, type=type, subject_id=subject_id))
 
 
-def describe(materials: list[Material]) -> list[dict]:
-    """Materials as readers see them: type and issuer named in their language, status as of now,
-    licence numbers masked. One lookup for all the names, however many materials."""
+def upload(*, owner_id: str, type_code: str, stream, filename: str | None = None,
+           subject_id: str | None = None) -> tuple[dict, bool]:
+    """Keep an upload in the owner's vault (see uploads.store_upload); the material as its
+    owner sees it, and whether it is new. The type is read once, for both."""
+    material_type = uploads.material_type_or_422(type_code)
+    material, created = uploads.store_upload(
+        owner_id=owner_id, type_code=type_code, stream=stream, filename=filename,
+        subject_id=subject_id, material_type=material_type)
+    return describe([material], type_names={material_type.code: material_type.name})[0], created
 
-    types = {t.code: t.name for t in MaterialType.objects(
-        code__in=list({m.type for m in materials})).only("code", "name")}
-    issuers = {d.code: d.name for d in Department.objects(
-        code__in=list({m.issuer for m in materials if m.issuer})).only("code", "name")}
+
+def describe(materials: list[Material], *, type_names: dict | None = None) -> list[dict]:
+    """Materials as readers see them: type and issuer named in their language, status as of now,
+    licence numbers masked. One lookup for all the names, however many materials (none for
+    names the caller gives, nor for issuers when none has one)."""
+    types = dict(type_names or {})
+    unknown = list({m.type for m in materials} - set(types))
+    if unknown:
+        types.update({t.code: t.name for t in MaterialType.objects(code__in=unknown).only(
+            "code", "name")})
+    issuer_codes = list({m.issuer for m in materials if m.issuer})
+    issuers = ({d.code: d.name for d in Department.objects(code__in=issuer_codes).only(
+        "code", "name")} if issuer_codes else {})
     described = []
     for m in materials:
         described.append({

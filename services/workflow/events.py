@@ -71,8 +71,10 @@ def render(application, item: dict, locale: str | None = None) -> dict:
     """One timeline event as the citizen sees it: time, actor role, department, their language."""
     locale = locale or i18n.current_locale.get()
     task = application.task(item["task"]) if item.get("task") else None
+    # A claim's event is written without reading the application: its matter is the task's.
+    matter = item.get("matter") or (task.matter if task is not None else None)
     matter_name = i18n.pick(task.name, locale) if task is not None and task.name else (
-        item.get("matter") or "")
+        matter or "")
     department_name = (i18n.pick(task.department_name, locale)
                        if task is not None and task.department_name else item.get("department"))
     data = dict(item.get("data") or {})
@@ -91,6 +93,6 @@ def render(application, item: dict, locale: str | None = None) -> dict:
         "actor": actor_zh if locale == "zh-CN" else actor_en,
         "department": ({"code": item["department"], "name": department_name}
                        if item.get("department") else None),
-        "matter": {"code": item["matter"], "name": matter_name} if item.get("matter") else None,
+        "matter": {"code": matter, "name": matter_name} if matter else None,
         "task": item.get("task"), "text": text, "data": data,
     }

@@ -23,7 +23,7 @@ from services.errors import (
 from services.identity import family_members
 from services.materials import vault
 from services.workflow import events
-from services.workflow.applications import officer_fence
+from services.workflow.applications import officer_fence, officer_task
 from services.workflow.routing import (
     department_alerts,
     dependents,
@@ -56,10 +56,8 @@ def task_loader(task_id: str, officer) -> Callable[[], Application]:
     """The application holding the task, if it is the officer's: their department, their region
     (anything else is not found, exactly like a task that does not exist)."""
     def load() -> Application:
-        application = Application.objects(__raw__={"tasks": {"$elemMatch": {
-            "id": str(task_id), **officer_fence(officer)}}}).exclude(
-            "outbox", "events", "first_response").first()
-        if application is None or not officer.department:
+        application = officer_task(task_id, officer, "outbox", "events", "first_response")
+        if application is None:
             raise NotFound("No such task.", "未找到该任务。", error="task_not_found")
         return application
     return load
@@ -112,26 +110,24 @@ def find_task(tasks: list[dict], task_id: str) -> dict:
 
 def claim_task(*, task_id: str, officer) -> Application:
     """An officer takes a pending task of their own department and region; one officer wins a
-    race."""
-    application = task_loader(task_id, officer)()
-    tasks = plain_tasks(application)
-    task = find_task(tasks, task_id)
+    race (the database decides: the write is conditional on the task still being pending)."""
     now = utcnow()
+    # The one command of a claim: no read first. The event names the task and the officer's
+    # department; its matter is read from the task when the timeline is shown. The ETA does
+    # not change (claimed and pending tasks are estimated alike); the next write refreshes it.
     event = events.event("task_claimed", at=now, actor_role="officer", actor=user_id_of(officer),
-                         task=task)
-    task.update(status=TaskStatus.CLAIMED.value, claimed_by=user_id_of(officer), claimed_at=now)
-    # A prediction from what was read: good enough, and the next write refreshes it.
-    definition = definition_of(application.bundle, application.bundle_version)
-    eta = expected_completion(definition, tasks, now)
+                         task={"id": str(task_id), "department": officer.department})
     raw = Application._get_collection().find_one_and_update(
-        {"_id": application.pk, "tasks": {"$elemMatch": {
-            "id": task["id"], "status": TaskStatus.PENDING.value, **officer_fence(officer)}}},
+        # `tasks.id` first: the server takes the first clause an index serves.
+        {"tasks.id": str(task_id), "tasks": {"$elemMatch": {
+            "id": str(task_id), "status": TaskStatus.PENDING.value, **officer_fence(officer)}}},
         {"$set": {"tasks.$[t].status": TaskStatus.CLAIMED.value,
                   "tasks.$[t].claimed_by": user_id_of(officer), "tasks.$[t].claimed_at": now,
-                  "updated_at": now, "eta": eta},
+                  "updated_at": now},
          "$push": {"events": event}, "$inc": {"version": 1}},
-        array_filters=[{"t.id": task["id"]}], projection={"first_response": 0},
-        return_document=ReturnDocument.AFTER)
+        array_filters=[{"t.id": str(task_id)}],
+        projection={"first_response": 0, "outbox": 0, "events": 0},
+        return_document=ReturnDocument.AFTER) if officer.department else None
     if raw is None:
         fresh = task_loader(task_id, officer)()
         raise _not_claimable(fresh, fresh.task(str(task_id)).to_mongo().to_dict())

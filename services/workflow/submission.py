@@ -21,7 +21,7 @@ from models.application import (
     TaskStatus,
 )
 from models.base import utcnow
-from models.user import Role, User
+from models.user import User
 from services.catalogue import joint_form, local, publishing
 from services.errors import (
     DomainError,
@@ -46,10 +46,10 @@ SUBJECT_KINDS = ("self", "family", "newborn")
 def _published(code: str) -> dict:
     """The bundle's current definition, snapshotted so the application can keep it for life."""
     try:
-        compiled = publishing.compiled_bundle(code)
+        version = publishing.live_version(code)
         try:
-            return definition_of(code, compiled["version"])
-        except NotFound:  # compiled from the live documents: publish it first
+            return definition_of(code, version)
+        except NotFound:  # live in the documents, not published yet: publish it first
             return definition_of(code, publishing.publish_bundle_version(code)["version"])
     except NotFound:
         raise ValidationFailed("No such bundle.", "没有这项“一件事”。", error="bundle_not_found",
@@ -239,7 +239,7 @@ def _new_tasks(definition: dict, placed: list[dict], now: datetime) -> list[dict
     return tasks
 
 
-def _build(*, applicant: User, bundle: str, subject: dict | None, form: dict,
+def _build(*, applicant: User, family: list, bundle: str, subject: dict | None, form: dict,
            materials: list[str],
            channel: str, station: str | None, clerk_id: str | None, scoped_key: str,
            request_fingerprint: str, region: str | None) -> Application:
@@ -251,7 +251,6 @@ def _build(*, applicant: User, bundle: str, subject: dict | None, form: dict,
     placed = local.plan(definition, region)
     if not all(p["available"] for p in placed):
         raise local.missing_departments(definition, region, placed)
-    family = family_members.family_of(str(applicant.id))  # read once: subject, prefills, newborn
     errors: dict[str, list[str]] = {}
     kind, member = _resolve_subject(subject, definition, family)
     known = joint_form.known_values(applicant=applicant, subject_member=member,
@@ -310,9 +309,9 @@ def _build(*, applicant: User, bundle: str, subject: dict | None, form: dict,
     return application
 
 
-def _applicant(applicant_id: str, *, at_station: bool = False) -> User:
-    applicant = User.objects(id=str(applicant_id), role=Role.CITIZEN.value,
-                             active=True).first() if ObjectId.is_valid(str(applicant_id)) else None
+def _applicant(applicant_id: str, *, at_station: bool = False) -> tuple[User, list]:
+    """The applicant and their family, read once for the subject, prefills and the newborn."""
+    applicant, family = family_members.active_citizen_with_family(str(applicant_id))
     if applicant is None:
         raise NotFound("No such citizen.", "未找到该居民。", error="citizen_not_found")
     if not applicant.real_name_verified and not at_station:
@@ -320,7 +319,7 @@ def _applicant(applicant_id: str, *, at_station: bool = False) -> User:
         # station the clerk has checked the citizen's identity card in person.
         raise Forbidden("Verify your real name before applying.", "请先完成实名认证再申请。",
                         error="real_name_required")
-    return applicant
+    return applicant, family
 
 
 def _already_open(open_key: str) -> InvalidState:
@@ -371,8 +370,9 @@ def submit_application(*, applicant_id: str, bundle: str, subject: dict | None, 
         request["region"] = region  # only when asked: older keys keep their fingerprints
     request_fingerprint = idempotency.fingerprint(request)
     try:
+        applicant, family = _applicant(applicant_id, at_station=clerk_id is not None)
         application = _build(
-            applicant=_applicant(applicant_id, at_station=clerk_id is not None), bundle=bundle,
+            applicant=applicant, family=family, bundle=bundle,
             subject=subject, form=form or {},
             materials=list(materials or []), channel=channel, station=station,
             clerk_id=clerk_id, scoped_key=scoped_key, request_fingerprint=request_fingerprint,

@@ -34,15 +34,18 @@ def list_tasks(*, officer, status: str | None = None, bundle: str | None = None,
     if not officer.department:
         return [], 0
     condition = _task_condition(officer, status=status, overdue=overdue, mine=mine)
-    match: dict = {"tasks": {"$elemMatch": condition}}
-    if bundle:
-        match["bundle"] = bundle
+    # The first stage selects by the queue's index alone (department, region, status in its
+    # order): `$elemMatch`, or any other field beside them, makes the server scan every
+    # application. Dotted conditions may match across two tasks of one application; the
+    # per-task match after `$unwind` keeps only tasks that meet every condition themselves.
+    indexed = {f"tasks.{k}": condition[k] for k in ("department", "region", "status")}
     pipeline = [
-        {"$match": match},
+        {"$match": indexed},
         {"$project": {"bundle": 1, "bundle_name": 1, "bundle_version": 1, "status": 1,
                       "region": 1, "channel": 1, "station": 1, "created_at": 1, "tasks": 1}},
         {"$unwind": "$tasks"},
-        {"$match": {f"tasks.{k}": v for k, v in condition.items()}},
+        {"$match": {**{f"tasks.{k}": v for k, v in condition.items()},
+                    **({"bundle": bundle} if bundle else {})}},
         {"$addFields": {"due_time": {"$ifNull": ["$tasks.due_at", LATEST]}}},
         {"$sort": {"due_time": 1, "tasks.released_at": 1, "created_at": 1, "tasks.id": 1}},
         {"$facet": {"items": [{"$skip": (page - 1) * page_size}, {"$limit": page_size}],
@@ -110,9 +113,7 @@ def _queue_item(row: dict, officer) -> dict:
 def get_task(*, task_id: str, officer) -> Application:
     """The application holding one of the department's tasks in the officer's region; any other
     task (another department's, another region's) is not found."""
-    application = (Application.objects(__raw__={"tasks": {"$elemMatch": {
-        "id": str(task_id), **applications.officer_fence(officer)}}}).exclude("outbox").first()
-        if officer.department else None)
+    application = applications.officer_task(task_id, officer, "outbox")
     if application is None:
         raise NotFound("No such task.", "未找到该任务。", error="task_not_found")
     return application

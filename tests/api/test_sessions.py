@@ -109,11 +109,15 @@ def test_no_debug_code_where_the_setting_is_off(app, client, monkeypatch):
 def test_a_disabled_citizen_cannot_sign_in_or_refresh(client):
     tokens = sign_in(client)
     User.objects(id=tokens["user"]["id"]).update(set__active=False)
+    signed_in_at = User.objects.get(id=tokens["user"]["id"]).last_login_at
     open_windows()
     code = request_code(client)
     body = client.post("/api/v1/auth/login", json={"phone": PHONE, "code": code},
                        expect=403).get_json()
     assert body["error"] == "account_disabled"
+    assert User.objects(phone_index=User.objects.get(id=tokens["user"]["id"]).phone_index
+                        ).count() == 1  # refused, not made again
+    assert User.objects.get(id=tokens["user"]["id"]).last_login_at == signed_in_at
     client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]},
                 expect=401)
 
