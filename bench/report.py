@@ -16,7 +16,7 @@ BUDGETS: dict[str, int] = {
     "POST /api/v1/workbench/tasks/{id}/complete": 3,
     "GET /api/v1/applications/{id}": 2,
     "GET /api/v1/me/notifications": 2,
-    "POST /api/v1/materials": 5,
+    "POST /api/v1/materials": 6,  # 5, and the per-citizen rate limit's count
     "POST /api/v1/auth/otp": 3,
     "POST /api/v1/auth/login": 3,
 }
