@@ -8,8 +8,8 @@ from webargs.flaskparser import FlaskParser
 from werkzeug.datastructures import CombinedMultiDict
 
 from api.auth import BEARER_SECURITY, auth_required, authenticate, current_user
-from api.schemas.errors import documented
 from api.rate_limits import per_citizen
+from api.schemas.errors import documented
 from api.schemas.materials import (
     MaterialContentArgsSchema,
     MaterialLinkCreateSchema,
