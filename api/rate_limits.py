@@ -1,6 +1,7 @@
 """Per-citizen limits on what costs the most to accept (applications, uploads): flask-limiter
 counting in the `limits` MongoDB storage that every process shares (common.rate_limits), keyed
 on the signed-in subject, refused with 429 in the one error shape and a Retry-After."""
+import atexit
 import time
 
 from flask import Flask, current_app
@@ -64,3 +65,17 @@ def register(app: Flask) -> None:
     app.config["RATELIMIT_STRATEGY"] = "moving-window"
     limiter.init_app(app)
     app.register_error_handler(RateLimitExceeded, _refused)
+
+
+@atexit.register
+def _close_storage() -> None:
+    """The limits library's MongoDB storage closes its client in __del__, through a property
+    that connects first when it never has: in a process that limited nothing (a CLI command, a
+    worker) that runs at interpreter shutdown and prints a traceback. Close it here, while the
+    interpreter still works, and leave __del__ nothing to do."""
+    storage = getattr(limiter, "_storage", None)
+    if storage is None or not hasattr(storage, "_storage"):
+        return
+    if storage._storage is not None:
+        storage._storage.close()
+    storage._storage = False  # falsy: __del__'s `if self.storage` skips closing again

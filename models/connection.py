@@ -75,7 +75,11 @@ def _rebuild_changed_indexes(document) -> None:
     collection = document._get_collection()
     for spec in document._meta["index_specs"]:
         keys = spec["fields"]
-        options = {k: v for k, v in spec.items() if k not in ("fields", "cls")}
+        # Exactly as mongoengine's ensure_indexes asks, `background` first: the embedded server
+        # compares the options, in order, so an index rebuilt otherwise conflicts with every
+        # later ensure_indexes, in any process.
+        options = {"background": document._meta.get("index_background", False),
+                   **{k: v for k, v in spec.items() if k not in ("fields", "cls")}}
         try:
             collection.create_index(keys, **options)
         except OperationFailure as exc:

@@ -15,6 +15,18 @@ def test_an_index_whose_definition_changed_is_rebuilt_at_start():
     assert rebuilt.get("unique") is True
 
 
+def test_indexes_rebuilt_at_start_match_what_every_later_process_asks_for():
+    """Another process (a second API, a test, a command) asks mongoengine for the same indexes;
+    rebuilt with other options, they conflicted there and were rebuilt back and forth."""
+    users = User._get_collection()
+    users.drop_index("username_1")
+    users.create_index("username", name="username_1")
+    ensure_indexes()
+    User._meta.pop("_indexes_ensured", None)  # as a fresh process sees it
+
+    User.ensure_indexes()  # mongoengine's own request: no conflict
+
+
 def test_production_s_majority_writes_and_retries_work_on_the_embedded_server(database_server):
     """Production writes with w=majority and retryable writes; the embedded server (a standalone)
     accepts the same options, so the tests and `make bench` run them too."""
