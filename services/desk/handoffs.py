@@ -47,13 +47,16 @@ def transcript(handoff: Handoff, limit: int = 30) -> list[dict]:
 
 def _transition(handoff_id: str, staff, expected: list[str], changes: dict) -> Handoff:
     handoff = get_handoff(handoff_id=handoff_id, staff=staff)
-    updated = Handoff.objects(id=handoff.id, status__in=expected).modify(
-        new=True, **{f"set__{k}": v for k, v in {**changes, "updated_at": utcnow()}.items()})
-    if updated is None:
+    changes = {**changes, "updated_at": utcnow()}
+    # update_one, not modify(): the embedded server scans for findAndModify.
+    if not Handoff.objects(id=handoff.id, status__in=expected).update_one(
+            **{f"set__{k}": v for k, v in changes.items()}):
         raise InvalidState("This handoff is already {s}.", "该转人工记录当前状态为 {s}。",
                            error="handoff_not_open", s=Handoff.objects(id=handoff.id).first()
                            .status)
-    return updated
+    for name, value in changes.items():
+        setattr(handoff, name, value)
+    return handoff
 
 
 def claim_handoff(*, handoff_id: str, staff) -> Handoff:

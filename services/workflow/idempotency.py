@@ -87,13 +87,15 @@ def claim(*, owner: str, scope: str, key: str, request_fingerprint: str) -> Clai
         if existing.state == "done":
             return Claim(existing, fresh=False)
         if existing.locked_until and existing.locked_until <= now:
+            # update_one, not modify(): the embedded server plans findAndModify as a scan.
+            locked_until = now + timedelta(seconds=config["IDEMPOTENCY_LOCK_SECONDS"])
             taken = IdempotencyRecord.objects(
                 id=existing.id, state="in_progress", locked_until=existing.locked_until,
-            ).modify(set__locked_until=now + timedelta(seconds=config["IDEMPOTENCY_LOCK_SECONDS"]),
-                     new=True)
-            if taken is not None:
+            ).update_one(set__locked_until=locked_until)
+            if taken:
                 log.info("idempotency key of %s taken over after its holder stopped", scope)
-                return Claim(taken, fresh=True)
+                existing.locked_until = locked_until
+                return Claim(existing, fresh=True)
             continue
         time.sleep(0.02 + random.random() * 0.03)  # noqa: S311 (jitter, not security)
 
