@@ -10,9 +10,17 @@ filter are planned on an index, so the product writes with those and gets the do
 way: from what the request already read, from what it wrote, or read back by a unique key.
 """
 from collections.abc import Mapping
+from datetime import datetime
 
+import bson
 from mongoengine import Document
 from pymongo.collection import Collection
+
+
+def as_stored(collection: Collection, document: Mapping) -> dict:
+    """A document the caller composed, as the server keeps it and a read would return it
+    (times to the millisecond), for answers computed from what was read and written."""
+    return bson.decode(bson.encode(document), codec_options=collection.codec_options)
 
 
 def update_and_read(collection: Collection, query: Mapping, update: Mapping, *,
@@ -55,5 +63,12 @@ def set_fields(document: Document, **changes) -> None:
     on the object the caller holds (other writers' changes since it was read are not)."""
     type(document).objects(pk=document.pk).update_one(
         **{f"set__{name}": value for name, value in changes.items()})
+    set_as_stored(document, changes)
+
+
+def set_as_stored(document: Document, changes: Mapping) -> None:
+    """Set written fields on the object held, times to the millisecond as stored."""
     for name, value in changes.items():
+        if isinstance(value, datetime):
+            value = value.replace(microsecond=value.microsecond // 1000 * 1000)
         setattr(document, name, value)

@@ -3,6 +3,7 @@ listed for officers as before the desk existed. Claiming or closing one moves it
 as an agent's claim or close does; the conversation's status decides who answers the citizen."""
 from bson import ObjectId
 
+from models import indexed_writes
 from models.base import utcnow
 from models.conversation import MAX_TURNS, WITH_THE_DESK, Conversation, ConversationStatus
 from models.handoff import Handoff, HandoffStatus
@@ -54,8 +55,7 @@ def _transition(handoff_id: str, staff, expected: list[str], changes: dict) -> H
         raise InvalidState("This handoff is already {s}.", "该转人工记录当前状态为 {s}。",
                            error="handoff_not_open", s=Handoff.objects(id=handoff.id).first()
                            .status)
-    for name, value in changes.items():
-        setattr(handoff, name, value)
+    indexed_writes.set_as_stored(handoff, changes)
     return handoff
 
 

@@ -77,8 +77,9 @@ def find_or_create_citizen(*, phone: str, signing_in: bool = False) -> User:
         with contextlib.suppress(pymongo.errors.DuplicateKeyError):
             written = collection.update_one(query, update, upsert=True)
             if written.upserted_id is not None:
-                raw = {**phone_query, **update["$setOnInsert"], **update.get("$set", {}),
-                       "_id": written.upserted_id}
+                raw = indexed_writes.as_stored(collection, {
+                    **phone_query, **update["$setOnInsert"], **update.get("$set", {}),
+                    "_id": written.upserted_id})
         raw = raw or collection.find_one(phone_query)
         if raw is not None:
             break
@@ -152,8 +153,7 @@ def verify_real_name(*, user_id: str, name: str, id_number: str) -> User:
         raise InvalidState("Your real name is already verified.", "您已完成实名认证。",
                            error="already_verified")
     updated = user
-    for k, v in verified.items():
-        setattr(updated, k, v)
+    indexed_writes.set_as_stored(updated, verified)
     log.info("real name verified for user %s", user.id)
     _announce(updated)
     return updated

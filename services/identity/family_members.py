@@ -4,6 +4,7 @@ from datetime import UTC, date, datetime
 from bson import ObjectId
 
 from common import crypto
+from models import indexed_writes
 from models.base import DUPLICATE
 from models.family import GUARDIAN_OF, FamilyMember, Relation
 from models.user import Role, User
@@ -127,7 +128,9 @@ def add_newborn_once(*, owner: User, member_id: ObjectId, name: str, birth_date:
             key = {"_id": member_id, "owner": str(owner.id)}
             written = FamilyMember._get_collection().update_one(
                 key, {"$setOnInsert": insert}, upsert=True)
-            stored = ({**insert, "_id": written.upserted_id} if written.upserted_id is not None
+            stored = (indexed_writes.as_stored(FamilyMember._get_collection(),
+                                               {**insert, "_id": written.upserted_id})
+                      if written.upserted_id is not None
                       else FamilyMember._get_collection().find_one(key))
         except DUPLICATE:
             stored = None

@@ -11,6 +11,7 @@ from pymongo.errors import DuplicateKeyError
 
 from common import crypto
 from common.i18n import pick, text
+from models import indexed_writes
 from models.application import Application
 from models.audit import MaterialAction
 from models.base import utcnow
@@ -146,7 +147,8 @@ def issue_elicence(*, owner_id: str, subject_id: str | None, type: str, issuer: 
             # models/indexed_writes.py): what it inserts is known; one already issued is read.
             written = Material._get_collection().update_one(
                 {"dedup_key": key}, {"$setOnInsert": insert}, upsert=True)
-            stored = (insert if written.upserted_id is not None
+            stored = (indexed_writes.as_stored(Material._get_collection(), insert)
+                      if written.upserted_id is not None
                       else Material._get_collection().find_one({"dedup_key": key}))
         except DuplicateKeyError:
             stored = None
@@ -262,8 +264,7 @@ def record_review(*, access: Access, officer, decision: str, reason: str | None)
             **{f"set__{k}": v for k, v in review.items()}):
         raise material_access.not_found()
     updated = access.material
-    for k, v in review.items():
-        setattr(updated, k, v)
+    indexed_writes.set_as_stored(updated, review)
     log.info("material %s %s by an officer of %s for task %s", access.material.id, decision,
              officer.department, access.task)
     return updated

@@ -4,6 +4,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from common import i18n
+from models import indexed_writes
 from models.application import (
     OPEN_TASK_STATUSES,
     Application,
@@ -263,7 +264,8 @@ def _after_completion(application: Application, task_id: str) -> Application:
             array_filters=[{"t.id": task.id}])
         if written.matched_count:
             task.elicences = issued
-            application.updated_at, application.version = now, application.version + 1
+            indexed_writes.set_as_stored(application, {"updated_at": now,
+                                                       "version": application.version + 1})
     return application
 
 

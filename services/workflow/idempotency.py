@@ -12,6 +12,7 @@ from flask import current_app
 from mongoengine.errors import NotUniqueError
 from pymongo.errors import DuplicateKeyError
 
+from models import indexed_writes
 from models.base import utcnow
 from models.idempotency import IdempotencyRecord
 from services.errors import InvalidState, ValidationFailed
@@ -94,7 +95,7 @@ def claim(*, owner: str, scope: str, key: str, request_fingerprint: str) -> Clai
             ).update_one(set__locked_until=locked_until)
             if taken:
                 log.info("idempotency key of %s taken over after its holder stopped", scope)
-                existing.locked_until = locked_until
+                indexed_writes.set_as_stored(existing, {"locked_until": locked_until})
                 return Claim(existing, fresh=True)
             continue
         time.sleep(0.02 + random.random() * 0.03)  # noqa: S311 (jitter, not security)

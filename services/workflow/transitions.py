@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from models import indexed_writes
 from models.application import (
     FINISHED_APPLICATION_STATUSES,
     FOLLOW_UPS_ON_FINISH,
@@ -159,7 +160,7 @@ def _as_written(application: Application, change: Change, update: dict,
     for name, each in update.get("$addToSet", {}).items():
         have = list(son.get(name) or [])
         son[name] = have + [v for v in each["$each"] if v not in have]
-    return Application._from_son(son)
+    return Application._from_son(indexed_writes.as_stored(Application._get_collection(), son))
 
 
 def _set_path(son: dict, path: str, value) -> None:
