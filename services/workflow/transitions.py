@@ -144,8 +144,8 @@ def _commit(application: Application, change: Change, now: datetime) -> Applicat
 
 def _as_written(application: Application, change: Change, update: dict,
                 now: datetime) -> Application:
-    """The application after `update` landed on the state read (fields the loader left out
-    stay out: only what it read, and what the change adds, is in the answer)."""
+    """The application after `update` landed on the state read. A list the loader left out
+    (the outbox, an officer's events) holds only what this change added to it."""
     son = application.to_mongo().to_dict()
     for path, value in update["$set"].items():
         if not path.startswith("tasks.$["):  # the tasks are taken whole from the change
