@@ -231,4 +231,5 @@ def test_a_notification_worker_round_sends_no_find_and_modify(app, applied, offi
     handled += worker.run_once()
 
     assert handled  # intents relayed and deliveries made: the round did its work
+    assert "update" in sent  # the capture saw the round's writes
     assert "findAndModify" not in sent
