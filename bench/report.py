@@ -11,7 +11,9 @@ from collections.abc import Iterable, Sequence
 # are deterministic: a request that sends more reads or writes than its budget is a defect.
 BUDGETS: dict[str, int] = {
     "POST /api/v1/applications": 5,  # 4, and the per-citizen rate limit's count
-    "POST /api/v1/workbench/tasks/{id}/claim": 1,
+    # The task's read and a conditional update_one: a findAndModify would be one command, but
+    # the embedded server scans every application for it (models/indexed_writes.py).
+    "POST /api/v1/workbench/tasks/{id}/claim": 2,
     # 2, and one more for the e-licence most of a birth's completions issue (the vault's write).
     "POST /api/v1/workbench/tasks/{id}/complete": 3,
     "GET /api/v1/applications/{id}": 2,

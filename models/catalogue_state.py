@@ -30,6 +30,9 @@ def bump_revision(*, reset: bool = False) -> int:
     if reset:
         update["$inc"]["reset"] = 1
         update["$set"]["reset_at"] = now
+    # The one findAndModify left on purpose: the collection holds this one document, so the
+    # embedded server's scan of it (models/indexed_writes.py) is a scan of one, and the
+    # revision answered is exactly the one this write made.
     state = CatalogueState._get_collection().find_one_and_update(
         {"_id": "catalogue"}, update, upsert=True, return_document=pymongo.ReturnDocument.AFTER)
     _remember_state(state, force=True)  # this process sees its own change at once

@@ -11,7 +11,7 @@ import mongoengine as me
 import pymongo
 
 from common.i18n import text
-from models import catalogue_state
+from models import catalogue_state, indexed_writes
 from models.catalogue import Bundle, BundleVersion, Department, Matter
 from services.catalogue import compiler, publishing
 from services.errors import InvalidState, NotFound, PreconditionFailed, ValidationFailed
@@ -300,9 +300,9 @@ def update_bundle(*, code: str, changes: dict, expected_version: int | None = No
 
 def retire_bundle(*, code: str) -> dict:
     """Stop offering a bundle; its versions stay, so applications made with it keep working."""
-    result = Bundle._get_collection().find_one_and_update(
-        {"code": code}, {"$set": {"retired": True, "updated_at": datetime.now(UTC)}},
-        return_document=pymongo.ReturnDocument.BEFORE)
+    result = indexed_writes.take_one(
+        Bundle._get_collection(), {"code": code},
+        {"$set": {"retired": True, "updated_at": datetime.now(UTC)}}, projection={"retired": 1})
     if result is None:
         raise NotFound("No bundle {code}.", "没有一件事 {code}。", error="bundle_not_found",
                        code=code)

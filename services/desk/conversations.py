@@ -3,9 +3,9 @@ they write (delivered as notifications: inbox, push, event stream), and closing 
 from datetime import datetime
 
 from bson import ObjectId
-from pymongo import ReturnDocument
 
 from common.i18n import text
+from models import indexed_writes
 from models.base import utcnow
 from models.conversation import MAX_TURNS, Conversation, ConversationStatus, Turn
 from models.handoff import Handoff, HandoffStatus
@@ -68,9 +68,9 @@ def _write(agent, conversation_id: str, condition: dict, update: dict) -> Conver
     now = utcnow()
     update.setdefault("$set", {})["updated_at"] = now
     update["$inc"] = {"version": 1}  # an assistant turn computed before this loses
-    row = Conversation._get_collection().find_one_and_update(
-        {"_id": found.id, **_visible(agent), **condition}, update,
-        projection={"outbox": 0}, return_document=ReturnDocument.AFTER)
+    row = indexed_writes.update_and_read(
+        Conversation._get_collection(), {"_id": found.id, **_visible(agent), **condition},
+        update, projection={"outbox": 0})
     if row is None:
         raise _refused(get_conversation(agent=agent, conversation_id=conversation_id), agent)
     return Conversation._from_son(row)

@@ -3,6 +3,7 @@ listed for officers as before the desk existed. Claiming or closing one moves it
 as an agent's claim or close does; the conversation's status decides who answers the citizen."""
 from bson import ObjectId
 
+from models import indexed_writes
 from models.base import utcnow
 from models.conversation import MAX_TURNS, WITH_THE_DESK, Conversation, ConversationStatus
 from models.handoff import Handoff, HandoffStatus
@@ -53,13 +54,15 @@ def transcript(handoff: Handoff, limit: int = 30) -> list[dict]:
 
 def _transition(handoff_id: str, staff, expected: list[str], changes: dict) -> Handoff:
     handoff = get_handoff(handoff_id=handoff_id, staff=staff)
-    updated = Handoff.objects(id=handoff.id, status__in=expected).modify(
-        new=True, **{f"set__{k}": v for k, v in {**changes, "updated_at": utcnow()}.items()})
-    if updated is None:
+    changes = {**changes, "updated_at": utcnow()}
+    # update_one, not modify(): the embedded server scans for findAndModify.
+    if not Handoff.objects(id=handoff.id, status__in=expected).update_one(
+            **{f"set__{k}": v for k, v in changes.items()}):
         raise InvalidState("This handoff is already {s}.", "该转人工记录当前状态为 {s}。",
                            error="handoff_not_open", s=Handoff.objects(id=handoff.id).first()
                            .status)
-    return updated
+    indexed_writes.set_as_stored(handoff, changes)
+    return handoff
 
 
 def claim_handoff(*, handoff_id: str, staff) -> Handoff:

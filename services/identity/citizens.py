@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 import pymongo
 from bson import ObjectId
 from flask import current_app
-from pymongo import ReturnDocument
 
 from common import crypto
 from common.i18n import current_locale
+from models import indexed_writes
 from models.base import DUPLICATE
 from models.family import FamilyMember
 from models.user import Role, User
@@ -70,12 +70,16 @@ def find_or_create_citizen(*, phone: str, signing_in: bool = False) -> User:
         update["$set"] = {"last_login_at": now}
     raw = None
     for attempt in range(5):
+        # update_one, not findAndModify (a collection scan on the embedded server, see
+        # models/indexed_writes.py): a new citizen is what the upsert inserted; one who was
+        # there is read by their phone.
         # Two first sign-ins at once: the other insert wins, this one collides.
         with contextlib.suppress(pymongo.errors.DuplicateKeyError):
-            raw = collection.find_one_and_update(query, update, upsert=True,
-                                                 return_document=ReturnDocument.AFTER)
-        # The embedded server (0.7.0b3) may also answer a losing concurrent upsert with no
-        # document at all: read what the winner wrote.
+            written = collection.update_one(query, update, upsert=True)
+            if written.upserted_id is not None:
+                raw = indexed_writes.as_stored(collection, {
+                    **phone_query, **update["$setOnInsert"], **update.get("$set", {}),
+                    "_id": written.upserted_id})
         raw = raw or collection.find_one(phone_query)
         if raw is not None:
             break
@@ -118,7 +122,7 @@ def update_profile(*, user_id: str, name: str | None = None, locale: str | None 
     if proactive_offers is not None:
         changes["proactive_offers"] = bool(proactive_offers)
     if changes:
-        user.modify(updated_at=datetime.now(UTC), **changes)
+        indexed_writes.set_fields(user, updated_at=datetime.now(UTC), **changes)
     return user
 
 
@@ -135,18 +139,21 @@ def verify_real_name(*, user_id: str, name: str, id_number: str) -> User:
                            error="already_verified")
     now = datetime.now(UTC)
     try:
-        updated = User.objects(id=user.id, real_name_verified__ne=True).modify(
-            set__name=name, set__id_number_encrypted=crypto.encrypt(number),
-            set__id_number_index=index, set__birth_date=born,
-            set__gender=id_number_gender(number), set__real_name_verified=True,
-            set__real_name_verified_at=now, set__updated_at=now, new=True)
+        # update_one, not modify(): the embedded server scans for findAndModify.
+        verified = dict(name=name, id_number_encrypted=crypto.encrypt(number),
+                        id_number_index=index, birth_date=born, gender=id_number_gender(number),
+                        real_name_verified=True, real_name_verified_at=now, updated_at=now)
+        written = User.objects(id=user.id, real_name_verified__ne=True).update_one(
+            **{f"set__{k}": v for k, v in verified.items()})
     except DUPLICATE:
         raise InvalidState("This ID number is already verified on another account.",
                            "该身份证号码已在其他账户完成实名认证。",
                            error="id_number_taken") from None
-    if updated is None:
+    if not written:
         raise InvalidState("Your real name is already verified.", "您已完成实名认证。",
                            error="already_verified")
+    updated = user
+    indexed_writes.set_as_stored(updated, verified)
     log.info("real name verified for user %s", user.id)
     _announce(updated)
     return updated

@@ -2,9 +2,9 @@
 from datetime import UTC, date, datetime
 
 from bson import ObjectId
-from pymongo import ReturnDocument
 
 from common import crypto
+from models import indexed_writes
 from models.base import DUPLICATE
 from models.family import GUARDIAN_OF, FamilyMember, Relation
 from models.user import Role, User
@@ -122,22 +122,29 @@ def add_newborn_once(*, owner: User, member_id: ObjectId, name: str, birth_date:
     insert = {k: v for k, v in fields.items() if v is not None}
     for _ in range(3):
         try:
-            stored = FamilyMember._get_collection().find_one_and_update(
-                {"_id": member_id, "owner": str(owner.id)}, {"$setOnInsert": insert},
-                upsert=True, return_document=ReturnDocument.AFTER)
+            # update_one, not findAndModify (a collection scan on the embedded server, see
+            # models/indexed_writes.py): what it inserts is known; an entry already there is
+            # read back by its id.
+            key = {"_id": member_id, "owner": str(owner.id)}
+            written = FamilyMember._get_collection().update_one(
+                key, {"$setOnInsert": insert}, upsert=True)
+            stored = (indexed_writes.as_stored(FamilyMember._get_collection(),
+                                               {**insert, "_id": written.upserted_id})
+                      if written.upserted_id is not None
+                      else FamilyMember._get_collection().find_one(key))
         except DUPLICATE:
             stored = None
-        # None or a duplicate: a twin's upsert inserted it first (the embedded server answers
-        # None for the loser); asked again, the entry is there.
+        # None or a duplicate: a twin's upsert inserted it first; asked again, the entry is
+        # there.
         if stored is not None:
             return FamilyMember._from_son(stored)
     raise ServiceUnavailable("The family entry could not be written; try again.",
                              "家庭成员信息写入失败，请重试。")
 
 
-def set_family_member_id_number(*, owner_id: str, member_id: str, id_number: str) -> FamilyMember:
+def set_family_member_id_number(*, owner_id: str, member_id: str, id_number: str) -> None:
     """Record the ID number issued to a family member who had none (a newborn), idempotently, in
-    one conditional write."""
+    one conditional write (update_one: the embedded server scans for findAndModify)."""
     born = validate_id_number(id_number)
     number = crypto.normalize("id_number", id_number)
     index = crypto.blind_index("id_number", number)
@@ -145,7 +152,7 @@ def set_family_member_id_number(*, owner_id: str, member_id: str, id_number: str
         raise NotFound("No such family member.", "未找到该家庭成员。")
     already = {"$eq": ["$id_number_index", {"$literal": index}]}
     try:
-        stored = FamilyMember._get_collection().find_one_and_update(
+        written = FamilyMember._get_collection().update_one(
             {"_id": ObjectId(str(member_id)), "owner": str(owner_id),
              "id_number_index": {"$in": [None, index]}},
             # A pipeline: a birth date already known stays; recording it again changes nothing.
@@ -157,16 +164,14 @@ def set_family_member_id_number(*, owner_id: str, member_id: str, id_number: str
                                            datetime(born.year, born.month, born.day)]},
                 "gender": {"$cond": [already, "$gender",
                                      {"$literal": id_number_gender(number)}]},
-                "updated_at": {"$cond": [already, "$updated_at", datetime.now(UTC)]}}}],
-            return_document=ReturnDocument.AFTER)
+                "updated_at": {"$cond": [already, "$updated_at", datetime.now(UTC)]}}}])
     except DUPLICATE:
         raise InvalidState("This person is already in your family.", "该成员已在您的家庭成员中。",
                            error="family_member_exists") from None
-    if stored is None:  # not theirs, or it already holds another number: say which
+    if not written.matched_count:  # not theirs, or it already holds another number: say which
         get_family_member(owner_id=str(owner_id), member_id=str(member_id))
         raise InvalidState("This family member already has an ID number.",
                            "该家庭成员已有身份证号码。", error="id_number_set")
-    return FamilyMember._from_son(stored)
 
 
 def remove_family_member(*, owner_id: str, member_id: str) -> None:

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
-from pymongo import ReturnDocument
 
 from common import crypto, rate_limits
 from common.i18n import text
+from models import indexed_writes
 from models.otp import OtpCode
 from notifications.sms import SmsError, sms_gateway
 from services.errors import ServiceUnavailable, TooManyRequests, Unauthorized, ValidationFailed
@@ -109,11 +109,14 @@ def verify_code(*, phone: str, purpose: str, code: str) -> None:
     live = {"phone_index": phone_index, "purpose": purpose, "expires_at": {"$gt": now},
             "attempts": {"$lt": max_attempts}}
     code = crypto.canonical_digits(code or "").strip()
-    if collection.find_one_and_delete({**live, "code_hash": _code_hash(phone_index, purpose,
-                                                                       code)}):
+    # delete_one and update_one, not findAndModify: the embedded server scans the collection
+    # for the latter (models/indexed_writes.py).
+    if collection.delete_one({**live, "code_hash": _code_hash(phone_index, purpose,
+                                                             code)}).deleted_count:
         return
-    counted = collection.find_one_and_update(live, {"$inc": {"attempts": 1}},
-                                             return_document=ReturnDocument.AFTER)
+    counted = indexed_writes.update_and_read(
+        collection, live, {"$inc": {"attempts": 1}},
+        key={"phone_index": phone_index, "purpose": purpose}, projection={"attempts": 1})
     if counted is None:
         raise Unauthorized("This code has expired or was used; request a new one.",
                            "验证码已失效，请重新获取。", error="otp_expired")

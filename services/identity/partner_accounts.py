@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from bson import ObjectId
 
 from common import crypto
+from models import indexed_writes
 from models.base import DUPLICATE
 from models.partner import Partner, Scope
 from services.errors import (
@@ -74,7 +75,7 @@ def update_partner(*, partner_id: str, **changes) -> Partner:
     if "events" in changes:
         changes["events"] = sorted(set(changes["events"]))
     if changes:
-        partner.modify(updated_at=datetime.now(UTC), **changes)
+        indexed_writes.set_fields(partner, updated_at=datetime.now(UTC), **changes)
     if changes.get("active") is False:
         revocation.revoke_subject(str(partner.id))  # its tokens stop at once, not at expiry
     return partner
@@ -84,6 +85,7 @@ def rotate_partner_secret(*, partner_id: str) -> tuple[Partner, str]:
     """A new client secret; the old one stops working at once."""
     partner = get_partner(partner_id)
     secret = crypto.new_token(32)
-    partner.modify(secret_hash=crypto.hash_secret(secret), updated_at=datetime.now(UTC))
+    indexed_writes.set_fields(partner, secret_hash=crypto.hash_secret(secret),
+                              updated_at=datetime.now(UTC))
     return partner, secret
 

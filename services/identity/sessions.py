@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pymongo
 from flask import current_app
-from pymongo import ReturnDocument
 
 from common import crypto
+from models import indexed_writes
 from models.partner import Partner
 from models.refresh_token import RefreshToken
 from models.user import STAFF_ROLES, BindingTicket, PlatformBinding, Role, User
@@ -95,9 +95,9 @@ def refresh(*, refresh_token: str) -> dict:
     token_hash = crypto.hash_token(refresh_token or "")
     collection = RefreshToken._get_collection()
     now = _now()
-    spent = collection.find_one_and_update(
-        {"token_hash": token_hash, "spent_at": None, "revoked_at": None,
-         "expires_at": {"$gt": now}},
+    spent = indexed_writes.take_one(
+        collection, {"token_hash": token_hash, "spent_at": None, "revoked_at": None,
+                     "expires_at": {"$gt": now}},
         {"$set": {"spent_at": now}})
     if spent is None:
         known = collection.find_one({"token_hash": token_hash})
@@ -155,10 +155,9 @@ def staff_login(*, username: str, password: str) -> dict:
         raise _bad_credentials()
     collection = User._get_collection()
     if not matches:
-        counted = collection.find_one_and_update({"_id": user.id},
+        counted = indexed_writes.update_and_read(collection, {"_id": user.id},
                                                  {"$inc": {"failed_logins": 1}},
-                                                 projection={"failed_logins": 1},
-                                                 return_document=ReturnDocument.AFTER)
+                                                 projection={"failed_logins": 1})
         if counted and counted["failed_logins"] >= config["STAFF_LOGIN_MAX_FAILURES"]:
             until = now + timedelta(seconds=config["STAFF_LOCKOUT_SECONDS"])
             collection.update_one({"_id": user.id, "failed_logins": {"$gte": 1}},
@@ -235,7 +234,8 @@ def miniprogram_sign_in(*, platform: str, code: str) -> dict:
         if user is None:
             raise Forbidden("This account is disabled.", "该账户已停用。", error="account_disabled")
         now = _now()
-        binding.modify(session_key_encrypted=session_key, last_sign_in_at=now, updated_at=now)
+        binding.update(set__session_key_encrypted=session_key, set__last_sign_in_at=now,
+                       set__updated_at=now)
         return start_session(user)
     ticket = crypto.new_token(24)
     ttl = int(current_app.config["MINIPROGRAM_TICKET_TTL"])
@@ -256,8 +256,8 @@ def miniprogram_bind(*, ticket: str, phone: str, code: str) -> dict:
     if not BindingTicket.objects(ticket_hash=ticket_hash, expires_at__gt=_now()).first():
         raise invalid
     otp.verify_code(phone=phone, purpose="miniprogram_bind", code=code)
-    claimed = BindingTicket._get_collection().find_one_and_delete(
-        {"ticket_hash": ticket_hash, "expires_at": {"$gt": _now()}})
+    claimed = indexed_writes.take_one(BindingTicket._get_collection(),
+                                      {"ticket_hash": ticket_hash, "expires_at": {"$gt": _now()}})
     if claimed is None:
         raise invalid
     user = citizens.find_or_create_citizen(phone=phone)

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from bson import ObjectId
 
 from common import crypto, divisions, i18n
+from models import indexed_writes
 from models.base import DUPLICATE
 from models.catalogue import Department
 from models.refresh_token import RefreshToken
@@ -172,7 +173,7 @@ def update_staff(*, user_id: str, actor_id: str, admin_region: str | None = None
     if changes.pop("unlock", False):
         changes.update(failed_logins=0, locked_until=None)
     if changes:
-        user.modify(updated_at=datetime.now(UTC), **changes)
+        indexed_writes.set_fields(user, updated_at=datetime.now(UTC), **changes)
     if changes.get("active") is False or "password_hash" in changes:
         revoke_user_sessions(str(user.id))
     return user

@@ -7,9 +7,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pymongo
 from bson import ObjectId
 from flask import current_app
-from pymongo import ReturnDocument, UpdateOne
+from pymongo import UpdateOne
 from pymongo.errors import DuplicateKeyError
 
+from models import indexed_writes
 from models.base import utcnow
 from models.device import Device
 from models.notification import (
@@ -88,20 +89,21 @@ def register_device(*, user_id: str, token: str, platform: str,
     registers it last. Returns the device and whether it is new to this citizen."""
     now = utcnow()
     collection = Device._get_collection()
-    for _ in range(2):  # two first registrations of one token race: the loser updates
+    seen = {"$set": {"user": user_id, "platform": platform, "locale": locale,
+                     "last_seen_at": now, "updated_at": now}}
+    # Two update_ones, not a findAndModify returning the old owner (the embedded server scans
+    # the collection for those, see models/indexed_writes.py): this citizen's token is
+    # refreshed by the first; a token new to them is moved or inserted by the second.
+    new = not collection.update_one({"token": token, "user": user_id}, seen).matched_count
+    if new:
         try:
-            before = collection.find_one_and_update(
-                {"token": token},
-                {"$set": {"user": user_id, "platform": platform, "locale": locale,
-                          "last_seen_at": now, "updated_at": now},
-                 "$setOnInsert": {"created_at": now}},
-                upsert=True, return_document=ReturnDocument.BEFORE)
-            break
-        except DuplicateKeyError:
-            continue
+            collection.update_one({"token": token}, {**seen, "$setOnInsert": {"created_at": now}},
+                                  upsert=True)
+        except DuplicateKeyError:  # a concurrent first registration inserted it: take it
+            collection.update_one({"token": token}, seen)
     device = Device.objects(token=token).first()
     _keep_newest_devices(user_id)
-    return device, before is None or before.get("user") != user_id
+    return device, new
 
 
 def _keep_newest_devices(user_id: str) -> None:
@@ -222,10 +224,10 @@ def failed_deliveries(*, page: int = 1, page_size: int = 20,
 def retry_delivery(*, delivery_id: str) -> Delivery:
     """Give a failed delivery a fresh retry budget."""
     now = utcnow()
-    found = Delivery._get_collection().find_one_and_update(
-        {"_id": delivery_id, "status": DeliveryStatus.FAILED.value},
+    found = indexed_writes.update_and_read(
+        Delivery._get_collection(), {"_id": delivery_id, "status": DeliveryStatus.FAILED.value},
         {"$set": {"status": DeliveryStatus.PENDING.value, "attempts": 0, "next_attempt_at": now,
-                  "updated_at": now}}, return_document=ReturnDocument.AFTER)
+                  "updated_at": now}})
     if found is None:
         raise NotFound("No such failed delivery.", "没有这条发送失败的记录。",
                        error="delivery_not_found")

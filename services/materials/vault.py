@@ -7,11 +7,11 @@ from datetime import datetime
 
 from bson import ObjectId
 from bson.errors import InvalidId
-from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from common import crypto
 from common.i18n import pick, text
+from models import indexed_writes
 from models.application import Application
 from models.audit import MaterialAction
 from models.base import utcnow
@@ -143,13 +143,16 @@ def issue_elicence(*, owner_id: str, subject_id: str | None, type: str, issuer: 
     insert = {k: v for k, v in fields.items() if v is not None}
     for _ in range(3):
         try:
-            stored = Material._get_collection().find_one_and_update(
-                {"dedup_key": key}, {"$setOnInsert": insert}, upsert=True,
-                return_document=ReturnDocument.AFTER)
+            # update_one, not findAndModify (a collection scan on the embedded server, see
+            # models/indexed_writes.py): what it inserts is known; one already issued is read.
+            written = Material._get_collection().update_one(
+                {"dedup_key": key}, {"$setOnInsert": insert}, upsert=True)
+            stored = (indexed_writes.as_stored(Material._get_collection(), insert)
+                      if written.upserted_id is not None
+                      else Material._get_collection().find_one({"dedup_key": key}))
         except DuplicateKeyError:
             stored = None
-        # None or a duplicate: the other upsert inserted it first (the embedded server answers
-        # None for the loser); asked again, it matches.
+        # None or a duplicate: the other upsert inserted it first; asked again, it matches.
         if stored is not None:
             break
     else:
@@ -259,11 +262,14 @@ def check_review(*, material_id: str, officer, decision: str, reason: str | None
 def record_review(*, access: Access, officer, decision: str, reason: str | None) -> Material:
     """The officer's verdict on a material, kept on it."""
     now = utcnow()
-    updated = Material.objects(id=access.material.id, kind=MaterialKind.UPLOAD.value).modify(
-        set__status=str(decision), set__review_reason=reason, set__reviewed_by=str(officer.id),
-        set__reviewed_at=now, set__review_task=access.task, set__updated_at=now, new=True)
-    if updated is None:
+    # update_one, not modify(): the embedded server scans for findAndModify.
+    review = dict(status=str(decision), review_reason=reason, reviewed_by=str(officer.id),
+                  reviewed_at=now, review_task=access.task, updated_at=now)
+    if not Material.objects(id=access.material.id, kind=MaterialKind.UPLOAD.value).update_one(
+            **{f"set__{k}": v for k, v in review.items()}):
         raise material_access.not_found()
+    updated = access.material
+    indexed_writes.set_as_stored(updated, review)
     log.info("material %s %s by an officer of %s for task %s", access.material.id, decision,
              officer.department, access.task)
     return updated

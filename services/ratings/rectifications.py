@@ -11,11 +11,11 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 
 from bson import ObjectId
-from pymongo import ReturnDocument
 
 from common import i18n
 from common.masking import mask_private
 from common.regions import region_of
+from models import indexed_writes
 from models.application import Application
 from models.base import utcnow
 from models.catalogue import Matter
@@ -93,14 +93,14 @@ def _move(case_id: str, officer, *, expected: str, to: str, record: str, text: s
                                  "department": rating.rectification.department},
                            data={"rating": str(rating.id), "rectification": str(case_id),
                                  "text": text})
-    raw = Rating._get_collection().find_one_and_update(
+    raw = indexed_writes.update_and_read(
+        Rating._get_collection(),
         {"_id": rating.pk, "rectification.id": str(case_id), "rectification.status": expected},
         {"$set": {"rectification.status": to,
                   f"rectification.{record}": {"text": text, "at": now,
                                               "by": user_id_of(officer)},
                   "updated_at": now},
-         "$push": {"outbox": intent}},
-        return_document=ReturnDocument.AFTER)
+         "$push": {"outbox": intent}})
     if raw is None:
         current = _case(case_id, officer).rectification.status
         if current == RectificationStatus.OPEN:

@@ -4,6 +4,7 @@ An adapter looks at a claimed task and decides: complete it with outputs, or rej
 reason. `act()` carries the decision out through the workflow verbs, exactly as an officer's
 request would, so every rule, event and notification of the workflow applies unchanged.
 """
+import contextlib
 import logging
 import random
 import re
@@ -269,19 +270,18 @@ def account_for(department: str, region: str | None = DEFAULT_REGION) -> Princip
     user = User.objects(username=username).first()
     if user is None:
         now = datetime.now(UTC)
-        try:
-            user = User.objects(username=username).modify(
-                upsert=True, new=True,
+        # update_one, not modify(): the embedded server scans for findAndModify. Another
+        # process creating it at the same moment collides: theirs is the one.
+        with contextlib.suppress(NotUniqueError):
+            User.objects(username=username).update_one(
+                upsert=True,
                 set_on_insert__role=Role.OFFICER.value, set_on_insert__department=department,
                 set_on_insert__region=region, set_on_insert__locale="zh-CN",
                 set_on_insert__name=f"Green channel {department} {region}",
                 set_on_insert__active=True,
                 set_on_insert__created_at=now, set_on_insert__updated_at=now,
                 set_on_insert__created_by="adapter")
-        except NotUniqueError:
-            user = None
-        # Another process created it at the same moment: theirs is the one.
-        user = user or User.objects.get(username=username)
+        user = User.objects.get(username=username)
     return Principal(id=str(user.id), role=Role.OFFICER.value, locale=user.locale or "zh-CN",
                      department=department, region=user.region)
 

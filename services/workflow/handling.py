@@ -3,9 +3,8 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from pymongo import ReturnDocument
-
 from common import i18n
+from models import indexed_writes
 from models.application import (
     OPEN_TASK_STATUSES,
     Application,
@@ -110,28 +109,30 @@ def find_task(tasks: list[dict], task_id: str) -> dict:
 
 def claim_task(*, task_id: str, officer) -> Application:
     """An officer takes a pending task of their own department and region; one officer wins a
-    race (the database decides: the write is conditional on the task still being pending)."""
-    now = utcnow()
-    # The one command of a claim: no read first. The event names the task and the officer's
-    # department; its matter is read from the task when the timeline is shown. The ETA does
-    # not change (claimed and pending tasks are estimated alike); the next write refreshes it.
-    event = events.event("task_claimed", at=now, actor_role="officer", actor=user_id_of(officer),
-                         task={"id": str(task_id), "department": officer.department})
-    raw = Application._get_collection().find_one_and_update(
-        # `tasks.id` first: the server takes the first clause an index serves.
-        {"tasks.id": str(task_id), "tasks": {"$elemMatch": {
-            "id": str(task_id), "status": TaskStatus.PENDING.value, **officer_fence(officer)}}},
-        {"$set": {"tasks.$[t].status": TaskStatus.CLAIMED.value,
-                  "tasks.$[t].claimed_by": user_id_of(officer), "tasks.$[t].claimed_at": now,
-                  "updated_at": now},
-         "$push": {"events": event}, "$inc": {"version": 1}},
-        array_filters=[{"t.id": str(task_id)}],
-        projection={"first_response": 0, "outbox": 0, "events": 0},
-        return_document=ReturnDocument.AFTER) if officer.department else None
-    if raw is None:
-        fresh = task_loader(task_id, officer)()
-        raise _not_claimable(fresh, fresh.task(str(task_id)).to_mongo().to_dict())
-    return Application._from_son(raw)
+    race (the database decides: the write is conditional on the task still being pending).
+
+    Two commands: the task's application read on the task index, then one conditional
+    update_one. A single findAndModify would be one command, but the embedded server scans
+    every application for it (models/indexed_writes.py)."""
+    def decide(application: Application, now: datetime) -> Change:
+        tasks = plain_tasks(application)
+        task = find_task(tasks, task_id)
+        if task["status"] != TaskStatus.PENDING:
+            raise _not_claimable(application, task)
+        task.update(status=TaskStatus.CLAIMED.value, claimed_by=user_id_of(officer),
+                    claimed_at=now)
+        # The event names the task and the officer's department; its matter is read from the
+        # task when the timeline is shown. The ETA does not change (claimed and pending tasks
+        # are estimated alike); the next write refreshes it.
+        change = Change(tasks=tasks, guard={"tasks": {"$elemMatch": {
+            "id": str(task_id), "status": TaskStatus.PENDING.value, **officer_fence(officer)}}})
+        change.events.append(events.event(
+            "task_claimed", at=now, actor_role="officer", actor=user_id_of(officer),
+            task={"id": str(task_id), "department": officer.department}))
+        return change
+
+    application, _ = transition(task_loader(task_id, officer), decide)
+    return application
 
 
 def check_outputs(step: dict, outputs: dict) -> dict:
@@ -253,14 +254,18 @@ def _after_completion(application: Application, task_id: str) -> Application:
                         subject_id, exc.error)
     if set(issued) - set(task.elicences or []):
         # Issued before e-licence ids were derived from the task: name the ones it has.
-        raw = Application._get_collection().find_one_and_update(
+        # update_one, not findAndModify (which the embedded server plans as a scan): the
+        # answer is the application read, with the names written.
+        now = utcnow()
+        written = Application._get_collection().update_one(
             {"_id": application.pk},
-            {"$set": {"tasks.$[t].elicences": issued, "updated_at": utcnow()},
+            {"$set": {"tasks.$[t].elicences": issued, "updated_at": now},
              "$inc": {"version": 1}},
-            array_filters=[{"t.id": task.id}], projection={"first_response": 0},
-            return_document=ReturnDocument.AFTER)
-        if raw is not None:
-            application = Application._from_son(raw)
+            array_filters=[{"t.id": task.id}])
+        if written.matched_count:
+            task.elicences = issued
+            indexed_writes.set_as_stored(application, {"updated_at": now,
+                                                       "version": application.version + 1})
     return application
 
 

@@ -12,6 +12,7 @@ from flask import current_app
 from mongoengine.errors import NotUniqueError
 from pymongo.errors import DuplicateKeyError
 
+from models import indexed_writes
 from models.base import utcnow
 from models.idempotency import IdempotencyRecord
 from services.errors import InvalidState, ValidationFailed
@@ -87,13 +88,15 @@ def claim(*, owner: str, scope: str, key: str, request_fingerprint: str) -> Clai
         if existing.state == "done":
             return Claim(existing, fresh=False)
         if existing.locked_until and existing.locked_until <= now:
+            # update_one, not modify(): the embedded server plans findAndModify as a scan.
+            locked_until = now + timedelta(seconds=config["IDEMPOTENCY_LOCK_SECONDS"])
             taken = IdempotencyRecord.objects(
                 id=existing.id, state="in_progress", locked_until=existing.locked_until,
-            ).modify(set__locked_until=now + timedelta(seconds=config["IDEMPOTENCY_LOCK_SECONDS"]),
-                     new=True)
-            if taken is not None:
+            ).update_one(set__locked_until=locked_until)
+            if taken:
                 log.info("idempotency key of %s taken over after its holder stopped", scope)
-                return Claim(taken, fresh=True)
+                indexed_writes.set_as_stored(existing, {"locked_until": locked_until})
+                return Claim(existing, fresh=True)
             continue
         time.sleep(0.02 + random.random() * 0.03)  # noqa: S311 (jitter, not security)  # nosec B311
 

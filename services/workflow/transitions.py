@@ -6,8 +6,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from pymongo import ReturnDocument
-
+from models import indexed_writes
 from models.application import (
     FINISHED_APPLICATION_STATUSES,
     FOLLOW_UPS_ON_FINISH,
@@ -131,11 +130,44 @@ def _commit(application: Application, change: Change, now: datetime) -> Applicat
         # The service loop's follow-ups of a finished application (rating invitation, reform
         # figures) are queued by the write that finishes it: no command of their own.
         update["$addToSet"] = {"follow_ups": {"$each": list(FOLLOW_UPS_ON_FINISH)}}
-    raw = Application._get_collection().find_one_and_update(
+    # update_one, not findAndModify: the embedded server scans the whole collection for the
+    # latter (see models/indexed_writes.py). The version guard makes the answer exact: the
+    # write lands only on the state that was read, so that state plus this change is the
+    # document as written.
+    written = Application._get_collection().update_one(
         {**change.guard, "_id": application.pk, "version": application.version}, update,
-        array_filters=filters or None, projection={"first_response": 0},
-        return_document=ReturnDocument.AFTER)
-    return Application._from_son(raw) if raw is not None else None
+        array_filters=filters or None)
+    if not written.matched_count:
+        return None
+    return _as_written(application, change, update, now)
+
+
+def _as_written(application: Application, change: Change, update: dict,
+                now: datetime) -> Application:
+    """The application after `update` landed on the state read. A list the loader left out
+    (the outbox, an officer's events) holds only what this change added to it."""
+    son = application.to_mongo().to_dict()
+    for path, value in update["$set"].items():
+        if not path.startswith("tasks.$["):  # the tasks are taken whole from the change
+            _set_path(son, path, value)
+    son["tasks"] = change.tasks
+    son["version"] = application.version + 1
+    son["updated_at"] = now
+    for name in update.get("$unset", {}):
+        son.pop(name, None)
+    for name, each in update.get("$push", {}).items():
+        son[name] = [*(son.get(name) or []), *each["$each"]]
+    for name, each in update.get("$addToSet", {}).items():
+        have = list(son.get(name) or [])
+        son[name] = have + [v for v in each["$each"] if v not in have]
+    return Application._from_son(indexed_writes.as_stored(Application._get_collection(), son))
+
+
+def _set_path(son: dict, path: str, value) -> None:
+    *parents, last = path.split(".")
+    for name in parents:
+        son = son.setdefault(name, {})
+    son[last] = value
 
 
 def transition(load: Callable[[], Application],

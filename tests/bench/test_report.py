@@ -11,7 +11,7 @@ def endpoint(name: str, counts: list[int]) -> dict:
 
 def within_budget() -> list[dict]:
     return [endpoint("POST /api/v1/applications", [5, 5, 5]),
-            endpoint("POST /api/v1/workbench/tasks/{id}/claim", [1, 1]),
+            endpoint("POST /api/v1/workbench/tasks/{id}/claim", [2, 2]),
             endpoint("POST /api/v1/workbench/tasks/{id}/complete", [3, 2, 3]),
             endpoint("GET /api/v1/applications/{id}", [1, 1]),
             endpoint("GET /api/v1/me/notifications", [2, 2]),
@@ -122,7 +122,7 @@ def test_the_table_prints_each_budget_beside_its_figure():
     applying = next(line for line in table.splitlines() if "POST /api/v1/applications" in line)
     assert "12 (≤13)" in applying and "≤ 5 OVER" in applying
     claiming = next(line for line in table.splitlines() if "/claim" in line)
-    assert "≤ 1 ok" in claiming
+    assert "≤ 2 ok" in claiming
 
 
 def test_a_traced_command_names_its_collection_and_what_it_selects_on():
