@@ -15,6 +15,7 @@ from bson import ObjectId
 from flask import current_app
 from mongoengine import NotUniqueError
 from PIL import Image, ImageOps, UnidentifiedImageError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 from pypdf import PdfReader
 from pypdf.errors import PyPdfError
 
@@ -70,7 +71,11 @@ def write_file(data: bytes, filename: str, metadata: dict) -> ObjectId:
     """Keep bytes in the GridFS bucket in two commands: the chunks, then the file document (the
     layout of the GridFS spec, read back by `bucket()`). pymongo's upload stream asks both
     collections whether they are empty on every upload, to create their indexes; here they
-    are created once per process."""
+    are created once per process.
+
+    A driver retries a write whose answer it lost; the embedded server does not recognise the
+    retry, which then meets the first attempt as a duplicate key: ids generated here tell that
+    apart from a real conflict (the same in store_upload)."""
     db = database()
     files, chunks = db[f"{BUCKET}.files"], db[f"{BUCKET}.chunks"]
     if db.name not in _bucket_indexed:
@@ -79,13 +84,22 @@ def write_file(data: bytes, filename: str, metadata: dict) -> ObjectId:
         _bucket_indexed.add(db.name)
     file_id = ObjectId()
     # Chunk ids carry their creation time: the sweep finds chunks an interrupted upload left.
-    chunks.insert_many([{"_id": ObjectId(), "files_id": file_id, "n": n,
-                         "data": data[start:start + CHUNK_BYTES]}
-                        for n, start in enumerate(range(0, len(data), CHUNK_BYTES))] or
-                       [{"_id": ObjectId(), "files_id": file_id, "n": 0, "data": b""}])
-    files.insert_one({"_id": file_id, "length": len(data), "chunkSize": CHUNK_BYTES,
-                      "uploadDate": datetime.now(UTC), "filename": filename,
-                      "metadata": metadata})
+    pieces = ([{"_id": ObjectId(), "files_id": file_id, "n": n,
+                "data": data[start:start + CHUNK_BYTES]}
+               for n, start in enumerate(range(0, len(data), CHUNK_BYTES))] or
+              [{"_id": ObjectId(), "files_id": file_id, "n": 0, "data": b""}])
+    try:
+        chunks.insert_many(pieces)
+    except BulkWriteError:
+        if chunks.count_documents({"files_id": file_id}) != len(pieces):
+            raise
+    try:
+        files.insert_one({"_id": file_id, "length": len(data), "chunkSize": CHUNK_BYTES,
+                          "uploadDate": datetime.now(UTC), "filename": filename,
+                          "metadata": metadata})
+    except DuplicateKeyError:
+        if files.count_documents({"_id": file_id}) != 1:
+            raise
     return file_id
 
 
@@ -291,13 +305,16 @@ def store_upload(*, owner_id: str, type_code: str, stream: BinaryIO,
         kind=MaterialKind.UPLOAD.value, status=MaterialStatus.UPLOADED.value,
         content_type=kept.content_type, size=len(kept.data), sha256=sha256, file_id=file_id,
         filename=_display_name(filename), dedup_key=key)
+    material.id = ObjectId()  # known before the insert: a retried insert may meet its own
     try:
         material.save(force_insert=True)
     except NotUniqueError:
-        # The same upload raced us and won: keep theirs, drop our copy of the bytes.
-        if wrote:
-            delete_file(file_id)
-        return Material.objects.get(dedup_key=key), False
+        theirs = Material.objects.get(dedup_key=key)
+        if theirs.id != material.id:
+            # The same upload raced us and won: keep theirs, drop our copy of the bytes.
+            if wrote:
+                delete_file(file_id)
+            return theirs, False
     log.info("material %s kept: type %s, %s, %d bytes", material.id, type_code,
              kept.content_type, material.size)
     return material, True

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from bson import ObjectId
 from PIL import Image
+from pymongo.collection import Collection
 
 from models.catalogue import MaterialType
 from models.connection import database
@@ -283,3 +284,31 @@ def test_the_sweep_command_reports_what_it_removed(app, citizen, monkeypatch):
     assert kept.exit_code == 0 and "orphan files removed: 0" in kept.output
     assert swept.exit_code == 0 and "orphan files removed: 1" in swept.output
     assert stored_files() == 0
+
+
+def test_an_upload_whose_writes_are_retried_keeps_its_bytes_and_its_record(citizen, monkeypatch):
+    """A driver that lost a write's answer sends it again; the embedded server does not recognise
+    the retry, which meets the first attempt as a duplicate key. Every insert is sent twice here,
+    as such a retry would: the upload is still kept once, with its bytes (it once took its own
+    record for a racing upload's and deleted the bytes that record points to)."""
+    insert_one, insert_many = Collection.insert_one, Collection.insert_many
+
+    def retried_one(self, document, *args, **kwargs):
+        insert_one(self, dict(document), *args, **kwargs)
+        return insert_one(self, document, *args, **kwargs)
+
+    def retried_many(self, documents, *args, **kwargs):
+        documents = list(documents)
+        insert_many(self, [dict(d) for d in documents], *args, **kwargs)
+        return insert_many(self, documents, *args, **kwargs)
+
+    monkeypatch.setattr(Collection, "insert_one", retried_one)
+    monkeypatch.setattr(Collection, "insert_many", retried_many)
+    data = files.jpeg()
+    material, created = store(citizen, data)
+    monkeypatch.undo()
+
+    assert created is True
+    assert Material.objects(owner=str(citizen.id)).count() == 1
+    assert stored_files() == 1
+    assert hashlib.sha256(kept_bytes(material)).hexdigest() == material.sha256
