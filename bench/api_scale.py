@@ -9,7 +9,6 @@ the cores stop them.
     .venv/bin/python -m bench.api_scale --workers 1,2 --seconds 10
 """
 import argparse
-import json
 import os
 import signal
 import sys
@@ -17,12 +16,11 @@ from contextlib import ExitStack, suppress
 from datetime import UTC, datetime
 
 from bench.figures import apply_rate
-from bench.processes import ROOT, Phases, say
+from bench.processes import VAR, Phases, say, write_result
 from bench.scenarios import locust, warm_up
 from bench.stack import Stack
 from common.embedded_db import stop_on_sigterm
 
-VAR = ROOT / "var" / "bench"
 ROUTE = "POST /api/v1/applications"
 PREFIXES = {1: "131", 2: "132", 4: "138", 8: "139"}
 
@@ -94,10 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         result["failure"] = f"{type(exc).__name__}: {exc}"
         say(result["failure"])
     result["run"]["phases"] = phases.took
-    text = json.dumps(result, indent=1, ensure_ascii=False, default=str)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "result.json").write_text(text)
-    (VAR / "api-scale-latest.json").write_text(text)
+    write_result(result, run_dir, "api-scale-latest.json")
     print()
     if result.get("processes"):
         print(render(result["processes"], args.users, args.seconds))

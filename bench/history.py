@@ -33,7 +33,7 @@ import requests
 from bson import ObjectId
 
 from bench import report
-from bench.processes import HOST, ROOT, Phases, say
+from bench.processes import HOST, VAR, Phases, say, write_result
 from bench.scenario_data import (
     MATERIALS,
     identity,
@@ -46,7 +46,6 @@ from bench.stack import DATABASE, DEPARTMENTS, OFFICER_PREFIX, Stack
 from common.embedded_db import stop_on_sigterm
 from services.regions import divisions
 
-VAR = ROOT / "var" / "bench"
 REGION = "330381"
 TARGET_GROWTH = 0.20
 CHUNK = 1000
@@ -330,10 +329,7 @@ def main(argv: list[str] | None = None) -> int:
         result["failure"] = f"{type(exc).__name__}: {exc}"
         say(result["failure"])
     result["run"]["phases"] = phases.took
-    text = json.dumps(result, indent=1, ensure_ascii=False, default=str)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "result.json").write_text(text)
-    (VAR / "history-latest.json").write_text(text)
+    write_result(result, run_dir, "history-latest.json")
     print()
     if result.get("sizes"):
         print(render(result))

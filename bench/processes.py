@@ -1,6 +1,7 @@
 """The bench's child processes: each in its own process group, logged to a file, stopped as a
 group and dying with the bench even if it is killed outright; one-shot commands; timed phases."""
 import ctypes
+import json
 import os
 import signal
 import subprocess
@@ -125,3 +126,17 @@ def run_command(argv: list[str], env: dict, logs: Path, name: str, timeout: floa
     if code != 0:
         raise RuntimeError(f"{name} failed ({code}):\n{output[-3000:]}")
     return output
+
+
+VAR = ROOT / "var" / "bench"
+
+
+def write_result(result: dict, run_dir: Path, latest: str) -> Path:
+    """A run's figures as JSON, in its own folder and as var/bench/<latest> (the last run of
+    its kind); the path of the latter."""
+    text = json.dumps(result, indent=1, ensure_ascii=False, default=str)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "result.json").write_text(text)
+    (VAR / latest).write_text(text)
+    return VAR / latest
+

@@ -6,7 +6,6 @@ five minutes; each can be changed from the environment (BENCH_CITIZENS, BENCH_JO
 BENCH_APPLY_USERS, BENCH_APPLY_SECONDS, BENCH_MAX_BIRTHS). BENCH_TRACE=1 prints the database
 commands of every endpoint, not only of those over their budget.
 """
-import json
 import os
 import platform
 import shutil
@@ -23,7 +22,7 @@ from bench.figures import (
     endpoints_of,
     notification_latency,
 )
-from bench.processes import ROOT, Phases, say
+from bench.processes import VAR, Phases, say, write_result
 from bench.scenarios import (
     baseline,
     catalogue_scale,
@@ -47,9 +46,6 @@ from bench.settings import (
 from bench.stack import DATABASE, DEPARTMENTS, OFFICER_PREFIX, Stack
 from bench.streams_bench import live_streams
 from common.embedded_db import stop_on_sigterm
-
-VAR = ROOT / "var" / "bench"
-
 
 
 def measure(stack: Stack, phases: Phases, result: dict) -> None:
@@ -184,11 +180,7 @@ def main() -> int:
     result["run"]["phases"] = phases.took
     result["run"]["total_seconds"] = phases.total
     result["exit_code"] = report.exit_code(result)
-    VAR.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(result, indent=1, ensure_ascii=False, default=str)
-    (run_dir / "result.json").parent.mkdir(parents=True, exist_ok=True)
-    (run_dir / "result.json").write_text(text)
-    (VAR / "latest.json").write_text(text)
+    write_result(result, run_dir, "latest.json")
 
     print()
     print(report.render(result))

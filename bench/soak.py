@@ -33,12 +33,11 @@ import requests
 
 from bench import report
 from bench.figures import endpoints_of
-from bench.processes import PYTHON, ROOT, Phases, say
+from bench.processes import PYTHON, ROOT, VAR, Phases, say, write_result
 from bench.scenarios import warm_up
 from bench.stack import DATABASE, OFFICER_PREFIX, Stack
 from common.embedded_db import stop_on_sigterm
 
-VAR = ROOT / "var" / "bench"
 P95_LIMIT_MS = 300.0
 DRAIN_LIMIT_S = 30.0
 MEMORY_GROWTH_LIMIT = report.MEMORY_GROWTH_LIMIT
@@ -396,10 +395,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(run_dir / "db", ignore_errors=True)
     result["run"]["phases"] = phases.took
     result["verdicts"] = verdicts(result) if not result.get("failure") else []
-    text = json.dumps(result, indent=1, ensure_ascii=False, default=str)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "result.json").write_text(text)
-    (VAR / "soak-latest.json").write_text(text)
+    write_result(result, run_dir, "soak-latest.json")
     print()
     print(render(result))
     if result.get("failure"):
