@@ -20,6 +20,7 @@ from services.errors import (
     NotFound,
     ServiceUnavailable,
 )
+from services.identity import family_links
 from services.identity.numbers import id_number_gender, normalize_phone, validate_id_number
 from services.identity.signals import real_name_verified
 
@@ -154,6 +155,7 @@ def verify_real_name(*, user_id: str, name: str, id_number: str) -> User:
                            error="already_verified")
     updated = user
     indexed_writes.set_as_stored(updated, verified)
+    family_links.demote_unconfirmed(updated)
     log.info("real name verified for user %s", user.id)
     _announce(updated)
     return updated
