@@ -150,7 +150,10 @@ def verify_real_name(*, user_id: str, name: str, id_number: str) -> User:
         raise InvalidState("This ID number is already verified on another account.",
                            "该身份证号码已在其他账户完成实名认证。",
                            error="id_number_taken") from None
-    if not written:
+    stored = None if written else User.objects(id=user.id, real_name_verified=True,
+                                               id_number_index=index).only("name").first()
+    if not written and (stored is None or stored.name != name):
+        # (Else a driver's retry of this very write, which was stored: answered as then.)
         raise InvalidState("Your real name is already verified.", "您已完成实名认证。",
                            error="already_verified")
     updated = user
