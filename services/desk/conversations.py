@@ -137,10 +137,11 @@ def close(*, agent, conversation_id: str) -> Conversation:
             "$push": {"turns": {"$each": [closing_turn(found.locale, now)],
                                 "$slice": -MAX_TURNS}}})
     except InvalidState:
-        # Closed by this agent already: a driver's retry of the stored write (or the same
-        # close twice) changes nothing and answers as the first did.
+        # Closed by this very request: a driver's retry of the stored write met it (the
+        # embedded server does not deduplicate retried writes); answered as the first was.
         closed = get_conversation(agent=agent, conversation_id=conversation_id)
-        if closed.status != CLOSED or closed.closed_by != str(agent.id):
+        if (closed.status != CLOSED or closed.closed_by != str(agent.id)
+                or closed.closed_at != indexed_writes.as_stored_time(now)):
             raise
     if found.handoff_id:
         Handoff.objects(id=found.handoff_id, status__in=[

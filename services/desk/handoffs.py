@@ -54,8 +54,9 @@ def transcript(handoff: Handoff, limit: int = 30) -> list[dict]:
 
 def _transition(handoff_id: str, staff, expected: list[str], changes: dict,
                 mine: dict) -> Handoff:
-    """One conditional write; `mine`: the fields by which this staff member's own change is
-    recognised when a driver's retry of the stored write finds it made (answered as then)."""
+    """One conditional write; `mine`: the fields (this request's own time among them) by which
+    its own change is recognised when a driver's retry of the stored write finds it made: the
+    embedded server does not deduplicate retried writes. Answered as the first attempt was."""
     handoff = get_handoff(handoff_id=handoff_id, staff=staff)
     changes = {**changes, "updated_at": utcnow()}
     # update_one, not modify(): the embedded server scans for findAndModify.
@@ -78,7 +79,8 @@ def claim_handoff(*, handoff_id: str, staff) -> Handoff:
     claimed = _transition(handoff_id, staff, [HandoffStatus.OPEN.value],
                           {"status": HandoffStatus.CLAIMED.value, "claimed_by": str(staff.id),
                            "claimed_at": now},
-                          {"status": HandoffStatus.CLAIMED.value, "claimed_by": str(staff.id)})
+                          {"status": HandoffStatus.CLAIMED.value, "claimed_by": str(staff.id),
+                           "claimed_at": now})
     Conversation.objects(id=claimed.conversation, handoff_id=str(claimed.id),
                          status=ConversationStatus.WAITING_FOR_STAFF.value).update_one(
         set__status=ConversationStatus.WITH_STAFF.value, set__agent=str(staff.id),
@@ -94,7 +96,8 @@ def close_handoff(*, handoff_id: str, staff) -> Handoff:
                                              HandoffStatus.CLAIMED.value],
                          {"status": HandoffStatus.CLOSED.value, "closed_at": now,
                           "closed_by": str(staff.id)},
-                         {"status": HandoffStatus.CLOSED.value, "closed_by": str(staff.id)})
+                         {"status": HandoffStatus.CLOSED.value, "closed_by": str(staff.id),
+                          "closed_at": now})
     conversation = Conversation.objects(id=closed.conversation).only("locale").first()
     collection, held = Conversation._get_collection(), {"_id": ObjectId(closed.conversation),
                                                           "handoff_id": str(closed.id)}
