@@ -164,7 +164,7 @@ def create_app(config_name: str | None = None) -> Flask:
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     _bind_request_context(app)
-    input_guards.register(app)
+    input_guards.register(app, api)
     _allow_cross_origin(app)
     _serve_docs_assets(app)
     _register_blueprints(api)
