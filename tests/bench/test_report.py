@@ -1,6 +1,7 @@
 """`make bench`'s verdicts: budgets on database commands decide its exit code; figures do not."""
 
 from bench import report
+from bench.run import failure_cause
 from bench.trace import describe, summarize
 
 
@@ -143,3 +144,12 @@ def test_the_trace_reports_each_endpoints_most_common_shape_of_successful_reques
     ]
 
     assert summarize(requests) == {"GET /x": ["find a"]}
+
+
+def test_a_failed_trace_is_reported_with_what_stopped_it_after_its_log_lines():
+    error = ("trace failed (1):\n{\"level\": \"INFO\", \"message\": \"material kept\"}\n"
+             "the trace's POST /api/v1/applications was answered 403: real_name_required\n")
+
+    assert failure_cause(error) == ("trace failed (1): … the trace's POST /api/v1/applications "
+                                    "was answered 403: real_name_required")
+    assert failure_cause("did not finish within 120s") == "did not finish within 120s"
