@@ -69,7 +69,7 @@ class TaskClaim(MethodView):
     @documented(blp, 409, "task_not_claimable",
                 "Task is waiting for: newborn_household_registration",
                 description="The task is not `pending` (`task_not_claimable`), or changed "
-                            "meanwhile (`concurrent_update`)")
+                            "meanwhile (`concurrent_update`); a task I already hold answers 200")
     def post(self, task_id):
         """Take a pending task: one officer wins, the others get 409"""
         return _view(handling.claim_task(task_id=task_id, officer=current_user()), task_id)
@@ -83,7 +83,8 @@ class TaskCompletion(MethodView):
     @documented(blp, 409, "task_not_claimed",
                 "Claim the task first.",
                 description="Not claimed by me (`task_not_claimed`) or no longer open "
-                            "(`task_not_open`, `concurrent_update`)")
+                            "(`task_not_open`, `concurrent_update`); completed by me with the "
+                            "same outputs and note answers 200 (a retry)")
     def post(self, payload, task_id):
         """Complete my task; its dependents move to their departments' queues"""
         return _view(handling.complete_task(task_id=task_id, officer=current_user(), **payload),

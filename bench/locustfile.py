@@ -6,7 +6,7 @@ User classes (chosen on locust's command line by `bench.run`):
   reads the newborn bundle and its checklist, uploads the four
   materials (real JPEG and PDF bytes), applies with an Idempotency-Key, reads the application and
   the inbox. Each iteration is a new family, until BENCH_CITIZEN_SECONDS or BENCH_MAX_BIRTHS.
-- `HealthOfficer` … `HrssOfficer`: one officer per department works its queue: list, claim, read,
+- `HealthOfficer` … `HrssOfficer`: one officer per department works its queue: list, open, claim,
   complete with the outputs the matter defines; dependents reach the next department's queue.
   When the citizens have stopped and every queue is empty, the run ends by itself.
 - `Applicant`: the overhead ratio's load on our API: signs in and uploads once, then applies.
@@ -295,15 +295,17 @@ class Officer(FastHttpUser):
             self._handle(item)
 
     def _handle(self, item: dict) -> None:
+        # As the workbench's task page: open the task, claim it, complete it from the claim's
+        # answer.
         task_id = item["id"]
+        self.client.get(f"/api/v1/workbench/tasks/{task_id}",
+                        name="GET /api/v1/workbench/tasks/{id}", headers=self.headers)
         with self.client.post(f"/api/v1/workbench/tasks/{task_id}/claim",
                               name="POST /api/v1/workbench/tasks/{id}/claim",
                               headers=self.headers, catch_response=True) as answer:
             if answer.status_code == 409:
                 answer.success()  # another officer was quicker: the queue moves on
                 return
-        self.client.get(f"/api/v1/workbench/tasks/{task_id}",
-                        name="GET /api/v1/workbench/tasks/{id}", headers=self.headers)
         outputs = outputs_for(self.steps.get(item["matter"]) or {}, self.rng)
         self.client.post(f"/api/v1/workbench/tasks/{task_id}/complete",
                          name="POST /api/v1/workbench/tasks/{id}/complete",

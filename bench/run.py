@@ -84,8 +84,8 @@ def measure(stack: Stack, phases: Phases, result: dict) -> None:
     try:
         result["db_command_trace"] = phases.run("trace database commands", trace, stack)
     except RuntimeError as exc:  # a diagnosis: its failure must not hide the figures
-        result["db_command_trace"] = {"error": str(exc)[:2000]}
-        say(f"the trace failed: {str(exc).splitlines()[0]}")
+        result["db_command_trace"] = {"error": str(exc)[-3000:]}
+        say(f"the trace failed: {failure_cause(str(exc))}")
 
     # Both apply-only runs compare the request path alone: the notification worker, which the
     # baseline does not have, is paused meanwhile (it would take the database's one core).
@@ -126,6 +126,15 @@ def measure(stack: Stack, phases: Phases, result: dict) -> None:
                                      TIME_LIMIT)
     result["streams"] = phases.run("live streams on one make serve worker", live_streams, stack)
 
+
+
+def failure_cause(error: str) -> str:
+    """A failed command's first line and, after its log lines, the last one: what stopped it
+    (a traceback's exception, or the message the command left with)."""
+    lines = [line for line in error.splitlines() if line.strip()]
+    if len(lines) <= 1:
+        return error.strip()
+    return f"{lines[0]} … {lines[-1]}"
 
 
 def explain_budgets(result: dict) -> list[str]:

@@ -108,11 +108,17 @@ class Stack:
     def start_api(self) -> None:
         """gunicorn and the notification worker, while one officer per department is created
         (`flask users create-staff`, as an operator does)."""
+        self.create_officers(meanwhile=self.boot_api)
+
+    def create_officers(self, meanwhile=None) -> None:
+        """One officer per department (`flask users create-staff`, as an operator does), while
+        `meanwhile` runs."""
         creating = [self.service(f"create-staff-{d}", [
             PYTHON, "-m", "flask", "users", "create-staff", "--username", OFFICER_PREFIX + d,
             "--role", "officer", "--department", d, "--region", "330381",
             "--password", self.officer_password]) for d in DEPARTMENTS]
-        self.boot_api()
+        if meanwhile is not None:
+            meanwhile()
         failed = [f"{service.name}:\n{service.tail()}" for service in creating
                   if service.wait(120) != 0]
         for service in creating:

@@ -51,40 +51,34 @@ def _account_disabled() -> Forbidden:
     return Forbidden("This account is disabled.", "该账户已停用。", error="account_disabled")
 
 
-def find_or_create_citizen(*, phone: str, signing_in: bool = False) -> User:
+def find_or_create_citizen(*, phone: str) -> User:
     """The citizen with this phone; the first sign-in creates the account (one atomic upsert).
-    `signing_in` records the sign-in's time in that same write."""
+
+    Read first: most who come have an account, and a read hands it back in one command, where a
+    write that found it could not (an upsert answers only whether it inserted; findAndModify is
+    a scan of every account on the embedded server, see models/indexed_writes.py). So a
+    returning citizen costs one command, a new one two (the read that finds nobody, the insert).
+    A disabled account, or staff with this phone, is found and refused, never made again."""
     phone = normalize_phone(phone)
     now = datetime.now(UTC)
     fresh = {"role": Role.CITIZEN.value, "locale": current_locale.get(), "active": True,
              "phone_encrypted": crypto.encrypt(phone), "real_name_verified": False,
-             "failed_logins": 0, "created_at": now}
+             "failed_logins": 0, "created_at": now, "updated_at": now}
     collection = User._get_collection()
     phone_query = {"phone_index": crypto.blind_index("phone", phone)}
-    query, update = phone_query, {"$setOnInsert": {**fresh, "updated_at": now}}
-    if signing_in:
-        # Only an active citizen's sign-in is recorded. A disabled or staff account with this
-        # phone does not match, its insert collides on the phone, and it is read and refused
-        # below. Not equalities: an upsert would copy them into a new account.
-        query = {**phone_query, "active": {"$ne": False},
-                 "role": {"$nin": [r.value for r in Role if r != Role.CITIZEN]}}
-        update["$set"] = {"last_login_at": now}
-    raw = None
+    raw = collection.find_one(phone_query)
     for attempt in range(5):
-        # update_one, not findAndModify (a collection scan on the embedded server, see
-        # models/indexed_writes.py): a new citizen is what the upsert inserted; one who was
-        # there is read by their phone.
-        # Two first sign-ins at once: the other insert wins, this one collides.
-        with contextlib.suppress(pymongo.errors.DuplicateKeyError):
-            written = collection.update_one(query, update, upsert=True)
-            if written.upserted_id is not None:
-                raw = indexed_writes.as_stored(collection, {
-                    **phone_query, **update["$setOnInsert"], **update.get("$set", {}),
-                    "_id": written.upserted_id})
-        raw = raw or collection.find_one(phone_query)
         if raw is not None:
             break
-        time.sleep(0.01 * (attempt + 1))
+        # Two first sign-ins at once: the other insert wins, this one collides (or matches).
+        with contextlib.suppress(pymongo.errors.DuplicateKeyError):
+            written = collection.update_one(phone_query, {"$setOnInsert": fresh}, upsert=True)
+            if written.upserted_id is not None:
+                raw = indexed_writes.as_stored(collection, {
+                    **phone_query, **fresh, "_id": written.upserted_id})
+        raw = raw or collection.find_one(phone_query)
+        if raw is None:
+            time.sleep(0.01 * (attempt + 1))
     if raw is None:
         raise ServiceUnavailable("Please try again.", "请重试。", error="busy")
     user = User._from_son(raw)

@@ -80,10 +80,10 @@ def _tokens(user: User, family: str) -> dict:
             "token_type": BEARER, "expires_in": ttl, "user": user}
 
 
-def start_session(user: User, *, sign_in_recorded: bool = False) -> dict:
-    """Tokens for a user who just proved who they are: a new refresh-token family."""
-    if not sign_in_recorded:
-        User._get_collection().update_one({"_id": user.id}, {"$set": {"last_login_at": _now()}})
+def start_session(user: User) -> dict:
+    """Tokens for a user who just proved who they are: a new refresh-token family (whose
+    `created_at` is when a citizen last signed in; staff's sign-in also goes on their account,
+    in the write that clears their failures)."""
     return _tokens(user, uuid.uuid4().hex)
 
 
@@ -142,8 +142,7 @@ def logout(*, refresh_token: str) -> None:
 def citizen_login(*, phone: str, code: str) -> dict:
     """A right code signs the citizen in; the first sign-in creates the account."""
     otp.verify_code(phone=phone, purpose="login", code=code)
-    return start_session(citizens.find_or_create_citizen(phone=phone, signing_in=True),
-                         sign_in_recorded=True)
+    return start_session(citizens.find_or_create_citizen(phone=phone))
 
 
 # ── Staff: username and password ──────────────────────────────────────────────────────────────
@@ -179,7 +178,8 @@ def staff_login(*, username: str, password: str) -> dict:
                                   {"$set": {"locked_until": until, "failed_logins": 0}})
             log.warning("staff account %s locked after repeated failed sign-ins", user.id)
         raise _bad_credentials()
-    changes = {"failed_logins": 0, "locked_until": None}
+    # One write: the failures cleared and the sign-in recorded (admins see it on the account).
+    changes = {"failed_logins": 0, "locked_until": None, "last_login_at": now}
     if crypto.secret_needs_rehash(user.password_hash):
         changes["password_hash"] = crypto.hash_secret(password)
     collection.update_one({"_id": user.id}, {"$set": changes})

@@ -21,8 +21,8 @@ from services.errors import (
 )
 from services.identity import family_members
 from services.materials import vault
-from services.workflow import events
-from services.workflow.applications import officer_fence, officer_task
+from services.workflow import events, recent
+from services.workflow.applications import in_fence, officer_fence, officer_task
 from services.workflow.routing import (
     department_alerts,
     dependents,
@@ -55,11 +55,29 @@ def task_loader(task_id: str, officer) -> Callable[[], Application]:
     """The application holding the task, if it is the officer's: their department, their region
     (anything else is not found, exactly like a task that does not exist)."""
     def load() -> Application:
-        application = officer_task(task_id, officer, "outbox", "events", "first_response")
+        application = officer_task(task_id, officer, *recent.EXCLUDED)
         if application is None:
             raise NotFound("No such task.", "未找到该任务。", error="task_not_found")
         return application
     return load
+
+
+def officer_transition(task_id: str, officer,
+                       decide: Callable[[Application, datetime], Change | None]) -> Application:
+    """An officer's transition of their task, tried first on the copy of its application this
+    process last read or wrote (one command instead of a read and a write when it is still
+    current), and kept for their next step."""
+    copy = recent.holding(task_id)
+    if copy is not None and not in_fence(copy.task(str(task_id)), officer):
+        copy = None
+    application, _ = transition(task_loader(task_id, officer), decide, recent=copy)
+    recent.keep(application)
+    return application
+
+
+def by(task: dict, officer) -> bool:
+    """Whether this officer holds (or held, when they finished it) the task."""
+    return task.get("claimed_by") == user_id_of(officer)
 
 
 def _waiting_for(application: Application, task: dict) -> list[str]:
@@ -111,12 +129,16 @@ def claim_task(*, task_id: str, officer) -> Application:
     """An officer takes a pending task of their own department and region; one officer wins a
     race (the database decides: the write is conditional on the task still being pending).
 
-    Two commands: the task's application read on the task index, then one conditional
-    update_one. A single findAndModify would be one command, but the embedded server scans
-    every application for it (models/indexed_writes.py)."""
-    def decide(application: Application, now: datetime) -> Change:
+    One conditional update_one when this process has just read the application (the officer
+    opened the task), else the read and then the write; never a findAndModify, which the
+    embedded server runs as a scan of every application (models/indexed_writes.py). Claiming a
+    task this officer already holds answers it as it is: a retried claim whose first attempt
+    landed (its answer lost) is no conflict."""
+    def decide(application: Application, now: datetime) -> Change | None:
         tasks = plain_tasks(application)
         task = find_task(tasks, task_id)
+        if task["status"] == TaskStatus.CLAIMED and by(task, officer):
+            return None
         if task["status"] != TaskStatus.PENDING:
             raise _not_claimable(application, task)
         task.update(status=TaskStatus.CLAIMED.value, claimed_by=user_id_of(officer),
@@ -131,8 +153,7 @@ def claim_task(*, task_id: str, officer) -> Application:
             task={"id": str(task_id), "department": officer.department}))
         return change
 
-    application, _ = transition(task_loader(task_id, officer), decide)
-    return application
+    return officer_transition(task_id, officer, decide)
 
 
 def check_outputs(step: dict, outputs: dict) -> dict:
@@ -168,13 +189,18 @@ def complete_task(*, task_id: str, officer, outputs: dict | None = None,
                   note: str | None = None) -> Application:
     """An officer completes their claimed task with its outputs; every dependent whose
     dependencies are now all complete is released to its queue with the outputs it needs, in
-    the same write; the last task completes the application."""
-    def decide(application: Application, now: datetime) -> Change:
+    the same write; the last task completes the application. A completion this officer
+    already made with these outputs and note answers the task as it is (a retry whose first
+    attempt landed): no second event, no second notification."""
+    def decide(application: Application, now: datetime) -> Change | None:
         definition = definition_of(application.bundle, application.bundle_version)
         tasks = plain_tasks(application)
         task = find_task(tasks, task_id)
-        require_claimed_by(application, task, officer)
         step = step_of(definition, task["matter"])
+        if (task["status"] == TaskStatus.COMPLETED and by(task, officer)
+                and _same_completion(task, step, outputs, note)):
+            return None
+        require_claimed_by(application, task, officer)
         stored = check_outputs(step, outputs or {})
         # The e-licences' ids are known before they are issued: the task names them now.
         task.update(status=TaskStatus.COMPLETED.value, outputs=stored, completed_at=now,
@@ -205,18 +231,22 @@ def complete_task(*, task_id: str, officer, outputs: dict | None = None,
                                                 application=application, recipient=recipient))
         return change
 
-    load = task_loader(task_id, officer)
+    # A retry of a completion that was written but whose follow-up did not finish (the process
+    # died, the vault was down) is answered as done, and issues what is missing.
+    return _after_completion(officer_transition(task_id, officer, decide), str(task_id))
+
+
+def _same_completion(task: dict, step: dict, outputs: dict | None, note: str | None) -> bool:
+    """Whether the task was completed with these outputs and note (personal outputs are
+    encrypted afresh each time: compared in clear)."""
     try:
-        application, _ = transition(load, decide)
-    except InvalidState:
-        # A retry of a completion that was written but whose follow-up did not finish (the
-        # process died, the vault was down) still gets its e-licences, then hears the 409.
-        current = load()
-        task = current.task(str(task_id))
-        if task.status == TaskStatus.COMPLETED and task.claimed_by == user_id_of(officer):
-            _after_completion(current, str(task_id))
-        raise
-    return _after_completion(application, str(task_id))
+        stored = check_outputs(step, outputs or {})
+    except ValidationFailed:
+        return False
+
+    def clear(values: dict | None) -> dict:
+        return {name: reveal(value) for name, value in (values or {}).items()}
+    return clear(task.get("outputs")) == clear(stored) and (note or None) == task.get("note")
 
 
 def _elicence_ids(step: dict, task_id: str, outputs: dict) -> list[str]:
@@ -283,10 +313,13 @@ def reject_task(*, task_id: str, officer, reason: str) -> Application:
     matters that depended on it are cancelled, the citizen is told why."""
     reason = required_reason(reason)
 
-    def decide(application: Application, now: datetime) -> Change:
+    def decide(application: Application, now: datetime) -> Change | None:
         definition = definition_of(application.bundle, application.bundle_version)
         tasks = plain_tasks(application)
         task = find_task(tasks, task_id)
+        if (task["status"] == TaskStatus.REJECTED and by(task, officer)
+                and task.get("reason") == reason):
+            return None  # a retry whose first attempt landed
         require_claimed_by(application, task, officer)
         task.update(status=TaskStatus.REJECTED.value, reason=reason, completed_at=now)
         doomed = dependents(tasks, task["matter"])
@@ -317,5 +350,4 @@ def reject_task(*, task_id: str, officer, reason: str) -> Application:
                                              now, {"reason": "dependency_rejected"})
         return change
 
-    application, _ = transition(task_loader(task_id, officer), decide)
-    return application
+    return officer_transition(task_id, officer, decide)

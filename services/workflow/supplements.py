@@ -16,11 +16,12 @@ from services.errors import (
 from services.materials import vault
 from services.workflow import deadlines, events
 from services.workflow.handling import (
+    by,
     find_task,
     held_by,
+    officer_transition,
     require_claimed_by,
     required_reason,
-    task_loader,
 )
 from services.workflow.routing import department_alerts, expected_completion
 from services.workflow.submission import material_name, own_application_loader
@@ -65,10 +66,15 @@ def request_supplement(*, task_id: str, officer, materials: list[str] | None = N
     fields = list(dict.fromkeys(fields or []))
     reason = required_reason(reason)
 
-    def decide(application: Application, now: datetime) -> Change:
+    def decide(application: Application, now: datetime) -> Change | None:
         definition = definition_of(application.bundle, application.bundle_version)
         tasks = plain_tasks(application)
         task = find_task(tasks, task_id)
+        asked = task.get("supplement") or {}
+        if (task["status"] == TaskStatus.NEEDS_SUPPLEMENT and by(task, officer)
+                and (asked.get("materials"), asked.get("fields"), asked.get("reason"))
+                == (materials, fields, reason)):
+            return None  # a retry whose first attempt landed: the citizen is asked once
         require_claimed_by(application, task, officer)
         _check_supplement_request(definition, materials, fields)
         task.update(status=TaskStatus.NEEDS_SUPPLEMENT.value, paused_at=now, reason=reason,
@@ -89,8 +95,7 @@ def request_supplement(*, task_id: str, officer, materials: list[str] | None = N
                   "fields": request["fields"], "reason": reason}))
         return change
 
-    application, _ = transition(task_loader(task_id, officer), decide)
-    return application
+    return officer_transition(task_id, officer, decide)
 
 
 def answer_supplement(*, application_id: str, citizen, materials: list[str] | None = None,

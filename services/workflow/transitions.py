@@ -16,9 +16,7 @@ from models.application import (
     TaskStatus,
 )
 from models.base import utcnow
-from services.errors import (
-    InvalidState,
-)
+from services.errors import DomainError, InvalidState
 from services.workflow import applications
 
 # A write guarded by the version it read loses only to another write that just happened; it
@@ -171,16 +169,35 @@ def _set_path(son: dict, path: str, value) -> None:
 
 
 def transition(load: Callable[[], Application],
-                decide: Callable[[Application, datetime], Change]) -> tuple[Application, Change]:
+               decide: Callable[[Application, datetime], Change | None], *,
+               recent: Application | None = None) -> tuple[Application, Change | None]:
     """Read, decide, write guarded by the version read; on a lost race read again and retry.
 
     `decide` checks the rules against what it reads (raising a DomainError to refuse), so a
-    retry after a concurrent change refuses exactly as a later request would.
+    retry after a concurrent change refuses exactly as a later request would. It returns None
+    when what the request asks for is already so (a retried request whose first attempt landed,
+    its answer lost): the application is answered as read, and nothing is written twice.
+
+    `recent` is a copy this process read or wrote a moment ago (services.workflow.recent): the
+    first write is tried on it, and its version guard proves it is still the stored state. Only
+    a write that lands is trusted to it; a refusal, a nothing-to-do or a lost guard on it is
+    decided again on a fresh read.
     """
+    if recent is not None:
+        now = utcnow()
+        try:
+            change = decide(recent, now)
+        except DomainError:
+            change = None
+        written = _commit(recent, change, now) if change is not None else None
+        if written is not None:
+            return written, change
     for attempt in range(MAX_ATTEMPTS):
         application = load()
         now = utcnow()
         change = decide(application, now)
+        if change is None:
+            return application, None
         written = _commit(application, change, now)
         if written is not None:
             return written, change

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from common import i18n
 from models.application import Application, TaskStatus
 from services.errors import NotFound
-from services.workflow import applications
+from services.workflow import applications, recent
 
 # The queue an officer works when they ask for no status: what is theirs to act on.
 QUEUE_STATUSES = (TaskStatus.PENDING, TaskStatus.CLAIMED, TaskStatus.NEEDS_SUPPLEMENT)
@@ -113,9 +113,10 @@ def _queue_item(row: dict, officer) -> dict:
 def get_task(*, task_id: str, officer) -> Application:
     """The application holding one of the department's tasks in the officer's region; any other
     task (another department's, another region's) is not found."""
-    application = applications.officer_task(task_id, officer, "outbox")
+    application = applications.officer_task(task_id, officer, *recent.EXCLUDED)
     if application is None:
         raise NotFound("No such task.", "未找到该任务。", error="task_not_found")
+    recent.keep(application)  # the officer's next step (claim, complete) may start from it
     return application
 
 

@@ -95,6 +95,8 @@ def test_many_officers_claiming_one_task_leave_one_winner(application):
 
 
 def test_one_task_completed_from_many_threads_at_once_is_completed_once(application):
+    """One officer's same completion sent eight times at once (a retrying client): written
+    once, and each is answered with the completed task."""
     task = application.task_for("birth_medical_certificate")
     officer = make_officer("health")
     handling.claim_task(task_id=task.id, officer=officer)
@@ -103,8 +105,8 @@ def test_one_task_completed_from_many_threads_at_once_is_completed_once(applicat
     results = in_threads(8, lambda i: handling.complete_task(task_id=task.id, officer=officer,
                                                              outputs=outputs))
 
-    assert sum(isinstance(r, Application) for r in results) == 1
-    assert sum(isinstance(r, InvalidState) for r in results) == 7
+    assert all(isinstance(r, Application) for r in results), results
+    assert {r.task(task.id).status for r in results} == {"completed"}
     stored = Application.objects.get(id=application.id)
     assert [e["type"] for e in stored.events].count("task_completed") == 1
     routed = [e["matter"] for e in stored.events if e["type"] == "task_routed"]
