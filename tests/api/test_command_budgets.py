@@ -1,8 +1,8 @@
 """Database commands per request, as `make bench` budgets them (read from each answer's
-X-DB-Commands): applying ≤ 4 (the per-citizen rate limit's count included), claiming 2, completing 2 (and one more per thing a completion
-issues outside the application: an e-licence, the newborn's ID number), reading an application
-≤ 2, uploading a material 5, asking for a sign-in code 3, signing in 3 (4 for a citizen who has
-signed in before).
+X-DB-Commands): applying ≤ 4 (the per-citizen rate limit's count included), claiming 2,
+completing 2 (and one more per thing a completion issues outside the application: an e-licence,
+the newborn's ID number), reading an application ≤ 2, uploading a material 5, asking for a
+sign-in code 3, signing in 3 (4 for a citizen who has signed in before).
 
 None of these requests, nor a notification worker's round, sends a findAndModify: the embedded
 server runs one as a find and then a write it cannot plan on an index (a scan of the whole
