@@ -10,7 +10,8 @@ from collections.abc import Iterable, Sequence
 # Database commands one request may send (pymongo command monitoring, via X-DB-Commands). These
 # are deterministic: a request that sends more reads or writes than its budget is a defect.
 BUDGETS: dict[str, int] = {
-    "POST /api/v1/applications": 5,  # 4, and the per-citizen rate limit's count
+    # The rate limit's count, one read (citizen, family, materials), the newborn, the insert.
+    "POST /api/v1/applications": 4,
     # The task's read and a conditional update_one: a findAndModify would be one command, but
     # the embedded server scans every application for it (models/indexed_writes.py).
     "POST /api/v1/workbench/tasks/{id}/claim": 2,
@@ -18,7 +19,7 @@ BUDGETS: dict[str, int] = {
     "POST /api/v1/workbench/tasks/{id}/complete": 3,
     "GET /api/v1/applications/{id}": 2,
     "GET /api/v1/me/notifications": 2,
-    "POST /api/v1/materials": 6,  # 5, and the per-citizen rate limit's count
+    "POST /api/v1/materials": 5,  # 4, and the per-citizen rate limit's count
     "POST /api/v1/auth/otp": 3,
     "POST /api/v1/auth/login": 3,
 }
