@@ -314,25 +314,28 @@ def _build(*, applicant: User, family: list, bundle: str, subject: dict | None, 
     return application
 
 
-def _family_that_may_matter(subject: dict | None, form: dict) -> dict:
-    """The family members an application can concern, as a filter: the spouse (prefills), the
-    member it names, any member with an ID number typed in the form (the family check), and a
-    child born on a date in the form (the newborn it may already have added). Only these are
-    read and decrypted: the cost of applying does not grow with the size of the family."""
-    named = str((subject or {}).get("id") or "") if isinstance(subject, dict) else ""
-    named_ids = [ObjectId(named)] if ObjectId.is_valid(named) else []
-    numbers, dates = [], []
+def _family_that_may_matter(subject: dict | None, form: dict) -> Callable[[dict], bool]:
+    """The family members an application can concern, as a test of their stored documents: the
+    spouse (prefills), the member it names, any member with an ID number typed in the form (the
+    family check), and a child born on a date in the form (the newborn it may already have
+    added). Only these are decrypted: the cost of applying does not grow with the family."""
+    named = str(subject.get("id") or "") if isinstance(subject, dict) else ""
+    numbers, dates = set(), set()
     for value in (v for v in form.values() if isinstance(v, str)):
         number = crypto.normalize("id_number", value)
         if ID_NUMBER_SHAPE.match(number):
-            numbers.append(crypto.blind_index("id_number", number))
+            numbers.add(crypto.blind_index("id_number", number))
             continue
         with suppress(ValueError):
-            day = date.fromisoformat(value)
-            dates.append(datetime(day.year, day.month, day.day))
-    return {"$or": [{"relation": "spouse"}, {"_id": {"$in": named_ids}},
-                    {"id_number_index": {"$in": numbers}},
-                    {"relation": "child", "birth_date": {"$in": dates}}]}
+            dates.add(date.fromisoformat(value))
+
+    def may_matter(member: dict) -> bool:
+        born = member.get("birth_date")
+        return (member.get("relation") == "spouse" or str(member.get("_id")) == named
+                or member.get("id_number_index") in numbers
+                or (member.get("relation") == "child" and isinstance(born, datetime)
+                    and born.date() in dates))
+    return may_matter
 
 
 def _applicant(applicant_id: str, *, at_station: bool = False, subject: dict | None = None,
