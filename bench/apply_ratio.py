@@ -30,6 +30,11 @@ def _commands(recorded: dict) -> int | None:
     return max(set(counts), key=counts.count) if counts else None
 
 
+def _ms_each(after: dict, before: dict, part: str, recorded: dict, name: str) -> float | None:
+    count = len((recorded["endpoints"].get(name) or {}).get("times_ms") or [])
+    return round((after[part] - before[part]) * 1000 / count, 2) if count else None
+
+
 def measure(stack: Stack, phases: Phases, rounds: int) -> list:
     phases.run("start database and stand-ins", lambda: (stack.start_database(),
                                                         stack.start_standins()))
@@ -41,13 +46,21 @@ def measure(stack: Stack, phases: Phases, rounds: int) -> list:
     for n in range(rounds):
         # Each round its own phones (a locust process counts them from zero).
         phones = {"BENCH_PHONE_PREFIX": f"13{5 - n % 5}"}
+        # The database's CPU per application of each side: what a busy machine distorts least
+        # (the database's one core is what both sides queue for).
+        began = stack.cpu_seconds()
         ours = phases.run(f"round {n + 1}: ours", locust, stack, f"apply-{n}", stack.api_url,
                           ["Applicant"], APPLY_USERS, APPLY_SECONDS, phones, cpu=True)
+        between = stack.cpu_seconds()
         bare = phases.run(f"round {n + 1}: baseline", baseline, stack)
+        ended = stack.cpu_seconds()
         pair = report.overhead(apply_rate(ours, OURS), apply_rate(bare, BARE))
         pair.update(commands=_commands(ours), errors=(ours["endpoints"].get(OURS) or {}).get(
             "errors"), machine_busy=(ours.get("cpu") or {}).get("machine_busy"),
-            cores=(ours.get("cpu") or {}).get("cores_used"))
+            cores=(ours.get("cpu") or {}).get("cores_used"),
+            ours_db_ms=_ms_each(between, began, "database", ours, OURS),
+            ours_api_ms=_ms_each(between, began, "api (gunicorn)", ours, OURS),
+            baseline_db_ms=_ms_each(ended, between, "database", bare, BARE))
         say(f"round {n + 1}: {pair}")
         pairs.append(pair)
     with suppress(ProcessLookupError):
@@ -71,7 +84,9 @@ def main() -> int:
     for n, pair in enumerate(pairs, 1):
         print(f"round {n}: ours {pair['ours_rps']} / baseline {pair['baseline_rps']} "
               f"applications/s = {pair['ratio']}; {pair['commands']} commands, "
-              f"{pair['errors']} errors; machine busy {pair['machine_busy']}")
+              f"{pair['errors']} errors; machine busy {pair['machine_busy']}; CPU ms per "
+              f"application: database {pair['ours_db_ms']} (ours) vs {pair['baseline_db_ms']} "
+              f"(baseline), our API {pair['ours_api_ms']}")
     ours = sum(p["ours_rps"] or 0 for p in pairs)
     bare = sum(p["baseline_rps"] or 0 for p in pairs)
     print(f"all rounds: {ours / bare if bare else None:.3f} (target ≥ "
