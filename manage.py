@@ -31,7 +31,13 @@ def api(command: str, config) -> Program:
         return Program("api", FLASK + ["run", "--host", "127.0.0.1", "--port", str(config.PORT),
                                        "--no-reload", "--no-debugger", "--with-threads"])
     return Program("api", gunicorn_argv(f"127.0.0.1:{config.PORT}") + [
-        "--access-logfile", "-"])
+        "--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT])
+
+
+# gunicorn's access log, its default ("combined") without the query string and the referer:
+# both can hold a signed material link or a token, and gunicorn's log is not the app's (whose
+# lines lose them, common.log_setup.RedactSecretsFilter).
+ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s" %(M)sms'
 
 
 def gunicorn_argv(bind: str, workers: int | None = None) -> list[str]:

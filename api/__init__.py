@@ -116,6 +116,15 @@ def _allow_cross_origin(app: Flask) -> None:
              expose_headers=["Retry-After", "ETag", "Location", "X-Request-ID"],
              supports_credentials=False, max_age=600)
 
+        @app.after_request
+        def vary_by_origin(response):
+            # Whether the answer carries Access-Control-Allow-Origin depends on the Origin
+            # asked from: a cache must not hand one origin's answer to another. flask-cors
+            # says so only when several origins are configured.
+            if request.path.startswith("/api/"):
+                response.vary.add("Origin")
+            return response
+
 
 def _serve_docs_assets(app: Flask) -> None:
     # The interactive docs load Swagger UI from our own server: no CDN, works offline.
@@ -155,7 +164,7 @@ def create_app(config_name: str | None = None) -> Flask:
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     _bind_request_context(app)
-    input_guards.register(app)
+    input_guards.register(app, api)
     _allow_cross_origin(app)
     _serve_docs_assets(app)
     _register_blueprints(api)

@@ -35,6 +35,10 @@ def _last_event_id() -> int | None:
 @blp.route("/events")
 class Events(MethodView):
     @auth_required(role=USER_ROLES)
+    @blp.doc(parameters=[{
+        "in": "query", "name": "last_event_id", "required": False,
+        "schema": {"type": "string", "pattern": "^[0-9]{0,12}$"},
+        "description": "for a client that cannot send the Last-Event-ID header"}])
     @blp.doc(responses={"200": {
         "description": "`text/event-stream`: `event: notification`, `id`: the notification's "
                        "`seq`, `data`: the notification as in the inbox. The first block carries "

@@ -1,9 +1,12 @@
-"""Input made safe at the edge, before any view: JSON too deep, strings no store can hold, and
-page numbers beyond any page answer 400 or 422 in the one error shape, never a 500."""
+"""Input made safe at the edge, before any view: JSON too deep, strings no store can hold, page
+numbers beyond any page and query parameters an operation does not declare answer 400 or 422 in
+the one error shape, never a 500."""
 import json
 import re
+import threading
 
 from flask import Flask, request
+from flask_smorest import Api
 
 from common.i18n import text
 from services.errors import BadRequest, ValidationFailed
@@ -74,9 +77,59 @@ def _check_query() -> None:
         raise ValidationFailed(errors=fields)
 
 
-def register(app: Flask) -> None:
+RULE_PARAMETER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
+
+
+class DeclaredQueries:
+    """The query parameters each operation declares in the OpenAPI document (its arguments and
+    its pagination), read from the document once per process: what it does not declare is
+    refused, as an unknown field of a JSON body is, instead of being silently ignored."""
+
+    def __init__(self, api: Api):
+        self.api = api
+        self.by_operation: dict[tuple[str, str], frozenset[str]] | None = None
+        self.lock = threading.Lock()
+
+    def _read(self) -> dict[tuple[str, str], frozenset[str]]:
+        operations = {}
+        for path, item in self.api.spec.to_dict().get("paths", {}).items():
+            shared = [p for p in item.get("parameters", []) if isinstance(p, dict)]
+            for method, operation in item.items():
+                if method == "parameters" or not isinstance(operation, dict):
+                    continue
+                parameters = shared + list(operation.get("parameters", []))
+                operations[(path, method.upper())] = frozenset(
+                    p["name"] for p in parameters
+                    if isinstance(p, dict) and p.get("in") == "query")
+        return operations
+
+    def allowed(self, rule: str, method: str) -> frozenset[str] | None:
+        """None: an operation the document does not describe (pages, health, docs)."""
+        if self.by_operation is None:
+            with self.lock:
+                if self.by_operation is None:
+                    self.by_operation = self._read()
+        return self.by_operation.get((RULE_PARAMETER.sub(r"{\1}", rule), method))
+
+
+def _check_declared_query(declared: DeclaredQueries) -> None:
+    if not request.args or request.url_rule is None or request.method in ("HEAD", "OPTIONS"):
+        return
+    allowed = declared.allowed(request.url_rule.rule, request.method)
+    if allowed is None:
+        return
+    unknown = sorted(set(request.args) - allowed)
+    if unknown:
+        message = text("Unknown parameter.", "未知的参数。")
+        raise ValidationFailed(errors={"query": {name: [message] for name in unknown}})
+
+
+def register(app: Flask, api: Api) -> None:
+    declared = DeclaredQueries(api)
+
     @app.before_request
     def guard_input():
         _check_query()
+        _check_declared_query(declared)
         if request.is_json:
             _check_json_body()

@@ -4,8 +4,9 @@ on the signed-in subject, refused with 429 in the one error shape and a Retry-Af
 import atexit
 import time
 
-from flask import Flask, current_app
+from flask import Flask, current_app, has_app_context
 from flask_limiter import Limiter, RateLimitExceeded
+from limits.strategies import STRATEGIES
 
 from api.auth import current_user
 from api.errors import error_response
@@ -27,9 +28,43 @@ def _subject() -> str:
     return f"user:{current_user().id}"
 
 
-# One limiter for the process: its storage is the database of the app it was last given to,
-# which is every app's in a process (they share MONGODB_URI).
-limiter = Limiter(key_func=_subject, strategy="moving-window", headers_enabled=False)
+STORAGE = "onething_rate_limit_storage"
+_storages: list = []  # every app's, closed at exit
+
+
+class AppLimiter(Limiter):
+    """One limiter whose routes every app shares (the decorators run at import), counting in
+    the storage of the app serving the request: Flask-Limiter keeps one storage per limiter,
+    the last app's, so two apps in one process (tests) counted in one database."""
+
+    @property
+    def _storage(self):
+        own = current_app.extensions.get(STORAGE) if has_app_context() else None
+        return own[0] if own else self.__dict__.get("_last_storage")
+
+    @_storage.setter
+    def _storage(self, value) -> None:
+        self.__dict__["_last_storage"] = value
+
+    @property
+    def _limiter(self):
+        own = current_app.extensions.get(STORAGE) if has_app_context() else None
+        return own[1] if own else self.__dict__.get("_last_limiter")
+
+    @_limiter.setter
+    def _limiter(self, value) -> None:
+        self.__dict__["_last_limiter"] = value
+
+    def init_app(self, app: Flask) -> None:
+        super().init_app(app)
+        # Its strategy was built on `self._storage` read inside whatever app context was
+        # current then (another app's): build it again on this app's storage.
+        storage = self.__dict__["_last_storage"]
+        app.extensions[STORAGE] = (storage, STRATEGIES[self._strategy](storage))
+        _storages.append(storage)
+
+
+limiter = AppLimiter(key_func=_subject, strategy="moving-window", headers_enabled=False)
 
 
 def per_citizen(blp, scope: str):
@@ -73,9 +108,9 @@ def _close_storage() -> None:
     that connects first when it never has: in a process that limited nothing (a CLI command, a
     worker) that runs at interpreter shutdown and prints a traceback. Close it here, while the
     interpreter still works, and leave __del__ nothing to do."""
-    storage = getattr(limiter, "_storage", None)
-    if storage is None or not hasattr(storage, "_storage"):
-        return
-    if storage._storage is not None:
-        storage._storage.close()
-    storage._storage = False  # falsy: __del__'s `if self.storage` skips closing again
+    for storage in _storages:
+        if not hasattr(storage, "_storage"):
+            continue
+        if storage._storage is not None:
+            storage._storage.close()
+        storage._storage = False  # falsy: __del__'s `if self.storage` skips closing again

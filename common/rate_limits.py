@@ -24,6 +24,10 @@ def storage_options(config) -> dict:
     timeout = int(config["MONGODB_TIMEOUT_MS"])
     options = {"database_name": config["MONGODB_DB"], "serverSelectionTimeoutMS": timeout,
                "connectTimeoutMS": timeout}
+    if config.get("APP_ENV") != "production":
+        # The embedded server deduplicates no retried write: a retry would count twice (and
+        # wait for the server twice), as models.connection.client_options says.
+        options.update(retryWrites=False, retryReads=False)
     if config["DB_COMMAND_COUNTING"]:
         options["event_listeners"] = [db_metrics.CommandCounter()]
     return options

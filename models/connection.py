@@ -20,11 +20,14 @@ MAJORITY_TIMEOUT_MS = 10_000
 def client_options(*, durable: bool = False) -> dict:
     """Write concern and retries: majority and retryable writes for production's replica set.
 
-    The embedded server (a standalone) accepts w=majority as w=1, and the driver retries writes
-    only where the server supports it, so the same options work everywhere.
+    The embedded server (a standalone) accepts w=majority as w=1. It does not deduplicate a
+    retried write (a retried insert meets its own first attempt, a retried conditional update
+    matches nothing), and every retry waited for the server again: a 503 during an outage took
+    about twice the timeout (the connection to a server coming back, then the retry's server
+    selection). So the driver does not retry there; a replica set deduplicates, and retries.
     """
     if not durable:
-        return {}
+        return {"retryWrites": False, "retryReads": False}
     return {"w": "majority", "wTimeoutMS": MAJORITY_TIMEOUT_MS, "retryWrites": True,
             "retryReads": True}
 

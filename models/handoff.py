@@ -28,6 +28,7 @@ class Handoff(TimestampedDocument):
     claimed_by = me.StringField()
     claimed_at = me.DateTimeField()
     closed_at = me.DateTimeField()
+    closed_by = me.StringField()
     meta = {
         "collection": "handoffs",
         "ordering": ["-created_at"],

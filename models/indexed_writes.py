@@ -58,6 +58,12 @@ def take_one(collection: Collection, query: Mapping, update: Mapping | None = No
     return None
 
 
+def as_stored_time(moment: datetime) -> datetime:
+    """A time as the server keeps it and reads it back (to the millisecond): a request's own
+    timestamp recognises its own write when a retry meets it."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
 def set_fields(document: Document, **changes) -> None:
     """`document.modify(**changes)` by update_one on its `_id`: the fields are written and set
     on the object the caller holds (other writers' changes since it was read are not)."""

@@ -3,7 +3,7 @@ import mongoengine as me
 
 
 class OtpCode(me.Document):
-    """The one live code for a phone and purpose; a new code replaces it, a right one deletes it."""
+    """The one live code for a phone and purpose; a new code replaces it, a right one uses it."""
 
     phone_index = me.StringField(required=True)
     purpose = me.StringField(required=True)
@@ -11,6 +11,8 @@ class OtpCode(me.Document):
     attempts = me.IntField(default=0)
     sent_at = me.DateTimeField(required=True)
     expires_at = me.DateTimeField(required=True)
+    # The sign-in that used it: a used code is dead, and that sign-in's retry knows its own use.
+    used_by = me.StringField()
     meta = {
         "collection": "otp_codes",
         "indexes": [

@@ -11,6 +11,7 @@ class RefreshToken(me.Document):
     created_at = me.DateTimeField(required=True)
     expires_at = me.DateTimeField(required=True)
     spent_at = me.DateTimeField()
+    spent_by = me.StringField()  # the refresh that spent it: its retry knows its own spend
     revoked_at = me.DateTimeField()
     meta = {
         "collection": "refresh_tokens",

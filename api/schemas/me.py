@@ -73,13 +73,51 @@ class FamilyMemberSchema(Schema):
     gender = fields.String(dump_only=True, allow_none=True)
     minor = fields.Method("is_minor", dump_only=True,
                           metadata={"description": "under 18: the citizen may act for them"})
+    status = fields.Method("status_of", dump_only=True, metadata={
+        "description": "confirmed; pending: waiting for the citizen named (or the child's "
+                       "guardians) to confirm, it grants nothing and cannot be put in a form "
+                       "meanwhile; declined"})
+    awaiting = fields.String(dump_only=True, allow_none=True, metadata={
+        "description": "while pending: `citizen` (the person whose ID number it is) or "
+                       "`guardians` (the citizens who already hold the child)"})
     created_at = fields.DateTime(dump_only=True)
+
+    def status_of(self, member):
+        return member.status or "confirmed"
 
     def masked_id_number(self, member):
         return crypto.mask_id_number(citizens.id_number_of(member))
 
     def is_minor(self, member):
         return family_members.is_minor(member.birth_date)
+
+
+class FamilyRequesterSchema(Schema):
+    name = fields.String(dump_only=True, allow_none=True)
+    id_number = fields.Method("masked_id_number", dump_only=True, allow_none=True,
+                              metadata={"description": "masked, as verified"})
+
+    def masked_id_number(self, user):
+        return crypto.mask_id_number(citizens.id_number_of(user))
+
+
+class FamilyRequestMemberSchema(Schema):
+    id = fields.String(dump_only=True)
+    name = fields.String(dump_only=True)
+
+
+class FamilyRequestSchema(Schema):
+    id = fields.String(dump_only=True, metadata={"description": "the entry waiting"})
+    relation = fields.String(dump_only=True, metadata={
+        "description": "what the requester says the person is to them"})
+    awaiting = fields.String(dump_only=True, metadata={
+        "description": "`citizen`: you are the person named; `guardians`: the child in "
+                       "`member` of your family"})
+    status = fields.String(dump_only=True, dump_default="pending")
+    requester = fields.Nested(FamilyRequesterSchema, dump_only=True, allow_none=True)
+    member = fields.Nested(FamilyRequestMemberSchema, dump_only=True, allow_none=True, metadata={
+        "description": "your own entry of the child asked about (guardians only)"})
+    created_at = fields.DateTime(dump_only=True)
 
 
 class FamilyMemberCreateSchema(Strict):

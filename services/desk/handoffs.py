@@ -52,12 +52,19 @@ def transcript(handoff: Handoff, limit: int = 30) -> list[dict]:
     return [{"role": t.role, "text": t.text, "at": t.at} for t in turns]
 
 
-def _transition(handoff_id: str, staff, expected: list[str], changes: dict) -> Handoff:
+def _transition(handoff_id: str, staff, expected: list[str], changes: dict,
+                mine: dict) -> Handoff:
+    """One conditional write; `mine`: the fields (this request's own time among them) by which
+    its own change is recognised when a driver's retry of the stored write finds it made: the
+    embedded server does not deduplicate retried writes. Answered as the first attempt was."""
     handoff = get_handoff(handoff_id=handoff_id, staff=staff)
     changes = {**changes, "updated_at": utcnow()}
     # update_one, not modify(): the embedded server scans for findAndModify.
     if not Handoff.objects(id=handoff.id, status__in=expected).update_one(
             **{f"set__{k}": v for k, v in changes.items()}):
+        made = Handoff.objects(id=handoff.id, **mine).first()
+        if made is not None:
+            return made
         raise InvalidState("This handoff is already {s}.", "该转人工记录当前状态为 {s}。",
                            error="handoff_not_open", s=Handoff.objects(id=handoff.id).first()
                            .status)
@@ -70,6 +77,8 @@ def claim_handoff(*, handoff_id: str, staff) -> Handoff:
     them, as if an agent had claimed it."""
     now = utcnow()
     claimed = _transition(handoff_id, staff, [HandoffStatus.OPEN.value],
+                          {"status": HandoffStatus.CLAIMED.value, "claimed_by": str(staff.id),
+                           "claimed_at": now},
                           {"status": HandoffStatus.CLAIMED.value, "claimed_by": str(staff.id),
                            "claimed_at": now})
     Conversation.objects(id=claimed.conversation, handoff_id=str(claimed.id),
@@ -85,7 +94,10 @@ def close_handoff(*, handoff_id: str, staff) -> Handoff:
     now = utcnow()
     closed = _transition(handoff_id, staff, [HandoffStatus.OPEN.value,
                                              HandoffStatus.CLAIMED.value],
-                         {"status": HandoffStatus.CLOSED.value, "closed_at": now})
+                         {"status": HandoffStatus.CLOSED.value, "closed_at": now,
+                          "closed_by": str(staff.id)},
+                         {"status": HandoffStatus.CLOSED.value, "closed_by": str(staff.id),
+                          "closed_at": now})
     conversation = Conversation.objects(id=closed.conversation).only("locale").first()
     collection, held = Conversation._get_collection(), {"_id": ObjectId(closed.conversation),
                                                           "handoff_id": str(closed.id)}

@@ -20,6 +20,7 @@ from services.errors import (
     NotFound,
     ServiceUnavailable,
 )
+from services.identity import family_links
 from services.identity.numbers import id_number_gender, normalize_phone, validate_id_number
 from services.identity.signals import real_name_verified
 
@@ -149,11 +150,15 @@ def verify_real_name(*, user_id: str, name: str, id_number: str) -> User:
         raise InvalidState("This ID number is already verified on another account.",
                            "该身份证号码已在其他账户完成实名认证。",
                            error="id_number_taken") from None
-    if not written:
+    stored = None if written else User.objects(id=user.id, real_name_verified=True,
+                                               id_number_index=index).only("name").first()
+    if not written and (stored is None or stored.name != name):
+        # (Else a driver's retry of this very write, which was stored: answered as then.)
         raise InvalidState("Your real name is already verified.", "您已完成实名认证。",
                            error="already_verified")
     updated = user
     indexed_writes.set_as_stored(updated, verified)
+    family_links.demote_unconfirmed(updated)
     log.info("real name verified for user %s", user.id)
     _announce(updated)
     return updated

@@ -7,7 +7,7 @@ from bson import ObjectId
 from common import crypto
 from models import indexed_writes
 from models.base import DUPLICATE
-from models.family import GUARDIAN_OF, FamilyMember, Relation
+from models.family import GUARDIAN_OF, USABLE, FamilyMember, Relation, is_usable
 from models.user import Role, User
 from services.errors import (
     InvalidState,
@@ -15,12 +15,11 @@ from services.errors import (
     ServiceUnavailable,
     ValidationFailed,
 )
+from services.identity import family_links
 from services.identity.citizens import get_user
 from services.identity.numbers import id_number_gender, validate_id_number
 
 ADULT_AGE = 18
-
-
 
 
 def is_minor(birth_date: date | None, *, today: date | None = None) -> bool:
@@ -33,7 +32,13 @@ def is_minor(birth_date: date | None, *, today: date | None = None) -> bool:
 
 
 def family_of(user_id: str) -> list[FamilyMember]:
-    """A citizen's family members, oldest entry first."""
+    """A citizen's family members that count (not waiting for anyone's yes), oldest first."""
+    return list(FamilyMember.objects(owner=str(user_id), __raw__={"status": USABLE})
+                .order_by("created_at"))
+
+
+def family_listing(user_id: str) -> list[FamilyMember]:
+    """Every entry of a citizen's family, those waiting for a yes or declined too."""
     return list(FamilyMember.objects(owner=str(user_id)).order_by("created_at"))
 
 
@@ -74,8 +79,8 @@ def citizen_family_and_documents(user_id: str, *,
     joined = {name: row.pop(f"_documents_{name}") for name in documents or {}}
     for name in documents or {}:
         row.pop(f"_ids_{name}")
-    family = [FamilyMember._from_son(m) for m in row.pop("_family")
-              if members is None or members(m)]
+    family = [m for m in (FamilyMember._from_son(m) for m in row.pop("_family")
+                          if members is None or members(m)) if is_usable(m)]
     family.sort(key=lambda m: (m.created_at is None, m.created_at or datetime.min, str(m.id)))
     return User._from_son(row), family, joined
 
@@ -92,9 +97,12 @@ def add_family_member(*, owner_id: str, relation: str, name: str,
                       birth_date: date | None = None, id_number: str | None = None,
                       gender: str | None = None) -> FamilyMember:
     """Add a spouse, child, parent, ...: an ID number gives the birth date and gender; a child
-    needs a birth date (a newborn has no ID number yet); one spouse; nobody twice."""
+    needs a birth date (a newborn has no ID number yet); one spouse; nobody twice. An entry
+    naming another verified citizen, or a child other citizens hold, waits for their yes
+    (family_links)."""
     owner = get_user(owner_id, role=Role.CITIZEN)
     fields: dict = {"owner": str(owner.id), "relation": relation, "name": name, "gender": gender}
+    admission = None
     if id_number:
         born = validate_id_number(id_number)
         if birth_date is not None and birth_date != born:
@@ -121,11 +129,25 @@ def add_family_member(*, owner_id: str, relation: str, name: str,
                                                             relation=Relation.SPOUSE).first():
         raise InvalidState("You have already added a spouse.", "您已添加配偶。",
                            error="spouse_exists")
+    if id_number:
+        admission = family_links.admission(owner=owner, relation=relation,
+                                           index=fields["id_number_index"])
+        fields.update(admission.fields())
+    # The id is chosen here so that a driver's retry of this insert, meeting its own first
+    # attempt as a duplicate, is told from a real second entry.
+    member = FamilyMember(id=ObjectId(), **fields)
     try:
-        return FamilyMember(**fields).save()
+        member.save(force_insert=True)
     except DUPLICATE:
-        raise InvalidState("This person is already in your family.", "该成员已在您的家庭成员中。",
-                           error="family_member_exists") from None
+        stored = FamilyMember.objects(id=member.id, owner=str(owner.id)).first()
+        if stored is None:
+            raise InvalidState("This person is already in your family.",
+                               "该成员已在您的家庭成员中。",
+                               error="family_member_exists") from None
+        member = stored
+    if admission is not None:
+        family_links.admitted(member, admission)
+    return member
 
 
 def add_newborn_once(*, owner: User, member_id: ObjectId, name: str, birth_date: date,
@@ -198,30 +220,31 @@ def set_family_member_id_number(*, owner_id: str, member_id: str, id_number: str
 
 
 def remove_family_member(*, owner_id: str, member_id: str) -> None:
-    get_family_member(owner_id=owner_id, member_id=member_id).delete()
+    member = get_family_member(owner_id=owner_id, member_id=member_id)
+    member.delete()
+    family_links.unlinked(member)
 
 
 def _minor_children(user_id: str) -> list[FamilyMember]:
     return [m for m in FamilyMember.objects(owner=str(user_id),
-                                            relation__in=[r.value for r in GUARDIAN_OF])
+                                            relation__in=[r.value for r in GUARDIAN_OF],
+                                            __raw__={"status": USABLE})
             if is_minor(m.birth_date)]
 
 
 def subject_ids_for(user_id: str) -> list[str]:
-    """Every subject id a citizen may act for: themself, their minor children's family entries,
-    and other entries or accounts with one of those children's ID numbers (the other parent's)."""
+    """Every subject id a citizen may act for: themself, their minor children's entries that
+    count, and the entries and accounts of those children that a guardian's (or the child's)
+    consent links to them (the other parent's entry)."""
     user_id = str(user_id)
     children = _minor_children(user_id)
     ids = {user_id, *(str(m.id) for m in children)}
-    indexes = [m.id_number_index for m in children if m.id_number_index]
-    if indexes:
-        ids.update(str(m.id) for m in FamilyMember.objects(id_number_index__in=indexes).only("id"))
-        ids.update(str(u.id) for u in User.objects(id_number_index__in=indexes).only("id"))
+    ids.update(family_links.linked_subject_ids(children))
     return sorted(ids)
 
 
 def may_act_for(*, user_id: str, subject_id: str) -> bool:
-    """A citizen may act for themself and for their minor children (by any parent's entry)."""
+    """A citizen may act for themself and for their minor children (by any entry linked)."""
     user_id, subject_id = str(user_id), str(subject_id)
     if subject_id == user_id:
         return True
@@ -230,8 +253,4 @@ def may_act_for(*, user_id: str, subject_id: str) -> bool:
     children = _minor_children(user_id)
     if any(str(m.id) == subject_id for m in children):
         return True
-    indexes = [m.id_number_index for m in children if m.id_number_index]
-    if not indexes:
-        return False
-    return bool(FamilyMember.objects(id=subject_id, id_number_index__in=indexes).first()
-                or User.objects(id=subject_id, id_number_index__in=indexes).first())
+    return subject_id in family_links.linked_subject_ids(children)

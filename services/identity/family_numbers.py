@@ -1,11 +1,12 @@
 """ID numbers an applicant types into a form for a family member (a spouse, the child the
 application is about): a number of their family records passes, a new one becomes a family
-record, and a number some other citizen verified as their own is refused."""
+record, and a number some other citizen verified as their own, a child other citizens hold, or
+one waiting for its holder's yes is refused."""
 from common import crypto, i18n
-from models.family import FamilyMember
+from models.family import USABLE, FamilyMember
 from models.user import Role, User
 from services.errors import ValidationFailed
-from services.identity import family_members
+from services.identity import family_links, family_members
 from services.identity.numbers import validate_id_number
 
 
@@ -18,10 +19,24 @@ def _verified_elsewhere(index: str, applicant: User) -> bool:
                         id__ne=applicant.id).only("id").first() is not None
 
 
+def _held_by_other_guardians(index: str, applicant: User) -> bool:
+    return FamilyMember.objects(__raw__={
+        "id_number_index": index, "owner": {"$ne": str(applicant.id)},
+        "relation": {"$in": family_links.GUARDIAN_RELATIONS}, "status": USABLE}).only(
+        "id").first() is not None
+
+
+def _waiting_in_family(index: str, applicant: User) -> bool:
+    """The applicant's own entry with this number, waiting for a yes (or declined)."""
+    return FamilyMember.objects(owner=str(applicant.id), id_number_index=index).only(
+        "id").first() is not None
+
+
 def check(*, applicant: User, family: list[FamilyMember], field: str, number: str,
           member: FamilyMember | None) -> None:
     """Refuse a number typed for `member` (None: a family member yet to be recorded) that is the
-    applicant's own, another family member's, or a verified citizen's outside the family."""
+    applicant's own, another family member's, a verified citizen's outside the family, or (for
+    a child) one other citizens hold: those enter the family only with a yes (family_links)."""
     index = crypto.blind_index("id_number", crypto.normalize("id_number", number))
     if index == applicant.id_number_index:
         raise _refused(field, "That is your own ID number.", "这是您本人的身份证号码。",
@@ -30,7 +45,14 @@ def check(*, applicant: User, family: list[FamilyMember], field: str, number: st
     if listed is not None and (member is None or listed.id != member.id):
         raise _refused(field, "This ID number is another member's of your family.",
                        "该身份证号码属于您的另一位家庭成员。", "id_number_of_another_member")
-    if listed is None and _verified_elsewhere(index, applicant):
+    for_child = member is not None and member.relation in family_links.GUARDIAN_RELATIONS
+    if listed is None and (_verified_elsewhere(index, applicant) or (
+            for_child and _held_by_other_guardians(index, applicant))):
+        if _waiting_in_family(index, applicant):  # theirs to confirm: say so
+            raise _refused(
+                field, "This person has not confirmed your request to add them to your family "
+                       "yet.",
+                "对方尚未确认您添加其为家庭成员的请求。", "family_member_pending")
         raise _refused(
             field, "This ID number is not one of your family's: check it, or add the person to "
                    "your family first.",

@@ -2,6 +2,7 @@
 import logging
 import re
 import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -77,7 +78,7 @@ def request_code(*, phone: str, purpose: str = "login", client_ip: str | None = 
     code_hash = _code_hash(phone_index, purpose, code)
     OtpCode._get_collection().update_one(
         {"phone_index": phone_index, "purpose": purpose},
-        {"$set": {"code_hash": code_hash, "attempts": 0, "sent_at": now,
+        {"$set": {"code_hash": code_hash, "attempts": 0, "sent_at": now, "used_by": None,
                   "expires_at": now + timedelta(seconds=ttl)}},
         upsert=True)
     minutes = max(1, ttl // 60)
@@ -108,11 +109,17 @@ def verify_code(*, phone: str, purpose: str, code: str) -> None:
     collection = OtpCode._get_collection()
     live = {"phone_index": phone_index, "purpose": purpose, "expires_at": {"$gt": now},
             "attempts": {"$lt": max_attempts}}
+    live["used_by"] = None
     code = crypto.canonical_digits(code or "").strip()
-    # delete_one and update_one, not findAndModify: the embedded server scans the collection
-    # for the latter (models/indexed_writes.py).
-    if collection.delete_one({**live, "code_hash": _code_hash(phone_index, purpose,
-                                                             code)}).deleted_count:
+    # update_one, not findAndModify: the embedded server scans the collection for the latter
+    # (models/indexed_writes.py). Marked used, not deleted: a driver's retry of this write,
+    # which the embedded server does not deduplicate, finds this sign-in's own mark.
+    this_use = uuid.uuid4().hex
+    right = {**live, "code_hash": _code_hash(phone_index, purpose, code)}
+    if collection.update_one(right, {"$set": {"used_by": this_use}}).matched_count:
+        return
+    if collection.find_one({"phone_index": phone_index, "purpose": purpose,
+                            "used_by": this_use}, {"_id": 1}):
         return
     counted = indexed_writes.update_and_read(
         collection, live, {"$inc": {"attempts": 1}},

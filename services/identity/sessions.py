@@ -5,10 +5,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pymongo
+from bson import ObjectId
 from flask import current_app
 
 from common import crypto
 from models import indexed_writes
+from models.base import DUPLICATE
 from models.partner import Partner
 from models.refresh_token import RefreshToken
 from models.user import STAFF_ROLES, BindingTicket, PlatformBinding, Role, User
@@ -57,10 +59,18 @@ def _now() -> datetime:
 def _new_refresh_token(user: User, family: str) -> str:
     token = crypto.new_token(32)
     now = _now()
-    RefreshToken(token_hash=crypto.hash_token(token), family=family, user=str(user.id),
-                 role=user.role, created_at=now,
-                 expires_at=now + timedelta(seconds=current_app.config["REFRESH_TOKEN_TTL"])
-                 ).save()
+    # The id is chosen here: a driver's retry of the insert meets its own first attempt (the
+    # embedded server does not deduplicate retried writes), which is then the token stored.
+    record = RefreshToken(
+        id=ObjectId(), token_hash=crypto.hash_token(token), family=family, user=str(user.id),
+        role=user.role, created_at=now,
+        expires_at=now + timedelta(seconds=current_app.config["REFRESH_TOKEN_TTL"]))
+    try:
+        record.save(force_insert=True)
+    except DUPLICATE:
+        if not RefreshToken.objects(id=record.id, token_hash=record.token_hash).only(
+                "id").first():
+            raise
     return token
 
 
@@ -95,12 +105,17 @@ def refresh(*, refresh_token: str) -> dict:
     token_hash = crypto.hash_token(refresh_token or "")
     collection = RefreshToken._get_collection()
     now = _now()
+    this_refresh = uuid.uuid4().hex
     spent = indexed_writes.take_one(
         collection, {"token_hash": token_hash, "spent_at": None, "revoked_at": None,
                      "expires_at": {"$gt": now}},
-        {"$set": {"spent_at": now}})
+        {"$set": {"spent_at": now, "spent_by": this_refresh}})
     if spent is None:
         known = collection.find_one({"token_hash": token_hash})
+        if known and known.get("spent_by") == this_refresh and not known.get("revoked_at"):
+            # A driver's retry of this refresh's own spend: not a reuse.
+            spent = known
+    if spent is None:
         if known and known.get("spent_at") and not known.get("revoked_at"):
             log.warning("spent refresh token reused: family %s of user %s revoked",
                         known["family"], known["user"])

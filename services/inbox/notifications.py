@@ -119,10 +119,14 @@ def list_devices(*, user_id: str) -> list[Device]:
 
 
 def remove_device(*, user_id: str, device_id: str) -> None:
-    deleted = Device.objects(id=device_id, user=user_id).delete() \
-        if ObjectId.is_valid(device_id) else 0
-    if not deleted:
+    """Forget one of the citizen's devices. Found first, then deleted whatever the delete
+    counts: a driver's retry of a stored delete (the embedded server does not deduplicate it)
+    deletes nothing and is still this request's success."""
+    found = Device.objects(id=device_id, user=user_id).only("id").first() \
+        if ObjectId.is_valid(device_id) else None
+    if found is None:
         raise NotFound("No such device.", "没有这台设备。", error="device_not_found")
+    Device.objects(id=device_id, user=user_id).delete()
 
 
 # ── Preferences and mini-program subscriptions ─────────────────────────────────────────────────

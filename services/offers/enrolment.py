@@ -10,7 +10,7 @@ from flask import current_app
 from common import calendar
 from common.regions import region_of
 from models.base import DUPLICATE, utcnow
-from models.family import FamilyMember, Relation
+from models.family import FamilyMember, Relation, is_usable
 from models.offer import Offer, OfferSource, SweepMark
 from models.user import Role, User
 from services.offers import offers
@@ -72,7 +72,9 @@ def offer_enrolment(*, now: datetime | None = None) -> int:
         children = FamilyMember.objects(relation=Relation.CHILD.value,
                                         birth_date__gte=earliest, birth_date__lte=latest)
         batch: list[FamilyMember] = []
-        for child in children.only("id", "owner", "name", "birth_date"):
+        for child in children.only("id", "owner", "name", "birth_date", "status"):
+            if not is_usable(child):  # waiting for a yes: no offer made on it
+                continue
             batch.append(child)
             if len(batch) >= CHUNK:
                 made += _offer_batch(batch, bundle, age, today)

@@ -2,6 +2,7 @@
 import logging
 import uuid
 
+from bson import ObjectId
 from flask import current_app
 
 from common import crypto, i18n
@@ -87,8 +88,10 @@ def rate(*, application_id: str, citizen, score: int, tags: list[str] | None = N
     department = done.department if done is not None else lead_department(application)
     region = region_of(done, application)
     now = utcnow()
+    # The id is chosen here: a driver's retry of the insert meets its own first attempt as a
+    # duplicate of this id, which a twin request's rating never is.
     rating = Rating(
-        application=str(application.id), applicant=application.applicant,
+        id=ObjectId(), application=str(application.id), applicant=application.applicant,
         bundle=application.bundle, target=target, task=done.id if done else None,
         matter=done.matter if done else None, department=department, region=region,
         round=round_, replaces=str(replaces.id) if replaces else None, score=score, tags=chosen,
@@ -102,7 +105,8 @@ def rate(*, application_id: str, citizen, score: int, tags: list[str] | None = N
     try:
         rating.save(force_insert=True)
     except DUPLICATE:
-        raise _already_rated() from None  # a twin request rated the same thing first
+        if not Rating.objects(id=rating.id).only("id").first():
+            raise _already_rated() from None  # a twin request rated the same thing first
     log.info("rating %s of %s (round %d, score %d)", rating.id, target, round_, score)
     figures.count(rating, replaces)
     return rating

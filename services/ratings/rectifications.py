@@ -102,6 +102,13 @@ def _move(case_id: str, officer, *, expected: str, to: str, record: str, text: s
                   "updated_at": now},
          "$push": {"outbox": intent}})
     if raw is None:
+        # A driver's retry of a write that was stored meets the case moved already: this
+        # request's own words and time in it are the first attempt's, answered as then.
+        raw = Rating._get_collection().find_one({
+            "_id": rating.pk, "rectification.id": str(case_id),
+            f"rectification.{record}.text": text, f"rectification.{record}.at": now,
+            f"rectification.{record}.by": user_id_of(officer)})
+    if raw is None:
         current = _case(case_id, officer).rectification.status
         if current == RectificationStatus.OPEN:
             raise InvalidState("Reply to the citizen first.", "请先答复群众。",

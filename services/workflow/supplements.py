@@ -99,12 +99,16 @@ def answer_supplement(*, application_id: str, citizen, materials: list[str] | No
     their clocks resume."""
     materials = list(dict.fromkeys(materials or []))
     form = form or {}
+    answering: list[str] = []  # the request this call first found open
 
     def decide(application: Application, now: datetime) -> Change:
         request = application.supplement or {}
         if not request.get("id"):
+            if answering and _answered_by(application, answering[0], citizen):
+                raise _AnsweredAlready(application)
             raise InvalidState("Nothing was asked for this application.",
                                "该办件没有待补正的内容。", error="no_supplement_requested")
+        answering[:1] = [request["id"]]
         definition = definition_of(application.bundle, application.bundle_version)
         errors: dict[str, list[str]] = {}
         clean: dict = {}
@@ -160,8 +164,26 @@ def answer_supplement(*, application_id: str, citizen, materials: list[str] | No
                                              {"reason": "supplement_answered"})
         return change
 
-    application, _ = transition(own_application_loader(application_id, citizen), decide)
+    try:
+        application, _ = transition(own_application_loader(application_id, citizen), decide)
+    except _AnsweredAlready as done:
+        return done.application
     return application
+
+
+class _AnsweredAlready(Exception):
+    """The request this call answers is answered, by this citizen: a driver's retry of the
+    stored write (the embedded server does not deduplicate it) read it back."""
+
+    def __init__(self, application: Application):
+        super().__init__()
+        self.application = application
+
+
+def _answered_by(application: Application, request_id: str, citizen) -> bool:
+    return any(e.get("type") == "supplement_answered"
+               and (e.get("data") or {}).get("request") == request_id
+               and e.get("actor") == user_id_of(citizen) for e in application.events or [])
 
 
 def review_material(*, material_id: str, officer, decision: str, reason: str | None,

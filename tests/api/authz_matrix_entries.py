@@ -17,7 +17,7 @@ from tests.api.authz_matrix import (
     citizen_only,
     public,
 )
-from tests.helpers import make_family_member
+from tests.helpers import make_citizen, make_family_member
 
 ENTRIES: dict[str, Entry] = {}
 
@@ -105,7 +105,22 @@ def _new_child(world, actor):
                                            "birth_date": date(2025, 1, 1).isoformat()})
 
 
+def _request_to_a(world, actor):
+    """A new citizen's pending entry naming citizen A: A may answer it, B finds nothing."""
+    return make_family_member(make_citizen(), "spouse", status="pending", awaiting="citizen",
+                              id_number=citizens.id_number_of(world.citizen_a),
+                              birth_date=world.citizen_a.birth_date)
+
+
 ENTRIES.update({
+    "GET /api/v1/me/family/requests": Entry(lambda w, a: "/api/v1/me/family/requests",
+                                            citizen_only(200)),
+    "POST /api/v1/me/family/requests/<request_id>/confirm": Entry(
+        lambda w, a: Call(f"/api/v1/me/family/requests/{_request_to_a(w, a).id}/confirm"),
+        citizen_only(200, citizen_b=404)),
+    "POST /api/v1/me/family/requests/<request_id>/decline": Entry(
+        lambda w, a: Call(f"/api/v1/me/family/requests/{_request_to_a(w, a).id}/decline"),
+        citizen_only(204, citizen_b=404)),
     "GET /api/v1/me": Entry(lambda w, a: "/api/v1/me", citizen_only(200)),
     "PATCH /api/v1/me": Entry(lambda w, a: Call("/api/v1/me", json={"locale": "en"}),
                               citizen_only(200)),

@@ -36,6 +36,14 @@ def test_another_origin_gets_no_permission(cors_client):
     assert "Access-Control-Allow-Origin" not in answer.headers
 
 
+def test_answers_say_they_vary_by_origin_so_no_cache_hands_one_origins_to_another(cors_client):
+    # One origin configured: flask-cors alone would not say so (it does for several).
+    for origin in (WEB_VIEW, STRANGER, None):
+        answer = cors_client.get("/api/v1/bundles", headers={"Origin": origin} if origin else {})
+        assert "Origin" in answer.headers.get("Vary", ""), origin
+    assert "Origin" in preflight(cors_client, WEB_VIEW).headers.get("Vary", "")
+
+
 def test_a_preflight_from_the_web_view_allows_signed_in_writes(cors_client):
     answer = preflight(cors_client, WEB_VIEW)
     assert answer.status_code == 200

@@ -89,3 +89,24 @@ def test_every_answer_says_nosniff_and_no_referrer(client):
         assert headers["X-Content-Type-Options"] == "nosniff"
         assert headers["Referrer-Policy"] == "no-referrer"
         assert "Strict-Transport-Security" not in headers  # development and test: plain HTTP
+
+
+def test_a_query_parameter_the_operation_does_not_declare_is_422_and_changes_nothing(
+        as_officer, as_citizen):
+    officer = as_officer("public_security")
+    refused = officer.get("/api/v1/workbench/tasks/counts", query_string={"page_size": 5},
+                          expect=422).get_json()
+    assert refused["error"] == "validation_failed"
+    assert refused["errors"] == {"query": {"page_size": ["Unknown parameter."]}}
+    officer.get("/api/v1/workbench/tasks/counts", query_string={"bundle": "newborn"}, expect=200)
+    # Pagination's parameters are the operation's own where it pages.
+    officer.get("/api/v1/workbench/tasks", query_string={"page": 1, "page_size": 5,
+                                                          "status": "pending"}, expect=200)
+    # An operation without any query parameter refuses one too, writes included.
+    as_citizen.get("/api/v1/me/family", query_string={"x": "1"}, expect=422)
+    as_citizen.post("/api/v1/me/family", query_string={"debug": "1"}, expect=422,
+                    json={"relation": "child", "name": "X", "birth_date": "2025-01-01"})
+    assert as_citizen.get("/api/v1/me/family", expect=200).get_json() == []
+    chinese = as_citizen.get("/api/v1/me/family", query_string={"x": "1"},
+                             headers={"Accept-Language": "zh-CN"}, expect=422).get_json()
+    assert chinese["errors"] == {"query": {"x": ["未知的参数。"]}}

@@ -2,8 +2,12 @@
 script does; 429 in the one error shape with Retry-After, counted in the database."""
 import io
 
+import pymongo
 import pytest
+from flask import Flask
+from limits import parse
 
+from api import rate_limits
 from models.application import Application
 from models.catalogue import MaterialType
 from models.connection import database
@@ -86,3 +90,30 @@ def test_the_counts_live_in_the_database_every_process_shares(client, limits):
     windows = list(database()["windows"].find({}, {"_id": 1}))
 
     assert any(str(citizen.id) in w["_id"] and "applications" in w["_id"] for w in windows)
+
+
+def test_two_apps_in_one_process_each_count_in_their_own_database(database_server):
+    """The limiter is one object for every app (its routes are decorated at import); each app's
+    requests count in that app's database, not in the last app's."""
+    names = ("onething_limits_a", "onething_limits_b")
+    apps = []
+    for name in names:
+        other = Flask(name)
+        other.config.update(MONGODB_URI=database_server.uri, MONGODB_DB=name,
+                            MONGODB_TIMEOUT_MS=3000, DB_COMMAND_COUNTING=False)
+        rate_limits.register(other)
+        apps.append(other)
+    client = pymongo.MongoClient(database_server.uri)
+    try:
+        for other in apps:
+            with other.app_context():
+                rate_limits.limiter.limiter.hit(parse("5/minute"), "probe")
+        counted = {name: client[name]["windows"].count_documents({}) for name in names}
+        assert counted == {names[0]: 1, names[1]: 1}
+        with apps[0].app_context():
+            assert rate_limits.limiter.limiter.get_window_stats(parse("5/minute"), "probe")[
+                1] == 4  # its own count: one hit of five
+    finally:
+        for name in names:
+            client.drop_database(name)
+        client.close()

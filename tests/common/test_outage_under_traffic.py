@@ -71,10 +71,11 @@ def test_the_api_survives_the_database_dying_under_traffic(tmp_path):
     assert all(a["retry_after"] and a["shape"] and a["error"] == "database_unavailable"
                for a in unavailable)
     # No request hangs for the outage: each database call gives up after the server selection
-    # timeout, then (a server coming back that accepts but does not answer yet) the connect
-    # timeout. How long a 503 takes is a figure, printed above (3.7 s at most on a quiet machine,
-    # 5.7 s under a whole suite's load, for a 2 s timeout), not asserted here; the bound below
-    # only says nobody waited out the outage.
+    # timeout or the connect timeout, once: the driver does not retry on the embedded server
+    # (models.connection.client_options), whose retry waited for the server a second time. How
+    # long a 503 takes is a figure, printed above (with retries, up to 4.4 s for a 2 s timeout;
+    # without, 2.5 s), not asserted here; the bound below only says nobody waited out the
+    # outage.
     assert slowest < 5 * TIMEOUT_MS / 1000, f"an answer took {slowest} s"
     tail = answers[-20:]
     assert all(a["status"] in NORMAL for a in tail), "not serving again after the restart"

@@ -2,6 +2,7 @@
 its field, uploads explain 413 and 415 in words, a supplement is answered in place; and a station
 clerk applies for a citizen who consents with a texted code."""
 import re
+from datetime import date
 
 from models.application import Application
 from services.identity import numbers
@@ -170,3 +171,26 @@ def test_an_officer_asks_for_more_and_another_rejects_with_a_reason(live_server,
     wait(driver, lambda d: d.find_element("css selector", ".spread .status")
          .get_attribute("data-status") == "rejected")
     assert Application.objects(status="rejected").count() == 1
+
+
+def test_a_spouse_confirms_on_her_family_page_what_her_husband_asked(live_server, client,
+                                                                     seeded, browsers):
+    husband = make_citizen(phone="13900000015", name="Zhou Lei", id_number=scenes.FATHER_ID)
+    wife_id = numbers.make_id_number("330381", date(1992, 2, 3), 34, "female")
+    make_citizen(phone="13900000016", name="Chen Jing", id_number=wife_id)
+    asked = client.as_(husband).post("/api/v1/me/family", json={
+        "relation": "spouse", "name": "Chen Jing", "id_number": wife_id}, expect=201).get_json()
+    assert asked["status"] == "pending"
+    browser = browsers(PHONE, "zh-CN")
+    driver = browser.driver
+    scenes.sign_in(browser, live_server.url, "app", scenes.citizen_tokens(client, "13900000016"),
+                   "zh-CN")
+    driver.get(f"{live_server.url}/app/#/me/family")
+
+    request = find(driver, f'#family-requests [data-request="{asked["id"]}"]')
+    assert "Zhou Lei" in request.text and "配偶" in request.text
+    click(driver, f'#family-requests [data-request="{asked["id"]}"] button.primary')
+    wait(driver, lambda d: not d.find_elements("css selector", "#family-requests li"))
+
+    listed = client.as_(husband).get("/api/v1/me/family", expect=200).get_json()
+    assert [m["status"] for m in listed] == ["confirmed"]

@@ -85,16 +85,26 @@ def test_a_citizen_may_act_for_themself_and_their_minor_children_only():
     assert set(family_members.subject_ids_for(parent.id)) == allowed
 
 
-def test_both_parents_may_act_for_their_child_through_either_entry():
+def test_both_parents_may_act_for_their_child_through_either_linked_entry_only():
     child_id = numbers.make_id_number("330381", date(2025, 5, 1), 3, "male")
     mother, father = make_citizen(), make_citizen()
-    mothers_entry = make_family_member(mother, "child", id_number=child_id)
-    fathers_entry = make_family_member(father, "child", id_number=child_id)
+    mothers_entry = make_family_member(mother, "child", id_number=child_id,
+                                       linked_owners=[str(father.id)])
+    fathers_entry = make_family_member(father, "child", id_number=child_id,
+                                       linked_owners=[str(mother.id)], linked_citizen=True)
     teenager_account = make_citizen(id_number=child_id)
     for subject in (mothers_entry.id, fathers_entry.id, teenager_account.id):
         assert family_members.may_act_for(user_id=father.id, subject_id=subject)
     assert str(mothers_entry.id) in family_members.subject_ids_for(father.id)
     assert not family_members.may_act_for(user_id=make_citizen().id, subject_id=mothers_entry.id)
+    # The same number in a third family, linked by nobody: it shares nothing either way.
+    strangers_entry = make_family_member(make_citizen(), "child", id_number=child_id)
+    assert not family_members.may_act_for(user_id=strangers_entry.owner,
+                                          subject_id=mothers_entry.id)
+    assert not family_members.may_act_for(user_id=strangers_entry.owner,
+                                          subject_id=teenager_account.id)
+    assert not family_members.may_act_for(user_id=father.id, subject_id=strangers_entry.id)
+    assert not family_members.may_act_for(user_id=mother.id, subject_id=teenager_account.id)
 
 
 def test_a_child_turning_eighteen_is_no_longer_acted_for():

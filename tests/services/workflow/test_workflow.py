@@ -387,8 +387,10 @@ def test_the_other_parent_may_see_the_childs_application_but_not_act_on_it(paren
     for matter in list(ws.NEWBORN_STEPS)[:3]:  # the baby has an ID number now
         application = finish(application, officers, matter)
     other_parent = ws.make_parent(3)
+    # Their entry of the baby, linked to the applicant's with a guardian's yes
+    # (services/identity/family_links.py): an equal ID number alone shares nothing.
     FamilyMember(owner=str(other_parent.id), relation="child", name="Zhou Xiaoyu",
-                 birth_date=ws.birth_date(),
+                 birth_date=ws.birth_date(), linked_owners=[str(parent.id)],
                  id_number_index=FamilyMember.objects.get(
                      id=application.subject["id"]).id_number_index).save()
 

@@ -57,10 +57,12 @@ export default {
   async render(view, params, ctx, alive) {
     const code = encodeURIComponent(params.code);
     const offerId = params.query.get('offer');
-    const [bundle, me, family, offers] = await Promise.all([
+    const [bundle, me, listed, offers] = await Promise.all([
       ctx.cached(`/bundles/${code}`), ctx.profile({fresh: true}), ctx.api.get('/me/family'),
       offerId ? ctx.api.get('/me/offers', {params: {status: 'open'}}) : []]);
     if (!alive()) return undefined;
+    // An entry waiting for its citizen's (or the child's guardians') yes cannot be put in a form.
+    const family = listed.filter((m) => !m.status || m.status === 'confirmed');
     // Completing an offer: its answers are shown as known (the server fills them in under
     // mine), whom it is for is the offer's, and sending accepts it.
     const offer = offers.find((o) => o.id === offerId && o.bundle === params.code) || null;

@@ -1,4 +1,6 @@
-// Family members: the people I may apply for (a child, a parent) and my spouse.
+// Family members: the people I may apply for (a child, a parent) and my spouse; an entry naming
+// another verified citizen (or a child other citizens hold) waits for their yes, and the
+// requests others make of me are answered here.
 import {add, busy, field, h, notice, replace} from '../../shared/dom.js';
 import {explain} from '../../shared/errors.js';
 import {idNumberProblem} from '../../shared/form.js';
@@ -11,7 +13,43 @@ export default {
   async render(view, params, ctx, alive) {
     const list = h('ul', {class: 'plain', id: 'family-list'});
     const status = notice();
-    add(view, h('h1', {}, t('family.title')), h('section', {class: 'card'}, list, status));
+    const asks = h('ul', {class: 'plain', id: 'family-requests'});
+    const asksStatus = notice();
+    const asksCard = h('section', {class: 'card', hidden: true, 'aria-labelledby': 'requests-heading'},
+      h('h2', {id: 'requests-heading'}, t('family.requests_title')), asks, asksStatus);
+    add(view, h('h1', {}, t('family.title')), asksCard, h('section', {class: 'card'}, list, status));
+
+    async function loadRequests() {
+      const waiting = await ctx.api.get('/me/family/requests');
+      if (!alive()) return;
+      asksCard.hidden = !waiting.length;
+      replace(asks, waiting.map((r) => {
+        const who = {name: (r.requester && r.requester.name) || '?', id: (r.requester && r.requester.id_number) || '',
+          relation: label('relation', r.relation), member: r.member ? r.member.name : ''};
+        const text = t(r.awaiting === 'guardians' ? 'family.request_guardians' : 'family.request_citizen', who);
+        const answer = (verb, done) => {
+          const button = h('button', {type: 'button', class: verb === 'confirm' ? 'primary chip' : 'danger chip'}, t(`family.${verb}`));
+          button.addEventListener('click', () => busy(button, async () => {
+            try {
+              await ctx.api.post(`/me/family/requests/${encodeURIComponent(r.id)}/${verb}`);
+              asksStatus.say(t(done), 'ok');
+              await loadRequests();
+            } catch (exc) {
+              asksStatus.say(explain(exc), 'error');
+            }
+          }));
+          return button;
+        };
+        return h('li', {class: 'spread family-request', dataset: {request: r.id}},
+          h('span', {}, text), h('span', {}, answer('confirm', 'family.confirmed'), ' ', answer('decline', 'family.declined')));
+      }));
+    }
+
+    function statusText(m) {
+      if (m.status === 'pending') return t(m.awaiting === 'guardians' ? 'family.status_pending_guardians' : 'family.status_pending_citizen');
+      if (m.status === 'declined') return t('family.status_declined');
+      return '';
+    }
 
     async function load() {
       const members = await ctx.api.get('/me/family');
@@ -31,7 +69,8 @@ export default {
         return h('li', {class: 'spread family-member', dataset: {member: m.id}},
           h('span', {},
             h('strong', {class: 'member-name'}, m.name), ' ', h('span', {class: 'muted small'}, label('relation', m.relation)),
-            h('br'), h('span', {class: 'small muted'}, [m.id_number, m.birth_date].filter(Boolean).join(' · '))),
+            h('br'), h('span', {class: 'small muted'}, [m.id_number, m.birth_date].filter(Boolean).join(' · ')),
+            statusText(m) ? [h('br'), h('span', {class: 'small member-status'}, statusText(m))] : []),
           remove);
       }) : h('li', {class: 'muted'}, t('family.empty')));
     }
@@ -73,10 +112,10 @@ export default {
         if (birth.value) body.birth_date = birth.value;
         if (gender.value) body.gender = gender.value;
         try {
-          await ctx.api.post('/me/family', body);
+          const made = await ctx.api.post('/me/family', body);
           form.reset();
           relation.value = 'child';
-          addStatus.say(t('family.added'), 'ok');
+          addStatus.say(t(made && made.status === 'pending' ? 'family.added_pending' : 'family.added'), 'ok');
           await load();
         } catch (exc) {
           if (exc.status === 422 && exc.errors && Object.keys(exc.errors).some((k) => boxes[k])) {
@@ -86,6 +125,6 @@ export default {
       });
     });
     add(view, form);
-    await load();
+    await Promise.all([load(), loadRequests()]);
   },
 };
