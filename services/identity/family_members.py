@@ -1,4 +1,5 @@
 """A citizen's family: members, newborns, minors, and whom a citizen may act for."""
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 from bson import ObjectId
@@ -44,22 +45,44 @@ def family_listing(user_id: str) -> list[FamilyMember]:
 def active_citizen_with_family(user_id: str) -> tuple[User | None, list[FamilyMember]]:
     """An active citizen and their family members (oldest entry first) in one round trip: the
     family is joined on its owner index. (None, []) when there is no such active citizen."""
+    applicant, family, _ = citizen_family_and_documents(user_id)
+    return applicant, family
+
+
+def citizen_family_and_documents(user_id: str, *,
+                                 members: Callable[[dict], bool] | None = None,
+                                 documents: dict[str, tuple[str, list]] | None = None
+                                 ) -> tuple[User | None, list[FamilyMember], dict[str, list]]:
+    """As active_citizen_with_family, in the same one round trip: only the family members whose
+    stored document `members` accepts (all without it: a request that needs a few of a large
+    family does not decrypt them all; chosen here rather than by the database, whose one core
+    is the scarcer), and for each name of `documents` the raw documents of (collection, ids)
+    that exist, read by their _id index."""
     if not ObjectId.is_valid(str(user_id)):
-        return None, []
+        return None, [], {}
     pipeline = [
         {"$match": {"_id": ObjectId(str(user_id)), "role": Role.CITIZEN.value, "active": True}},
         {"$limit": 1},
-        {"$addFields": {"_owner": {"$toString": "$_id"}}},
+        {"$addFields": {"_owner": {"$toString": "$_id"},
+                        **{f"_ids_{name}": {"$literal": list(ids)}
+                           for name, (_, ids) in (documents or {}).items()}}},
         {"$lookup": {"from": FamilyMember._get_collection_name(), "localField": "_owner",
                      "foreignField": "owner", "as": "_family"}},
+        *({"$lookup": {"from": collection, "localField": f"_ids_{name}", "foreignField": "_id",
+                       "as": f"_documents_{name}"}}
+          for name, (collection, _) in (documents or {}).items()),
     ]
     row = next(User._get_collection().aggregate(pipeline), None)
     if row is None:
-        return None, []
+        return None, [], {}
     row.pop("_owner")
-    family = [m for m in (FamilyMember._from_son(m) for m in row.pop("_family")) if is_usable(m)]
+    joined = {name: row.pop(f"_documents_{name}") for name in documents or {}}
+    for name in documents or {}:
+        row.pop(f"_ids_{name}")
+    family = [m for m in (FamilyMember._from_son(m) for m in row.pop("_family")
+                          if members is None or members(m)) if is_usable(m)]
     family.sort(key=lambda m: (m.created_at is None, m.created_at or datetime.min, str(m.id)))
-    return User._from_son(row), family
+    return User._from_son(row), family, joined
 
 
 def get_family_member(*, owner_id: str, member_id: str) -> FamilyMember:

@@ -3,6 +3,7 @@ import contextlib
 import hashlib
 import io
 import logging
+import threading
 import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,6 +21,7 @@ from pypdf import PdfReader
 from pypdf.errors import PyPdfError
 
 from common.i18n import text
+from models import catalogue_state
 from models.catalogue import MaterialType
 from models.connection import database
 from models.material import Material, MaterialKind, MaterialStatus, upload_key
@@ -255,8 +257,25 @@ def _quota_check(mine: list[Material], new_size: int, new_sha: str) -> None:
             errors={"file": [text("The vault quota is exceeded.", "已超出材料库配额。")]})
 
 
+# Material types change only with the catalogue, whose every change bumps its stamp: each
+# process keeps the types it has read for the stamp it last saw (catalogue_state caches that for
+# CATALOGUE_STATE_TTL), so an upload reads no type. A catalogue without a stamp is not cached.
+_types_lock = threading.Lock()
+_types: dict = {"key": None, "types": {}}
+
+
 def material_type_or_422(code: str) -> MaterialType:
-    material_type = MaterialType.objects(code=code).first()
+    stamp = catalogue_state.current_state().get("stamp")
+    key = (database().name, stamp)
+    with _types_lock:
+        material_type = _types["types"].get(code) if _types["key"] == key else None
+    if material_type is None:
+        material_type = MaterialType.objects(code=code).first()
+        if material_type is not None and stamp:
+            with _types_lock:
+                if _types["key"] != key:
+                    _types.update(key=key, types={})
+                _types["types"][code] = material_type
     if material_type is None:
         raise ValidationFailed(errors={"type": [text("Unknown material type: {code}.",
                                                      "未知的材料类型：{code}。", code=code)]})

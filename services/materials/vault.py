@@ -69,18 +69,30 @@ def _object_id(value) -> ObjectId | None:
         return None
 
 
+def material_object_ids(material_ids: Iterable[str]) -> list[ObjectId]:
+    """The ids a request names that can be ids at all (the others are reported missing)."""
+    return [oid for oid in (_object_id(m) for m in dict.fromkeys(material_ids or []))
+            if oid is not None]
+
+
 def resolve_for_application(*, owner_id: str, material_ids: Iterable[str],
-                            allowed_types: Iterable[str] | None) -> list[Material]:
+                            allowed_types: Iterable[str] | None,
+                            stored: list[dict] | None = None) -> list[Material]:
     """The owner's usable materials for these ids, each of a type the application asks for.
 
     Any id that is missing, not the owner's, rejected, expired or of a type not asked for makes
     the whole call fail with a ValidationFailed naming each bad id (under "materials").
+    `stored`: the documents of material_object_ids(material_ids) when the caller has read them
+    already (in its own round trip); else they are read here.
     """
     ids = list(dict.fromkeys(str(m) for m in material_ids or []))
     allowed = None if allowed_types is None else {str(t) for t in allowed_types}
-    parsed = {mid: _object_id(mid) for mid in ids}
-    found = {str(m.id): m for m in Material.objects(
-        owner=str(owner_id), id__in=[oid for oid in parsed.values() if oid is not None])}
+    if stored is None:
+        found = {str(m.id): m for m in Material.objects(
+            owner=str(owner_id), id__in=material_object_ids(ids))}
+    else:
+        found = {str(m.id): m for m in (Material._from_son(d) for d in stored)
+                 if m.owner == str(owner_id)}
     problems: list[str] = []
     for mid in ids:
         material = found.get(mid)

@@ -3,6 +3,7 @@ import hashlib
 import logging
 import uuid
 from collections.abc import Callable
+from contextlib import suppress
 from datetime import date, datetime
 
 import mongoengine as me
@@ -10,7 +11,7 @@ from bson import ObjectId
 from flask import current_app
 from pymongo.errors import DuplicateKeyError
 
-from common import i18n
+from common import crypto, i18n
 from models.application import (
     OPEN_APPLICATION_STATUSES,
     OPEN_TASK_STATUSES,
@@ -21,6 +22,7 @@ from models.application import (
     TaskStatus,
 )
 from models.base import utcnow
+from models.material import Material
 from models.user import User
 from services.catalogue import joint_form, local, publishing
 from services.errors import (
@@ -31,6 +33,7 @@ from services.errors import (
     ValidationFailed,
 )
 from services.identity import family_members, family_numbers
+from services.identity.numbers import ID_NUMBER_SHAPE
 from services.materials import vault
 from services.regions import divisions
 from services.workflow import applications, events, idempotency
@@ -170,14 +173,15 @@ def material_name(definition: dict, code: str) -> str:
 
 
 def _gather_materials(applicant: User, definition: dict, material_ids: list[str],
-                      subject_member, errors: dict) -> dict[str, str]:
+                      stored: list[dict], subject_member, errors: dict) -> dict[str, str]:
     """{material id: type} given or already on file; missing types are added to `errors`."""
     checklist = [m["code"] for m in definition["materials"]]
     chosen: dict[str, str] = {}
     try:
         for material in vault.resolve_for_application(owner_id=str(applicant.id),
                                                       material_ids=material_ids,
-                                                      allowed_types=checklist):
+                                                      allowed_types=checklist,
+                                                      stored=stored):
             chosen[str(material.id)] = material.type
     except ValidationFailed as exc:
         for key, messages in exc.errors.items():
@@ -240,7 +244,7 @@ def _new_tasks(definition: dict, placed: list[dict], now: datetime) -> list[dict
 
 
 def _build(*, applicant: User, family: list, bundle: str, subject: dict | None, form: dict,
-           materials: list[str],
+           materials: list[str], stored_materials: list[dict],
            channel: str, station: str | None, clerk_id: str | None, scoped_key: str,
            request_fingerprint: str, region: str | None) -> Application:
     """The whole application, checked and built in memory (only a newborn is added first)."""
@@ -262,7 +266,8 @@ def _build(*, applicant: User, family: list, bundle: str, subject: dict | None, 
         errors.update(exc.errors)
     typed = _typed_family_numbers(definition, clean, known, family, member)
     refusal = _check_family_numbers(applicant, typed, family, errors)
-    chosen = _gather_materials(applicant, definition, materials, member, errors)
+    chosen = _gather_materials(applicant, definition, materials, stored_materials, member,
+                               errors)
     if errors:
         raise ValidationFailed("Some answers are not valid.", "部分内容有误。", errors=errors,
                                error=refusal)
@@ -309,9 +314,39 @@ def _build(*, applicant: User, family: list, bundle: str, subject: dict | None, 
     return application
 
 
-def _applicant(applicant_id: str, *, at_station: bool = False) -> tuple[User, list]:
-    """The applicant and their family, read once for the subject, prefills and the newborn."""
-    applicant, family = family_members.active_citizen_with_family(str(applicant_id))
+def _family_that_may_matter(subject: dict | None, form: dict) -> Callable[[dict], bool]:
+    """The family members an application can concern, as a test of their stored documents: the
+    spouse (prefills), the member it names, any member with an ID number typed in the form (the
+    family check), and a child born on a date in the form (the newborn it may already have
+    added). Only these are decrypted: the cost of applying does not grow with the family."""
+    named = str(subject.get("id") or "") if isinstance(subject, dict) else ""
+    numbers, dates = set(), set()
+    for value in (v for v in form.values() if isinstance(v, str)):
+        number = crypto.normalize("id_number", value)
+        if ID_NUMBER_SHAPE.match(number):
+            numbers.add(crypto.blind_index("id_number", number))
+            continue
+        with suppress(ValueError):
+            dates.add(date.fromisoformat(value))
+
+    def may_matter(member: dict) -> bool:
+        born = member.get("birth_date")
+        return (member.get("relation") == "spouse" or str(member.get("_id")) == named
+                or member.get("id_number_index") in numbers
+                or (member.get("relation") == "child" and isinstance(born, datetime)
+                    and born.date() in dates))
+    return may_matter
+
+
+def _applicant(applicant_id: str, *, at_station: bool = False, subject: dict | None = None,
+               form: dict | None = None, materials: list[str] | None = None
+               ) -> tuple[User, list, list[dict]]:
+    """The applicant, the members of their family the application may concern, and the
+    materials it names: one read for the subject, prefills, the family check and the newborn."""
+    applicant, family, joined = family_members.citizen_family_and_documents(
+        str(applicant_id), members=_family_that_may_matter(subject, form or {}),
+        documents={"materials": (Material._get_collection_name(),
+                                 vault.material_object_ids(materials or []))})
     if applicant is None:
         raise NotFound("No such citizen.", "未找到该居民。", error="citizen_not_found")
     if not applicant.real_name_verified and not at_station:
@@ -319,7 +354,7 @@ def _applicant(applicant_id: str, *, at_station: bool = False) -> tuple[User, li
         # station the clerk has checked the citizen's identity card in person.
         raise Forbidden("Verify your real name before applying.", "请先完成实名认证再申请。",
                         error="real_name_required")
-    return applicant, family
+    return applicant, family, joined["materials"]
 
 
 def _already_open(open_key: str) -> InvalidState:
@@ -370,11 +405,13 @@ def submit_application(*, applicant_id: str, bundle: str, subject: dict | None, 
         request["region"] = region  # only when asked: older keys keep their fingerprints
     request_fingerprint = idempotency.fingerprint(request)
     try:
-        applicant, family = _applicant(applicant_id, at_station=clerk_id is not None)
+        applicant, family, stored_materials = _applicant(
+            applicant_id, at_station=clerk_id is not None, subject=subject, form=form,
+            materials=materials)
         application = _build(
             applicant=applicant, family=family, bundle=bundle,
-            subject=subject, form=form or {},
-            materials=list(materials or []), channel=channel, station=station,
+            subject=subject, form=form or {}, materials=list(materials or []),
+            stored_materials=stored_materials, channel=channel, station=station,
             clerk_id=clerk_id, scoped_key=scoped_key, request_fingerprint=request_fingerprint,
             region=region)
     except DomainError:

@@ -3,6 +3,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+from pymongo.collection import Collection
 
 from models.application import Application
 from tests import workflow_support as ws
@@ -230,3 +231,27 @@ def test_the_eta_at_submit_tells_the_article_s_story_all_seven_within_the_hour(a
     promised = {s["matter"]: s["promised"] for s in bundle["steps"]}
     assert promised["newborn_household_registration"] == {"value": 15, "unit": "minutes"}
     assert all(p["unit"] == "minutes" and p["value"] <= 30 for p in promised.values())
+
+
+def test_an_application_whose_insert_a_driver_retried_answers_201_with_it(as_parent, parent,
+                                                                          monkeypatch):
+    """A driver that lost an insert's answer sends it again, and the embedded server does not
+    recognise the retry: it meets its own first attempt as a duplicate key. Every insert is sent
+    twice here, as such a retry would: the citizen still gets 201 and their one application."""
+    insert_one = Collection.insert_one
+
+    def retried(self, document, *args, **kwargs):
+        insert_one(self, dict(document), *args, **kwargs)
+        return insert_one(self, document, *args, **kwargs)
+
+    body = body_for(parent)
+    monkeypatch.setattr(Collection, "insert_one", retried)
+    answer = as_parent.post(URL, json=body, headers={"Idempotency-Key": "retried"})
+    monkeypatch.undo()
+
+    assert answer.status_code == 201, answer.get_json()
+    stored = Application.objects.get(applicant=str(parent.id))
+    assert answer.get_json()["id"] == str(stored.id)
+    again = as_parent.post(URL, json=body, headers={"Idempotency-Key": "retried"}, expect=201)
+    assert again.get_json() == answer.get_json()  # the first answer, as the key keeps it
+    assert [t["id"] for t in answer.get_json()["tasks"]] == [t.id for t in stored.tasks]

@@ -11,7 +11,7 @@ def endpoint(name: str, counts: list[int]) -> dict:
 
 
 def within_budget() -> list[dict]:
-    return [endpoint("POST /api/v1/applications", [5, 5, 5]),
+    return [endpoint("POST /api/v1/applications", [4, 4, 4]),
             endpoint("POST /api/v1/workbench/tasks/{id}/claim", [1, 1]),
             endpoint("POST /api/v1/workbench/tasks/{id}/complete", [2, 1, 2]),
             endpoint("GET /api/v1/applications/{id}", [1, 1]),
@@ -39,7 +39,7 @@ def test_applying_with_more_database_commands_than_its_budget_exits_non_zero():
     assert report.exit_code(result) == 1
     over = [v for v in result["budgets"] if not v["ok"]]
     assert [(v["endpoint"], v["typical"], v["budget"]) for v in over] == [
-        ("POST /api/v1/applications", 6, 5)]
+        ("POST /api/v1/applications", 6, 4)]
 
 
 def test_reading_the_inbox_one_command_over_its_budget_exits_non_zero():
@@ -122,7 +122,7 @@ def test_the_table_prints_each_budget_beside_its_figure():
     table = report.render(run_with(endpoints))
 
     applying = next(line for line in table.splitlines() if "POST /api/v1/applications" in line)
-    assert "12 (≤13)" in applying and "≤ 5 OVER" in applying
+    assert "12 (≤13)" in applying and "≤ 4 OVER" in applying
     claiming = next(line for line in table.splitlines() if "/claim" in line)
     assert "≤ 1 ok" in claiming
 
