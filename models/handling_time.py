@@ -11,7 +11,10 @@ class HandlingTime(me.Document):
     id = me.StringField(primary_key=True)  # "<matter>|<region or *>", or ROLLED
     matter = me.StringField()
     region = me.StringField()
-    done = me.ListField(me.DictField())  # {"at", "ms"}, oldest first, the most recent few hundred
+    # The most recent few hundred completions, oldest first, as two lists kept aligned (lists of
+    # plain values cost the embedded server a fifth of lists of small documents).
+    at = me.ListField(me.DateTimeField())
+    ms = me.ListField(me.FloatField())
     median_ms = me.FloatField()
     newest = me.DateTimeField()
     until = me.DateTimeField()  # ROLLED only: completions before this are counted

@@ -90,19 +90,25 @@ def roll_up(*, now: datetime | None = None, days: int = 90) -> int:
     if not found:
         return 0
     collection = HandlingTime._get_collection()
-    collection.bulk_write([UpdateOne({"_id": k}, {
-        "$set": {"matter": k.split("|", 1)[0], "region": k.split("|", 1)[1]},
-        "$push": {"done": {"$each": samples, "$sort": {"at": 1},
-                           "$slice": -HISTORY_PER_MATTER}}}, upsert=True)
-        for k, samples in found.items()], ordered=False)
+    writes = []
+    for k, samples in found.items():
+        # Spans are claimed in order, so appending keeps a history (nearly) oldest first.
+        samples.sort(key=lambda d: d["at"])
+        writes.append(UpdateOne({"_id": k}, {
+            "$set": {"matter": k.split("|", 1)[0], "region": k.split("|", 1)[1]},
+            "$push": {"at": {"$each": [d["at"] for d in samples], "$slice": -HISTORY_PER_MATTER},
+                      "ms": {"$each": [float(d["ms"]) for d in samples],
+                             "$slice": -HISTORY_PER_MATTER}}}, upsert=True))
+    collection.bulk_write(writes, ordered=False)
     oldest = now - timedelta(days=days)
     medians = []
-    for row in collection.find({"_id": {"$in": list(found)}}, {"done": 1}):
-        kept = [d for d in row.get("done") or [] if _aware(d["at"]) >= oldest]
+    for row in collection.find({"_id": {"$in": list(found)}}, {"at": 1, "ms": 1}):
+        kept = [(at, ms) for at, ms in zip(row.get("at") or [], row.get("ms") or [],
+                                           strict=False) if _aware(at) >= oldest]
         if kept:
             medians.append(UpdateOne({"_id": row["_id"]}, {"$set": {
-                "median_ms": float(statistics.median(d["ms"] for d in kept)),
-                "newest": max(d["at"] for d in kept)}}))
+                "median_ms": float(statistics.median(ms for _, ms in kept)),
+                "newest": max(at for at, _ in kept)}}))
     if medians:
         collection.bulk_write(medians, ordered=False)
     added = sum(len(v) for k, v in found.items() if k.endswith("|" + PROVINCE))
