@@ -15,4 +15,5 @@ def group():
 @repeat.every_option
 def sweep(every):
     """Mark overdue tasks and alert their departments; safe in many processes at once."""
-    repeat.run(lambda: f"marked {sweeper.sweep()} overdue task(s)", every)
+    overdue = sweeper.Sweeper()
+    repeat.run(lambda: f"marked {overdue.run()} overdue task(s)", every)

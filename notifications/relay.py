@@ -18,10 +18,12 @@ from pymongo.errors import BulkWriteError
 from models.application import Application
 from models.base import utcnow
 from models.conversation import Conversation
+from models.device import Device
 from models.notification import (
     MUST_NOT_MISS,
     NO_LEASE,
     Channel,
+    ChannelPause,
     Delivery,
     DeliveryStatus,
     Notification,
@@ -50,6 +52,8 @@ class OutboxKey(NamedTuple):
     collection: str
     id: Any
 
+
+PARTNERS_WITH_WEBHOOKS = {"active": True, "webhook_url": {"$nin": [None, ""]}}
 
 # The documents that hold outboxes; applications' are keyed by their bare id.
 OUTBOX_HOLDERS = (Application, Conversation)
@@ -107,6 +111,11 @@ class Batch:
     users: dict[str, dict] = field(default_factory=dict)  # recipients' role and locale
     preferences: dict[str, dict | None] = field(default_factory=dict)  # None: none saved
     numbered: dict[str, int] = field(default_factory=dict)  # the number given, by notification
+    # Read with the accounts, for the round's pushes: the recipients' devices (most recently
+    # seen first) and the push channel's pause (None: none), when `looked_up`.
+    devices: dict[str, list[dict]] = field(default_factory=dict)
+    push_pause: datetime | None = None
+    looked_up: bool = False
 
     @property
     def ids(self) -> set[str]:
@@ -229,7 +238,8 @@ def store_many(outboxes: list[tuple[Any, list[Mapping]]],
     now = utcnow()
     every = [intent for _, intents in outboxes for intent in intents]
     recipients = {str(i.get("recipient") or "") for i in every} - {""}
-    batch = Batch(users=_users(recipients))
+    batch = Batch()
+    known = _look_up(recipients, batch)
     staff = {r for r, user in batch.users.items() if user.get("role") in STAFF_ROLE_NAMES}
     templates.names.prefetch(every)
 
@@ -246,33 +256,63 @@ def store_many(outboxes: list[tuple[Any, list[Mapping]]],
             if document is not None and document["_id"] not in seen:
                 seen.add(document["_id"])
                 documents.append(document)
-    batch.numbered = _insert_numbered(documents)
+    batch.numbered = _insert_numbered(documents, known["sequences"])
     batch.notifications = {d["_id"]: d for d in documents if d["_id"] in batch.numbered}
     # The workflow's alerts to departments live in the staff's inbox only.
     citizens = [d for d in documents if d["recipient"] not in staff]
-    batch.preferences = _preferences({d["recipient"] for d in citizens})
+    batch.preferences = {d["recipient"]: known["preferences"].get(d["recipient"])
+                         for d in citizens}
     batch.leased = _queue_deliveries(citizens, batch.preferences, now, lease=lease,
                                      fresh=set(batch.notifications),
-                                     leased_channels=leased_channels)
+                                     leased_channels=leased_channels,
+                                     partners=known["partners"])
     return batch
 
 
-def _users(recipients: Iterable[str]) -> dict[str, dict]:
-    """The recipients' accounts (role, locale), by id."""
+def _look_up(recipients: set[str], batch: Batch) -> dict:
+    """In one command, what relaying and pushing to these recipients reads: their accounts
+    (into the batch), inbox counters, preferences and devices, the partners' subscriptions and
+    the push channel's pause. Six reads were six round trips a round on a database every request
+    also waits for."""
     ids = [ObjectId(r) for r in recipients if ObjectId.is_valid(r)]
-    if not ids:
-        return {}
-    return {str(row["_id"]): row for row in User._get_collection().find(
-        {"_id": {"$in": ids}}, {"role": 1, "locale": 1})}
+    names = sorted(recipients)
 
+    def part(collection, match: dict, kind: str, fields: dict | None = None) -> dict:
+        pipeline = [{"$match": match}, {"$addFields": {"_kind": kind}}]
+        if fields is not None:
+            pipeline.append({"$project": {**fields, "_kind": 1}})
+        return {"$unionWith": {"coll": collection._get_collection().name, "pipeline": pipeline}}
 
-def _preferences(recipients: set[str]) -> dict[str, dict | None]:
-    """The recipients' notification preferences (None for those who never set any)."""
-    if not recipients:
-        return {}
-    found = {row["user"]: row for row in NotificationPreferences._get_collection().find(
-        {"user": {"$in": sorted(recipients)}})}
-    return {r: found.get(r) for r in recipients}
+    rows = User._get_collection().aggregate([
+        {"$match": {"_id": {"$in": ids}}}, {"$project": {"role": 1, "locale": 1}},
+        {"$addFields": {"_kind": "user"}},
+        part(NotificationSequence, {"_id": {"$in": names}}, "sequence"),
+        part(NotificationPreferences, {"user": {"$in": names}}, "preferences"),
+        part(Device, {"user": {"$in": names}}, "device"),
+        part(Partner, PARTNERS_WITH_WEBHOOKS, "partner", {"events": 1}),
+        part(ChannelPause, {"_id": Channel.PUSH.value}, "pause"),
+    ])
+    known: dict = {"sequences": {}, "preferences": {}, "partners": []}
+    for row in rows:
+        kind = row.pop("_kind")
+        if kind == "user":
+            batch.users[str(row["_id"])] = row
+        elif kind == "sequence":
+            known["sequences"][row["_id"]] = row["seq"]
+        elif kind == "preferences":
+            known["preferences"][row["user"]] = row
+        elif kind == "device":
+            batch.devices.setdefault(row["user"], []).append(row)
+        elif kind == "partner":
+            known["partners"].append((str(row["_id"]), list(row.get("events") or [])))
+        else:
+            batch.push_pause = row.get("until")
+    for devices in batch.devices.values():
+        devices.sort(key=lambda d: d["last_seen_at"].timestamp() if d.get("last_seen_at")
+                     else 0.0, reverse=True)
+    known["partners"].sort()
+    batch.looked_up = True
+    return known
 
 
 def _document(intent: Mapping, application_id, staff: set[str], now: datetime) -> dict | None:
@@ -298,7 +338,7 @@ def _document(intent: Mapping, application_id, staff: set[str], now: datetime) -
     }
 
 
-def _insert_numbered(documents: list[dict]) -> dict[str, int]:
+def _insert_numbered(documents: list[dict], counted: Mapping[str, int]) -> dict[str, int]:
     """Insert each notification with its recipient's next number, except those already stored;
     returns {id: number} of those inserted now (`_count` records the highest numbers).
 
@@ -311,9 +351,7 @@ def _insert_numbered(documents: list[dict]) -> dict[str, int]:
     if not documents:
         return {}
     collection = Notification._get_collection()
-    sequences = NotificationSequence._get_collection()
     recipients = sorted({d["recipient"] for d in documents})
-    counted = {row["_id"]: row["seq"] for row in sequences.find({"_id": {"$in": recipients}})}
     last = {r: max(counted.get(r, 0), recent_numbers.get(r)) for r in recipients}
     inserted: dict[str, int] = {}
     pending, attempts = documents, 0
@@ -378,7 +416,8 @@ def _latest_numbers(recipients: set[str], known: dict[str, int]) -> dict[str, in
 def _queue_deliveries(documents: list[dict], preferences: Mapping[str, dict | None],
                       now: datetime, *, lease: tuple[str, datetime] | None = None,
                       fresh: set[str] = frozenset(),
-                      leased_channels: Container[str] | None = None) -> list[dict]:
+                      leased_channels: Container[str] | None = None,
+                      partners: list[tuple[str, list]] | None = None) -> list[dict]:
     """Push always (the worker finds the devices); a mini-program message per platform where the
     citizen has a subscription left; SMS standing by for what must not be missed; one webhook
     delivery per partner that asked for the event.
@@ -388,7 +427,7 @@ def _queue_deliveries(documents: list[dict], preferences: Mapping[str, dict | No
     that were queued so (not those another relay queued first)."""
     if not documents:
         return []
-    partners = _partner_events()
+    partners = _partner_events() if partners is None else partners
     rows = []
     for document in documents:
         kind, recipient = document["type"], document["recipient"]
@@ -463,9 +502,8 @@ def _subscribed_platforms(preferences: Mapping | None, kind: str) -> list[str]:
 
 def _partner_events() -> list[tuple[str, list]]:
     """(id, events asked for) of each active partner with a webhook."""
-    query = {"active": True, "webhook_url": {"$nin": [None, ""]}}
     return [(str(p["_id"]), list(p.get("events") or []))
-            for p in Partner._get_collection().find(query, {"_id": 1, "events": 1})
+            for p in Partner._get_collection().find(PARTNERS_WITH_WEBHOOKS, {"_id": 1, "events": 1})
             .sort("_id", pymongo.ASCENDING)]
 
 

@@ -74,54 +74,55 @@ class Finisher:
 
 class OutboxWatcher:
     """Wakes an idle worker the moment an outbox (an application's, a conversation's) gains an
-    intent, through a change stream on each collection that holds outboxes (a thread each).
-    Where the database offers none (a standalone MongoDB server answers that change streams need
-    a replica set), it gives up and the worker polls; on a lost connection it starts a new
-    stream (the worker's polling covers the gap)."""
+    intent, through one change stream on the database, in a thread of its own. Where the
+    database offers none (a standalone MongoDB server answers that change streams need a
+    replica set), it gives up and the worker polls; on a lost connection it starts a new stream
+    (the worker's polling covers the gap).
 
-    # The relay's own clean-up lowers the flag: that wakes nobody.
-    PIPELINE = [{"$match": {"operationType": {"$in": ["insert", "update", "replace"]},
-                            "updateDescription.updatedFields.outbox_pending": {"$ne": False}}},
-                {"$project": {"_id": 1}}]
+    The server sends only the changes that add an intent: an insert or replacement with the
+    flag up, an update raising it, or an update appending to an outbox whose flag was up already
+    (its change names `outbox.<n>`, and not the flag, which did not change). Everything else the
+    applications take (claims, the relay's own clean-up) wakes nobody: on the embedded server,
+    every wake is a round of the worker's commands."""
+
+    PIPELINE = [{"$match": {
+        "ns.coll": {"$in": [holder._meta["collection"] for holder in relay.OUTBOX_HOLDERS]},
+        "$or": [
+            {"operationType": {"$in": ["insert", "replace"]}, "fullDocument.outbox_pending": True},
+            {"operationType": "update", "updateDescription.updatedFields.outbox_pending": True},
+            {"operationType": "update", "$expr": {"$anyElementTrue": [{"$map": {
+                "input": {"$objectToArray": "$updateDescription.updatedFields"},
+                "in": {"$eq": [{"$substrCP": ["$$this.k", 0, 7]}, "outbox."]}}}]}},
+        ]}}, {"$project": {"_id": 1}}]
     AWAIT_MS = 1000
 
     def __init__(self, wake: threading.Event, stop: threading.Event):
         self.wake, self.stop = wake, stop
-        self._watching: dict[str, bool] = {}
-
-    @property
-    def watching(self) -> bool:
-        """Every outbox collection is watched (else the worker keeps polling)."""
-        return len(self._watching) == len(relay.OUTBOX_HOLDERS) and all(
-            self._watching.values())
+        self.watching = False  # else the worker keeps polling
 
     def start(self) -> None:
-        for holder in relay.OUTBOX_HOLDERS:
-            collection = holder._get_collection()
-            self._watching[collection.name] = False
-            threading.Thread(target=self._watch, args=(collection,),
-                             name=f"outbox-watcher-{collection.name}", daemon=True).start()
+        threading.Thread(target=self._watch, args=(relay.OUTBOX_HOLDERS[0]._get_db(),),
+                         name="outbox-watcher", daemon=True).start()
 
-    def _watch(self, collection) -> None:
-        name = collection.name
+    def _watch(self, database) -> None:
         while not self.stop.is_set():
             try:
-                with collection.watch(self.PIPELINE, max_await_time_ms=self.AWAIT_MS) as stream:
-                    self._watching[name] = True
+                with database.watch(self.PIPELINE, max_await_time_ms=self.AWAIT_MS) as stream:
+                    self.watching = True
                     while not self.stop.is_set():
                         if stream.try_next() is not None:
                             self.wake.set()
             except OperationFailure as exc:
-                self._watching[name] = False
+                self.watching = False
                 log.info("no change streams here (%s): the worker polls instead",
                          exc.code)
                 return
             except PyMongoError as exc:
-                self._watching[name] = False
+                self.watching = False
                 log.warning("outbox change stream lost (%s); polling meanwhile",
                             type(exc).__name__)
                 self.stop.wait(1.0)
-        self._watching[name] = False
+        self.watching = False
 
 
 class Worker:

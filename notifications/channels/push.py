@@ -70,9 +70,18 @@ class PushChannel:
             locales.update({str(u.id): u.locale for u in User.objects(id__in=unknown)
                             .only("locale")})
         devices: dict[str, list[Device]] = defaultdict(list)
-        for device in Device.objects(user__in=recipients).order_by("-last_seen_at"):
-            devices[device.user].append(device)
-        paused = self.paused_until(now)
+        # The round's relay read the devices of its recipients and the pause with their accounts.
+        looked_up = {r for r in recipients if r in batch.users} if batch.looked_up else set()
+        for recipient in looked_up:
+            devices[recipient] = [Device._from_son(row) for row in batch.devices.get(recipient, [])]
+        unknown = [r for r in recipients if r not in looked_up]
+        if unknown:
+            for device in Device.objects(user__in=unknown).order_by("-last_seen_at"):
+                devices[device.user].append(device)
+        if batch.looked_up:
+            paused = batch.push_pause if batch.push_pause and batch.push_pause > now else None
+        else:
+            paused = self.paused_until(now)
 
         finished: list[tuple[Delivery, Outcome, Notification | None]] = []
         sending: list[tuple[Delivery, list[fcm.PushMessage]]] = []

@@ -1,6 +1,5 @@
 """Time limits: when a task is due, how a supplement pauses it, when an application finishes."""
 import logging
-import statistics
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -11,12 +10,11 @@ from flask import current_app, has_app_context
 
 from common import calendar
 from models.application import Application, TaskStatus
+from services.workflow import handling_times
 
 log = logging.getLogger(__name__)
 
 CLOCK_UNITS = {"minutes": "minutes", "hours": "hours"}
-# Only this many recent completions per matter make its median: enough to be typical, and cheap.
-HISTORY_PER_MATTER = 500
 
 
 def _field(obj: Any, name: str, default=None):
@@ -80,50 +78,6 @@ def _settings() -> Mapping:
     return current_app.config if has_app_context() else {}
 
 
-def _median(durations: list) -> timedelta | None:
-    kept = [ms for ms in durations if isinstance(ms, int | float) and ms >= 0]
-    return timedelta(milliseconds=statistics.median(kept)) if kept else None
-
-
-def _query_medians(since: datetime) -> dict:
-    """One aggregation over completed tasks: handling time is release (pending) to completion.
-
-    Keys: (matter, region) for each region's own history, and the matter alone for the
-    province's (every region's completions together), each over its most recent ones.
-    """
-    recent = {"status": TaskStatus.COMPLETED.value, "completed_at": {"$gte": since}}
-    pipeline = [
-        # The dotted clause first, for its index (the server plans on the first clause one
-        # serves); `$elemMatch` keeps status and time on the same task.
-        {"$match": {"tasks.completed_at": {"$gte": since}, "tasks": {"$elemMatch": recent}}},
-        {"$unwind": "$tasks"},
-        {"$match": {"tasks.status": TaskStatus.COMPLETED.value,
-                    "tasks.completed_at": {"$gte": since},
-                    "tasks.released_at": {"$ne": None}}},
-        {"$sort": {"tasks.completed_at": -1}},
-        {"$group": {"_id": {"matter": "$tasks.matter", "region": "$tasks.region"},
-                    "done": {"$push": {"at": "$tasks.completed_at",
-                                       "ms": {"$subtract": ["$tasks.completed_at",
-                                                            "$tasks.released_at"]}}}}},
-        {"$project": {"done": {"$slice": ["$done", HISTORY_PER_MATTER]}}},
-    ]
-    medians: dict = {}
-    province: dict[str, list] = {}
-    for row in Application._get_collection().aggregate(pipeline):
-        matter, region = row["_id"].get("matter"), row["_id"].get("region")
-        own = _median([d["ms"] for d in row["done"]])
-        if own is not None and region:
-            medians[(matter, region)] = own
-        province.setdefault(matter, []).extend(row["done"])
-    for matter, done in province.items():
-        # The province's most recent completions, whichever region made them.
-        done.sort(key=lambda d: _aware(d["at"]), reverse=True)
-        overall = _median([d["ms"] for d in done[:HISTORY_PER_MATTER]])
-        if overall is not None:
-            medians[matter] = overall
-    return medians
-
-
 def typical_handling_times(*, now: datetime | None = None) -> dict:
     """Median handling times over recent completions, reused in-process for a while: by
     (matter, region) for each region's own history, by matter for the province's."""
@@ -136,7 +90,10 @@ def typical_handling_times(*, now: datetime | None = None) -> dict:
         if fresh:
             return _cache["medians"]
     now = now or datetime.now(UTC)
-    medians = _query_medians(now - timedelta(days=days))
+    # What completed since any process last looked is added first (a few commands, whatever
+    # the history); then the few stored medians are read.
+    handling_times.roll_up(now=now, days=days)
+    medians = handling_times.medians(now=now, days=days)
     with _cache_lock:
         _cache.update(key=key, at=time.monotonic(), medians=medians)
     return medians

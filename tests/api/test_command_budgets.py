@@ -289,3 +289,20 @@ def test_a_notification_worker_round_sends_no_find_and_modify(app, applied, offi
     assert handled  # intents relayed and deliveries made: the round did its work
     assert "update" in sent  # the capture saw the round's writes
     assert "findAndModify" not in sent
+
+
+def test_a_worker_round_relays_and_pushes_in_eight_commands(app, applied, officers, sent):
+    parent, answer = applied
+    device(parent, "budget-device")
+    application = answer.get_json()
+    worker = fast_worker(app)
+    worker.run_once()
+    work(officers, task_of(application, "birth_medical_certificate"), "birth_medical_certificate")
+    del sent[:]
+
+    assert worker.run_once()  # the completion's intents relayed and pushed
+
+    # Due pushes, the outboxes, one read of everything the batch needs (accounts, counters,
+    # preferences, devices, partners, the push pause), the inbox, the deliveries, the outcomes,
+    # the counters, the outboxes emptied.
+    assert len(sent) == 8, sent

@@ -28,7 +28,9 @@ BOUNDED = {"departments", "material_types", "matters", "bundles", "bundle_versio
            "local_implementations", "catalogue_state", "calendar_years", "regions",
            # Only the live revocations (they expire with the access tokens' lifetime), read
            # whole by each process's cache when it refreshes.
-           "revocations"}
+           "revocations",
+           # One document per matter and region (and per matter in the province), read whole.
+           "handling_times"}
 
 
 def filters_of(name: str, command: dict) -> list[dict]:

@@ -104,6 +104,16 @@ def test_notification_latency_runs_from_the_commit_to_the_push_receipt():
     assert figures["met"]
 
 
+def test_a_push_p99_of_400_ms_misses_the_target_of_issue_20():
+    completions = {f"n{i}": 100.0 for i in range(100)}
+    receipts = {f"n{i}": 100.0 + (0.4 if i >= 95 else 0.1) for i in range(100)}
+
+    figures = report.notification_latency(completions, receipts)
+
+    assert figures["p99_ms"] == 400.0 and figures["target_p99_ms"] == 300.0
+    assert not figures["met"]
+
+
 def test_a_completion_whose_push_never_arrived_misses_the_notification_target():
     figures = report.notification_latency({"a": 0.0, "b": 0.0}, {"a": 0.1})
 

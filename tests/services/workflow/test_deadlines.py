@@ -6,7 +6,7 @@ import pytest
 
 from common import db_metrics
 from models.application import Application
-from services.workflow import deadlines
+from services.workflow import deadlines, handling_times
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2024, 3, 6, 2, 0, tzinfo=UTC)  # Wednesday 10:00 in Shanghai
@@ -186,7 +186,8 @@ def test_medians_are_reused_for_a_while_without_asking_the_database(app, monkeyp
     monkeypatch.setitem(app.config, "ETA_CACHE_SECONDS", 300)
     completed_history("medical_insurance_enrolment", [10])
     first = deadlines.estimate_eta(definition=DEFINITION, tasks=tasks_at_submission(), now=NOW)
-    completed_history("medical_insurance_enrolment", [50, 50])  # the median is now 50
+    # Completed since: the median is now 50.
+    completed_history("medical_insurance_enrolment", [50, 50], completed_at=NOW)
 
     db_metrics.reset()
     again = deadlines.estimate_eta(definition=DEFINITION, tasks=tasks_at_submission(), now=NOW)
@@ -195,5 +196,23 @@ def test_medians_are_reused_for_a_while_without_asking_the_database(app, monkeyp
 
     deadlines.clear_cache()
     refreshed = deadlines.estimate_eta(definition=DEFINITION, tasks=tasks_at_submission(),
-                                       now=NOW)
+                                       now=NOW + timedelta(minutes=1))
     assert refreshed == NOW + timedelta(minutes=30 + 15 + 50)
+
+
+def test_medians_are_kept_from_new_completions_only_each_span_rolled_up_once(app):
+    completed_history("medical_insurance_enrolment", [10, 20, 30])
+    assert handling_times.roll_up(now=NOW) == 3
+    assert handling_times.roll_up(now=NOW) == 0  # another process, the same span: nothing twice
+    completed_history("medical_insurance_enrolment", [40, 50], completed_at=NOW)
+    history = Application._get_collection().count_documents({})
+
+    later = NOW + timedelta(minutes=5)
+    assert handling_times.roll_up(now=later) == 2  # the two new ones, not the five
+    assert history == 5
+
+    assert handling_times.medians(now=later, days=90) == {
+        "medical_insurance_enrolment": timedelta(minutes=30),
+        ("medical_insurance_enrolment", "330381"): timedelta(minutes=30)}
+    # Ninety days on, with nothing completed since, the matter has no typical time any more.
+    assert handling_times.medians(now=NOW + timedelta(days=91), days=90) == {}

@@ -2,6 +2,8 @@ import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from pymongo.collection import Collection
+
 from models.application import Application
 from services.workflow import adapters as department_adapters
 from services.workflow import sweeper
@@ -126,3 +128,36 @@ def test_an_independent_task_of_a_rejected_application_still_falls_overdue():
 
     assert sweeper.sweep(now=NOW) == 1
     assert len(overdue_events(app)) == 1
+
+
+def test_a_repeated_sweep_reads_only_tasks_that_fell_due_since_its_last_run(monkeypatch):
+    for _ in range(30):  # finished long ago: every one keeps its tasks' due times
+        application(task(status="completed", due_at=NOW - timedelta(days=3),
+                         completed_at=NOW - timedelta(days=3)), status="completed")
+    repeated = sweeper.Sweeper()
+    assert repeated.run(now=NOW - timedelta(minutes=30)) == 0  # the first run reads everything
+    application(task(due_at=NOW - timedelta(minutes=5)))
+    filters = []
+    find = Collection.find
+    monkeypatch.setattr(Collection, "find", lambda self, query, *args, **kwargs: (
+        filters.append(query) or find(self, query, *args, **kwargs)))
+
+    assert repeated.run(now=NOW) == 1
+    assert repeated.run(now=NOW + timedelta(minutes=1)) == 0
+
+    # What the server is asked to read on the due-time index: the one that fell due in the
+    # window, none of the 30 finished ones.
+    due = [{"tasks.due_at": query["tasks.due_at"]} for query in filters
+           if "tasks.due_at" in query]
+    assert [Application._get_collection().count_documents(q) for q in due] == [1, 1]
+
+
+def test_a_task_already_past_due_when_it_resumes_is_found_by_the_hourly_full_read():
+    repeated = sweeper.Sweeper()
+    repeated.run(now=NOW - timedelta(hours=3))
+    repeated.run(now=NOW - timedelta(minutes=1))
+    resumed = task(due_at=NOW - timedelta(hours=2))  # its due time was moved, but not enough
+    application(resumed)
+
+    assert repeated.run(now=NOW) == 0  # outside the window
+    assert repeated.run(now=NOW + timedelta(hours=1)) == 1
