@@ -18,6 +18,7 @@ import argparse
 import os
 import random
 import secrets
+import shutil
 import sys
 import time
 import uuid
@@ -234,8 +235,12 @@ def run(stack: Stack, phases: Phases, sizes: list[int], rounds: int, polls: int,
                                  "finished": len(bson.encode(made.finished))}, sizes={})
     now = datetime.now(UTC)
     for size in sizes:
+        cpu = record.database_cpu_ms()
         grown = phases.run(f"insert history to {size:,}", history_data.grow,
                            stack.mongo[DATABASE].applications, made, size, 20_240_601, now)
+        # The server's own cost of storing one (its CPU), whatever else shares the machine.
+        grown["database_cpu_ms_per_application"] = round(
+            (record.database_cpu_ms() - cpu) / max(1, grown["inserted"]), 2)
         citizen = phases.run("a citizen new to this size", Client(stack.api_url, record).citizen,
                              stack)
         # What the insert left to do (the server's checkpoint, the caches) is done before the
@@ -253,22 +258,25 @@ def run(stack: Stack, phases: Phases, sizes: list[int], rounds: int, polls: int,
 
 def render(found: dict) -> str:
     sizes = sorted(found.get("sizes") or {}, key=int)
-    out = [f"{'p95 ms at N applications':<46}" + "".join(f"{int(s):>10,}" for s in sizes)]
+    out = [f"{'p95 ms at N applications':<58}" + "".join(f"{int(s):>10,}" for s in sizes)]
     for route in ROUTES:
-        out.append(f"{route:<46}" + "".join(
+        out.append(f"{route:<58}" + "".join(
             f"{found['sizes'][s]['routes'][route]['p95_ms'] or 0:>10.1f}" for s in sizes))
     for route in ROUTES:
-        out.append(f"{'database CPU ms, ' + route.split(' ', 1)[1]:<46}" + "".join(
+        out.append(f"{'database CPU ms, ' + route.split(' ', 1)[1]:<58}" + "".join(
             f"{found['sizes'][s]['routes'][route].get('database_cpu_ms') or 0:>10.2f}"
             for s in sizes))
     for part in ("database", "api (gunicorn)"):
-        out.append(f"{'CPU ms a request, ' + part:<46}" + "".join(
+        out.append(f"{'CPU ms a request, ' + part:<58}" + "".join(
             f"{found['sizes'][s].get('cpu_ms_per_request', {}).get(part) or 0:>10.2f}"
             for s in sizes))
-    out.append(f"{'load average (1 min) after measuring':<46}" + "".join(
+    out.append(f"{'load average (1 min) after measuring':<58}" + "".join(
         f"{(found['sizes'][s].get('load_average') or [0])[0]:>10.1f}" for s in sizes))
-    out.append(f"{'inserted a second (insert_many)':<46}" + "".join(
+    out.append(f"{'inserted a second (insert_many)':<58}" + "".join(
         f"{found['sizes'][s]['inserted_per_second'] or 0:>10,.0f}" for s in sizes))
+    out.append(f"{'database CPU ms to store one (insert_many)':<58}" + "".join(
+        f"{found['sizes'][s].get('database_cpu_ms_per_application') or 0:>10.2f}"
+        for s in sizes))
     for row in found.get("comparison") or []:
         growth = "-" if row["growth"] is None else f"{row['growth'] * 100:+.0f}%"
         out.append(f"{'PASS' if row['met'] else 'FAIL'}  {row['route']}: p95 {growth} from "
@@ -286,6 +294,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="fresh applications worked through every department at each size")
     parser.add_argument("--polls", type=int, default=30,
                         help="reads of each queue and of the citizen's list at each size")
+    parser.add_argument("--keep-database", action="store_true",
+                        help="leave the database's folder (GBs at 100,000) to look into after")
     args = parser.parse_args(argv)
     sizes = sorted(int(s) for s in args.sizes.split(",") if s.strip())
     stop_on_sigterm()
@@ -303,6 +313,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # the run broke: say why, still write what was measured
         result["failure"] = f"{type(exc).__name__}: {exc}"
         say(result["failure"])
+    finally:
+        if not args.keep_database:
+            shutil.rmtree(run_dir / "db", ignore_errors=True)
     result["run"]["phases"] = phases.took
     write_result(result, run_dir, "history-latest.json")
     print()
