@@ -27,6 +27,8 @@ from tests.helpers import (
     make_material,
     make_officer,
 )
+from tests.notifications.conftest import fcm  # noqa: F401 (the FCM stand-in fixture)
+from tests.notifications.support import fast_worker
 
 APPLICATIONS = "/api/v1/applications"
 TASKS = "/api/v1/workbench/tasks"
@@ -154,10 +156,12 @@ def test_a_birth_from_application_to_completion_uses_an_index_for_every_query(
 
 
 def test_the_service_loop_around_applications_uses_an_index_for_every_query(
-        client, history, desk_open, sent):
+        app, client, history, desk_open, fcm, sent):  # noqa: F811 (the fixture)
     # Ratings of a finished birth: a low one opens a case its department answers and closes.
     parent = ws.make_parent(locale="zh-CN")
     citizen = client.as_(parent)
+    citizen.post("/api/v1/me/devices", json={"token": "phone", "platform": "android"},
+                 expect=201)
     finished = loop.finished_newborn(parent)
     ratings = f"{APPLICATIONS}/{finished.id}/ratings"
     police_task = finished.task_for("newborn_household_registration").id
@@ -210,7 +214,8 @@ def test_the_service_loop_around_applications_uses_an_index_for_every_query(
     client.get("/api/v1/stats/reform", query_string={"bundle": "newborn", "region": "330381"},
                expect=200)
     client.get("/api/v1/regions", expect=200)
-    relay.relay_pending()
+    loop.drain(fast_worker(app))  # relayed into inboxes, pushed
+    assert fcm.messages
     citizen.get("/api/v1/me/notifications", expect=200)
     loop.sweep()
     desk_sweeper.sweep(now=datetime.now(UTC) + timedelta(hours=2))
