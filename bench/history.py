@@ -244,19 +244,25 @@ def run(stack: Stack, phases: Phases, sizes: list[int], rounds: int, polls: int,
         # The server's own cost of storing one (its CPU), whatever else shares the machine.
         grown["database_cpu_ms_per_application"] = round(
             (record.database_cpu_ms() - cpu) / max(1, grown["inserted"]), 2)
-        citizen = phases.run("a citizen new to this size", Client(stack.api_url, record).citizen,
+        citizen = phases.run(f"a citizen new to {size:,}", Client(stack.api_url, record).citizen,
                              stack)
-        # What the insert left to do (the server's checkpoint, the caches) is done before the
-        # figures are taken, by one application worked and thrown away.
-        phases.run("settle", measure, citizen, officers, 1, 2)
+        # What the insert left to do (the server's checkpoint, the caches: each process's ETA
+        # medians, stale by now, are aggregated again on its first apply or completion) is done
+        # before the figures are taken, by one application worked; its times are kept apart.
+        settled = phases.run(f"settle at {size:,}", measure, citizen, officers, 1, 2)
         before = stack.cpu_seconds()
         routes = phases.run(f"measure at {size:,}", measure, citizen, officers, rounds, polls)
-        found["sizes"][str(size)] = {**grown, "routes": routes,
+        found["sizes"][str(size)] = {**grown, "routes": routes, "settling": settled,
                                      "cpu_ms_per_request": cpu_per_request(
                                          before, stack.cpu_seconds(), routes),
                                      # Other jobs on the machine: wall-clock times move with it.
                                      "load_average": [round(n, 1) for n in os.getloadavg()]}
         found["comparison"] = comparison(found["sizes"])
+
+
+def slowest(routes: dict) -> float:
+    return max((r.get("max_ms") or 0 for r in routes.values() if isinstance(r, dict)),
+               default=0)
 
 
 def render(found: dict) -> str:
@@ -273,6 +279,8 @@ def render(found: dict) -> str:
         out.append(f"{'CPU ms a request, ' + part:<58}" + "".join(
             f"{found['sizes'][s].get('cpu_ms_per_request', {}).get(part) or 0:>10.2f}"
             for s in sizes))
+    out.append(f"{'slowest answer settling (ETA medians refreshed), ms':<58}" + "".join(
+        f"{slowest(found['sizes'][s].get('settling') or {}):>10.0f}" for s in sizes))
     out.append(f"{'load average (1 min) after measuring':<58}" + "".join(
         f"{(found['sizes'][s].get('load_average') or [0])[0]:>10.1f}" for s in sizes))
     out.append(f"{'inserted a second (insert_many)':<58}" + "".join(

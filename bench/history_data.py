@@ -21,12 +21,14 @@ from datetime import datetime, timedelta
 from bson import ObjectId
 from pymongo.collection import Collection
 
+from bench.processes import say
 from services.regions import divisions
 
 REGION = "330381"
 BATCH = 500
 # Two batches in flight: one being stored by the server while the next is built here.
 IN_FLIGHT = 2
+PROGRESS = 10_000  # applications between two lines saying how far the insert is
 FATES = (("completed", .80), ("rejected", .04), ("withdrawn", .03), ("in_progress", .13))
 # Made anew for each clone (ids of its own); everything else is the template's, times moved.
 RENEWED = ("_id", "applicant", "subject", "materials", "material_types", "idempotency_key",
@@ -128,9 +130,13 @@ def grow(collection: Collection, templates: Templates, size: int, seed: int,
                                 for _ in range(count)], ordered=False)
         return count
 
-    begun = time.monotonic()
+    begun, inserted = time.monotonic(), 0
     with ThreadPoolExecutor(IN_FLIGHT) as pool:
-        inserted = sum(pool.map(store, enumerate(counts)))
+        for count in pool.map(store, enumerate(counts)):
+            inserted += count
+            if inserted % PROGRESS < count:
+                say(f"{have + inserted:,} applications stored "
+                    f"({inserted / (time.monotonic() - begun):.0f} a second)")
     seconds = time.monotonic() - begun
     return {"applications": collection.estimated_document_count(), "inserted": inserted,
             "insert_seconds": round(seconds, 1),
