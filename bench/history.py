@@ -226,7 +226,7 @@ def templates(citizen: Client, officers: dict[str, Client], stack: Stack
 
 
 def run(stack: Stack, phases: Phases, sizes: list[int], rounds: int, polls: int,
-        found: dict) -> None:
+        found: dict, deadline: float | None = None) -> None:
     """Fills `found` as it goes, so that an interrupted run keeps its sizes measured so far."""
     stack.start(phases)
     record = Record(psutil.Process(stack.database.process.pid))
@@ -240,7 +240,9 @@ def run(stack: Stack, phases: Phases, sizes: list[int], rounds: int, polls: int,
     for size in sizes:
         cpu = record.database_cpu_ms()
         grown = phases.run(f"insert history to {size:,}", history_data.grow,
-                           stack.mongo[DATABASE].applications, made, size, 20_240_601, now)
+                           stack.mongo[DATABASE].applications, made, size, 20_240_601, now,
+                           deadline)
+        size = grown["applications"]  # what it holds: fewer if the insert was cut short
         # The server's own cost of storing one (its CPU), whatever else shares the machine.
         grown["database_cpu_ms_per_application"] = round(
             (record.database_cpu_ms() - cpu) / max(1, grown["inserted"]), 2)
@@ -305,6 +307,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="fresh applications worked through every department at each size")
     parser.add_argument("--polls", type=int, default=30,
                         help="reads of each queue and of the citizen's list at each size")
+    parser.add_argument("--insert-minutes", type=float,
+                        help="minutes after the start when no more history is inserted; the "
+                             "size reached is measured (a busy machine stores far fewer a second)")
     parser.add_argument("--keep-database", action="store_true",
                         help="leave the database's folder (GBs at 100,000) to look into after")
     args = parser.parse_args(argv)
@@ -317,7 +322,9 @@ def main(argv: list[str] | None = None) -> int:
     phases = Phases()
     try:
         with ExitStack() as stack:
-            run(Stack(run_dir, stack), phases, sizes, args.rounds, args.polls, result)
+            deadline = (time.monotonic() + args.insert_minutes * 60
+                        if args.insert_minutes else None)
+            run(Stack(run_dir, stack), phases, sizes, args.rounds, args.polls, result, deadline)
             phases.run("stop everything", stack.close)
     except (KeyboardInterrupt, SystemExit):
         result["failure"] = "interrupted"

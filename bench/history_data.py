@@ -14,7 +14,7 @@ applications while the queries still have to find them among everything else.
 import random
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -115,29 +115,40 @@ def clone(templates: Templates, rng: random.Random, now: datetime, counties: lis
     return doc
 
 
-def grow(collection: Collection, templates: Templates, size: int, seed: int,
-         now: datetime) -> dict:
-    """Insert generated applications until the collection holds `size`; how fast it went."""
+def grow(collection: Collection, templates: Templates, size: int, seed: int, now: datetime,
+         deadline: float | None = None) -> dict:
+    """Insert generated applications until the collection holds `size`, or until `deadline`
+    (time.monotonic()) has passed: a batch under way is finished, no other is begun. How many
+    it holds, and how fast it went."""
     counties = regions_to_use()
     have = collection.estimated_document_count()
     applicants = [str(ObjectId()) for _ in range(max(1, (size - have) // 5))]
-    counts = [min(BATCH, size - start) for start in range(have, size, BATCH)]
+    batches = iter(enumerate(min(BATCH, size - start) for start in range(have, size, BATCH)))
 
-    def store(numbered: tuple[int, int]) -> int:
-        number, count = numbered
+    def store(number: int, count: int) -> int:
         rng = random.Random(f"{seed}:{have}:{number}")
         collection.insert_many([clone(templates, rng, now, counties, applicants)
                                 for _ in range(count)], ordered=False)
         return count
 
-    begun, inserted = time.monotonic(), 0
+    begun, inserted, stopped = time.monotonic(), 0, False
     with ThreadPoolExecutor(IN_FLIGHT) as pool:
-        for count in pool.map(store, enumerate(counts)):
+        under_way: list[Future] = []
+        while True:
+            while not stopped and len(under_way) < IN_FLIGHT:
+                batch = next(batches, None)
+                stopped = batch is None or (deadline is not None and time.monotonic() > deadline)
+                if not stopped:
+                    under_way.append(pool.submit(store, *batch))
+            if not under_way:
+                break
+            count = under_way.pop(0).result()
             inserted += count
             if inserted % PROGRESS < count:
                 say(f"{have + inserted:,} applications stored "
                     f"({inserted / (time.monotonic() - begun):.0f} a second)")
     seconds = time.monotonic() - begun
-    return {"applications": collection.estimated_document_count(), "inserted": inserted,
-            "insert_seconds": round(seconds, 1),
+    held = collection.estimated_document_count()
+    return {"applications": held, "asked": size, "inserted": inserted,
+            "cut_short": held < size, "insert_seconds": round(seconds, 1),
             "inserted_per_second": round(inserted / seconds, 1) if seconds else None}
