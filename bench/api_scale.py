@@ -26,9 +26,7 @@ PREFIXES = {1: "131", 2: "132", 4: "138", 8: "139"}
 
 
 def run(stack: Stack, phases: Phases, workers: list[int], users: int, seconds: float) -> dict:
-    phases.run("start database and stand-ins", lambda: (stack.start_database(),
-                                                        stack.start_standins()))
-    phases.run("seed the catalogue", stack.seed)
+    stack.start(phases, api=False)
     found: dict = {}
     for count in workers:
         phases.run(f"boot {count} API processes", stack.boot_api, count)

@@ -14,7 +14,6 @@ It prints figures; it asserts nothing (timing belongs here, not in tests).
 """
 import argparse
 import json
-import os
 import random
 import statistics
 import sys
@@ -22,7 +21,7 @@ import time
 from pathlib import Path
 
 from api import create_app
-from common.embedded_db import EmbeddedDatabase
+from bench.processes import database_of_its_own
 from models import catalogue_state
 from services.catalogue import admin as catalogue_admin
 from services.catalogue import generator as catalogue_generator
@@ -99,15 +98,8 @@ def first_search_after_start(client) -> float:
 
 
 def run(scales: list[int], requests: int, seed: int) -> dict:
-    server = None
-    if not os.environ.get("MONGODB_URI"):
-        server = EmbeddedDatabase(":memory:")
-        server.start()
-        os.environ["MONGODB_URI"] = server.uri
     # A scan of ten times Zhejiang's catalogue keeps the embedded server busy for seconds.
-    os.environ.setdefault("MONGODB_TIMEOUT_MS", "60000")
-    os.environ.setdefault("MONGODB_DB", "onething_catalogue_bench")
-    try:
+    with database_of_its_own("onething_catalogue_bench", timeout_ms=60_000):
         app = create_app("test")
         app.config["CATALOGUE_INDEX_SNAPSHOTS"] = True  # as every process outside the tests
         client = app.test_client()
@@ -150,9 +142,6 @@ def run(scales: list[int], requests: int, seed: int) -> dict:
                     "first_searches_after_start_ms": [round(m, 1) for m in starts],
                     "catch_up_after_one_change_ms": round(catch_up_ms, 1), "latency": figures}
         return report
-    finally:
-        if server is not None:
-            server.stop()
 
 
 def print_table(report: dict) -> None:

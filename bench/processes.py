@@ -7,10 +7,13 @@ import signal
 import subprocess
 import sys
 import time
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import requests
+
+from common.embedded_db import EmbeddedDatabase
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -129,6 +132,35 @@ def run_command(argv: list[str], env: dict, logs: Path, name: str, timeout: floa
 
 
 VAR = ROOT / "var" / "bench"
+
+# The settings a bench running the app in its own process reads the database from.
+DATABASE_SETTINGS = ("MONGODB_URI", "MONGODB_DB", "MONGODB_TIMEOUT_MS")
+
+
+@contextmanager
+def database_of_its_own(name: str, timeout_ms: int = 120_000) -> Iterator[str]:
+    """The database of a bench that runs the app in-process: MONGODB_URI when it is set, else a
+    fresh in-memory embedded server, stopped after the block; its name `name` unless MONGODB_DB
+    says otherwise. A generous timeout: a scan of a big history keeps the embedded server busy
+    for seconds. The settings are as they were after the block."""
+    before = {key: os.environ.get(key) for key in DATABASE_SETTINGS}
+    server = None
+    if not os.environ.get("MONGODB_URI"):
+        server = EmbeddedDatabase(":memory:")
+        server.start()
+        os.environ["MONGODB_URI"] = server.uri
+    os.environ.setdefault("MONGODB_DB", name)
+    os.environ.setdefault("MONGODB_TIMEOUT_MS", str(timeout_ms))
+    try:
+        yield os.environ["MONGODB_URI"]
+    finally:
+        if server is not None:
+            server.stop()
+        for key, value in before.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def write_result(result: dict, run_dir: Path, latest: str) -> Path:

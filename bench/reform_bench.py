@@ -14,7 +14,6 @@ nothing (timing belongs here, not in tests).
 """
 import argparse
 import json
-import os
 import random
 import statistics
 import sys
@@ -25,7 +24,7 @@ from pathlib import Path
 from bson import ObjectId
 
 from api import create_app
-from common.embedded_db import EmbeddedDatabase
+from bench.processes import database_of_its_own
 from models import figures
 from models.application import Application, FollowUp
 from models.figures import FigureBucket
@@ -138,14 +137,7 @@ def measure_reads(client, requests: int, now: datetime) -> dict:
 
 
 def run(sizes: list[int], requests: int, seed: int, sample: int = 300) -> dict:
-    server = None
-    if not os.environ.get("MONGODB_URI"):
-        server = EmbeddedDatabase(":memory:")
-        server.start()
-        os.environ["MONGODB_URI"] = server.uri
-    os.environ.setdefault("MONGODB_TIMEOUT_MS", "120000")
-    os.environ.setdefault("MONGODB_DB", "onething_reform_bench")
-    try:
+    with database_of_its_own("onething_reform_bench"):
         app = create_app("test")
         client = app.test_client()
         report: dict = {"sizes": {}}
@@ -162,9 +154,6 @@ def run(sizes: list[int], requests: int, seed: int, sample: int = 300) -> dict:
                     "buckets_stored": FigureBucket.objects.count(),
                     "reads": measure_reads(client, requests, now)}
         return report
-    finally:
-        if server is not None:
-            server.stop()
 
 
 def rows(report: dict) -> list[dict]:

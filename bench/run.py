@@ -49,10 +49,7 @@ from common.embedded_db import stop_on_sigterm
 
 
 def measure(stack: Stack, phases: Phases, result: dict) -> None:
-    phases.run("start database and stand-ins", lambda: (stack.start_database(),
-                                                        stack.start_standins()))
-    phases.run("seed the catalogue", stack.seed)
-    phases.run("boot gunicorn and worker, create officers", stack.start_api)
+    stack.start(phases)
     rss_start = stack.workers_rss()
     result["warm_up"] = phases.run("warm up", warm_up, stack)
 

@@ -323,10 +323,7 @@ def render(result: dict) -> str:
 
 
 def soak(stack: Stack, phases: Phases, args, rate: float, result: dict) -> None:
-    phases.run("start database and stand-ins", lambda: (stack.start_database(),
-                                                        stack.start_standins()))
-    phases.run("seed the catalogue", stack.seed)
-    phases.run("boot gunicorn and worker, create officers", stack.start_api)
+    stack.start(phases)
     result["warm_up"] = phases.run("warm up", warm_up, stack)
     watch = Watch(stack, every=5.0)
     watch.start()

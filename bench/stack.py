@@ -11,7 +11,7 @@ from pathlib import Path
 import psutil
 import pymongo
 
-from bench.processes import HOST, PYTHON, ROOT, Service, run_command, wait_http
+from bench.processes import HOST, PYTHON, ROOT, Phases, Service, run_command, wait_http
 from common.embedded_db import EmbeddedDatabase, free_port
 
 DATABASE = "onething_bench"
@@ -46,6 +46,15 @@ class Stack:
         self.logs.mkdir(parents=True, exist_ok=True)
         self.officer_password = secrets.token_urlsafe(18)
         self.sms_key, self.sms_secret = secrets.token_hex(8), secrets.token_urlsafe(24)
+
+    def start(self, phases: Phases, api: bool = True) -> None:
+        """What every bench starts with: the database and the stand-ins, the catalogue seeded,
+        then (`api`) gunicorn and the notification worker, with one officer per department."""
+        phases.run("start database and stand-ins", lambda: (self.start_database(),
+                                                            self.start_standins()))
+        phases.run("seed the catalogue", self.seed)
+        if api:
+            phases.run("boot gunicorn and worker, create officers", self.start_api)
 
     def service(self, name: str, argv: list[str], env: dict | None = None) -> Service:
         started = Service(name, argv, env or self.env, self.logs)

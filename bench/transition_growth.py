@@ -15,7 +15,6 @@ It prints figures; it asserts nothing (timing belongs here, not in tests).
 import argparse
 import copy
 import json
-import os
 import sys
 import time
 import uuid
@@ -29,7 +28,7 @@ if str(ROOT) not in sys.path:
 
 from api import create_app  # noqa: E402 (after the path is set)
 from bench.catalogue_bench import percentile  # noqa: E402
-from common.embedded_db import EmbeddedDatabase  # noqa: E402
+from bench.processes import database_of_its_own  # noqa: E402
 from config import Config  # noqa: E402
 from models.application import Application  # noqa: E402
 from tests import workflow_support as ws  # noqa: E402 (the tests' makers of people and data)
@@ -81,14 +80,7 @@ def summary(samples: list[tuple[float, int]]) -> dict:
 
 
 def run(sizes: list[int], requests: int) -> list[dict]:
-    server = None
-    if not os.environ.get("MONGODB_URI"):
-        server = EmbeddedDatabase(":memory:")
-        server.start()
-        os.environ["MONGODB_URI"] = server.uri
-    os.environ.setdefault("MONGODB_TIMEOUT_MS", "120000")
-    os.environ.setdefault("MONGODB_DB", "onething_transition_growth")
-    try:
+    with database_of_its_own("onething_transition_growth"):
         app = create_app("test")
         # The per-process caches production runs with.
         app.config.update(CATALOGUE_STATE_TTL=Config.CATALOGUE_STATE_TTL,
@@ -116,9 +108,6 @@ def run(sizes: list[int], requests: int) -> list[dict]:
                 rows.append({"applications": have, "claim": summary(claims),
                              "complete": summary(completions)})
             return rows
-    finally:
-        if server is not None:
-            server.stop()
 
 
 def main(argv: list[str] | None = None) -> int:

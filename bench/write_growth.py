@@ -11,13 +11,12 @@ which makes every claim and completion dearer with each application ever stored.
 """
 import argparse
 import json
-import os
 import sys
 import time
 
 import pymongo
 
-from common.embedded_db import EmbeddedDatabase
+from bench.processes import database_of_its_own
 
 CHANGE = {"$inc": {"v": 1}}
 
@@ -30,13 +29,7 @@ def timed(call, repeat: int) -> float:
 
 
 def run(sizes: list[int], padding: int, repeat: int) -> list[dict]:
-    server = None
-    uri = os.environ.get("MONGODB_URI")
-    if not uri:
-        server = EmbeddedDatabase(":memory:")
-        server.start()
-        uri = server.uri
-    try:
+    with database_of_its_own("onething_write_growth") as uri:
         collection = pymongo.MongoClient(uri).onething_write_growth.documents
         collection.drop()
         rows, have = [], 0
@@ -50,9 +43,6 @@ def run(sizes: list[int], padding: int, repeat: int) -> list[dict]:
                 lambda probe=probe: collection.find_one_and_update(probe, CHANGE), repeat)})
         collection.drop()
         return rows
-    finally:
-        if server is not None:
-            server.stop()
 
 
 def main(argv: list[str] | None = None) -> int:

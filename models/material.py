@@ -39,9 +39,11 @@ class MaterialQuerySet(me.QuerySet):
     def usable(self, now: datetime | None = None) -> "MaterialQuerySet":
         """Neither rejected nor expired, and still within its validity if it has one."""
         now = now or utcnow()
+        # `$not` rather than an `$or` of "none" and "later": the embedded server plans no
+        # filter with an operator at its top level and would read every material.
         return self.filter(
             __raw__={"status": {"$nin": [s.value for s in UNUSABLE_STATUSES]},
-                     "$or": [{"valid_until": None}, {"valid_until": {"$gt": now}}]})
+                     "valid_until": {"$not": {"$lte": now}}})
 
 
 class Material(TimestampedDocument):

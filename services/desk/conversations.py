@@ -129,20 +129,29 @@ def close(*, agent, conversation_id: str) -> Conversation:
     by any agent of the region, a held one only by its agent."""
     now = utcnow()
     found = get_conversation(agent=agent, conversation_id=conversation_id)
-    try:
-        closed = _write(agent, conversation_id, {"$or": [
-            {"status": WAITING}, {"status": WITH_STAFF, "agent": str(agent.id)}]}, {
-            "$set": {"status": CLOSED, "closed_at": now, "closed_by": str(agent.id)},
-            "$unset": {"handoff_id": ""},
-            "$push": {"turns": {"$each": [closing_turn(found.locale, now)],
-                                "$slice": -MAX_TURNS}}})
-    except InvalidState:
-        # Closed by this very request: a driver's retry of the stored write met it (the
-        # embedded server does not deduplicate retried writes); answered as the first was.
-        closed = get_conversation(agent=agent, conversation_id=conversation_id)
-        if (closed.status != CLOSED or closed.closed_by != str(agent.id)
-                or closed.closed_at != indexed_writes.as_stored_time(now)):
-            raise
+    # Two conditional writes rather than one with an `$or` (which the embedded server plans on
+    # no index: it would read every conversation), the likelier first; each is atomic, so the
+    # pair closes exactly what the `$or` would have.
+    conditions = [{"status": WAITING}, {"status": WITH_STAFF, "agent": str(agent.id)}]
+    if found.status == WITH_STAFF:
+        conditions.reverse()
+    for attempt, condition in enumerate(conditions):
+        try:
+            closed = _write(agent, conversation_id, condition, {
+                "$set": {"status": CLOSED, "closed_at": now, "closed_by": str(agent.id)},
+                "$unset": {"handoff_id": ""},
+                "$push": {"turns": {"$each": [closing_turn(found.locale, now)],
+                                    "$slice": -MAX_TURNS}}})
+            break
+        except InvalidState:
+            if attempt < len(conditions) - 1:
+                continue
+            # Closed by this very request: a driver's retry of the stored write met it (the
+            # embedded server does not deduplicate retried writes); answered as the first was.
+            closed = get_conversation(agent=agent, conversation_id=conversation_id)
+            if (closed.status != CLOSED or closed.closed_by != str(agent.id)
+                    or closed.closed_at != indexed_writes.as_stored_time(now)):
+                raise
     if found.handoff_id:
         Handoff.objects(id=found.handoff_id, status__in=[
             HandoffStatus.OPEN.value, HandoffStatus.CLAIMED.value]).update_one(

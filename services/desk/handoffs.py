@@ -15,11 +15,11 @@ from services.errors import InvalidState, NotFound
 def _visible_handoffs(staff):
     query = Handoff.objects
     if staff.role == Role.OFFICER:
-        # An officer sees what concerns their department, and what concerns no bundle yet, of
-        # citizens of their own region.
+        # An officer sees what concerns their department, and what concerns no bundle yet (no
+        # departments: `[]` in the `$in`), of citizens of their own region. Not an `$or`: the
+        # embedded server plans no filter with an operator at its top level.
         query = query.filter(__raw__={"region": staff.region or None,
-                                      "$or": [{"departments": staff.department},
-                                              {"departments": {"$size": 0}}]})
+                                      "departments": {"$in": [staff.department, []]}})
     return query
 
 

@@ -68,15 +68,15 @@ def task_counts(*, officer, bundle: str | None = None) -> dict:
         return counts
     condition = applications.officer_fence(officer)
     condition["status"] = {"$in": list(by_status)}
-    match: dict = {"tasks": {"$elemMatch": condition}}
-    if bundle:
-        match["bundle"] = bundle
+    # As the queue's: the first stage on the queue's index alone, each task checked after the
+    # unwind (an `$elemMatch` there made the server read every application).
     pipeline = [
-        {"$match": match},
-        {"$project": {"tasks.department": 1, "tasks.region": 1, "tasks.status": 1,
-                      "tasks.overdue": 1}},
-        {"$unwind": "$tasks"},
         {"$match": {f"tasks.{k}": v for k, v in condition.items()}},
+        {"$project": {"bundle": 1, "tasks.department": 1, "tasks.region": 1,
+                      "tasks.status": 1, "tasks.overdue": 1}},
+        {"$unwind": "$tasks"},
+        {"$match": {**{f"tasks.{k}": v for k, v in condition.items()},
+                    **({"bundle": bundle} if bundle else {})}},
         {"$group": {"_id": {"status": "$tasks.status",
                             "overdue": {"$eq": ["$tasks.overdue", True]}}, "n": {"$sum": 1}}},
     ]

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bench import history, soak
+from bench import history, history_data, soak
 
 EMPTY = {"applications_open": 0, "outboxes": 0, "deliveries_pending": 0, "sms_standby": 0}
 
@@ -86,25 +86,34 @@ def test_history_growth_over_a_fifth_fails_its_route():
     assert [r["route"] for r in rows if not r["met"]] == ["GET /api/v1/workbench/tasks"]
 
 
-TEMPLATE = {
-    "_id": "x", "applicant": "a", "region": "330381", "status": "in_progress",
-    "subject": {"kind": "newborn", "id": "s"}, "materials": ["m1", "m2"],
-    "material_types": {"m1": "parent_id_card", "m2": "household_register"},
-    "events": [{"id": "e", "type": "application_received", "at": None}],
-    "idempotency_key": "a:k", "open_key": "newborn:s", "first_response": {"body": "..."},
-    "tasks": [{"id": "t1", "matter": "birth_certificate", "department": "health",
-               "region": "330381", "status": "pending"},
-              {"id": "t2", "matter": "hukou", "department": "public_security",
-               "region": "330300", "status": "waiting"},
-              {"id": "t3", "matter": "insurance", "department": "medical_insurance",
-               "region": "330000", "status": "waiting"}],
-}
+MADE = datetime(2026, 1, 5, 9, tzinfo=UTC)
+
+
+def template(status: str, task_status: str) -> dict:
+    return {
+        "_id": "x", "applicant": "a", "region": "330381", "status": status,
+        "created_at": MADE, "subject": {"kind": "newborn", "id": "s"},
+        "materials": ["m1", "m2"],
+        "material_types": {"m1": "parent_id_card", "m2": "household_register"},
+        "events": [{"id": "e", "type": "task_completed", "at": MADE, "task": "t2"}],
+        "idempotency_key": "a:k", "open_key": "newborn:s", "first_response": {"body": "..."},
+        "tasks": [{"id": "t1", "matter": "birth_certificate", "department": "health",
+                   "region": "330381", "status": task_status, "elicences": ["l1"]},
+                  {"id": "t2", "matter": "hukou", "department": "public_security",
+                   "region": "330300", "status": task_status, "completed_at": MADE},
+                  {"id": "t3", "matter": "insurance", "department": "medical_insurance",
+                   "region": "330000", "status": task_status}],
+    }
+
+
+TEMPLATES = history_data.Templates(submitted=template("in_progress", "pending"),
+                                   finished=template("completed", "completed"))
 
 
 def test_generated_history_is_unique_per_document_and_leaves_the_measured_queue_empty():
     rng, now = random.Random(1), datetime.now(UTC)
     counties = ["330381", "330102", "330302"]
-    docs = [history.clone(TEMPLATE, rng, now, counties, ["c1", "c2"]) for _ in range(300)]
+    docs = [history_data.clone(TEMPLATES, rng, now, counties, ["c1", "c2"]) for _ in range(300)]
 
     assert len({d["_id"] for d in docs}) == 300
     assert len({t["id"] for d in docs for t in d["tasks"]}) == 900
@@ -115,7 +124,14 @@ def test_generated_history_is_unique_per_document_and_leaves_the_measured_queue_
         assert county == doc["region"] and city == doc["region"][:4] + "00"
         assert province == "330000"
         assert ("open_key" in doc) == (doc["status"] == "in_progress")
+        # Its timeline names its own tasks, at its own time.
+        assert doc["events"][0]["task"] == doc["tasks"][1]["id"]
+        assert doc["events"][0]["at"] == doc["created_at"] <= now
+        if doc["status"] == "completed":
+            assert doc["tasks"][1]["completed_at"] == doc["created_at"]
+            assert doc["tasks"][0]["elicences"] != ["l1"]
     assert {d["status"] for d in docs} == {"completed", "rejected", "withdrawn", "in_progress"}
+    assert TEMPLATES.finished["tasks"][0]["id"] == "t1"  # the templates are never changed
 
 
 def test_a_share_of_the_capacity_is_taken_from_the_last_bench_run(tmp_path, monkeypatch):
