@@ -18,6 +18,7 @@ class HandlingTime(me.Document):
     median_ms = me.FloatField()
     newest = me.DateTimeField()
     until = me.DateTimeField()  # ROLLED only: completions before this are counted
+    back_to = me.DateTimeField()  # ROLLED only: and those after this (the older history's step)
     meta = {"collection": "handling_times"}
 
 

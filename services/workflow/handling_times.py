@@ -26,6 +26,10 @@ HISTORY_PER_MATTER = 500
 # Completions younger than this wait for the next roll-up: a transition stamps its time before
 # its write lands, so one may become visible a little after a roll-up passed its time.
 SETTLE = timedelta(seconds=30)
+# The history from before the first roll-up is read this much per roll-up, newest first: 90 days
+# of 100,000 applications in one aggregation took the embedded server 34 s, long enough for every
+# client to take it for dead.
+BACKFILL_STEP = timedelta(days=1)
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -34,24 +38,44 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment
 
 
-def _claim(now: datetime, days: int) -> tuple[datetime, datetime] | None:
-    """The span of completion times this call rolls up, or None (nothing new, or another
-    process took it)."""
+def _frontiers(now: datetime) -> dict | None:
+    """The stored frontiers: `until` (newer completions are not rolled up yet) and `back_to`
+    (older ones are not either: the history before the first roll-up, read a step at a time).
+    None when another process is writing the first."""
     collection = HandlingTime._get_collection()
-    rolled = collection.find_one({"_id": ROLLED}, {"until": 1})
-    since = _aware(rolled["until"]) if rolled else now - timedelta(days=days)
-    until = now - SETTLE
-    if until <= since:
+    rolled = collection.find_one({"_id": ROLLED}, {"until": 1, "back_to": 1})
+    if rolled is not None:
+        return rolled
+    start = now - SETTLE
+    try:
+        collection.insert_one({"_id": ROLLED, "until": start, "back_to": start})
+    except DuplicateKeyError:
         return None
+    return {"until": start, "back_to": start}
+
+
+def _moved(rolled: dict, frontier: str, to: datetime) -> bool:
+    """Move a frontier from where it was read; False when another process moved it first (the
+    span between is theirs to roll up)."""
+    return bool(HandlingTime._get_collection().update_one(
+        {"_id": ROLLED, frontier: rolled.get(frontier)}, {"$set": {frontier: to}}).modified_count)
+
+
+def _spans(now: datetime, days: int) -> tuple[tuple | None, tuple | None]:
+    """The spans of completion times this call rolls up, each claimed or None: the new ones since
+    the last roll-up, and the next step of the older history."""
+    rolled = _frontiers(now)
     if rolled is None:
-        try:
-            collection.insert_one({"_id": ROLLED, "until": until})
-        except DuplicateKeyError:
-            return None
-    elif not collection.update_one({"_id": ROLLED, "until": rolled["until"]},
-                                   {"$set": {"until": until}}).modified_count:
-        return None
-    return since, until
+        return None, None
+    since, until = _aware(rolled["until"]), now - SETTLE
+    newer = (since, until) if until > since and _moved(rolled, "until", until) else None
+    older = None
+    back_to = _aware(rolled.get("back_to"))  # None: written before the history was stepped
+    if back_to is not None and back_to > now - timedelta(days=days):
+        start = max(back_to - BACKFILL_STEP, now - timedelta(days=days))
+        if _moved(rolled, "back_to", start):
+            older = (start, back_to)
+    return newer, older
 
 
 def _completions(since: datetime, until: datetime) -> dict[str, list[dict]]:
@@ -80,29 +104,33 @@ def _completions(since: datetime, until: datetime) -> dict[str, list[dict]]:
 
 
 def roll_up(*, now: datetime | None = None, days: int = 90) -> int:
-    """Add the completions since the last roll-up to the histories and their medians; returns
-    how many completions (per matter) were added."""
+    """Add the completions since the last roll-up (and a step of the older history) to the
+    histories and their medians; returns how many completions (per matter) were added."""
     now = now or datetime.now(UTC)
-    span = _claim(now, days)
-    if span is None:
-        return 0
-    found = _completions(*span)
-    if not found:
+    newer, older = _spans(now, days)
+    found = {"newer": _completions(*newer) if newer else {},
+             "older": _completions(*older) if older else {}}
+    keys = set(found["newer"]) | set(found["older"])
+    if not keys:
         return 0
     collection = HandlingTime._get_collection()
     writes = []
-    for k, samples in found.items():
-        # Spans are claimed in order, so appending keeps a history (nearly) oldest first.
-        samples.sort(key=lambda d: d["at"])
-        writes.append(UpdateOne({"_id": k}, {
-            "$set": {"matter": k.split("|", 1)[0], "region": k.split("|", 1)[1]},
-            "$push": {"at": {"$each": [d["at"] for d in samples], "$slice": -HISTORY_PER_MATTER},
-                      "ms": {"$each": [float(d["ms"]) for d in samples],
-                             "$slice": -HISTORY_PER_MATTER}}}, upsert=True))
-    collection.bulk_write(writes, ordered=False)
+    for which, position in (("newer", {}), ("older", {"$position": 0})):
+        for k, samples in found[which].items():
+            # Spans are claimed in order (new ones after, older ones before what is kept), so
+            # each history stays (nearly) oldest first, and the slice keeps its newest.
+            samples.sort(key=lambda d: d["at"])
+            writes.append(UpdateOne({"_id": k}, {
+                "$set": {"matter": k.split("|", 1)[0], "region": k.split("|", 1)[1]},
+                "$push": {"at": {"$each": [d["at"] for d in samples], **position,
+                                 "$slice": -HISTORY_PER_MATTER},
+                          "ms": {"$each": [float(d["ms"]) for d in samples], **position,
+                                 "$slice": -HISTORY_PER_MATTER}}}, upsert=True))
+    # In order: a history's newer and older samples are two updates of one document.
+    collection.bulk_write(writes, ordered=True)
     oldest = now - timedelta(days=days)
     medians = []
-    for row in collection.find({"_id": {"$in": list(found)}}, {"at": 1, "ms": 1}):
+    for row in collection.find({"_id": {"$in": list(keys)}}, {"at": 1, "ms": 1}):
         kept = [(at, ms) for at, ms in zip(row.get("at") or [], row.get("ms") or [],
                                            strict=False) if _aware(at) >= oldest]
         if kept:
@@ -111,7 +139,8 @@ def roll_up(*, now: datetime | None = None, days: int = 90) -> int:
                 "newest": max(at for at, _ in kept)}}))
     if medians:
         collection.bulk_write(medians, ordered=False)
-    added = sum(len(v) for k, v in found.items() if k.endswith("|" + PROVINCE))
+    added = sum(len(v) for part in found.values()
+                for k, v in part.items() if k.endswith("|" + PROVINCE))
     log.info("handling times: %d completions rolled up", added)
     return added
 

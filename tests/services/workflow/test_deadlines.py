@@ -6,6 +6,7 @@ import pytest
 
 from common import db_metrics
 from models.application import Application
+from models.handling_time import HandlingTime
 from services.workflow import deadlines, handling_times
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -216,3 +217,28 @@ def test_medians_are_kept_from_new_completions_only_each_span_rolled_up_once(app
         ("medical_insurance_enrolment", "330381"): timedelta(minutes=30)}
     # Ninety days on, with nothing completed since, the matter has no typical time any more.
     assert handling_times.medians(now=NOW + timedelta(days=91), days=90) == {}
+
+
+def test_the_history_before_the_first_roll_up_is_read_a_day_at_a_time_newest_first(app):
+    # A database that already holds months of completions (an import, the first start after an
+    # upgrade) is not read in one aggregation: each roll-up takes one more day back.
+    completed_history("medical_insurance_enrolment", [10], completed_at=NOW - timedelta(hours=2))
+    completed_history("medical_insurance_enrolment", [20, 20],
+                      completed_at=NOW - timedelta(days=1, hours=2))
+    completed_history("medical_insurance_enrolment", [90, 90, 90],
+                      completed_at=NOW - timedelta(days=89))
+
+    assert handling_times.roll_up(now=NOW) == 1  # the last day only
+    assert handling_times.medians(now=NOW, days=90) == {
+        "medical_insurance_enrolment": timedelta(minutes=10),
+        ("medical_insurance_enrolment", "330381"): timedelta(minutes=10)}
+    assert handling_times.roll_up(now=NOW) == 2  # the day before
+    assert handling_times.medians(now=NOW, days=90)["medical_insurance_enrolment"] == timedelta(
+        minutes=20)
+    rolled = sum(handling_times.roll_up(now=NOW) for _ in range(90))
+    assert rolled == 3  # the oldest, once; nothing from before the 90 days
+    assert handling_times.medians(now=NOW, days=90)["medical_insurance_enrolment"] == timedelta(
+        minutes=55)  # 10, 20, 20, 90, 90, 90
+    history = HandlingTime.objects.get(id="medical_insurance_enrolment|*")
+    assert history.ms == [m * 60_000.0 for m in (90, 90, 90, 20, 20, 10)]  # oldest first
+
