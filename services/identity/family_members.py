@@ -196,8 +196,8 @@ def _exists_already() -> InvalidState:
                         error="family_member_exists")
 
 
-def store_entry(member: FamilyMember, admission: family_links.Admission | None
-                  ) -> FamilyMember:
+def store_entry(member: FamilyMember, admission: family_links.Admission | None) -> FamilyMember:
+    """Write an entry new_entry made; a retry meeting its own first attempt finds it."""
     try:
         member.save(force_insert=True)
     except DUPLICATE:

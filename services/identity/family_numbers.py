@@ -66,25 +66,23 @@ def check(*, applicant: User, family: list[FamilyMember], field: str, number: st
             "id_number_not_in_family")
 
 
-def record(*, applicant: User, field: str, number: str, member: FamilyMember | None,
-           relation: str, name: str | None) -> FamilyMember | None:
-    """The typed number kept in the applicant's family: on `member` if it had none, else as a
-    new member of `relation` named `name` (nothing without a name to give it)."""
-    validate_id_number(number)
-    if member is not None:
-        if member.id_number_index:
-            return member
-        return family_members.set_family_member_id_number(
-            owner_id=str(applicant.id), member_id=str(member.id), id_number=number)
-    entry = new_entry(applicant=applicant, number=number, relation=relation, name=name)
-    return family_members.store_entry(*entry) if entry else None
+def new_entries(*, applicant: User, typed: list[dict], known: Known | None = None) -> list:
+    """The entries (family_members.new_entry's answers) that numbers typed for nobody in the
+    family yet make, checked and not written: one without a name to give it makes none."""
+    return [family_members.new_entry(owner=applicant, relation=given["relation"],
+                                     name=given["name"], id_number=given["number"], known=known)
+            for given in typed
+            if given["relation"] and given["member"] is None and given["name"]]
 
 
-def new_entry(*, applicant: User, number: str, relation: str, name: str | None,
-              known: Known | None = None):
-    """For a typed number of nobody in the family yet: the entry to write (family_members.
-    new_entry's answer), None without a name to give it."""
-    if not name:
-        return None
-    return family_members.new_entry(owner=applicant, relation=relation, name=name,
-                                    id_number=number, known=known)
+def record(*, applicant: User, typed: list[dict], entries: list) -> None:
+    """The typed numbers kept in the applicant's family: each on its member if it had none,
+    and the `entries` new_entries made (those not written yet) stored."""
+    for entry in entries:
+        family_members.store_entry(*entry)
+    for given in typed:
+        member = given["member"]
+        if given["relation"] and member is not None and not member.id_number_index:
+            validate_id_number(given["number"])
+            family_members.set_family_member_id_number(
+                owner_id=str(applicant.id), member_id=str(member.id), id_number=given["number"])

@@ -279,17 +279,10 @@ def _build(*, applicant: User, family: list, found: family_members.Known, bundle
 
     # Checked above: now they are the family's records. A new entry is written with the
     # newborn when there is one to add (one command for both).
-    entries = [entry for given in typed if given["relation"] and given["member"] is None
-               for entry in [family_numbers.new_entry(
-                   applicant=applicant, number=given["number"], relation=given["relation"],
-                   name=given["name"], known=found)] if entry]
+    entries = family_numbers.new_entries(applicant=applicant, typed=typed, known=found)
     if kind == "newborn":
         member = _child_from_form(applicant, definition, clean, family, scoped_key, entries)
-    for entry in entries:
-        family_members.store_entry(*entry)
-    for given in typed:
-        if given["relation"] and given["member"] is not None:
-            family_numbers.record(applicant=applicant, **given)
+    family_numbers.record(applicant=applicant, typed=typed, entries=entries)
     subject_doc = ({"kind": "self", "id": str(applicant.id), "relation": "self",
                     "name": applications.seal_name(applicant.name)} if member is None else
                    {"kind": "family", "id": str(member.id), "relation": member.relation,
