@@ -63,7 +63,7 @@ def admission(*, owner: User, relation: str, index: str,
     other than the owner holding each (None: nobody): such a number is not looked up again."""
     owner_id = str(owner.id)
     holders = _guardian_holders(index, owner_id) if relation in GUARDIAN_RELATIONS else []
-    if verified is not None and index in verified:
+    if verified is not None and index in verified:  # looked up by the request's read
         citizen_id = verified[index]
     else:
         citizen = _verified_citizen(index, owner_id)

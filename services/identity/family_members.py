@@ -10,7 +10,14 @@ from pymongo.errors import BulkWriteError
 from common import crypto
 from models import indexed_writes
 from models.base import DUPLICATE
-from models.family import GUARDIAN_OF, USABLE, FamilyMember, Relation, is_usable
+from models.family import (
+    GUARDIAN_OF,
+    USABLE,
+    FamilyMember,
+    MemberStatus,
+    Relation,
+    is_usable,
+)
 from models.user import Role, User
 from services.errors import (
     InvalidState,
@@ -49,13 +56,19 @@ def family_listing(user_id: str) -> list[FamilyMember]:
 class Known:
     """What a request's one read found beyond the family that counts, so that adding to the
     family reads nothing again: every entry the read kept (spouses always, waiting or declined
-    ones too), and for each ID number looked up (its blind index) the verified citizen other
-    than the reader who holds it, or None."""
+    ones too), for each ID number looked up (its blind index) the verified citizen other than
+    the reader who holds it, or None, and those of them other citizens hold as their child or
+    grandchild (entries that count)."""
     entries: list[FamilyMember] = field(default_factory=list)
     verified: dict[str, str | None] = field(default_factory=dict)
+    held: set[str] = field(default_factory=set)
 
     def has_spouse(self) -> bool:
         return any(m.relation == Relation.SPOUSE.value for m in self.entries)
+
+    def looked_up(self, index: str) -> bool:
+        """Whether the read looked up this number (and kept the reader's entries with it)."""
+        return index in self.verified
 
 
 def active_citizen_with_family(user_id: str) -> tuple[User | None, list[FamilyMember]]:
@@ -75,8 +88,8 @@ def citizen_family_and_documents(user_id: str, *,
     stored document `members` accepts (all without it: a request that needs a few of a large
     family does not decrypt them all; chosen here rather than by the database, whose one core
     is the scarcer), for each name of `documents` the raw documents of (collection, ids) that
-    exist, read by their _id index, and (Known) the verified citizens holding the ID numbers
-    whose blind indexes are `numbers`, read by the users' id_number_index."""
+    exist, read by their _id index, and (Known) who holds the ID numbers whose blind indexes are
+    `numbers`: verified citizens and other citizens' children, read by their id_number_index."""
     if not ObjectId.is_valid(str(user_id)):
         return None, [], {}, Known()
     numbers = sorted(set(numbers or []))
@@ -93,7 +106,9 @@ def citizen_family_and_documents(user_id: str, *,
                        "as": f"_documents_{name}"}}
           for name, (collection, _) in (documents or {}).items()),
         *([{"$lookup": {"from": User._get_collection_name(), "localField": "_numbers",
-                        "foreignField": "id_number_index", "as": "_holders"}}]
+                        "foreignField": "id_number_index", "as": "_holders"}},
+           {"$lookup": {"from": FamilyMember._get_collection_name(), "localField": "_numbers",
+                        "foreignField": "id_number_index", "as": "_held"}}]
           if numbers else []),
     ]
     row = next(User._get_collection().aggregate(pipeline), None)
@@ -107,6 +122,10 @@ def citizen_family_and_documents(user_id: str, *,
     holders = {u.get("id_number_index"): str(u["_id"]) for u in row.pop("_holders", [])
                if u.get("role") == Role.CITIZEN.value and u.get("real_name_verified")
                and u["_id"] != row["_id"]}
+    guardians = {r.value for r in GUARDIAN_OF}
+    held = {m["id_number_index"] for m in row.pop("_held", [])
+            if m.get("owner") != str(row["_id"]) and m.get("relation") in guardians
+            and m.get("status") not in (MemberStatus.PENDING.value, MemberStatus.DECLINED.value)}
     entries, family = [], []
     for son in row.pop("_family"):
         wanted = members is None or members(son)
@@ -118,7 +137,8 @@ def citizen_family_and_documents(user_id: str, *,
     for listed in (entries, family):
         listed.sort(key=lambda m: (m.created_at is None, m.created_at or datetime.min,
                                    str(m.id)))
-    known = Known(entries=entries, verified={index: holders.get(index) for index in numbers})
+    known = Known(entries=entries, verified={index: holders.get(index) for index in numbers},
+                  held=held)
     return User._from_son(row), family, joined, known
 
 

@@ -16,13 +16,15 @@ def _refused(field: str, en: str, zh: str, error: str) -> ValidationFailed:
 
 
 def _verified_elsewhere(index: str, applicant: User, known: Known | None) -> bool:
-    if known is not None and index in known.verified:
+    if known is not None and known.looked_up(index):
         return known.verified[index] is not None
     return User.objects(id_number_index=index, role=Role.CITIZEN.value, real_name_verified=True,
                         id__ne=applicant.id).only("id").first() is not None
 
 
-def _held_by_other_guardians(index: str, applicant: User) -> bool:
+def _held_by_other_guardians(index: str, applicant: User, known: Known | None) -> bool:
+    if known is not None and known.looked_up(index):
+        return index in known.held
     return FamilyMember.objects(__raw__={
         "id_number_index": index, "owner": {"$ne": str(applicant.id)},
         "relation": {"$in": family_links.GUARDIAN_RELATIONS}, "status": USABLE}).only(
@@ -31,7 +33,7 @@ def _held_by_other_guardians(index: str, applicant: User) -> bool:
 
 def _waiting_in_family(index: str, applicant: User, known: Known | None) -> bool:
     """The applicant's own entry with this number, waiting for a yes (or declined)."""
-    if known is not None and index in known.verified:  # the read kept the entries with it
+    if known is not None and known.looked_up(index):  # the read kept the entries with it
         return any(m.id_number_index == index for m in known.entries)
     return FamilyMember.objects(owner=str(applicant.id), id_number_index=index).only(
         "id").first() is not None
@@ -53,7 +55,7 @@ def check(*, applicant: User, family: list[FamilyMember], field: str, number: st
                        "该身份证号码属于您的另一位家庭成员。", "id_number_of_another_member")
     for_child = member is not None and member.relation in family_links.GUARDIAN_RELATIONS
     if listed is None and (_verified_elsewhere(index, applicant, known) or (
-            for_child and _held_by_other_guardians(index, applicant))):
+            for_child and _held_by_other_guardians(index, applicant, known))):
         if _waiting_in_family(index, applicant, known):  # theirs to confirm: say so
             raise _refused(
                 field, "This person has not confirmed your request to add them to your family "
