@@ -10,7 +10,8 @@ from collections.abc import Iterable, Sequence
 # Database commands one request may send (pymongo command monitoring, via X-DB-Commands). These
 # are deterministic: a request that sends more reads or writes than its budget is a defect.
 BUDGETS: dict[str, int] = {
-    # The rate limit's count, one read (citizen, family, materials), the newborn, the insert.
+    # The rate limit's count, one read (citizen, family, materials, who holds the typed ID
+    # numbers), the newborn (and a typed spouse's new entry, in the same command), the insert.
     "POST /api/v1/applications": 4,
     # The conditional update_one alone, on the copy of the application the officer's opening of
     # the task left in this process (services/workflow/recent.py); 2 when another process

@@ -56,12 +56,19 @@ def _real_name_required() -> Forbidden:
                      error="real_name_required")
 
 
-def admission(*, owner: User, relation: str, index: str) -> Admission:
-    """The rule for a new entry of `owner` with the ID number whose blind index is `index`."""
+def admission(*, owner: User, relation: str, index: str,
+              verified: dict[str, str | None] | None = None) -> Admission:
+    """The rule for a new entry of `owner` with the ID number whose blind index is `index`.
+    `verified` maps the blind indexes the request already looked up to the verified citizen
+    other than the owner holding each (None: nobody): such a number is not looked up again."""
     owner_id = str(owner.id)
     holders = _guardian_holders(index, owner_id) if relation in GUARDIAN_RELATIONS else []
-    citizen = _verified_citizen(index, owner_id)
-    if not holders and citizen is None:
+    if verified is not None and index in verified:  # looked up by the request's read
+        citizen_id = verified[index]
+    else:
+        citizen = _verified_citizen(index, owner_id)
+        citizen_id = str(citizen.id) if citizen is not None else None
+    if not holders and citizen_id is None:
         return Admission(CONFIRMED, via="unclaimed")  # nobody else to ask
     if not (owner.real_name_verified and owner.id_number_index):
         raise _real_name_required()  # who asks must be known to whom they ask
@@ -76,7 +83,7 @@ def admission(*, owner: User, relation: str, index: str) -> Admission:
             if holder.owner in vouching and not group:
                 return Admission(CONFIRMED, via="spouse", linked_owners=[holder.owner])
         return Admission(PENDING, awaiting=Awaiting.GUARDIANS.value)
-    back = FamilyMember.objects(owner=str(citizen.id), id_number_index=owner.id_number_index
+    back = FamilyMember.objects(owner=citizen_id, id_number_index=owner.id_number_index
                                 ).first()
     if (back is not None and back.status != DECLINED
             and RECIPROCAL.get(back.relation) == relation):

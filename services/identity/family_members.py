@@ -1,13 +1,23 @@
 """A citizen's family: members, newborns, minors, and whom a citizen may act for."""
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from bson import ObjectId
+from pymongo import UpdateOne
+from pymongo.errors import BulkWriteError
 
 from common import crypto
 from models import indexed_writes
 from models.base import DUPLICATE
-from models.family import GUARDIAN_OF, USABLE, FamilyMember, Relation, is_usable
+from models.family import (
+    GUARDIAN_OF,
+    USABLE,
+    FamilyMember,
+    MemberStatus,
+    Relation,
+    is_usable,
+)
 from models.user import Role, User
 from services.errors import (
     InvalidState,
@@ -42,28 +52,52 @@ def family_listing(user_id: str) -> list[FamilyMember]:
     return list(FamilyMember.objects(owner=str(user_id)).order_by("created_at"))
 
 
+@dataclass
+class Known:
+    """What a request's one read found beyond the family that counts, so that adding to the
+    family reads nothing again: every entry the read kept (spouses always, waiting or declined
+    ones too), for each ID number looked up (its blind index) the verified citizen other than
+    the reader who holds it, or None, and those of them other citizens hold as their child or
+    grandchild (entries that count)."""
+    entries: list[FamilyMember] = field(default_factory=list)
+    verified: dict[str, str | None] = field(default_factory=dict)
+    held: set[str] = field(default_factory=set)
+
+    def has_spouse(self) -> bool:
+        return any(m.relation == Relation.SPOUSE.value for m in self.entries)
+
+    def looked_up(self, index: str) -> bool:
+        """Whether the read looked up this number (and kept the reader's entries with it)."""
+        return index in self.verified
+
+
 def active_citizen_with_family(user_id: str) -> tuple[User | None, list[FamilyMember]]:
     """An active citizen and their family members (oldest entry first) in one round trip: the
     family is joined on its owner index. (None, []) when there is no such active citizen."""
-    applicant, family, _ = citizen_family_and_documents(user_id)
+    applicant, family, _, _ = citizen_family_and_documents(user_id)
     return applicant, family
 
 
 def citizen_family_and_documents(user_id: str, *,
                                  members: Callable[[dict], bool] | None = None,
-                                 documents: dict[str, tuple[str, list]] | None = None
-                                 ) -> tuple[User | None, list[FamilyMember], dict[str, list]]:
+                                 documents: dict[str, tuple[str, list]] | None = None,
+                                 numbers: list[str] | None = None
+                                 ) -> tuple[User | None, list[FamilyMember], dict[str, list],
+                                            Known]:
     """As active_citizen_with_family, in the same one round trip: only the family members whose
     stored document `members` accepts (all without it: a request that needs a few of a large
     family does not decrypt them all; chosen here rather than by the database, whose one core
-    is the scarcer), and for each name of `documents` the raw documents of (collection, ids)
-    that exist, read by their _id index."""
+    is the scarcer), for each name of `documents` the raw documents of (collection, ids) that
+    exist, read by their _id index, and (Known) who holds the ID numbers whose blind indexes are
+    `numbers`: verified citizens and other citizens' children, read by their id_number_index."""
     if not ObjectId.is_valid(str(user_id)):
-        return None, [], {}
+        return None, [], {}, Known()
+    numbers = sorted(set(numbers or []))
     pipeline = [
         {"$match": {"_id": ObjectId(str(user_id)), "role": Role.CITIZEN.value, "active": True}},
         {"$limit": 1},
         {"$addFields": {"_owner": {"$toString": "$_id"},
+                        "_numbers": {"$literal": numbers},
                         **{f"_ids_{name}": {"$literal": list(ids)}
                            for name, (_, ids) in (documents or {}).items()}}},
         {"$lookup": {"from": FamilyMember._get_collection_name(), "localField": "_owner",
@@ -71,18 +105,41 @@ def citizen_family_and_documents(user_id: str, *,
         *({"$lookup": {"from": collection, "localField": f"_ids_{name}", "foreignField": "_id",
                        "as": f"_documents_{name}"}}
           for name, (collection, _) in (documents or {}).items()),
+        *([{"$lookup": {"from": User._get_collection_name(), "localField": "_numbers",
+                        "foreignField": "id_number_index", "as": "_holders"}},
+           {"$lookup": {"from": FamilyMember._get_collection_name(), "localField": "_numbers",
+                        "foreignField": "id_number_index", "as": "_held"}}]
+          if numbers else []),
     ]
     row = next(User._get_collection().aggregate(pipeline), None)
     if row is None:
-        return None, [], {}
-    row.pop("_owner")
+        return None, [], {}, Known()
+    for extra in ("_owner", "_numbers"):
+        row.pop(extra)
     joined = {name: row.pop(f"_documents_{name}") for name in documents or {}}
     for name in documents or {}:
         row.pop(f"_ids_{name}")
-    family = [m for m in (FamilyMember._from_son(m) for m in row.pop("_family")
-                          if members is None or members(m)) if is_usable(m)]
-    family.sort(key=lambda m: (m.created_at is None, m.created_at or datetime.min, str(m.id)))
-    return User._from_son(row), family, joined
+    holders = {u.get("id_number_index"): str(u["_id"]) for u in row.pop("_holders", [])
+               if u.get("role") == Role.CITIZEN.value and u.get("real_name_verified")
+               and u["_id"] != row["_id"]}
+    guardians = {r.value for r in GUARDIAN_OF}
+    held = {m["id_number_index"] for m in row.pop("_held", [])
+            if m.get("owner") != str(row["_id"]) and m.get("relation") in guardians
+            and m.get("status") not in (MemberStatus.PENDING.value, MemberStatus.DECLINED.value)}
+    entries, family = [], []
+    for son in row.pop("_family"):
+        wanted = members is None or members(son)
+        if wanted or son.get("relation") == Relation.SPOUSE.value:
+            member = FamilyMember._from_son(son)
+            entries.append(member)
+            if wanted and is_usable(member):
+                family.append(member)
+    for listed in (entries, family):
+        listed.sort(key=lambda m: (m.created_at is None, m.created_at or datetime.min,
+                                   str(m.id)))
+    known = Known(entries=entries, verified={index: holders.get(index) for index in numbers},
+                  held=held)
+    return User._from_son(row), family, joined, known
 
 
 def get_family_member(*, owner_id: str, member_id: str) -> FamilyMember:
@@ -101,6 +158,17 @@ def add_family_member(*, owner_id: str, relation: str, name: str,
     naming another verified citizen, or a child other citizens hold, waits for their yes
     (family_links)."""
     owner = get_user(owner_id, role=Role.CITIZEN)
+    entry = new_entry(owner=owner, relation=relation, name=name, birth_date=birth_date,
+                      id_number=id_number, gender=gender)
+    return store_entry(*entry)
+
+
+def new_entry(*, owner: User, relation: str, name: str, birth_date: date | None = None,
+              id_number: str | None = None, gender: str | None = None,
+              known: Known | None = None) -> tuple[FamilyMember, family_links.Admission | None]:
+    """The entry add_family_member would write, checked, with its id chosen and how it enters
+    the family; nothing written. `known` (what the request's read found) spares the reads of
+    the spouse check and of the verified citizen holding the number."""
     fields: dict = {"owner": str(owner.id), "relation": relation, "name": name, "gender": gender}
     admission = None
     if id_number:
@@ -125,35 +193,46 @@ def add_family_member(*, owner_id: str, relation: str, name: str,
         raise ValidationFailed("A child's birth date or ID number is needed.",
                                "请填写子女的出生日期或身份证号码。",
                                errors={"birth_date": ["A child's birth date is needed."]})
-    if relation == Relation.SPOUSE and FamilyMember.objects(owner=str(owner.id),
-                                                            relation=Relation.SPOUSE).first():
+    if relation == Relation.SPOUSE and (
+            known.has_spouse() if known is not None else
+            FamilyMember.objects(owner=str(owner.id), relation=Relation.SPOUSE).first()):
         raise InvalidState("You have already added a spouse.", "您已添加配偶。",
                            error="spouse_exists")
     if id_number:
         admission = family_links.admission(owner=owner, relation=relation,
-                                           index=fields["id_number_index"])
+                                           index=fields["id_number_index"],
+                                           verified=known.verified if known else None)
         fields.update(admission.fields())
-    # The id is chosen here so that a driver's retry of this insert, meeting its own first
-    # attempt as a duplicate, is told from a real second entry.
-    member = FamilyMember(id=ObjectId(), **fields)
+    now = datetime.now(UTC)
+    # The id is chosen here so that a retry of the write, meeting its own first attempt, is
+    # told from a real second entry.
+    member = FamilyMember(id=ObjectId(), created_at=now, updated_at=now, **fields)
+    member.validate()  # as save() would (a name too long, an unknown gender)
+    return member, admission
+
+
+def _exists_already() -> InvalidState:
+    return InvalidState("This person is already in your family.", "该成员已在您的家庭成员中。",
+                        error="family_member_exists")
+
+
+def store_entry(member: FamilyMember, admission: family_links.Admission | None) -> FamilyMember:
+    """Write an entry new_entry made; a retry meeting its own first attempt finds it."""
     try:
         member.save(force_insert=True)
     except DUPLICATE:
-        stored = FamilyMember.objects(id=member.id, owner=str(owner.id)).first()
+        stored = FamilyMember.objects(id=member.id, owner=member.owner).first()
         if stored is None:
-            raise InvalidState("This person is already in your family.",
-                               "该成员已在您的家庭成员中。",
-                               error="family_member_exists") from None
+            raise _exists_already() from None
         member = stored
     if admission is not None:
         family_links.admitted(member, admission)
     return member
 
 
-def add_newborn_once(*, owner: User, member_id: ObjectId, name: str, birth_date: date,
-                     gender: str | None = None) -> FamilyMember:
-    """Add a newborn child under an id its caller derived from its request, in one upsert: the
-    request's retries and concurrent twins find the entry the first one made (as stored)."""
+def _newborn_upsert(*, owner: User, member_id: ObjectId, name: str, birth_date: date,
+                    gender: str | None) -> tuple[dict, dict]:
+    """(key, fields) of the upsert that adds a newborn child under `member_id`, checked."""
     if birth_date > datetime.now(UTC).date():
         raise ValidationFailed("The birth date is in the future.", "出生日期不能晚于今天。",
                                errors={"birth_date": ["The birth date is in the future."]})
@@ -164,23 +243,52 @@ def add_newborn_once(*, owner: User, member_id: ObjectId, name: str, birth_date:
     child.validate()  # as save() would (a name too long, an unknown gender)
     fields = child.to_mongo().to_dict()
     fields.pop("_id", None)
-    insert = {k: v for k, v in fields.items() if v is not None}
+    return {"_id": member_id, "owner": str(owner.id)}, {
+        k: v for k, v in fields.items() if v is not None}
+
+
+def add_newborn_once(*, owner: User, member_id: ObjectId, name: str, birth_date: date,
+                     gender: str | None = None,
+                     with_entry: tuple[FamilyMember, family_links.Admission | None] | None = None
+                     ) -> FamilyMember:
+    """Add a newborn child under an id its caller derived from its request, in one upsert: the
+    request's retries and concurrent twins find the entry the first one made (as stored).
+
+    `with_entry` (new_entry's answer) is written in the same command, as an upsert of its
+    chosen id: a retry meeting its own first attempt matches it and changes nothing; another
+    entry with its number already there refuses it (family_member_exists), the newborn kept."""
+    key, insert = _newborn_upsert(owner=owner, member_id=member_id, name=name,
+                                  birth_date=birth_date, gender=gender)
+    collection = FamilyMember._get_collection()
+    writes = [UpdateOne(key, {"$setOnInsert": insert}, upsert=True)]
+    if with_entry is not None:
+        entry = with_entry[0].to_mongo().to_dict()
+        writes.append(UpdateOne({"_id": entry.pop("_id"), "owner": entry["owner"]},
+                                {"$setOnInsert": entry}, upsert=True))
     for _ in range(3):
+        # update, not findAndModify (a collection scan on the embedded server, see
+        # models/indexed_writes.py): what it inserts is known; an entry already there is
+        # read back by its id.
         try:
-            # update_one, not findAndModify (a collection scan on the embedded server, see
-            # models/indexed_writes.py): what it inserts is known; an entry already there is
-            # read back by its id.
-            key = {"_id": member_id, "owner": str(owner.id)}
-            written = FamilyMember._get_collection().update_one(
-                key, {"$setOnInsert": insert}, upsert=True)
-            stored = (indexed_writes.as_stored(FamilyMember._get_collection(),
-                                               {**insert, "_id": written.upserted_id})
-                      if written.upserted_id is not None
-                      else FamilyMember._get_collection().find_one(key))
-        except DUPLICATE:
-            stored = None
-        # None or a duplicate: a twin's upsert inserted it first; asked again, the entry is
-        # there.
+            upserted = collection.bulk_write(writes, ordered=False).upserted_ids
+            refused: set[int] = set()
+        except BulkWriteError as exc:
+            upserted = {u["index"]: u["_id"] for u in exc.details.get("upserted", [])}
+            refused = {e["index"] for e in exc.details.get("writeErrors", [])
+                       if e.get("code") in (11000, 11001)}
+            if len(refused) != len(exc.details.get("writeErrors", [])):
+                raise
+        if 1 in refused:  # another entry of the family has this ID number
+            raise _exists_already()
+        if len(writes) > 1:  # the entry is stored (now or by a first attempt)
+            writes = writes[:1]
+            if with_entry[1] is not None:
+                family_links.admitted(with_entry[0], with_entry[1])
+        # Refused or matched: a twin's upsert inserted the newborn first; asked again, the
+        # entry is there.
+        stored = (None if 0 in refused else
+                  indexed_writes.as_stored(collection, {**insert, "_id": upserted[0]})
+                  if 0 in upserted else collection.find_one(key))
         if stored is not None:
             return FamilyMember._from_son(stored)
     raise ServiceUnavailable("The family entry could not be written; try again.",

@@ -106,8 +106,10 @@ def _newborn_id(applicant: User, scoped_key: str) -> ObjectId:
 
 
 def _child_from_form(applicant: User, definition: dict, clean: dict, family: list,
-                     scoped_key: str):
-    """The newborn named in the form, as the applicant's child (the existing entry if any)."""
+                     scoped_key: str, entries: list):
+    """The newborn named in the form, as the applicant's child (the existing entry if any).
+    A new entry of `entries` (family_members.new_entry's) is written with it, in the same
+    command, and taken off the list."""
     def answer(path: str):
         spec = _prefilled_by(definition, path)
         return clean.get(spec["name"]) if spec else None
@@ -123,7 +125,8 @@ def _child_from_form(applicant: User, definition: dict, clean: dict, family: lis
             return member
     child = family_members.add_newborn_once(
         owner=applicant, member_id=_newborn_id(applicant, scoped_key), name=name,
-        birth_date=date.fromisoformat(born), gender=gender)
+        birth_date=date.fromisoformat(born), gender=gender,
+        with_entry=entries.pop() if entries else None)
     if child.name != name or child.birth_date != date.fromisoformat(born):
         raise idempotency.reused()  # this key already added another baby: another request's
     return child
@@ -154,13 +157,14 @@ def _typed_family_numbers(definition: dict, clean: dict, known: dict, family: li
 
 
 def _check_family_numbers(applicant: User, typed: list[dict], family: list,
-                          errors: dict) -> str | None:
+                          known: family_members.Known, errors: dict) -> str | None:
     """The slug of the first refusal, its message added to `errors`."""
     refusal = None
     for given in typed:
         try:
             family_numbers.check(applicant=applicant, family=family, field=given["field"],
-                                 number=given["number"], member=given["member"])
+                                 number=given["number"], member=given["member"],
+                                 known=known)
         except ValidationFailed as exc:
             errors.update(exc.errors)
             refusal = refusal or exc.error
@@ -243,7 +247,8 @@ def _new_tasks(definition: dict, placed: list[dict], now: datetime) -> list[dict
     return tasks
 
 
-def _build(*, applicant: User, family: list, bundle: str, subject: dict | None, form: dict,
+def _build(*, applicant: User, family: list, found: family_members.Known, bundle: str,
+           subject: dict | None, form: dict,
            materials: list[str], stored_materials: list[dict],
            channel: str, station: str | None, clerk_id: str | None, scoped_key: str,
            request_fingerprint: str, region: str | None) -> Application:
@@ -265,18 +270,19 @@ def _build(*, applicant: User, family: list, bundle: str, subject: dict | None, 
     except ValidationFailed as exc:
         errors.update(exc.errors)
     typed = _typed_family_numbers(definition, clean, known, family, member)
-    refusal = _check_family_numbers(applicant, typed, family, errors)
+    refusal = _check_family_numbers(applicant, typed, family, found, errors)
     chosen = _gather_materials(applicant, definition, materials, stored_materials, member,
                                errors)
     if errors:
         raise ValidationFailed("Some answers are not valid.", "部分内容有误。", errors=errors,
                                error=refusal)
 
+    # Checked above: now they are the family's records. A new entry is written with the
+    # newborn when there is one to add (one command for both).
+    entries = family_numbers.new_entries(applicant=applicant, typed=typed, known=found)
     if kind == "newborn":
-        member = _child_from_form(applicant, definition, clean, family, scoped_key)
-    for given in typed:  # checked above: now they are the family's records
-        if given["relation"]:
-            family_numbers.record(applicant=applicant, **given)
+        member = _child_from_form(applicant, definition, clean, family, scoped_key, entries)
+    family_numbers.record(applicant=applicant, typed=typed, entries=entries)
     subject_doc = ({"kind": "self", "id": str(applicant.id), "relation": "self",
                     "name": applications.seal_name(applicant.name)} if member is None else
                    {"kind": "family", "id": str(member.id), "relation": member.relation,
@@ -314,12 +320,8 @@ def _build(*, applicant: User, family: list, bundle: str, subject: dict | None, 
     return application
 
 
-def _family_that_may_matter(subject: dict | None, form: dict) -> Callable[[dict], bool]:
-    """The family members an application can concern, as a test of their stored documents: the
-    spouse (prefills), the member it names, any member with an ID number typed in the form (the
-    family check), and a child born on a date in the form (the newborn it may already have
-    added). Only these are decrypted: the cost of applying does not grow with the family."""
-    named = str(subject.get("id") or "") if isinstance(subject, dict) else ""
+def _typed_in(form: dict) -> tuple[set[str], set[date]]:
+    """The blind indexes of the ID numbers typed in a form, and its dates."""
     numbers, dates = set(), set()
     for value in (v for v in form.values() if isinstance(v, str)):
         number = crypto.normalize("id_number", value)
@@ -328,6 +330,16 @@ def _family_that_may_matter(subject: dict | None, form: dict) -> Callable[[dict]
             continue
         with suppress(ValueError):
             dates.add(date.fromisoformat(value))
+    return numbers, dates
+
+
+def _family_that_may_matter(subject: dict | None, form: dict) -> Callable[[dict], bool]:
+    """The family members an application can concern, as a test of their stored documents: the
+    spouse (prefills), the member it names, any member with an ID number typed in the form (the
+    family check), and a child born on a date in the form (the newborn it may already have
+    added). Only these are decrypted: the cost of applying does not grow with the family."""
+    named = str(subject.get("id") or "") if isinstance(subject, dict) else ""
+    numbers, dates = _typed_in(form)
 
     def may_matter(member: dict) -> bool:
         born = member.get("birth_date")
@@ -340,11 +352,13 @@ def _family_that_may_matter(subject: dict | None, form: dict) -> Callable[[dict]
 
 def _applicant(applicant_id: str, *, at_station: bool = False, subject: dict | None = None,
                form: dict | None = None, materials: list[str] | None = None
-               ) -> tuple[User, list, list[dict]]:
-    """The applicant, the members of their family the application may concern, and the
-    materials it names: one read for the subject, prefills, the family check and the newborn."""
-    applicant, family, joined = family_members.citizen_family_and_documents(
+               ) -> tuple[User, list, list[dict], family_members.Known]:
+    """The applicant, the members of their family the application may concern, the materials
+    it names, and the verified citizens holding the ID numbers typed: one read for the subject,
+    prefills, the family check, the newborn and the entries the typed numbers add."""
+    applicant, family, joined, known = family_members.citizen_family_and_documents(
         str(applicant_id), members=_family_that_may_matter(subject, form or {}),
+        numbers=sorted(_typed_in(form or {})[0]),
         documents={"materials": (Material._get_collection_name(),
                                  vault.material_object_ids(materials or []))})
     if applicant is None:
@@ -354,7 +368,7 @@ def _applicant(applicant_id: str, *, at_station: bool = False, subject: dict | N
         # station the clerk has checked the citizen's identity card in person.
         raise Forbidden("Verify your real name before applying.", "请先完成实名认证再申请。",
                         error="real_name_required")
-    return applicant, family, joined["materials"]
+    return applicant, family, joined["materials"], known
 
 
 def _already_open(open_key: str) -> InvalidState:
@@ -405,11 +419,11 @@ def submit_application(*, applicant_id: str, bundle: str, subject: dict | None, 
         request["region"] = region  # only when asked: older keys keep their fingerprints
     request_fingerprint = idempotency.fingerprint(request)
     try:
-        applicant, family, stored_materials = _applicant(
+        applicant, family, stored_materials, known = _applicant(
             applicant_id, at_station=clerk_id is not None, subject=subject, form=form,
             materials=materials)
         application = _build(
-            applicant=applicant, family=family, bundle=bundle,
+            applicant=applicant, family=family, found=known, bundle=bundle,
             subject=subject, form=form or {}, materials=list(materials or []),
             stored_materials=stored_materials, channel=channel, station=station,
             clerk_id=clerk_id, scoped_key=scoped_key, request_fingerprint=request_fingerprint,

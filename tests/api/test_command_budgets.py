@@ -11,6 +11,7 @@ server runs one as a find and then a write it cannot plan on an index (a scan of
 collection under its write lock), so each costs more with every document ever stored; see
 models/indexed_writes.py."""
 import io
+from datetime import date
 
 import pytest
 
@@ -21,14 +22,16 @@ from models.application import Application
 from models.family import FamilyMember
 from models.material import Material
 from models.user import User
-from services.identity import staff_accounts
+from services.identity import numbers, staff_accounts
 from services.workflow import deadlines, recent
 from tests import material_files as files
 from tests import workflow_support as ws
-from tests.helpers import close_rate_limit_windows, make_officer
+from tests.helpers import close_rate_limit_windows, make_citizen, make_officer
 from tests.notifications.support import device, fast_worker
 
 APPLICATIONS = "/api/v1/applications"
+FATHER_ID = numbers.make_id_number("330381", date(1990, 6, 1), 12, "male")
+SPOUSE_ID = numbers.make_id_number("330381", date(1993, 3, 3), 78, "female")
 TASKS = "/api/v1/workbench/tasks"
 
 
@@ -108,6 +111,45 @@ def test_applying_for_a_newborn_sends_at_most_four_commands(applied, sent):
     assert commands(answer) <= 4
     assert "findAndModify" not in sent
     assert FamilyMember.objects(relation="child").count() == 2  # each parent's baby, once
+
+
+def first_application_typing_a_spouse(client, spouse_id_number: str, expect: int = 201):
+    """A verified parent with no spouse on file applies, typing the spouse's name and ID
+    number in the form (make bench's journey); returns the parent and the answer."""
+    apply(client, ws.make_parent(2), "warm-up")
+    parent = make_citizen(phone="13800000301", name="Zhou Lei", id_number=FATHER_ID)
+    body = {"bundle": "newborn", "subject": {"kind": "newborn"},
+            "form": ws.newborn_form(spouse_name="Li Hong", spouse_id_number=spouse_id_number),
+            "materials": ws.newborn_materials(parent)}
+    return parent, client.as_(parent).post(APPLICATIONS, json=body,
+                                           headers={"Idempotency-Key": "birth"}, expect=expect)
+
+
+def test_a_first_application_typing_a_new_spouse_sends_at_most_four_commands(client, sent):
+    parent, answer = first_application_typing_a_spouse(client, SPOUSE_ID)
+
+    # The rate limit's count; the citizen, the family, the materials and the verified citizens
+    # holding the typed numbers in one read; the newborn and the spouse in one write; the
+    # application.
+    assert commands(answer) <= 4
+    assert "findAndModify" not in sent
+    family = {m.relation: m for m in FamilyMember.objects(owner=str(parent.id))}
+    assert set(family) == {"spouse", "child"}
+    assert family["spouse"].name == "Li Hong" and family["spouse"].status == "confirmed"
+    assert answer.get_json()["subject"]["id"] == str(family["child"].id)
+
+
+def test_a_first_application_typing_a_verified_citizens_number_is_refused_in_three_commands(
+        client, sent):
+    make_citizen(phone="13800000302", name="Li Hong", id_number=SPOUSE_ID)
+
+    parent, answer = first_application_typing_a_spouse(client, SPOUSE_ID, expect=422)
+
+    # She is added to the family first, and confirms: the one read told who holds the number
+    # (then the rate limit's count, that read, and whether the key made an application before).
+    assert answer.get_json()["error"] == "id_number_not_in_family"
+    assert commands(answer) <= 3
+    assert FamilyMember.objects(owner=str(parent.id)).count() == 0
 
 
 def test_a_replayed_application_sends_at_most_five_commands_and_answers_the_same(client,

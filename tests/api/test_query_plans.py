@@ -9,7 +9,7 @@ the first clause (in the filter's order) one of its indexes serves, and checks t
 documents found. Its explain() reports only the first of these two choices, so a filter explain
 calls a scan is explained again clause by clause, as the server then executes it.
 """
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -17,6 +17,7 @@ from common import db_metrics
 from models.connection import database
 from notifications import relay
 from services.desk import sweeper as desk_sweeper
+from services.identity import numbers
 from services.workflow import sweeper
 from tests import loop_support as loop
 from tests import workflow_support as ws
@@ -226,3 +227,35 @@ def test_the_service_loop_around_applications_uses_an_index_for_every_query(
     found = scans(sent)
     print("\n".join(found))
     assert found == []
+
+
+def test_the_joins_of_a_first_application_typing_a_spouse_are_driven_by_an_index(
+        client, history, monkeypatch):
+    """The server joins a $lookup on an index of its foreign field (an $in of the local
+    values), else reads the whole foreign collection: every join applying sends must be one
+    such an index serves, the users holding the typed ID numbers included."""
+    pipelines: list[list[dict]] = []
+    counted = db_metrics.CommandCounter.started
+
+    def started(self, event):
+        if event.command_name == "aggregate":
+            pipelines.append(event.command.get("pipeline") or [])
+        counted(self, event)
+
+    monkeypatch.setattr(db_metrics.CommandCounter, "started", started)
+    parent = make_citizen(phone="13800000401", name="Zhou Lei",
+                          id_number=numbers.make_id_number("330381", date(1990, 6, 1), 12,
+                                                           "male"))
+    spouse = numbers.make_id_number("330381", date(1993, 3, 3), 78, "female")
+    client.as_(parent).post(APPLICATIONS, json={
+        "bundle": "newborn", "subject": {"kind": "newborn"},
+        "form": ws.newborn_form(spouse_name="Li Hong", spouse_id_number=spouse),
+        "materials": ws.newborn_materials(parent)}, headers={"Idempotency-Key": "birth"},
+        expect=201)
+
+    joins = {(stage["$lookup"]["from"], stage["$lookup"]["foreignField"])
+             for pipeline in pipelines for stage in pipeline
+             if "foreignField" in stage.get("$lookup", {})}
+    assert ("users", "id_number_index") in joins
+    assert {join: stage_of(join[0], {join[1]: {"$in": ["probe"]}}) for join in joins} == {
+        join: "IXSCAN" for join in joins}
