@@ -181,3 +181,10 @@ def from_settings(settings: Mapping) -> WorkingCalendar:
 def current() -> WorkingCalendar:
     """The calendar of the running app's settings (the package's schedule outside an app)."""
     return from_settings(current_app.config if has_app_context() else {})
+
+
+def today() -> date:
+    """Today where the service is (CALENDAR_TIMEZONE): a baby born at 02:00 in Ruian was born
+    "today", though it is still yesterday in UTC until 08:00."""
+    return datetime.now(current().tz).date()
+

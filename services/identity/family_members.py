@@ -7,7 +7,7 @@ from bson import ObjectId
 from pymongo import UpdateOne
 from pymongo.errors import BulkWriteError
 
-from common import crypto
+from common import calendar, crypto
 from models import indexed_writes
 from models.base import DUPLICATE
 from models.family import (
@@ -35,7 +35,7 @@ ADULT_AGE = 18
 def is_minor(birth_date: date | None, *, today: date | None = None) -> bool:
     if birth_date is None:
         return False
-    today = today or datetime.now(UTC).date()
+    today = today or calendar.today()
     age = today.year - birth_date.year - ((today.month, today.day) <
                                           (birth_date.month, birth_date.day))
     return age < ADULT_AGE
@@ -186,7 +186,7 @@ def new_entry(*, owner: User, relation: str, name: str, birth_date: date | None 
                       birth_date=born, gender=id_number_gender(number))
     else:
         fields["birth_date"] = birth_date
-    if fields["birth_date"] and fields["birth_date"] > datetime.now(UTC).date():
+    if fields["birth_date"] and fields["birth_date"] > calendar.today():
         raise ValidationFailed("The birth date is in the future.", "出生日期不能晚于今天。",
                                errors={"birth_date": ["The birth date is in the future."]})
     if relation in GUARDIAN_OF and fields["birth_date"] is None:
@@ -233,7 +233,7 @@ def store_entry(member: FamilyMember, admission: family_links.Admission | None) 
 def _newborn_upsert(*, owner: User, member_id: ObjectId, name: str, birth_date: date,
                     gender: str | None) -> tuple[dict, dict]:
     """(key, fields) of the upsert that adds a newborn child under `member_id`, checked."""
-    if birth_date > datetime.now(UTC).date():
+    if birth_date > calendar.today():
         raise ValidationFailed("The birth date is in the future.", "出生日期不能晚于今天。",
                                errors={"birth_date": ["The birth date is in the future."]})
     now = datetime.now(UTC)

@@ -1,8 +1,8 @@
 """Resident ID numbers (GB 11643) and mainland mobile numbers: checked, normalised, made."""
 import re
-from datetime import UTC, date, datetime
+from datetime import date
 
-from common import crypto
+from common import calendar, crypto
 from models.user import Gender
 from services.errors import (
     ValidationFailed,
@@ -44,7 +44,7 @@ def validate_id_number(number: str) -> date:
     except ValueError:
         raise _id_error("The ID number's birth date does not exist.",
                         "身份证号码中的出生日期无效。") from None
-    if born > datetime.now(UTC).date() or born < EARLIEST_BIRTH:
+    if born > calendar.today() or born < EARLIEST_BIRTH:
         raise _id_error("The ID number's birth date is not possible.",
                         "身份证号码中的出生日期不合理。")
     if id_check_character(number[:17]) != number[17]:
