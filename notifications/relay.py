@@ -5,12 +5,11 @@ or hundreds."""
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Container, Iterable, Mapping
+from collections.abc import Container, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
-import pymongo
 from bson import ObjectId
 from pymongo import UpdateOne
 from pymongo.errors import BulkWriteError
@@ -20,26 +19,21 @@ from models.base import utcnow
 from models.conversation import Conversation
 from models.device import Device
 from models.notification import (
-    MUST_NOT_MISS,
-    NO_LEASE,
     Channel,
     ChannelPause,
-    Delivery,
-    DeliveryStatus,
     Notification,
     NotificationSequence,
     NotificationType,
-    delivery_id,
 )
 from models.partner import Partner
 from models.preferences import NotificationPreferences
 from models.user import STAFF_ROLES, User
-from notifications import miniprogram, templates
+from notifications import templates
+from notifications.delivery_queue import DUPLICATE_KEY, PARTNERS_WITH_WEBHOOKS, queue_deliveries
 
 log = logging.getLogger(__name__)
 
 SEQ_RETRIES = 20
-DUPLICATE_KEY = 11000
 STAFF_ROLE_NAMES = {role.value for role in STAFF_ROLES}
 # Intent details that reach the inbox's texts (templates) but are not kept with the notification
 # nor sent to partners: a staff member's message to a citizen.
@@ -53,7 +47,6 @@ class OutboxKey(NamedTuple):
     id: Any
 
 
-PARTNERS_WITH_WEBHOOKS = {"active": True, "webhook_url": {"$nin": [None, ""]}}
 
 # The documents that hold outboxes; applications' are keyed by their bare id.
 OUTBOX_HOLDERS = (Application, Conversation)
@@ -262,7 +255,7 @@ def store_many(outboxes: list[tuple[Any, list[Mapping]]],
     citizens = [d for d in documents if d["recipient"] not in staff]
     batch.preferences = {d["recipient"]: known["preferences"].get(d["recipient"])
                          for d in citizens}
-    batch.leased = _queue_deliveries(citizens, batch.preferences, now, lease=lease,
+    batch.leased = queue_deliveries(citizens, batch.preferences, now, lease=lease,
                                      fresh=set(batch.notifications),
                                      leased_channels=leased_channels,
                                      partners=known["partners"])
@@ -411,105 +404,6 @@ def _latest_numbers(recipients: set[str], known: dict[str, int]) -> dict[str, in
         {"$match": {"recipient": {"$in": sorted(recipients)}}},
         {"$group": {"_id": "$recipient", "seq": {"$max": "$seq"}}}])}
     return {r: max(known.get(r, 0), found.get(r) or 0) for r in recipients}
-
-
-def _queue_deliveries(documents: list[dict], preferences: Mapping[str, dict | None],
-                      now: datetime, *, lease: tuple[str, datetime] | None = None,
-                      fresh: set[str] = frozenset(),
-                      leased_channels: Container[str] | None = None,
-                      partners: list[tuple[str, list]] | None = None) -> list[dict]:
-    """Push always (the worker finds the devices); a mini-program message per platform where the
-    citizen has a subscription left; SMS standing by for what must not be missed; one webhook
-    delivery per partner that asked for the event.
-
-    With a lease, the due deliveries of notifications stored just now (`fresh`) are queued
-    already claimed by its owner, one attempt spent, as a claim would leave them; returns those
-    that were queued so (not those another relay queued first)."""
-    if not documents:
-        return []
-    partners = _partner_events() if partners is None else partners
-    rows = []
-    for document in documents:
-        kind, recipient = document["type"], document["recipient"]
-        planned = [(Channel.PUSH, None, DeliveryStatus.PENDING)]
-        planned += [(Channel.MINIPROGRAM, platform, DeliveryStatus.PENDING)
-                    for platform in _subscribed_platforms(preferences.get(recipient), kind)]
-        if kind in MUST_NOT_MISS:
-            planned.append((Channel.SMS, None, DeliveryStatus.STANDBY))
-        planned += [(Channel.WEBHOOK, partner, DeliveryStatus.PENDING)
-                    for partner, events in partners if kind in events or "*" in events]
-        claimed = lease if document["_id"] in fresh else None
-        rows += _delivery_rows(document["_id"], recipient, kind, planned, now, lease=claimed,
-                               leased_channels=leased_channels)
-    refused = _insert_deliveries(rows)
-    return [row for position, row in enumerate(rows)
-            if row["lease_owner"] is not None and position not in refused]
-
-
-def insert_deliveries(notification_id: str, recipient: str, kind: str,
-                      planned: Iterable[tuple], now: datetime) -> None:
-    _insert_deliveries(_delivery_rows(notification_id, recipient, kind, planned, now))
-
-
-def _delivery_rows(notification_id: str, recipient: str, kind: str, planned: Iterable[tuple],
-                   now: datetime, *, lease: tuple[str, datetime] | None = None,
-                   leased_channels: Container[str] | None = None) -> list[dict]:
-    rows = []
-    for channel, target, status in planned:
-        claimed = lease is not None and status == DeliveryStatus.PENDING and (
-            leased_channels is None or channel.value in leased_channels)
-        rows.append({
-            "_id": delivery_id(notification_id, channel.value, target),
-            "notification": notification_id, "recipient": recipient, "type": kind,
-            "channel": channel.value, "target": target, "status": status.value,
-            # A claimed delivery is not due again before its lease ends (see Worker.claim).
-            "attempts": 1 if claimed else 0, "sends": 0,
-            "next_attempt_at": lease[1] if claimed else now,
-            "lease_owner": lease[0] if claimed else None,
-            "lease_until": lease[1] if claimed else NO_LEASE, "state": {}, "created_at": now,
-            "updated_at": now})
-    return rows
-
-
-def _insert_deliveries(rows: list[dict]) -> set[int]:
-    """Insert what is not queued yet; returns the positions of rows that were (by an earlier
-    relay of the same intent, or another relay at the same time: that is the point)."""
-    if not rows:
-        return set()
-    try:
-        Delivery._get_collection().insert_many(rows, ordered=False)
-    except BulkWriteError as exc:
-        errors = exc.details.get("writeErrors", [])
-        if any(error.get("code") != DUPLICATE_KEY for error in errors):
-            raise
-        return {error["index"] for error in errors}
-    return set()
-
-
-def _subscribed_platforms(preferences: Mapping | None, kind: str) -> list[str]:
-    """The platforms where the citizen has a subscription left for this kind of event."""
-    if not preferences or preferences.get("miniprogram") is False:
-        return []
-    platforms = []
-    for subscription in preferences.get("subscriptions") or []:
-        template = miniprogram.template_for(subscription.get("platform"), kind)
-        if (template and template["id"] == subscription.get("template")
-                and subscription.get("remaining", 0) > 0
-                and subscription["platform"] not in platforms):
-            platforms.append(subscription["platform"])
-    return platforms
-
-
-def _partner_events() -> list[tuple[str, list]]:
-    """(id, events asked for) of each active partner with a webhook."""
-    return [(str(p["_id"]), list(p.get("events") or []))
-            for p in Partner._get_collection().find(PARTNERS_WITH_WEBHOOKS, {"_id": 1, "events": 1})
-            .sort("_id", pymongo.ASCENDING)]
-
-
-def partners_for(kind: str) -> list[str]:
-    """Ids of the active partners with a webhook that asked for this kind of event."""
-    return [partner for partner, events in _partner_events() if kind in events or "*" in events]
 
 
 def _clean_data(data) -> dict:
