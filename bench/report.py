@@ -21,7 +21,9 @@ BUDGETS: dict[str, int] = {
     "POST /api/v1/workbench/tasks/{id}/complete": 2,
     "GET /api/v1/applications/{id}": 2,
     "GET /api/v1/me/notifications": 2,
-    "POST /api/v1/materials": 5,  # 4, and the per-citizen rate limit's count
+    # The rate limit's count, the owner's vault (quota, duplicates), the file's chunks, the
+    # material, which is also the file's GridFS document.
+    "POST /api/v1/materials": 4,
     "POST /api/v1/auth/otp": 3,
     # Every citizen of the journey signs in for the first time: the code spent, the read that
     # finds no account, its insert, the refresh token. A returning citizen is read and not

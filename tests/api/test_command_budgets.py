@@ -255,7 +255,7 @@ def test_reading_an_application_sends_at_most_two_commands(client, applied):
     assert commands(read) <= 2
 
 
-def test_uploading_a_material_sends_at_most_five_commands(client, sent):
+def test_uploading_a_material_sends_at_most_four_commands(client, sent):
     parent = ws.make_parent()
     citizen = client.as_(parent)
     first = citizen.post("/api/v1/materials", data={  # a process that has served the type
@@ -267,9 +267,9 @@ def test_uploading_a_material_sends_at_most_five_commands(client, sent):
         "file": (io.BytesIO(files.jpeg(colour=(10, 20, 30))), "hr.jpg", "image/jpeg")},
         content_type="multipart/form-data", expect=201)
 
-    # The rate limit's count, the owner's vault, the file's chunks and document, the material;
-    # the type is the catalogue's, kept by the process for the catalogue's stamp.
-    assert commands(second) <= 5
+    # The rate limit's count, the owner's vault, the file's chunks, the material (which is the
+    # file's GridFS document); the type is the catalogue's, kept by the process for its stamp.
+    assert commands(second) <= 4
     assert first.get_json()["type_name"] and second.get_json()["type_name"]
     kept = client.as_(parent).get(f"/api/v1/materials/{second.get_json()['id']}/content",
                                   expect=200)

@@ -1,6 +1,7 @@
 """Uploads: the real type from the bytes, limits, metadata stripped, stored once, swept."""
 import hashlib
 import io
+import time
 import tracemalloc
 from datetime import UTC, datetime, timedelta
 
@@ -36,7 +37,8 @@ def kept_bytes(material: Material) -> bytes:
 
 
 def stored_files() -> int:
-    return database()[f"{uploads.BUCKET}.files"].count_documents({})
+    """Files kept in the bucket: their chunks, whose file document is the material."""
+    return len(database()[f"{uploads.BUCKET}.chunks"].distinct("files_id"))
 
 
 def test_a_real_jpeg_is_kept_as_jpeg_with_the_hash_of_the_bytes_kept(citizen):
@@ -233,19 +235,35 @@ def test_an_upload_cut_off_before_its_material_is_written_leaves_nothing_visible
 
     assert Material.objects.count() == 0
     assert stored_files() == 1
-    assert uploads.sweep(grace_seconds=3600)["orphan_files"] == 0  # still within grace
+    assert uploads.sweep(grace_seconds=3600)["orphan_chunks"] == 0  # still within grace
     later = datetime.now(UTC) + timedelta(hours=2)
-    assert uploads.sweep(grace_seconds=3600, now=later)["orphan_files"] == 1
+    assert uploads.sweep(grace_seconds=3600, now=later)["orphan_chunks"] == 1
     assert stored_files() == 0
-    assert database()[f"{uploads.BUCKET}.chunks"].count_documents({}) == 0
 
 
 def test_the_sweeper_keeps_files_that_materials_point_to(citizen):
     material, _ = store(citizen, files.jpeg())
 
     later = datetime.now(UTC) + timedelta(days=1)
-    assert uploads.sweep(grace_seconds=60, now=later)["orphan_files"] == 0
-    assert kept_bytes(material)
+    swept = uploads.sweep(grace_seconds=60, now=later)
+    assert (swept["orphan_files"], swept["orphan_chunks"]) == (0, 0)
+    assert hashlib.sha256(kept_bytes(material)).hexdigest() == material.sha256
+
+
+def test_a_file_kept_with_a_gridfs_document_of_its_own_still_reads_and_stays(citizen):
+    """Files kept before the material served as their GridFS document have one of their own."""
+    material, _ = store(citizen, files.jpeg())
+    data = kept_bytes(material)
+    legacy_id = uploads.bucket().upload_from_stream(f"{material.sha256}.jpeg", data)
+    Material.objects(id=material.id).update_one(set__file_id=legacy_id)
+    material.reload()
+
+    later = datetime.now(UTC) + timedelta(days=1)
+    swept = uploads.sweep(grace_seconds=60, now=later)
+
+    assert swept["orphan_chunks"] == 1  # the first copy's chunks, which nothing points to now
+    assert swept["orphan_files"] == 0
+    assert kept_bytes(material) == data
 
 
 def test_the_sweeper_removes_chunks_an_interrupted_write_left_without_a_file(citizen):
@@ -279,10 +297,11 @@ def test_the_sweep_command_reports_what_it_removed(app, citizen, monkeypatch):
     monkeypatch.undo()
 
     kept = app.test_cli_runner().invoke(args=["materials", "sweep"])
+    time.sleep(1)  # chunk ids tell their age to the second
     swept = app.test_cli_runner().invoke(args=["materials", "sweep", "--grace", "0"])
 
-    assert kept.exit_code == 0 and "orphan files removed: 0" in kept.output
-    assert swept.exit_code == 0 and "orphan files removed: 1" in swept.output
+    assert kept.exit_code == 0 and "orphan chunks removed: 0" in kept.output
+    assert swept.exit_code == 0 and "orphan chunks removed: 1" in swept.output
     assert stored_files() == 0
 
 
