@@ -317,6 +317,26 @@ def test_an_officer_signs_in_with_three_commands(client, sent):
     assert "findAndModify" not in sent
 
 
+def test_a_new_device_is_registered_in_three_commands_and_refreshed_in_two(client, sent):
+    citizen = client.as_(make_citizen())
+    body = {"token": "fcm-token-of-one-install", "platform": "android", "locale": "zh-CN"}
+
+    citizen.get("/api/v1/me/devices", expect=200)  # the process has checked the session
+    registered = citizen.post("/api/v1/me/devices", json=body, expect=201)
+    refreshed = citizen.post("/api/v1/me/devices", json=body, expect=200)
+
+    # Not this citizen's token yet; inserted (the answer is what was written); the citizen's
+    # devices beyond the limit.
+    assert commands(registered) == 3
+    # This citizen's token refreshed, then read for its id; a refresh adds no device to trim.
+    assert commands(refreshed) == 2
+    assert registered.get_json() == {**refreshed.get_json(),
+                                     "last_seen_at": registered.get_json()["last_seen_at"]}
+    listed = citizen.get("/api/v1/me/devices", expect=200).get_json()
+    assert [d["id"] for d in listed] == [registered.get_json()["id"]]
+    assert "findAndModify" not in sent
+
+
 def test_a_notification_worker_round_sends_no_find_and_modify(app, applied, officers, sent):
     parent, answer = applied
     device(parent, "budget-device")
