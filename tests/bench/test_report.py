@@ -18,7 +18,7 @@ def within_budget() -> list[dict]:
             endpoint("GET /api/v1/me/notifications", [2, 2]),
             endpoint("POST /api/v1/materials", [6, 4, 4]),
             endpoint("POST /api/v1/auth/otp", [3, 3]),
-            endpoint("POST /api/v1/auth/login", [4, 4]),
+            endpoint("POST /api/v1/auth/login", [3, 3]),
             endpoint("POST /api/v1/auth/staff-login", [3, 3])]
 
 
