@@ -377,8 +377,9 @@ def sweep(*, grace_seconds: int, now: datetime | None = None) -> dict[str, int]:
             delete_file(stored["_id"])
             orphan_files += 1
 
-    # Chunks no material (nor a file document) describes: what an upload interrupted between its
-    # chunks and its material leaves. Chunk ids carry their creation time, so uploads in flight are left alone.
+    # Chunks no material (nor a file document) describes: what an upload interrupted between
+    # its chunks and its material leaves. Chunk ids carry their creation time, so uploads in
+    # flight are left alone.
     old_chunk_files = chunks.distinct("files_id", {"_id": {"$lt": ObjectId.from_datetime(cutoff)}})
     described = set(files.distinct("_id", {"_id": {"$in": old_chunk_files}}))
     described.update(Material.objects(file_id__in=old_chunk_files).distinct("file_id"))

@@ -15,7 +15,6 @@ from datetime import date
 
 import pytest
 
-from common import db_metrics
 from config import Config
 from models import catalogue_state
 from models.application import Application
@@ -26,7 +25,12 @@ from services.identity import numbers, staff_accounts
 from services.workflow import deadlines, recent
 from tests import material_files as files
 from tests import workflow_support as ws
-from tests.helpers import close_rate_limit_windows, make_citizen, make_officer
+from tests.helpers import (
+    capture_commands,
+    close_rate_limit_windows,
+    make_citizen,
+    make_officer,
+)
 from tests.notifications.support import device, fast_worker
 
 APPLICATIONS = "/api/v1/applications"
@@ -53,15 +57,7 @@ def caches_on_as_in_production(app, monkeypatch):
 @pytest.fixture(autouse=True)
 def sent(monkeypatch) -> list[str]:
     """The name of every command the app sends during the test, fixtures included."""
-    names: list[str] = []
-    counted = db_metrics.CommandCounter.started
-
-    def started(self, event):
-        names.append(event.command_name)
-        counted(self, event)
-
-    monkeypatch.setattr(db_metrics.CommandCounter, "started", started)
-    return names
+    return capture_commands(monkeypatch)
 
 
 def commands(response) -> int:
