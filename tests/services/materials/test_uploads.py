@@ -14,7 +14,7 @@ from models.catalogue import MaterialType
 from models.connection import database
 from models.material import Material
 from services.errors import PayloadTooLarge, UnsupportedMediaType, ValidationFailed
-from services.materials import uploads
+from services.materials import uploads, vault
 from tests import material_files as files
 from tests.helpers import make_citizen, make_material
 
@@ -248,6 +248,19 @@ def test_the_sweeper_keeps_files_that_materials_point_to(citizen):
     swept = uploads.sweep(grace_seconds=60, now=later)
     assert (swept["orphan_files"], swept["orphan_chunks"]) == (0, 0)
     assert hashlib.sha256(kept_bytes(material)).hexdigest() == material.sha256
+
+
+def test_removing_an_upload_removes_its_bytes_unless_another_material_shares_them(citizen):
+    shared, _ = store(citizen, files.jpeg())
+    twin, _ = store(citizen, files.jpeg(), type_code="household_register")
+    alone, _ = store(citizen, files.png())
+    assert twin.file_id == shared.file_id and stored_files() == 2
+
+    vault.delete_upload(material_id=str(alone.id), owner_id=str(citizen.id))
+    vault.delete_upload(material_id=str(shared.id), owner_id=str(citizen.id))
+
+    assert stored_files() == 1
+    assert hashlib.sha256(kept_bytes(twin)).hexdigest() == twin.sha256
 
 
 def test_a_file_kept_with_a_gridfs_document_of_its_own_still_reads_and_stays(citizen):
