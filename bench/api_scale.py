@@ -12,13 +12,12 @@ import argparse
 import os
 import signal
 import sys
-from contextlib import ExitStack, suppress
-from datetime import UTC, datetime
+from contextlib import suppress
 
 from bench.figures import apply_rate
-from bench.processes import VAR, Phases, say, write_result
+from bench.processes import VAR, Phases, write_result
 from bench.scenarios import locust, warm_up
-from bench.stack import Stack
+from bench.stack import Stack, new_run, run_on_stack
 from common.embedded_db import stop_on_sigterm
 
 ROUTE = "POST /api/v1/applications"
@@ -74,22 +73,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     workers = [int(w) for w in args.workers.split(",") if w.strip()]
     stop_on_sigterm()
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    run_dir = VAR / "api-scale" / stamp
+    stamp, run_dir = new_run("api-scale")
     result: dict = {"run": {"started_at": stamp, "users": args.users, "seconds": args.seconds,
                             "threads_per_process": 4, "cores": os.cpu_count()}}
-    phases = Phases()
-    try:
-        with ExitStack() as stack:
-            result["processes"] = run(Stack(run_dir, stack), phases, workers, args.users,
-                                      args.seconds)
-            phases.run("stop everything", stack.close)
-    except (KeyboardInterrupt, SystemExit):
-        result["failure"] = "interrupted"
-    except Exception as exc:  # the run broke: say why, still write what was measured
-        result["failure"] = f"{type(exc).__name__}: {exc}"
-        say(result["failure"])
-    result["run"]["phases"] = phases.took
+
+    def body(stack: Stack, phases: Phases) -> None:
+        result["processes"] = run(stack, phases, workers, args.users, args.seconds)
+
+    run_on_stack(run_dir, result, body)
     write_result(result, run_dir, "api-scale-latest.json")
     print()
     if result.get("processes"):

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 import psutil
 
-from bench.processes import VAR, Phases, say, write_result
+from bench.processes import VAR, Phases, command_line, say, write_result
 from bench.scenarios import locust, warm_up
 from bench.settings import CITIZENS, JOURNEY_SECONDS, MAX_BIRTHS, TAIL_SECONDS
 from bench.stack import DATABASE, OFFICER_PREFIX, Stack
@@ -68,16 +68,14 @@ def summarise(entries: list[dict], ports: dict[int, str], births: int) -> dict:
     }
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    command_line(__doc__, "python -m bench.db_profile").parse_args(argv)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     run_dir = VAR / f"profile-{stamp}"
     phases = Phases()
     with ExitStack() as exit_stack:
         stack = Stack(run_dir, exit_stack)
-        phases.run("start database and stand-ins", lambda: (stack.start_database(),
-                                                            stack.start_standins()))
-        phases.run("seed the catalogue", stack.seed)
-        phases.run("boot gunicorn and worker, create officers", stack.start_api)
+        stack.start(phases)
         phases.run("warm up", warm_up, stack)
         database = stack.mongo[DATABASE]
         database.command("profile", 2)

@@ -18,11 +18,9 @@ import argparse
 import os
 import random
 import secrets
-import shutil
 import sys
 import time
 import uuid
-from contextlib import ExitStack
 from datetime import UTC, datetime
 
 import bson
@@ -31,7 +29,7 @@ import requests
 from bson import ObjectId
 
 from bench import history_data, report
-from bench.processes import HOST, VAR, Phases, say, write_result
+from bench.processes import HOST, VAR, Phases, write_result
 from bench.scenario_data import (
     MATERIALS,
     identity,
@@ -41,7 +39,7 @@ from bench.scenario_data import (
     outputs_for,
 )
 from bench.scenarios import sign_in
-from bench.stack import DATABASE, DEPARTMENTS, OFFICER_PREFIX, Stack
+from bench.stack import DATABASE, DEPARTMENTS, OFFICER_PREFIX, Stack, new_run, run_on_stack
 from common.embedded_db import stop_on_sigterm
 
 REGION = history_data.REGION
@@ -315,26 +313,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sizes = sorted(int(s) for s in args.sizes.split(",") if s.strip())
     stop_on_sigterm()
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    run_dir = VAR / "history" / stamp
+    stamp, run_dir = new_run("history")
     result: dict = {"run": {"started_at": stamp, "host": HOST, "sizes": sizes,
                             "rounds": args.rounds, "polls": args.polls}}
-    phases = Phases()
-    try:
-        with ExitStack() as stack:
-            deadline = (time.monotonic() + args.insert_minutes * 60
-                        if args.insert_minutes else None)
-            run(Stack(run_dir, stack), phases, sizes, args.rounds, args.polls, result, deadline)
-            phases.run("stop everything", stack.close)
-    except (KeyboardInterrupt, SystemExit):
-        result["failure"] = "interrupted"
-    except Exception as exc:  # the run broke: say why, still write what was measured
-        result["failure"] = f"{type(exc).__name__}: {exc}"
-        say(result["failure"])
-    finally:
-        if not args.keep_database:
-            shutil.rmtree(run_dir / "db", ignore_errors=True)
-    result["run"]["phases"] = phases.took
+    deadline = time.monotonic() + args.insert_minutes * 60 if args.insert_minutes else None
+    run_on_stack(run_dir, result, lambda stack, phases: run(
+        stack, phases, sizes, args.rounds, args.polls, result, deadline),
+        keep_database=args.keep_database)
     write_result(result, run_dir, "history-latest.json")
     print()
     if result.get("sizes"):

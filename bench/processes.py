@@ -1,5 +1,6 @@
 """The bench's child processes: each in its own process group, logged to a file, stopped as a
 group and dying with the bench even if it is killed outright; one-shot commands; timed phases."""
+import argparse
 import ctypes
 import json
 import os
@@ -29,6 +30,14 @@ def die_with_parent() -> None:
     with suppress(OSError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
+
+
+def command_line(module_doc: str, prog: str) -> argparse.ArgumentParser:
+    """An entry point's arguments; its --help prints the module's docstring (the summary, then
+    the rest as written) instead of running it."""
+    summary, _, rest = module_doc.strip().partition("\n\n")
+    return argparse.ArgumentParser(prog=prog, description=summary, epilog=rest or None,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
 def say(text: str) -> None:

@@ -11,8 +11,7 @@ import platform
 import shutil
 import signal
 import sys
-from contextlib import ExitStack, suppress
-from datetime import UTC, datetime
+from contextlib import suppress
 
 from bench import report
 from bench.figures import (
@@ -22,7 +21,7 @@ from bench.figures import (
     endpoints_of,
     notification_latency,
 )
-from bench.processes import VAR, Phases, say, write_result
+from bench.processes import VAR, Phases, command_line, say, write_result
 from bench.scenarios import (
     baseline,
     catalogue_scale,
@@ -43,7 +42,7 @@ from bench.settings import (
     TIME_LIMIT,
     TRACE_ALL,
 )
-from bench.stack import DATABASE, DEPARTMENTS, OFFICER_PREFIX, Stack
+from bench.stack import DATABASE, DEPARTMENTS, OFFICER_PREFIX, Stack, new_run, run_on_stack
 from bench.streams_bench import live_streams
 from common.embedded_db import stop_on_sigterm
 
@@ -160,10 +159,10 @@ def prune_old_runs(keep: int) -> None:
 
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    command_line(__doc__, "python -m bench.run").parse_args(argv)
     stop_on_sigterm()
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    run_dir = VAR / stamp
+    stamp, run_dir = new_run()
     result: dict = {"run": {"started_at": stamp, "machine": {
         "cores": os.cpu_count(), "python": platform.python_version(),
         "system": platform.platform()}, "settings": {
@@ -171,19 +170,11 @@ def main() -> int:
         "tail_seconds": TAIL_SECONDS, "apply_users": APPLY_USERS,
         "apply_seconds": APPLY_SECONDS, "max_births": MAX_BIRTHS,
         "gunicorn": "2 workers x 4 threads"}}}
-    phases = Phases()
     try:
-        with ExitStack() as stack:
-            measure(Stack(run_dir, stack), phases, result)
-            phases.run("stop everything", stack.close)
-    except (KeyboardInterrupt, SystemExit):  # Ctrl+C, or SIGTERM (made a SystemExit)
-        result["failure"] = "interrupted"
-    except Exception as exc:  # the run broke: say why, still write what was measured
-        result["failure"] = f"{type(exc).__name__}: {exc}"
+        phases = run_on_stack(run_dir, result, lambda stack, phases: measure(stack, phases,
+                                                                             result))
     finally:
-        shutil.rmtree(run_dir / "db", ignore_errors=True)
         prune_old_runs(keep=5)
-    result["run"]["phases"] = phases.took
     result["run"]["total_seconds"] = phases.total
     result["exit_code"] = report.exit_code(result)
     write_result(result, run_dir, "latest.json")

@@ -5,13 +5,16 @@ import base64
 import json
 import os
 import secrets
+import shutil
+from collections.abc import Callable
 from contextlib import ExitStack, suppress
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psutil
 import pymongo
 
-from bench.processes import HOST, PYTHON, ROOT, Phases, Service, run_command, wait_http
+from bench.processes import HOST, PYTHON, ROOT, VAR, Phases, Service, run_command, say, wait_http
 from common.embedded_db import EmbeddedDatabase, free_port
 
 DATABASE = "onething_bench"
@@ -35,6 +38,47 @@ def fresh_secrets() -> dict:
         "BLIND_INDEX_KEY": secrets.token_urlsafe(48),
     }
 
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process and its children have used so far."""
+    total = 0.0
+    with suppress(psutil.Error):
+        process = psutil.Process(pid)
+        for member in [process, *process.children(recursive=True)]:
+            with suppress(psutil.Error):
+                times = member.cpu_times()
+                total += times.user + times.system
+    return total
+
+
+def new_run(kind: str = "") -> tuple[str, Path]:
+    """A run's start (UTC, as a folder name) and its folder: var/bench/[kind/]<start>."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return stamp, (VAR / kind if kind else VAR) / stamp
+
+
+def run_on_stack(run_dir: Path, result: dict, body: Callable[["Stack", Phases], None], *,
+                 keep_database: bool = False) -> Phases:
+    """`body(stack, phases)` on a stack of its own in `run_dir`. Whatever happens, everything
+    started is stopped and the database's folder deleted (unless kept); an interruption or a
+    failure is recorded in result["failure"] (what was measured so far stays in `result`), and
+    the phases' times in result["run"]["phases"]."""
+    phases = Phases()
+    try:
+        with ExitStack() as exit_stack:
+            body(Stack(run_dir, exit_stack), phases)
+            phases.run("stop everything", exit_stack.close)
+    except (KeyboardInterrupt, SystemExit):  # Ctrl+C, or SIGTERM (made a SystemExit)
+        result["failure"] = "interrupted"
+    except Exception as exc:  # the run broke: say why, still write what was measured
+        result["failure"] = f"{type(exc).__name__}: {exc}"
+        say(result["failure"])
+    finally:
+        if not keep_database:
+            shutil.rmtree(run_dir / "db", ignore_errors=True)
+    result.setdefault("run", {})["phases"] = phases.took
+    return phases
 
 
 class Stack:
@@ -160,18 +204,7 @@ class Stack:
         parts = {"api (gunicorn)": [self.api.pid], "database": [self.database.process.pid],
                  "notification worker": [self.worker.pid],
                  "stand-ins": [self.fcm.pid, self.sms.pid]}
-        used = {}
-        for part, pids in parts.items():
-            total = 0.0
-            for pid in pids:
-                with suppress(psutil.Error):
-                    process = psutil.Process(pid)
-                    for member in [process, *process.children(recursive=True)]:
-                        with suppress(psutil.Error):
-                            times = member.cpu_times()
-                            total += times.user + times.system
-            used[part] = total
-        return used
+        return {part: sum(cpu_seconds(pid) for pid in pids) for part, pids in parts.items()}
 
     def stop_api(self) -> None:
         # The worker finishes its round before leaving on SIGTERM; a round can be long when it

@@ -10,26 +10,12 @@ import argparse
 import json
 import sys
 import tempfile
-from contextlib import ExitStack, suppress
+from contextlib import ExitStack
 from pathlib import Path
 
-import psutil
-
-from bench.processes import VAR
+from bench.processes import VAR, Phases
 from bench.scenarios import trace
-from bench.stack import Stack
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) a process and its children have used so far."""
-    total = 0.0
-    with suppress(psutil.Error):
-        process = psutil.Process(pid)
-        for member in [process, *process.children(recursive=True)]:
-            with suppress(psutil.Error):
-                times = member.cpu_times()
-                total += times.user + times.system
-    return total
+from bench.stack import Stack, cpu_seconds
 
 
 def main() -> int:
@@ -38,9 +24,7 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="trace-") as folder, ExitStack() as exit_stack:
         stack = Stack(Path(folder), exit_stack)
-        stack.start_database()
-        stack.start_standins()
-        stack.seed()
+        stack.start(Phases(), api=False)
         stack.create_officers()
         before = cpu_seconds(stack.database.process.pid)
         traced = trace(stack)

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 from flask.testing import FlaskClient
 
-from common import crypto
+from common import crypto, db_metrics
 from models.connection import database
 from models.family import FamilyMember
 from models.material import Material, upload_key
@@ -152,3 +152,17 @@ def make_material(owner, type: str = "parent_id_card", **fields):
 def close_rate_limit_windows() -> None:
     """As if every rate-limit window had passed: no earlier hit counts any more."""
     database()["windows"].delete_many({})
+
+
+def capture_commands(monkeypatch, keep=lambda name, command: [name]) -> list:
+    """What `keep(name, command)` makes of every database command the app sends from now on
+    (by default its name), seen where X-DB-Commands counts them; the list fills as they go."""
+    seen: list = []
+    counted = db_metrics.CommandCounter.started
+
+    def started(self, event):
+        seen.extend(keep(event.command_name, event.command))
+        counted(self, event)
+
+    monkeypatch.setattr(db_metrics.CommandCounter, "started", started)
+    return seen

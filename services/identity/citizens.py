@@ -51,14 +51,15 @@ def _account_disabled() -> Forbidden:
     return Forbidden("This account is disabled.", "该账户已停用。", error="account_disabled")
 
 
-def find_or_create_citizen(*, phone: str) -> User:
+def find_or_create_citizen(*, phone: str, probably_known: bool = True) -> User:
     """The citizen with this phone; the first sign-in creates the account (one atomic upsert).
 
-    Read first: most who come have an account, and a read hands it back in one command, where a
-    write that found it could not (an upsert answers only whether it inserted; findAndModify is
-    a scan of every account on the embedded server, see models/indexed_writes.py). So a
-    returning citizen costs one command, a new one two (the read that finds nobody, the insert).
-    A disabled account, or staff with this phone, is found and refused, never made again."""
+    A read hands a returning citizen back in one command, where a write that found them could
+    not (an upsert answers only whether it inserted; findAndModify is a scan of every account on
+    the embedded server, see models/indexed_writes.py); for a new one the upsert alone does it.
+    So the caller's hint (`probably_known`: a sign-in code of this phone was spent before) says
+    which goes first: right, it costs one command; wrong, two (then the other is sent). A
+    disabled account, or staff with this phone, is found and refused, never made again."""
     phone = normalize_phone(phone)
     now = datetime.now(UTC)
     fresh = {"role": Role.CITIZEN.value, "locale": current_locale.get(), "active": True,
@@ -66,7 +67,7 @@ def find_or_create_citizen(*, phone: str) -> User:
              "failed_logins": 0, "created_at": now, "updated_at": now}
     collection = User._get_collection()
     phone_query = {"phone_index": crypto.blind_index("phone", phone)}
-    raw = collection.find_one(phone_query)
+    raw = collection.find_one(phone_query) if probably_known else None
     for attempt in range(5):
         if raw is not None:
             break

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
+from pymongo import UpdateOne
 
 from common import crypto, rate_limits
 from common.i18n import text
@@ -98,17 +99,18 @@ def send_code(*, phone: str, purpose: str, client_ip: str | None) -> int:
     return request_code(phone=phone, purpose=purpose, client_ip=client_ip).expires_in
 
 
-def verify_code(*, phone: str, purpose: str, code: str) -> None:
+def verify_code(*, phone: str, purpose: str, code: str) -> bool:
     """Accept the live code for this phone and purpose once; each wrong try counts, and after
-    the last allowed one the code is dead even if the right digits follow."""
+    the last allowed one the code is dead even if the right digits follow. Returns whether a code
+    of this phone and purpose was spent before (a hint, right unless the document was lost)."""
     config = current_app.config
     _check_purpose(purpose)
     phone_index = crypto.blind_index("phone", numbers.normalize_phone(phone))
     now = datetime.now(UTC)
     max_attempts = int(config["OTP_MAX_ATTEMPTS"])
     collection = OtpCode._get_collection()
-    live = {"phone_index": phone_index, "purpose": purpose, "expires_at": {"$gt": now},
-            "attempts": {"$lt": max_attempts}}
+    this_code = {"phone_index": phone_index, "purpose": purpose}
+    live = {**this_code, "expires_at": {"$gt": now}, "attempts": {"$lt": max_attempts}}
     live["used_by"] = None
     code = crypto.canonical_digits(code or "").strip()
     # update_one, not findAndModify: the embedded server scans the collection for the latter
@@ -116,11 +118,16 @@ def verify_code(*, phone: str, purpose: str, code: str) -> None:
     # which the embedded server does not deduplicate, finds this sign-in's own mark.
     this_use = uuid.uuid4().hex
     right = {**live, "code_hash": _code_hash(phone_index, purpose, code)}
-    if collection.update_one(right, {"$set": {"used_by": this_use}}).matched_count:
-        return
-    if collection.find_one({"phone_index": phone_index, "purpose": purpose,
-                            "used_by": this_use}, {"_id": 1}):
-        return
+    # One command answers two questions: the first update matches, changing nothing, only when a
+    # code was spent before; the second spends this one, changing it.
+    written = collection.bulk_write([
+        UpdateOne({**this_code, "spent_before": True}, {"$set": {"spent_before": True}}),
+        UpdateOne(right, {"$set": {"used_by": this_use, "spent_before": True}})])
+    spent_before = written.matched_count > written.modified_count
+    if written.modified_count:
+        return spent_before
+    if collection.find_one({**this_code, "used_by": this_use}, {"_id": 1}):
+        return True  # this sign-in's own write, retried: the hint is lost, "perhaps" is safe
     counted = indexed_writes.update_and_read(
         collection, live, {"$inc": {"attempts": 1}},
         key={"phone_index": phone_index, "purpose": purpose}, projection={"attempts": 1})

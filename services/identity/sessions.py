@@ -141,8 +141,9 @@ def logout(*, refresh_token: str) -> None:
 
 def citizen_login(*, phone: str, code: str) -> dict:
     """A right code signs the citizen in; the first sign-in creates the account."""
-    otp.verify_code(phone=phone, purpose="login", code=code)
-    return start_session(citizens.find_or_create_citizen(phone=phone))
+    signed_in_before = otp.verify_code(phone=phone, purpose="login", code=code)
+    return start_session(citizens.find_or_create_citizen(phone=phone,
+                                                         probably_known=signed_in_before))
 
 
 # ── Staff: username and password ──────────────────────────────────────────────────────────────

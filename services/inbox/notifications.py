@@ -89,20 +89,27 @@ def register_device(*, user_id: str, token: str, platform: str,
     registers it last. Returns the device and whether it is new to this citizen."""
     now = utcnow()
     collection = Device._get_collection()
-    seen = {"$set": {"user": user_id, "platform": platform, "locale": locale,
-                     "last_seen_at": now, "updated_at": now}}
+    fields = {"user": user_id, "platform": platform, "locale": locale, "last_seen_at": now,
+              "updated_at": now}
+    seen = {"$set": fields}
     # Two update_ones, not a findAndModify returning the old owner (the embedded server scans
     # the collection for those, see models/indexed_writes.py): this citizen's token is
     # refreshed by the first; a token new to them is moved or inserted by the second.
     new = not collection.update_one({"token": token, "user": user_id}, seen).matched_count
+    inserted = None
     if new:
         try:
-            collection.update_one({"token": token}, {**seen, "$setOnInsert": {"created_at": now}},
-                                  upsert=True)
+            inserted = collection.update_one(
+                {"token": token}, {**seen, "$setOnInsert": {"created_at": now}},
+                upsert=True).upserted_id
         except DuplicateKeyError:  # a concurrent first registration inserted it: take it
             collection.update_one({"token": token}, seen)
-    device = Device.objects(token=token).first()
-    _keep_newest_devices(user_id)
+    # A device just inserted is what was written; one refreshed or moved is read for its id.
+    device = (Device._from_son(indexed_writes.as_stored(collection, {
+        "_id": inserted, "token": token, **fields, "created_at": now}))
+        if inserted is not None else Device.objects(token=token).first())
+    if new:  # a refresh adds no device: only a new one can pass the limit
+        _keep_newest_devices(user_id)
     return device, new
 
 

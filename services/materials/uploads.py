@@ -16,7 +16,7 @@ from bson import ObjectId
 from flask import current_app
 from mongoengine import NotUniqueError
 from PIL import Image, ImageOps, UnidentifiedImageError
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import BulkWriteError
 from pypdf import PdfReader
 from pypdf.errors import PyPdfError
 
@@ -64,24 +64,27 @@ def bucket() -> gridfs.GridFSBucket:
     return gridfs.GridFSBucket(database(), bucket_name=BUCKET)
 
 
-# GridFS's default chunk size, so what we write reads back like any bucket's file.
+# GridFS's default chunk size, so the chunks read back like any bucket's file. Every file the
+# vault holds was written with it (a material records its size, not its chunk size): keep it.
 CHUNK_BYTES = 255 * 1024
 _bucket_indexed: set[str] = set()
 
 
-def write_file(data: bytes, filename: str, metadata: dict) -> ObjectId:
-    """Keep bytes in the GridFS bucket in two commands: the chunks, then the file document (the
-    layout of the GridFS spec, read back by `bucket()`). pymongo's upload stream asks both
-    collections whether they are empty on every upload, to create their indexes; here they
-    are created once per process.
+def write_file(data: bytes) -> ObjectId:
+    """Keep bytes as GridFS chunks in one command; returns the file's id.
+
+    The GridFS spec also writes a file document (length, chunk size, upload date) after the
+    chunks: the material written next holds the same facts (its file_id, size and created_at),
+    so it serves as that document (`open_content`) and a second write is saved. pymongo's upload
+    stream would also ask both collections whether they are empty on every upload, to create
+    their indexes; here the chunks' index is created once per process.
 
     A driver retries a write whose answer it lost; the embedded server does not recognise the
     retry, which then meets the first attempt as a duplicate key: ids generated here tell that
     apart from a real conflict (the same in store_upload)."""
     db = database()
-    files, chunks = db[f"{BUCKET}.files"], db[f"{BUCKET}.chunks"]
+    chunks = db[f"{BUCKET}.chunks"]
     if db.name not in _bucket_indexed:
-        files.create_index([("filename", 1), ("uploadDate", 1)])
         chunks.create_index([("files_id", 1), ("n", 1)], unique=True)
         _bucket_indexed.add(db.name)
     file_id = ObjectId()
@@ -94,13 +97,6 @@ def write_file(data: bytes, filename: str, metadata: dict) -> ObjectId:
         chunks.insert_many(pieces)
     except BulkWriteError:
         if chunks.count_documents({"files_id": file_id}) != len(pieces):
-            raise
-    try:
-        files.insert_one({"_id": file_id, "length": len(data), "chunkSize": CHUNK_BYTES,
-                          "uploadDate": datetime.now(UTC), "filename": filename,
-                          "metadata": metadata})
-    except DuplicateKeyError:
-        if files.count_documents({"_id": file_id}) != 1:
             raise
     return file_id
 
@@ -288,9 +284,9 @@ def store_upload(*, owner_id: str, type_code: str, stream: BinaryIO,
     """Keep an upload in the owner's vault; returns the material and whether it is new.
     (`material_type`: the type of `type_code`, when the caller has read it already.)
 
-    The same bytes of the same type given again return the material already kept. The file is
-    written to GridFS first and the material last, so an interrupted upload leaves only an
-    orphan file that no one can see and `flask materials sweep` removes.
+    The same bytes of the same type given again return the material already kept. The bytes are
+    written to GridFS first and the material (their file document) last, so an interrupted
+    upload leaves only chunks that no one can see and `flask materials sweep` removes.
     """
     owner_id = str(owner_id)
     if material_type is None or material_type.code != type_code:
@@ -317,8 +313,7 @@ def store_upload(*, owner_id: str, type_code: str, stream: BinaryIO,
     same_bytes = next((m for m in mine if m.sha256 == sha256 and m.file_id is not None), None)
     file_id, wrote = (same_bytes.file_id, False) if same_bytes else (None, True)
     if wrote:
-        file_id = write_file(kept.data, f"{sha256}.{kept.format}", {
-            "owner": owner_id, "sha256": sha256, "content_type": kept.content_type})
+        file_id = write_file(kept.data)
     material = Material(
         owner=owner_id, subject=str(subject_id) if subject_id else None, type=type_code,
         kind=MaterialKind.UPLOAD.value, status=MaterialStatus.UPLOADED.value,
@@ -353,14 +348,16 @@ def delete_file(file_id) -> None:
 
 
 def open_content(material: Material) -> gridfs.GridOut:
-    """The kept bytes of an uploaded material, as a stream; e-licences carry no file."""
+    """The kept bytes of an uploaded material, as a stream; e-licences carry no file.
+
+    The material is the file's GridFS document (see `write_file`): pymongo's GridOut reads the
+    chunks against it. Files kept before that have a document of their own, which says the same."""
     if material.file_id is None:
         raise NotFound("This material has no file to download.", "该材料没有可下载的文件。",
                        error="no_content")
-    try:
-        return bucket().open_download_stream(material.file_id)
-    except gridfs.errors.NoFile:
-        raise NotFound(error="no_content") from None
+    described = {"_id": material.file_id, "length": material.size or 0,
+                 "chunkSize": CHUNK_BYTES, "uploadDate": material.created_at}
+    return gridfs.GridOut(database()[BUCKET], file_document=described)
 
 
 def sweep(*, grace_seconds: int, now: datetime | None = None) -> dict[str, int]:
@@ -372,17 +369,21 @@ def sweep(*, grace_seconds: int, now: datetime | None = None) -> dict[str, int]:
     db = database()
     files, chunks = db[f"{BUCKET}.files"], db[f"{BUCKET}.chunks"]
 
+    # Files kept with a document of their own (before `write_file` saved that write) that no
+    # material points to.
     orphan_files = 0
     for stored in files.find({"uploadDate": {"$lt": cutoff}}, {"_id": 1}):
         if Material.objects(file_id=stored["_id"]).only("id").first() is None:
             delete_file(stored["_id"])
             orphan_files += 1
 
-    # GridFS writes the chunks first and the file document last: chunks whose file document
-    # never came are what an interrupted upload leaves. Chunk ids carry their creation time.
+    # Chunks no material (nor a file document) describes: what an upload interrupted between
+    # its chunks and its material leaves. Chunk ids carry their creation time, so uploads in
+    # flight are left alone.
     old_chunk_files = chunks.distinct("files_id", {"_id": {"$lt": ObjectId.from_datetime(cutoff)}})
-    complete = set(files.distinct("_id", {"_id": {"$in": old_chunk_files}}))
-    headless = [fid for fid in old_chunk_files if fid not in complete]
+    described = set(files.distinct("_id", {"_id": {"$in": old_chunk_files}}))
+    described.update(Material.objects(file_id__in=old_chunk_files).distinct("file_id"))
+    headless = [fid for fid in old_chunk_files if fid not in described]
     orphan_chunks = (chunks.delete_many({"files_id": {"$in": headless}}).deleted_count
                      if headless else 0)
 

@@ -13,7 +13,6 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from common import db_metrics
 from models.connection import database
 from notifications import relay
 from services.desk import sweeper as desk_sweeper
@@ -22,6 +21,7 @@ from services.workflow import sweeper
 from tests import loop_support as loop
 from tests import workflow_support as ws
 from tests.helpers import (
+    capture_commands,
     make_agent,
     make_citizen,
     make_family_member,
@@ -61,18 +61,13 @@ def filters_of(name: str, command: dict) -> list[dict]:
 @pytest.fixture
 def sent(monkeypatch):
     """(command, collection, filter) of every selecting command the app sends from now on."""
-    seen: list[tuple[str, str, dict]] = []
-    counted = db_metrics.CommandCounter.started
+    def selections(name: str, command: dict) -> list[tuple[str, str, dict]]:
+        collection = command.get(name)
+        if name not in SELECTING or not isinstance(collection, str):
+            return []
+        return [(name, collection, f) for f in filters_of(name, command)]
 
-    def started(self, event):
-        name = event.command_name
-        collection = event.command.get(name)
-        if name in SELECTING and isinstance(collection, str):
-            seen.extend((name, collection, f) for f in filters_of(name, event.command))
-        counted(self, event)
-
-    monkeypatch.setattr(db_metrics.CommandCounter, "started", started)
-    return seen
+    return capture_commands(monkeypatch, selections)
 
 
 def stage_of(collection: str, selector: dict) -> str:
@@ -234,15 +229,8 @@ def test_the_joins_of_a_first_application_typing_a_spouse_are_driven_by_an_index
     """The server joins a $lookup on an index of its foreign field (an $in of the local
     values), else reads the whole foreign collection: every join applying sends must be one
     such an index serves, the users holding the typed ID numbers included."""
-    pipelines: list[list[dict]] = []
-    counted = db_metrics.CommandCounter.started
-
-    def started(self, event):
-        if event.command_name == "aggregate":
-            pipelines.append(event.command.get("pipeline") or [])
-        counted(self, event)
-
-    monkeypatch.setattr(db_metrics.CommandCounter, "started", started)
+    pipelines = capture_commands(monkeypatch, lambda name, command: [
+        command.get("pipeline") or []] if name == "aggregate" else [])
     parent = make_citizen(phone="13800000401", name="Zhou Lei",
                           id_number=numbers.make_id_number("330381", date(1990, 6, 1), 12,
                                                            "male"))

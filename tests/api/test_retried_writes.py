@@ -43,7 +43,7 @@ def test_signing_in_whose_code_use_is_retried_signs_in_and_the_code_works_once(
     code = client.post("/api/v1/auth/otp", json={"phone": "13800000301"},
                        expect=202).get_json()["debug_code"]
 
-    with sent_twice(monkeypatch, "otp_codes", "update_one", "delete_one") as seen:
+    with sent_twice(monkeypatch, "otp_codes", "bulk_write", "update_one", "delete_one") as seen:
         tokens = client.post("/api/v1/auth/login", json={"phone": "13800000301", "code": code},
                              expect=200).get_json()
 

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from api.auth import auth_required
+from models.otp import OtpCode
 from models.refresh_token import RefreshToken
 from models.user import PlatformBinding, User
 from services.errors import Forbidden, Unauthorized
@@ -120,6 +121,36 @@ def test_a_disabled_citizen_cannot_sign_in_or_refresh(client):
     assert User.objects.get(id=tokens["user"]["id"]).last_login_at == signed_in_at
     client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]},
                 expect=401)
+
+
+@pytest.mark.parametrize("made_by", ["a clerk", "a lost code record"])
+def test_a_citizen_whose_phone_never_spent_a_code_here_signs_in_to_their_own_account(
+        client, made_by):
+    """Whether a code of the phone was spent before only decides which command goes first: an
+    account a clerk made (no code ever spent) or one whose code record was lost is still found,
+    never made twice."""
+    if made_by == "a clerk":
+        existing = make_citizen(phone=PHONE, name="王芳")
+    else:
+        existing = User.objects.get(id=sign_in(client)["user"]["id"])
+        OtpCode.objects.delete()
+        open_windows()
+
+    tokens = sign_in(client)
+
+    assert tokens["user"]["id"] == str(existing.id)
+    assert User.objects(phone_index=existing.phone_index).count() == 1
+
+
+def test_a_disabled_citizen_is_refused_even_where_no_code_was_spent_before(client):
+    disabled = make_citizen(phone=PHONE, active=False)
+
+    code = request_code(client)
+    body = client.post("/api/v1/auth/login", json={"phone": PHONE, "code": code},
+                       expect=403).get_json()
+
+    assert body["error"] == "account_disabled"
+    assert User.objects(phone_index=disabled.phone_index).count() == 1
 
 
 # ── Refresh and logout ────────────────────────────────────────────────────────────────────────

@@ -16,9 +16,9 @@ def within_budget() -> list[dict]:
             endpoint("POST /api/v1/workbench/tasks/{id}/complete", [2, 1, 2]),
             endpoint("GET /api/v1/applications/{id}", [1, 1]),
             endpoint("GET /api/v1/me/notifications", [2, 2]),
-            endpoint("POST /api/v1/materials", [7, 5, 5]),
+            endpoint("POST /api/v1/materials", [6, 4, 4]),
             endpoint("POST /api/v1/auth/otp", [3, 3]),
-            endpoint("POST /api/v1/auth/login", [4, 4]),
+            endpoint("POST /api/v1/auth/login", [3, 3]),
             endpoint("POST /api/v1/auth/staff-login", [3, 3])]
 
 

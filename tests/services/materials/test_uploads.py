@@ -1,6 +1,7 @@
 """Uploads: the real type from the bytes, limits, metadata stripped, stored once, swept."""
 import hashlib
 import io
+import time
 import tracemalloc
 from datetime import UTC, datetime, timedelta
 
@@ -13,7 +14,7 @@ from models.catalogue import MaterialType
 from models.connection import database
 from models.material import Material
 from services.errors import PayloadTooLarge, UnsupportedMediaType, ValidationFailed
-from services.materials import uploads
+from services.materials import uploads, vault
 from tests import material_files as files
 from tests.helpers import make_citizen, make_material
 
@@ -36,7 +37,8 @@ def kept_bytes(material: Material) -> bytes:
 
 
 def stored_files() -> int:
-    return database()[f"{uploads.BUCKET}.files"].count_documents({})
+    """Files kept in the bucket: their chunks, whose file document is the material."""
+    return len(database()[f"{uploads.BUCKET}.chunks"].distinct("files_id"))
 
 
 def test_a_real_jpeg_is_kept_as_jpeg_with_the_hash_of_the_bytes_kept(citizen):
@@ -233,19 +235,48 @@ def test_an_upload_cut_off_before_its_material_is_written_leaves_nothing_visible
 
     assert Material.objects.count() == 0
     assert stored_files() == 1
-    assert uploads.sweep(grace_seconds=3600)["orphan_files"] == 0  # still within grace
+    assert uploads.sweep(grace_seconds=3600)["orphan_chunks"] == 0  # still within grace
     later = datetime.now(UTC) + timedelta(hours=2)
-    assert uploads.sweep(grace_seconds=3600, now=later)["orphan_files"] == 1
+    assert uploads.sweep(grace_seconds=3600, now=later)["orphan_chunks"] == 1
     assert stored_files() == 0
-    assert database()[f"{uploads.BUCKET}.chunks"].count_documents({}) == 0
 
 
 def test_the_sweeper_keeps_files_that_materials_point_to(citizen):
     material, _ = store(citizen, files.jpeg())
 
     later = datetime.now(UTC) + timedelta(days=1)
-    assert uploads.sweep(grace_seconds=60, now=later)["orphan_files"] == 0
-    assert kept_bytes(material)
+    swept = uploads.sweep(grace_seconds=60, now=later)
+    assert (swept["orphan_files"], swept["orphan_chunks"]) == (0, 0)
+    assert hashlib.sha256(kept_bytes(material)).hexdigest() == material.sha256
+
+
+def test_removing_an_upload_removes_its_bytes_unless_another_material_shares_them(citizen):
+    shared, _ = store(citizen, files.jpeg())
+    twin, _ = store(citizen, files.jpeg(), type_code="household_register")
+    alone, _ = store(citizen, files.png())
+    assert twin.file_id == shared.file_id and stored_files() == 2
+
+    vault.delete_upload(material_id=str(alone.id), owner_id=str(citizen.id))
+    vault.delete_upload(material_id=str(shared.id), owner_id=str(citizen.id))
+
+    assert stored_files() == 1
+    assert hashlib.sha256(kept_bytes(twin)).hexdigest() == twin.sha256
+
+
+def test_a_file_kept_with_a_gridfs_document_of_its_own_still_reads_and_stays(citizen):
+    """Files kept before the material served as their GridFS document have one of their own."""
+    material, _ = store(citizen, files.jpeg())
+    data = kept_bytes(material)
+    legacy_id = uploads.bucket().upload_from_stream(f"{material.sha256}.jpeg", data)
+    Material.objects(id=material.id).update_one(set__file_id=legacy_id)
+    material.reload()
+
+    later = datetime.now(UTC) + timedelta(days=1)
+    swept = uploads.sweep(grace_seconds=60, now=later)
+
+    assert swept["orphan_chunks"] == 1  # the first copy's chunks, which nothing points to now
+    assert swept["orphan_files"] == 0
+    assert kept_bytes(material) == data
 
 
 def test_the_sweeper_removes_chunks_an_interrupted_write_left_without_a_file(citizen):
@@ -279,10 +310,11 @@ def test_the_sweep_command_reports_what_it_removed(app, citizen, monkeypatch):
     monkeypatch.undo()
 
     kept = app.test_cli_runner().invoke(args=["materials", "sweep"])
+    time.sleep(1)  # chunk ids tell their age to the second
     swept = app.test_cli_runner().invoke(args=["materials", "sweep", "--grace", "0"])
 
-    assert kept.exit_code == 0 and "orphan files removed: 0" in kept.output
-    assert swept.exit_code == 0 and "orphan files removed: 1" in swept.output
+    assert kept.exit_code == 0 and "orphan chunks removed: 0" in kept.output
+    assert swept.exit_code == 0 and "orphan chunks removed: 1" in swept.output
     assert stored_files() == 0
 
 
