@@ -62,10 +62,15 @@ def officer_task(material: Material, *, department: str | None, region: str | No
     if not department:
         return None
     region = region or None
-    # Given by the citizen, or issued as an e-licence by another task of the same application:
-    # one indexed query each, the second only when the first opens nothing (the server plans
-    # no `$or` on indexes, and `$or` with `$elemMatch` read every application).
-    for query in ({"materials": str(material.id)}, {"tasks.elicences": str(material.id)}):
+    # Given by the citizen, or issued as an e-licence by another task of the same application
+    # (which the e-licence names: no index of e-licences for every write to maintain): one
+    # indexed query each, the second only when the first opens nothing (the server plans no
+    # `$or` on indexes, and `$or` with `$elemMatch` read every application).
+    queries = [{"materials": str(material.id)}]
+    if material.application and ObjectId.is_valid(material.application):
+        queries.append({"_id": ObjectId(material.application),
+                        "tasks.elicences": str(material.id)})
+    for query in queries:
         for application in Application.objects(__raw__=query).only("id", "tasks"):
             for task in application.tasks:
                 if (task.department == department and (task.region or None) == region
