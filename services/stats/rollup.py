@@ -93,10 +93,13 @@ def _grace() -> timedelta:
 def _apply(batch: str, candidates: list | None) -> int:
     """Add what the batch's applications owe to the buckets (once), and close the batch.
     `candidates`: the applications it may have taken (None: a batch of an older version)."""
-    # `_id` first: the server plans on the first clause an index serves.
-    query = ({"_id": {"$in": candidates}, "figures_batches.id": batch}
-             if candidates is not None else {"figures_batches.id": batch})
-    rows = list(Application._get_collection().find(query, {**FIELDS, "figures_batches": 1}))
+    # By `_id` alone (the batch's own are those that carry its record); an older batch without
+    # its ids is found by a scan, once.
+    query = ({"_id": {"$in": candidates}} if candidates is not None
+             else {"figures_batches.id": batch})
+    rows = [row for row in Application._get_collection().find(
+                query, {**FIELDS, "figures_batches": 1})
+            if any(r.get("id") == batch for r in row.get("figures_batches") or [])]
     changes = [d for row in rows for record in row.get("figures_batches") or []
                if record.get("id") == batch for tag in record.get("tags") or []
                for d in deltas(row, tag)]
