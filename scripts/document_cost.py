@@ -104,12 +104,15 @@ def run(args, database: psutil.Process) -> None:
         if args.pause:
             time.sleep(args.pause)
         store = db()
-        store.command("profile", 2)
         cpu_before = cpu_seconds(database)
         began = time.perf_counter()
         finished = [birth() for _ in range(args.births)]
         seconds = time.perf_counter() - began
         cpu = cpu_seconds(database) - cpu_before
+        # Again with the server's profiler on, for its time per command (it costs CPU itself).
+        store.command("profile", 2)
+        for _ in range(args.births):
+            birth()
         store.command("profile", 0)
         per_command: Counter = Counter()
         millis: Counter = Counter()
@@ -124,11 +127,10 @@ def run(args, database: psutil.Process) -> None:
         fresh = raw.find_one({"_id": bson.ObjectId(submitted["id"])})
         indexes = len(store["applications"].index_information())
         print(f"load average {os.getloadavg()[0]:.1f}; {args.births} births in {seconds:.1f} s")
-        print(f"database CPU {cpu:.2f} s: {cpu / args.births * 1000:.0f} ms a birth "
-              f"(profiler on)")
+        print(f"database CPU {cpu:.2f} s: {cpu / args.births * 1000:.0f} ms a birth")
         for name in sorted(per_command):
             print(f"  applications {name:<10} {per_command[name] / args.births:5.1f} a birth, "
-                  f"{millis[name] / args.births:6.1f} ms a birth (server, whole ms)")
+                  f"{millis[name] / args.births:6.1f} ms a birth (profiler's whole ms)")
         print(f"document bytes: submitted {len(fresh.raw)}, finished {len(done.raw)}; "
               f"indexes on applications {indexes}")
 
