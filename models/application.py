@@ -139,11 +139,12 @@ class Application(TimestampedDocument):
             "tasks.id",
             "tasks.due_at",  # the overdue sweep
             "tasks.completed_at",  # typical handling times for the ETA: recent completions
-            "materials",  # may an officer read this material?
-            "tasks.elicences",
-            {"fields": ["outbox_pending"], "sparse": False},
+            "materials",  # may an officer read this material? (an e-licence: by its application)
+            # The relay's pending outboxes: partial, so only the few applications whose outbox
+            # waits have a key (the server rewrites every key of every index on each update).
+            {"fields": ["outbox_pending"], "name": "outbox_pending_true",
+             "partialFilterExpression": {"outbox_pending": True}},
             {"fields": ["follow_ups"], "sparse": True},
-            {"fields": ["figures_batches.id"], "sparse": True},
             # Partial on `$gt: ""` (every key is a non-empty string), not `$type`: the server
             # proves an equality query implies a range, never a `$type`, so with `$type` the
             # replay's lookup by key read every application.
@@ -153,6 +154,10 @@ class Application(TimestampedDocument):
             {"fields": ["open_key"], "unique": True,
              "partialFilterExpression": {"open_key": {"$gt": ""}}},
         ],
+        # Indexes no query needs any more, dropped where an older version built them
+        # (models.connection.ensure_indexes): the e-licences are found by the application they
+        # name, a figures batch keeps the ids it took, the outboxes' flag has its partial index.
+        "retired_indexes": ["tasks.elicences_1", "figures_batches.id_1", "outbox_pending_1"],
     }
 
     def task(self, task_id: str) -> Task | None:

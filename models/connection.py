@@ -55,6 +55,7 @@ def load_all_models() -> None:
 
 # An index of the same name exists with other keys or options: the code changed its definition.
 INDEX_CONFLICTS = {85, 86}  # IndexOptionsConflict, IndexKeySpecsConflict
+INDEX_NOT_FOUND = 27
 
 
 def ensure_indexes() -> None:
@@ -66,12 +67,29 @@ def ensure_indexes() -> None:
     load_all_models()
     for document in list(_document_registry.values()):
         if issubclass(document, me.Document) and not document._meta.get("abstract"):
+            _drop_retired_indexes(document)  # first: a retired one may hold a new one's keys
             try:
                 document.ensure_indexes()
             except OperationFailure as exc:
                 if exc.code not in INDEX_CONFLICTS:
                     raise
                 _rebuild_changed_indexes(document)
+
+
+def _drop_retired_indexes(document) -> None:
+    """Drop the indexes a document retired (`meta["retired_indexes"]`): each costs every write
+    its keys, and a database made by an older version still has them."""
+    retired = document._meta.get("retired_indexes") or []
+    if not retired:
+        return
+    collection = document._get_collection()
+    for name in set(retired) & set(collection.index_information()):
+        log.warning("dropping index %s.%s: no query uses it any more", collection.name, name)
+        try:
+            collection.drop_index(name)
+        except OperationFailure as exc:
+            if exc.code != INDEX_NOT_FOUND:  # another process dropped it first
+                raise
 
 
 def _rebuild_changed_indexes(document) -> None:

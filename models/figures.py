@@ -55,6 +55,9 @@ class FigureBatch(me.Document):
     at = me.DateTimeField(required=True)
     done = me.BooleanField(default=False)
     expires_at = me.DateTimeField()  # set when done: the record goes a week later
+    # The applications the batch may take (at most a roll-up's limit): those that carry its id
+    # are its own, found by these ids rather than by an index every application write keeps.
+    applications = me.ListField(me.ObjectIdField())
     meta = {"collection": "figure_batches",
             "indexes": [("done", "at"), {"fields": ["expires_at"], "expireAfterSeconds": 0}]}
 

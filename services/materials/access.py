@@ -62,11 +62,20 @@ def officer_task(material: Material, *, department: str | None, region: str | No
     if not department:
         return None
     region = region or None
-    # Given by the citizen, or issued as an e-licence by another task of the same application:
-    # one indexed query each, the second only when the first opens nothing (the server plans
-    # no `$or` on indexes, and `$or` with `$elemMatch` read every application).
-    for query in ({"materials": str(material.id)}, {"tasks.elicences": str(material.id)}):
-        for application in Application.objects(__raw__=query).only("id", "tasks"):
+    # Given by the citizen, or issued as an e-licence by another task of the same application
+    # (which the e-licence names: no index of e-licences for every write to maintain): one
+    # indexed query each, the second only when the first opens nothing (the server plans no
+    # `$or` on indexes, and `$or` with `$elemMatch` read every application).
+    queries = [{"materials": str(material.id)}]
+    if material.application and ObjectId.is_valid(material.application):
+        # `_id` alone: with another clause beside it the server's explain() calls it a scan.
+        queries.append({"_id": ObjectId(material.application)})
+    for query in queries:
+        for application in Application.objects(__raw__=query).only("id", "materials", "tasks"):
+            if (str(material.id) not in (application.materials or [])
+                    and not any(str(material.id) in (t.elicences or [])
+                                for t in application.tasks)):
+                continue  # the application the e-licence names, but not one that holds it
             for task in application.tasks:
                 if (task.department == department and (task.region or None) == region
                         and material.type in (task.material_types or [])

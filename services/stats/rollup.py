@@ -90,10 +90,16 @@ def _grace() -> timedelta:
     return timedelta(seconds=float(current_app.config["LOOP_SWEEP_GRACE_SECONDS"]))
 
 
-def _apply(batch: str) -> int:
-    """Add what the batch's applications owe to the buckets (once), and close the batch."""
-    rows = list(Application._get_collection().find({"figures_batches.id": batch},
-                                                   {**FIELDS, "figures_batches": 1}))
+def _apply(batch: str, candidates: list | None) -> int:
+    """Add what the batch's applications owe to the buckets (once), and close the batch.
+    `candidates`: the applications it may have taken (None: a batch of an older version)."""
+    # By `_id` alone (the batch's own are those that carry its record); an older batch without
+    # its ids is found by a scan, once.
+    query = ({"_id": {"$in": candidates}} if candidates is not None
+             else {"figures_batches.id": batch})
+    rows = [row for row in Application._get_collection().find(
+                query, {**FIELDS, "figures_batches": 1})
+            if any(r.get("id") == batch for r in row.get("figures_batches") or [])]
     changes = [d for row in rows for record in row.get("figures_batches") or []
                if record.get("id") == batch for tag in record.get("tags") or []
                for d in deltas(row, tag)]
@@ -107,10 +113,13 @@ def _apply(batch: str) -> int:
 def recover(*, now: datetime | None = None) -> int:
     """Finish the batches whose process died before closing them."""
     now = now or utcnow()
-    stale = [b.id for b in FigureBatch.objects(done=False, at__lt=now - _grace()).only("id")]
+    stale = FigureBatch._get_collection().find({"done": False, "at": {"$lt": now - _grace()}},
+                                                {"applications": 1})
+    counted = 0
     for batch in stale:
-        log.warning("finishing figures batch %s left by a process that stopped", batch)
-    return sum(_apply(batch) for batch in stale)
+        log.warning("finishing figures batch %s left by a process that stopped", batch["_id"])
+        counted += _apply(batch["_id"], batch.get("applications"))
+    return counted
 
 
 def roll_up(*, now: datetime | None = None, limit: int = 500) -> int:
@@ -127,14 +136,15 @@ def roll_up(*, now: datetime | None = None, limit: int = 500) -> int:
     if not by_tags:
         return counted
     batch = uuid.uuid4().hex
-    FigureBatch(id=batch, at=now).save(force_insert=True)
+    candidates = [i for ids in by_tags.values() for i in ids]
+    FigureBatch(id=batch, at=now, applications=candidates).save(force_insert=True)
     for tags, ids in by_tags.items():
         # Only one process can take a follow-up: the filter wants it still there.
         collection.update_many(
             {"_id": {"$in": ids}, "follow_ups": {"$all": list(tags)}},
             {"$pull": {"follow_ups": {"$in": list(tags)}},
              "$push": {"figures_batches": {"id": batch, "tags": list(tags), "at": now}}})
-    counted += _apply(batch)
+    counted += _apply(batch, candidates)
     if counted:
         log.info("reform figures: counted %d application(s)", counted)
     return counted

@@ -42,12 +42,15 @@ def new_id() -> str:
 
 def event(type: str, *, at: datetime, actor_role: str, actor: str | None = None,
           task=None, data: dict | None = None) -> dict:
-    """A timeline event; `actor` (a user id) is kept for audit and never rendered to citizens."""
-    return {
-        "id": new_id(), "type": type, "at": at, "actor_role": actor_role, "actor": actor,
-        "department": _get(task, "department"), "task": _get(task, "id"),
-        "matter": _get(task, "matter"), "data": data or {},
-    }
+    """A timeline event; `actor` (a user id) is kept for audit and never rendered to citizens.
+
+    Only what the event adds is stored: a task's matter and department are the task's (read
+    from it when the event is shown), and an absent actor, task or data is left out — every
+    transition rewrites the whole timeline on the server, so its bytes are paid again and again.
+    Older events carry every key; `render` reads both."""
+    stored = {"id": new_id(), "type": type, "at": at, "actor_role": actor_role, "actor": actor,
+              "task": _get(task, "id"), "data": data}
+    return {k: v for k, v in stored.items() if v}
 
 
 def intent(type: str, *, at: datetime, application, recipient: str, task=None,
@@ -71,12 +74,13 @@ def render(application, item: dict, locale: str | None = None) -> dict:
     """One timeline event as the citizen sees it: time, actor role, department, their language."""
     locale = locale or i18n.current_locale.get()
     task = application.task(item["task"]) if item.get("task") else None
-    # A claim's event is written without reading the application: its matter is the task's.
+    # Older events kept the task's matter and department; newer ones are read from the task.
     matter = item.get("matter") or (task.matter if task is not None else None)
+    department = item.get("department") or (task.department if task is not None else None)
     matter_name = i18n.pick(task.name, locale) if task is not None and task.name else (
         matter or "")
     department_name = (i18n.pick(task.department_name, locale)
-                       if task is not None and task.department_name else item.get("department"))
+                       if task is not None and task.department_name else department)
     data = dict(item.get("data") or {})
     key = item["type"]
     if key == "application_received" and application.channel == "station":
@@ -91,8 +95,7 @@ def render(application, item: dict, locale: str | None = None) -> dict:
         "id": item["id"], "type": item["type"], "at": item["at"],
         "actor_role": item.get("actor_role") or "system",
         "actor": actor_zh if locale == "zh-CN" else actor_en,
-        "department": ({"code": item["department"], "name": department_name}
-                       if item.get("department") else None),
+        "department": {"code": department, "name": department_name} if department else None,
         "matter": {"code": matter, "name": matter_name} if matter else None,
         "task": item.get("task"), "text": text, "data": data,
     }

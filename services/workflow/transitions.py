@@ -132,8 +132,9 @@ def _commit(application: Application, change: Change, now: datetime) -> Applicat
     # latter (see models/indexed_writes.py). The version guard makes the answer exact: the
     # write lands only on the state that was read, so that state plus this change is the
     # document as written.
+    # `_id` first: the server tries a filter's clauses one by one for an index, in order.
     written = Application._get_collection().update_one(
-        {**change.guard, "_id": application.pk, "version": application.version}, update,
+        {"_id": application.pk, "version": application.version, **change.guard}, update,
         array_filters=filters or None)
     if not written.matched_count:
         return None

@@ -1,5 +1,6 @@
 import pymongo
 
+from models.application import Application
 from models.connection import client_options, ensure_indexes
 from models.user import User
 
@@ -13,6 +14,24 @@ def test_an_index_whose_definition_changed_is_rebuilt_at_start():
 
     rebuilt = users.index_information()["username_1"]
     assert rebuilt.get("unique") is True
+
+
+def test_indexes_an_older_version_built_and_no_query_uses_are_dropped_at_start():
+    applications = Application._get_collection()
+    applications.drop_index("outbox_pending_true")
+    # As an older version built them: every write to an application kept their keys.
+    applications.create_index("tasks.elicences", name="tasks.elicences_1")
+    applications.create_index("figures_batches.id", name="figures_batches.id_1", sparse=True)
+    applications.create_index("outbox_pending", name="outbox_pending_1")
+
+    ensure_indexes()
+    ensure_indexes()  # again, as every later process does: nothing left to drop
+
+    built = applications.index_information()
+    assert not {"tasks.elicences_1", "figures_batches.id_1", "outbox_pending_1"} & set(built)
+    assert built["outbox_pending_true"]["partialFilterExpression"] == {"outbox_pending": True}
+    Application._meta.pop("_indexes_ensured", None)  # as a fresh process sees it
+    Application.ensure_indexes()  # mongoengine's own request: no conflict
 
 
 def test_indexes_rebuilt_at_start_match_what_every_later_process_asks_for():

@@ -67,6 +67,18 @@ def test_a_batch_its_process_left_half_done_is_finished_without_counting_twice(p
     assert rollup.recover(now=utcnow() + timedelta(minutes=10)) == 0
 
 
+def test_a_batch_an_older_version_left_half_done_is_found_without_its_ids(parent, monkeypatch):
+    loop.finished_newborn(parent)
+    with monkeypatch.context() as dying:
+        dying.setattr(figures_model, "add_once", lambda batch, deltas: 1 / 0)
+        with pytest.raises(ZeroDivisionError):
+            rollup.roll_up()
+    FigureBatch.objects(done=False).update(unset__applications=True)  # as it was written then
+
+    assert rollup.recover(now=utcnow() + timedelta(minutes=10)) == 1
+    assert figures()["completed"] == 1 and figures()["applications"] == 1
+
+
 def test_a_rejected_application_counts_as_finished_and_supplements_are_shared(parent):
     staff = loop.officers()
     application = loop.submit_newborn(parent)

@@ -109,7 +109,7 @@ def test_one_task_completed_from_many_threads_at_once_is_completed_once(applicat
     assert {r.task(task.id).status for r in results} == {"completed"}
     stored = Application.objects.get(id=application.id)
     assert [e["type"] for e in stored.events].count("task_completed") == 1
-    routed = [e["matter"] for e in stored.events if e["type"] == "task_routed"]
+    routed = [stored.task(e["task"]).matter for e in stored.events if e["type"] == "task_routed"]
     assert routed.count("newborn_household_registration") == 1
 
 

@@ -71,7 +71,7 @@ def submit_newborn(citizen=None, **form) -> Application:
 
 def completions(application) -> list[str]:
     stored = Application.objects.get(id=application.id)
-    return [e["matter"] for e in stored.events if e["type"] == "task_completed"]
+    return [stored.task(e["task"]).matter for e in stored.events if e["type"] == "task_completed"]
 
 
 def newborn_application(definition, *, form=None, applicant=None, status="claimed"):

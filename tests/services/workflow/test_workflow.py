@@ -56,7 +56,7 @@ def test_a_newborn_application_sends_the_two_independent_matters_out_at_once(par
         "maternity_insurance_benefit": "waiting"}
     pending = [t for t in application.tasks if t.status == "pending"]
     assert all(t.due_at and t.released_at for t in pending)
-    assert {e["matter"] for e in events_of(application, "task_routed")} == {
+    assert {application.task(e["task"]).matter for e in events_of(application, "task_routed")} == {
         "birth_medical_certificate", "vaccination_certificate"}
     assert application.bundle_version >= 1 and application.eta is not None
     assert {i["type"] for i in application.outbox} == {"application_received", "task_routed"}
