@@ -14,7 +14,14 @@ import requests
 from bench import report
 from bench.figures import catalogue_rows
 from bench.processes import HOST, PYTHON, ROOT, Phases, run_command, wait_http
-from bench.settings import APPLY_SECONDS, APPLY_USERS, CATALOGUE_REQUESTS, REFORM_SIZES
+from bench.settings import (
+    APPLY_CITIZENS,
+    APPLY_PER_CITIZEN,
+    APPLY_SECONDS,
+    APPLY_USERS,
+    CATALOGUE_REQUESTS,
+    REFORM_SIZES,
+)
 from bench.stack import DATABASE, OFFICER_PREFIX, Stack
 from common.embedded_db import free_port
 
@@ -54,6 +61,7 @@ def locust(stack: Stack, name: str, host: str, classes: list[str], users: int, s
                                                                     "irq", "softirq", "steal"))
         total = busy + (spent.idle - machine.idle) + (spent.iowait - machine.iowait)
         recorded["cpu"] = {"cores_used": {k: round(v, 2) for k, v in cores.items()},
+                           "cpu_seconds": {k: after[k] - before[k] for k in after},
                            "machine_busy": round(busy / total, 3) if total else None,
                            "cores": psutil.cpu_count(), "seconds": round(wall, 1)}
     return recorded
@@ -133,6 +141,25 @@ def trace(stack: Stack) -> dict:
 
 
 
+def apply_only(stack: Stack, name: str, phone_prefix: str, users: int = APPLY_USERS,
+               seconds: float = APPLY_SECONDS) -> dict:
+    """The apply-only load on our API, with the cores each part used: APPLY_CITIZENS citizens
+    signed in and their materials uploaded first (not measured: the baseline does neither), then
+    each applies APPLY_PER_CITIZEN times, as production's per-citizen limits allow."""
+    ready = locust(stack, f"{name}-citizens", stack.api_url, ["PreparedCitizen"], users, 300,
+                   {"BENCH_PHONE_PREFIX": phone_prefix, "BENCH_POOL_SIZE": APPLY_CITIZENS})
+    pool = stack.run_dir / f"citizens-{name}.json"
+    pool.write_text(json.dumps(ready["prepared"]))
+    recorded = locust(stack, name, stack.api_url, ["Applicant"], users, seconds, {
+        "BENCH_POOL": pool, "BENCH_APPLY_PER_CITIZEN": APPLY_PER_CITIZEN,
+        "BENCH_PHONE_PREFIX": phone_prefix}, cpu=True)
+    recorded["citizens"] = {"prepared": len(ready["prepared"]),
+                            "applications_each": APPLY_PER_CITIZEN,
+                            "signed_in_while_applying":
+                                recorded["state"].get("signed_in_while_applying", 0)}
+    return recorded
+
+
 def baseline(stack: Stack) -> dict:
     port = free_port(HOST)
     env = {**stack.plain_env(), "MONGODB_URI": stack.database.uri,
@@ -144,7 +171,7 @@ def baseline(stack: Stack) -> dict:
     wait_http(f"http://{HOST}:{port}/healthz", app)
     try:
         return locust(stack, "baseline", f"http://{HOST}:{port}", ["BaselineApplicant"],
-                      APPLY_USERS, APPLY_SECONDS, {})
+                      APPLY_USERS, APPLY_SECONDS, {"BENCH_APPLY_PER_CITIZEN": APPLY_PER_CITIZEN})
     finally:
         app.stop()
 
