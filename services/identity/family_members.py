@@ -103,16 +103,18 @@ def citizen_family_and_documents(user_id: str, *,
                         "_numbers": {"$literal": numbers},
                         **{f"_ids_{name}": {"$literal": list(ids)}
                            for name, (_, ids) in (documents or {}).items()}}},
-        {"$lookup": {"from": FamilyMember._get_collection_name(), "localField": "_owner",
-                     "foreignField": "owner", "as": "_family"}},
-        *({"$lookup": {"from": collection, "localField": f"_ids_{name}", "foreignField": "_id",
-                       "as": f"_documents_{name}"}}
-          for name, (collection, _) in (documents or {}).items()),
+        # The smallest joins first, the family last: the embedded server deep-copies the row
+        # with everything joined so far at each $lookup.
         *([{"$lookup": {"from": User._get_collection_name(), "localField": "_numbers",
                         "foreignField": "id_number_index", "as": "_holders"}},
            {"$lookup": {"from": FamilyMember._get_collection_name(), "localField": "_numbers",
                         "foreignField": "id_number_index", "as": "_held"}}]
           if numbers else []),
+        *({"$lookup": {"from": collection, "localField": f"_ids_{name}", "foreignField": "_id",
+                       "as": f"_documents_{name}"}}
+          for name, (collection, _) in (documents or {}).items()),
+        {"$lookup": {"from": FamilyMember._get_collection_name(), "localField": "_owner",
+                     "foreignField": "owner", "as": "_family"}},
     ]
     row = next(User._get_collection().aggregate(pipeline), None)
     if row is None:
