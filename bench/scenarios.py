@@ -2,6 +2,7 @@
 baseline), letting the worker drain, the trace of database commands, the catalogue at 1x and
 10x, the reform figures at two sizes of history."""
 import json
+import math
 import resource
 import secrets
 import time
@@ -15,8 +16,8 @@ from bench import report
 from bench.figures import catalogue_rows
 from bench.processes import HOST, PYTHON, ROOT, Phases, run_command, wait_http
 from bench.settings import (
-    APPLY_CITIZENS,
     APPLY_PER_CITIZEN,
+    APPLY_PREPARED_RATE,
     APPLY_SECONDS,
     APPLY_USERS,
     CATALOGUE_REQUESTS,
@@ -143,11 +144,13 @@ def trace(stack: Stack) -> dict:
 
 def apply_only(stack: Stack, name: str, phone_prefix: str, users: int = APPLY_USERS,
                seconds: float = APPLY_SECONDS) -> dict:
-    """The apply-only load on our API, with the cores each part used: APPLY_CITIZENS citizens
-    signed in and their materials uploaded first (not measured: the baseline does neither), then
-    each applies APPLY_PER_CITIZEN times, as production's per-citizen limits allow."""
+    """The apply-only load on our API, with the cores each part used: citizens signed in and
+    their materials uploaded first (not measured: the baseline does neither), enough for
+    APPLY_PREPARED_RATE applications a second, then each applies APPLY_PER_CITIZEN times, as
+    production's per-citizen limits allow."""
+    citizens = math.ceil(seconds * APPLY_PREPARED_RATE / APPLY_PER_CITIZEN)
     ready = locust(stack, f"{name}-citizens", stack.api_url, ["PreparedCitizen"], users, 300,
-                   {"BENCH_PHONE_PREFIX": phone_prefix, "BENCH_POOL_SIZE": APPLY_CITIZENS})
+                   {"BENCH_PHONE_PREFIX": phone_prefix, "BENCH_POOL_SIZE": citizens})
     pool = stack.run_dir / f"citizens-{name}.json"
     pool.write_text(json.dumps(ready["prepared"]))
     recorded = locust(stack, name, stack.api_url, ["Applicant"], users, seconds, {
