@@ -3,12 +3,7 @@ from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from api.applications import (
-    IDEMPOTENCY_HEADER,
-    created,
-    idempotency_key_required,
-    render_first_answer,
-)
+from api.applications import IDEMPOTENCY_HEADER, FirstAnswer, idempotency_key_required
 from api.auth import auth_required, current_user
 from api.rate_limits import per_citizen
 from api.schemas.applications import ApplicationSchema
@@ -55,10 +50,11 @@ class OfferAcceptance(MethodView):
                             "the offer stays open")
     def post(self, payload, offer_id):
         """Apply in one call (prefill under my answers); every further tap answers the same"""
+        answer = FirstAnswer()
         application = offers.accept(offer_id=offer_id, citizen=current_user(),
                                     idempotency_key=request.headers["Idempotency-Key"],
-                                    render=render_first_answer, **payload)
-        return created(application)
+                                    render=answer, **payload)
+        return answer.created(application)
 
 
 @blp.route("/<offer_id>/decline")

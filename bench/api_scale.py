@@ -16,7 +16,7 @@ from contextlib import suppress
 
 from bench.figures import apply_rate
 from bench.processes import VAR, Phases, write_result
-from bench.scenarios import locust, warm_up
+from bench.scenarios import apply_only, warm_up
 from bench.stack import Stack, new_run, run_on_stack
 from common.embedded_db import stop_on_sigterm
 
@@ -31,9 +31,8 @@ def run(stack: Stack, phases: Phases, workers: list[int], users: int, seconds: f
         phases.run(f"boot {count} API processes", stack.boot_api, count)
         phases.run("warm up", warm_up, stack)
         os.kill(stack.worker.pid, signal.SIGSTOP)
-        recorded = phases.run(f"apply with {count} API processes", locust, stack,
-                              f"apply-{count}", stack.api_url, ["Applicant"], users, seconds,
-                              {"BENCH_PHONE_PREFIX": PREFIXES.get(count, "139")}, cpu=True)
+        recorded = phases.run(f"apply with {count} API processes", apply_only, stack,
+                              f"apply-{count}", PREFIXES.get(count, "139"), users, seconds)
         with suppress(ProcessLookupError):
             os.kill(stack.worker.pid, signal.SIGCONT)
         entry = recorded["endpoints"].get(ROUTE) or {}

@@ -17,8 +17,7 @@ from datetime import UTC, datetime
 from bench import report
 from bench.figures import apply_rate
 from bench.processes import VAR, Phases, say
-from bench.scenarios import baseline, locust
-from bench.settings import APPLY_SECONDS, APPLY_USERS
+from bench.scenarios import apply_only, baseline
 from bench.stack import Stack
 from common.embedded_db import stop_on_sigterm
 
@@ -30,9 +29,9 @@ def _commands(recorded: dict) -> int | None:
     return max(set(counts), key=counts.count) if counts else None
 
 
-def _ms_each(after: dict, before: dict, part: str, recorded: dict, name: str) -> float | None:
+def _ms_each(used: dict, part: str, recorded: dict, name: str) -> float | None:
     count = len((recorded["endpoints"].get(name) or {}).get("times_ms") or [])
-    return round((after[part] - before[part]) * 1000 / count, 2) if count else None
+    return round(used[part] * 1000 / count, 2) if count else None
 
 
 def measure(stack: Stack, phases: Phases, rounds: int) -> list:
@@ -44,23 +43,22 @@ def measure(stack: Stack, phases: Phases, rounds: int) -> list:
     os.kill(stack.worker.pid, signal.SIGSTOP)
     pairs = []
     for n in range(rounds):
-        # Each round its own phones (a locust process counts them from zero).
-        phones = {"BENCH_PHONE_PREFIX": f"13{5 - n % 5}"}
+        ours = phases.run(f"round {n + 1}: ours", apply_only, stack, f"apply-{n}",
+                          f"13{5 - n % 5}")
         # The database's CPU per application of each side: what a busy machine distorts least
         # (the database's one core is what both sides queue for).
-        began = stack.cpu_seconds()
-        ours = phases.run(f"round {n + 1}: ours", locust, stack, f"apply-{n}", stack.api_url,
-                          ["Applicant"], APPLY_USERS, APPLY_SECONDS, phones, cpu=True)
         between = stack.cpu_seconds()
         bare = phases.run(f"round {n + 1}: baseline", baseline, stack)
         ended = stack.cpu_seconds()
+        used = ours["cpu"]["cpu_seconds"]
         pair = report.overhead(apply_rate(ours, OURS), apply_rate(bare, BARE))
         pair.update(commands=_commands(ours), errors=(ours["endpoints"].get(OURS) or {}).get(
             "errors"), machine_busy=(ours.get("cpu") or {}).get("machine_busy"),
             cores=(ours.get("cpu") or {}).get("cores_used"),
-            ours_db_ms=_ms_each(between, began, "database", ours, OURS),
-            ours_api_ms=_ms_each(between, began, "api (gunicorn)", ours, OURS),
-            baseline_db_ms=_ms_each(ended, between, "database", bare, BARE))
+            ours_db_ms=_ms_each(used, "database", ours, OURS),
+            ours_api_ms=_ms_each(used, "api (gunicorn)", ours, OURS),
+            baseline_db_ms=_ms_each({k: ended[k] - between[k] for k in ended}, "database", bare,
+                                    BARE), citizens=ours["citizens"])
         say(f"round {n + 1}: {pair}")
         pairs.append(pair)
     with suppress(ProcessLookupError):
@@ -86,7 +84,7 @@ def main() -> int:
               f"applications/s = {pair['ratio']}; {pair['commands']} commands, "
               f"{pair['errors']} errors; machine busy {pair['machine_busy']}; CPU ms per "
               f"application: database {pair['ours_db_ms']} (ours) vs {pair['baseline_db_ms']} "
-              f"(baseline), our API {pair['ours_api_ms']}")
+              f"(baseline), our API {pair['ours_api_ms']}; citizens {pair['citizens']}")
     ours = sum(p["ours_rps"] or 0 for p in pairs)
     bare = sum(p["baseline_rps"] or 0 for p in pairs)
     print(f"all rounds: {ours / bare if bare else None:.3f} (target ≥ "

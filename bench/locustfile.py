@@ -9,7 +9,10 @@ User classes (chosen on locust's command line by `bench.run`):
 - `HealthOfficer` … `HrssOfficer`: one officer per department works its queue: list, open, claim,
   complete with the outputs the matter defines; dependents reach the next department's queue.
   When the citizens have stopped and every queue is empty, the run ends by itself.
-- `Applicant`: the overhead ratio's load on our API: signs in and uploads once, then applies.
+- `PreparedCitizen`: before the apply-only load, signs citizens in and uploads their materials
+  (BENCH_POOL_SIZE of them), handed to `Applicant` in BENCH_POOL: what is measured is applying.
+- `Applicant`: the overhead ratio's load on our API: each prepared citizen applies
+  BENCH_APPLY_PER_CITIZEN times (under production's limit of 20 an hour), then the next one.
 - `BaselineApplicant`: the same applications against the bare baseline app (`POST /apply`).
 
 Every answer's X-DB-Commands, latency and outcome is recorded per route (ids become `{id}`) and
@@ -51,6 +54,12 @@ THINK = tuple(float(x) for x in (os.environ.get("BENCH_THINK") or "0.5,1.5").spl
 OFFICER_POLL_SECONDS = 1.0  # an idle workbench refreshes its queue every second
 # The apply-only loads stop each user after this many applications, whatever the time left.
 MAX_ITERATIONS = int(os.environ.get("BENCH_MAX_ITERATIONS") or 2000)
+# A citizen of the apply-only load applies this many times, then the next one does: production's
+# limit (20 an hour) refuses more, and one citizen applying hundreds of times would make every
+# application pay for a family of hundreds of newborns and a window of hundreds of hits.
+APPLY_PER_CITIZEN = int(os.environ.get("BENCH_APPLY_PER_CITIZEN") or 10)
+POOL = os.environ.get("BENCH_POOL", "")  # the prepared citizens (JSON), for `Applicant`
+POOL_SIZE = int(os.environ.get("BENCH_POOL_SIZE") or 0)  # how many `PreparedCitizen` makes
 
 # ── What is recorded ──────────────────────────────────────────────────────────────────────────
 
@@ -59,7 +68,8 @@ recorded: dict[str, dict] = defaultdict(lambda: {"times_ms": [], "db_commands": 
                                                  "statuses": defaultdict(int), "first": None,
                                                  "last": None})
 state = {"births_started": 0, "births_applied": 0, "in_flight": 0, "idle_since": {},
-         "quit": False}
+         "quit": False, "signed_in_while_applying": 0}
+prepared: list[dict] = []  # PreparedCitizen's citizens, written with the results
 
 
 @events.request.add_listener
@@ -87,7 +97,8 @@ def _write(environment, **kwargs):
     errors = [{"name": e.name, "method": e.method, "error": str(e.error)[:300],
                "occurrences": e.occurrences} for e in environment.stats.errors.values()]
     payload = {"started": started, "ended": time.time(), "endpoints": recorded,
-               "errors": errors, "state": {k: v for k, v in state.items() if k != "idle_since"}}
+               "errors": errors, "state": {k: v for k, v in state.items() if k != "idle_since"},
+               "prepared": prepared}
     with open(OUT, "w", encoding="utf-8") as handle:
         json.dump(payload, handle)
 
@@ -339,22 +350,68 @@ HrssOfficer = _officer_class("hrss")
 
 # ── The overhead ratio: applications only, ours and the bare baseline ────────────────────────
 
+class PreparedCitizen(SignedIn):
+    """Signs citizens in and uploads their materials until BENCH_POOL_SIZE are ready, then ends
+    the run: the apply-only load starts with them, so that it measures applying alone."""
+    wait_time = constant(0)
+
+    @task
+    def prepare(self):
+        if len(prepared) + state["in_flight"] >= POOL_SIZE:
+            if not state["in_flight"] and not state["quit"]:
+                state["quit"] = True
+                gevent.spawn_later(0.1, self.environment.runner.quit)
+            gevent.sleep(0.2)
+            return
+        state["in_flight"] += 1
+        try:
+            materials = self.upload_materials() if self.sign_in() else None
+            if materials:
+                prepared.append({"phone": self.phone, "headers": self.headers,
+                                 "identity": self.identity, "materials": materials})
+        finally:
+            state["in_flight"] -= 1
+
+
+def _load_pool() -> list[dict]:
+    if not POOL:
+        return []
+    with open(POOL, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+_pool = iter(_load_pool())
+
+
 class Applicant(SignedIn):
     wait_time = constant(0)
 
     def on_start(self):
-        self.materials = None
-        if self.sign_in():
-            self.materials = self.upload_materials()
+        self.materials, self.applied = None, 0
+
+    def next_citizen(self) -> bool:
+        """The next prepared citizen; signed in here when none is left (counted: its requests
+        then weigh on the measured load)."""
+        citizen = next(_pool, None)
+        self.applied = 0
+        if citizen is not None:
+            self.phone, self.headers = citizen["phone"], citizen["headers"]
+            self.identity, self.materials = citizen["identity"], citizen["materials"]
+            self.rng = random.Random(self.phone)
+            return True
+        state["signed_in_while_applying"] += 1
+        self.materials = self.upload_materials() if self.sign_in() else None
+        return bool(self.materials)
 
     @task
     def apply_again(self):
-        if not self.materials:
+        if (not self.materials or self.applied >= APPLY_PER_CITIZEN) and not self.next_citizen():
             gevent.sleep(1)
             return
         self.iterations = getattr(self, "iterations", 0) + 1
         if self.iterations > MAX_ITERATIONS:
             raise StopUser()
+        self.applied += 1
         self.apply(self.materials)
 
 
@@ -362,15 +419,18 @@ class BaselineApplicant(FastHttpUser):
     wait_time = constant(0)
 
     def on_start(self):
-        self.owner = uuid.uuid4().hex
-        self.rng = random.Random(self.owner)
-        self.materials = [uuid.uuid4().hex[:24] for _ in MATERIALS]
+        self.applied = APPLY_PER_CITIZEN
 
     @task
     def apply(self):
         self.iterations = getattr(self, "iterations", 0) + 1
         if self.iterations > MAX_ITERATIONS:
             raise StopUser()
+        if self.applied >= APPLY_PER_CITIZEN:  # the next citizen, as `Applicant` takes them
+            self.owner, self.applied = uuid.uuid4().hex, 0
+            self.rng = random.Random(self.owner)
+            self.materials = [uuid.uuid4().hex[:24] for _ in MATERIALS]
+        self.applied += 1
         body = {"bundle": "newborn", "subject": {"kind": "newborn"},
                 "form": newborn_form(self.rng), "materials": self.materials}
         self.client.post("/apply", json=body, name="POST /apply (baseline)",

@@ -23,6 +23,7 @@ from bench.figures import (
 )
 from bench.processes import VAR, Phases, command_line, say, write_result
 from bench.scenarios import (
+    apply_only,
     baseline,
     catalogue_scale,
     drain,
@@ -86,9 +87,7 @@ def measure(stack: Stack, phases: Phases, result: dict) -> None:
     # Both apply-only runs compare the request path alone: the notification worker, which the
     # baseline does not have, is paused meanwhile (it would take the database's one core).
     os.kill(stack.worker.pid, signal.SIGSTOP)
-    ours = phases.run("apply-only load (ours)", locust, stack, "apply", stack.api_url,
-                      ["Applicant"], APPLY_USERS, APPLY_SECONDS, {"BENCH_PHONE_PREFIX": "136"},
-                      cpu=True)
+    ours = phases.run("apply-only load (ours)", apply_only, stack, "apply", "136")
     result["cpu"]["apply"] = ours.get("cpu")
     backlog = list(stack.mongo[DATABASE].applications.aggregate([
         {"$match": {"outbox_pending": True}},
@@ -107,7 +106,7 @@ def measure(stack: Stack, phases: Phases, result: dict) -> None:
     result["overhead"] = {
         **report.overhead(apply_rate(ours, "POST /api/v1/applications"),
                           apply_rate(bare, "POST /apply (baseline)")),
-        "users": APPLY_USERS, "seconds": APPLY_SECONDS,
+        "users": APPLY_USERS, "seconds": APPLY_SECONDS, "citizens": ours["citizens"],
         "worker_backlog_intents": backlog[0]["intents"] if backlog else 0,
         "ours_errors": (ours["endpoints"].get("POST /api/v1/applications") or {}).get("errors"),
         "baseline_errors": (bare["endpoints"].get("POST /apply (baseline)") or {}).get("errors"),

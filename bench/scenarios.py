@@ -2,6 +2,7 @@
 baseline), letting the worker drain, the trace of database commands, the catalogue at 1x and
 10x, the reform figures at two sizes of history."""
 import json
+import math
 import resource
 import secrets
 import time
@@ -14,7 +15,14 @@ import requests
 from bench import report
 from bench.figures import catalogue_rows
 from bench.processes import HOST, PYTHON, ROOT, Phases, run_command, wait_http
-from bench.settings import APPLY_SECONDS, APPLY_USERS, CATALOGUE_REQUESTS, REFORM_SIZES
+from bench.settings import (
+    APPLY_PER_CITIZEN,
+    APPLY_PREPARED_RATE,
+    APPLY_SECONDS,
+    APPLY_USERS,
+    CATALOGUE_REQUESTS,
+    REFORM_SIZES,
+)
 from bench.stack import DATABASE, OFFICER_PREFIX, Stack
 from common.embedded_db import free_port
 
@@ -54,6 +62,7 @@ def locust(stack: Stack, name: str, host: str, classes: list[str], users: int, s
                                                                     "irq", "softirq", "steal"))
         total = busy + (spent.idle - machine.idle) + (spent.iowait - machine.iowait)
         recorded["cpu"] = {"cores_used": {k: round(v, 2) for k, v in cores.items()},
+                           "cpu_seconds": {k: after[k] - before[k] for k in after},
                            "machine_busy": round(busy / total, 3) if total else None,
                            "cores": psutil.cpu_count(), "seconds": round(wall, 1)}
     return recorded
@@ -133,6 +142,27 @@ def trace(stack: Stack) -> dict:
 
 
 
+def apply_only(stack: Stack, name: str, phone_prefix: str, users: int = APPLY_USERS,
+               seconds: float = APPLY_SECONDS) -> dict:
+    """The apply-only load on our API, with the cores each part used: citizens signed in and
+    their materials uploaded first (not measured: the baseline does neither), enough for
+    APPLY_PREPARED_RATE applications a second, then each applies APPLY_PER_CITIZEN times, as
+    production's per-citizen limits allow."""
+    citizens = math.ceil(seconds * APPLY_PREPARED_RATE / APPLY_PER_CITIZEN)
+    ready = locust(stack, f"{name}-citizens", stack.api_url, ["PreparedCitizen"], users, 300,
+                   {"BENCH_PHONE_PREFIX": phone_prefix, "BENCH_POOL_SIZE": citizens})
+    pool = stack.run_dir / f"citizens-{name}.json"
+    pool.write_text(json.dumps(ready["prepared"]))
+    recorded = locust(stack, name, stack.api_url, ["Applicant"], users, seconds, {
+        "BENCH_POOL": pool, "BENCH_APPLY_PER_CITIZEN": APPLY_PER_CITIZEN,
+        "BENCH_PHONE_PREFIX": phone_prefix}, cpu=True)
+    recorded["citizens"] = {"prepared": len(ready["prepared"]),
+                            "applications_each": APPLY_PER_CITIZEN,
+                            "signed_in_while_applying":
+                                recorded["state"].get("signed_in_while_applying", 0)}
+    return recorded
+
+
 def baseline(stack: Stack) -> dict:
     port = free_port(HOST)
     env = {**stack.plain_env(), "MONGODB_URI": stack.database.uri,
@@ -144,7 +174,7 @@ def baseline(stack: Stack) -> dict:
     wait_http(f"http://{HOST}:{port}/healthz", app)
     try:
         return locust(stack, "baseline", f"http://{HOST}:{port}", ["BaselineApplicant"],
-                      APPLY_USERS, APPLY_SECONDS, {})
+                      APPLY_USERS, APPLY_SECONDS, {"BENCH_APPLY_PER_CITIZEN": APPLY_PER_CITIZEN})
     finally:
         app.stop()
 

@@ -18,6 +18,12 @@ APPLY_USERS = int(setting("BENCH_APPLY_USERS", 6))
 
 APPLY_SECONDS = setting("BENCH_APPLY_SECONDS", 15)
 
+# Applications per citizen in the apply-only loads (production refuses a 21st in an hour), and the
+# rate the citizens prepared for a load cover (more: the next ones sign in during the load).
+APPLY_PER_CITIZEN = int(setting("BENCH_APPLY_PER_CITIZEN", 10))
+
+APPLY_PREPARED_RATE = setting("BENCH_APPLY_PREPARED_RATE", 110)
+
 MAX_BIRTHS = int(setting("BENCH_MAX_BIRTHS", 400))
 
 DRAIN_SECONDS = setting("BENCH_DRAIN_SECONDS", 20)

@@ -94,22 +94,27 @@ def citizen_family_and_documents(user_id: str, *,
         return None, [], {}, Known()
     numbers = sorted(set(numbers or []))
     pipeline = [
-        {"$match": {"_id": ObjectId(str(user_id)), "role": Role.CITIZEN.value, "active": True}},
+        # The _id alone first: with other fields beside it, the embedded server weighs every
+        # index of users before taking the _id (1.3 ms of its CPU of the 3.3 this read cost).
+        {"$match": {"_id": ObjectId(str(user_id))}},
+        {"$match": {"role": Role.CITIZEN.value, "active": True}},
         {"$limit": 1},
         {"$addFields": {"_owner": {"$toString": "$_id"},
                         "_numbers": {"$literal": numbers},
                         **{f"_ids_{name}": {"$literal": list(ids)}
                            for name, (_, ids) in (documents or {}).items()}}},
-        {"$lookup": {"from": FamilyMember._get_collection_name(), "localField": "_owner",
-                     "foreignField": "owner", "as": "_family"}},
-        *({"$lookup": {"from": collection, "localField": f"_ids_{name}", "foreignField": "_id",
-                       "as": f"_documents_{name}"}}
-          for name, (collection, _) in (documents or {}).items()),
+        # The smallest joins first, the family last: the embedded server deep-copies the row
+        # with everything joined so far at each $lookup.
         *([{"$lookup": {"from": User._get_collection_name(), "localField": "_numbers",
                         "foreignField": "id_number_index", "as": "_holders"}},
            {"$lookup": {"from": FamilyMember._get_collection_name(), "localField": "_numbers",
                         "foreignField": "id_number_index", "as": "_held"}}]
           if numbers else []),
+        *({"$lookup": {"from": collection, "localField": f"_ids_{name}", "foreignField": "_id",
+                       "as": f"_documents_{name}"}}
+          for name, (collection, _) in (documents or {}).items()),
+        {"$lookup": {"from": FamilyMember._get_collection_name(), "localField": "_owner",
+                     "foreignField": "owner", "as": "_family"}},
     ]
     row = next(User._get_collection().aggregate(pipeline), None)
     if row is None:
@@ -260,11 +265,14 @@ def add_newborn_once(*, owner: User, member_id: ObjectId, name: str, birth_date:
     key, insert = _newborn_upsert(owner=owner, member_id=member_id, name=name,
                                   birth_date=birth_date, gender=gender)
     collection = FamilyMember._get_collection()
-    writes = [UpdateOne(key, {"$setOnInsert": insert}, upsert=True)]
+    # Each upsert by its _id alone: the owner beside it made the embedded server weigh every
+    # index of family members first (2.3 ms of its CPU instead of 1.5). The ids are this owner's
+    # (derived from their request, or just chosen), and what is read back is by id and owner.
+    writes = [UpdateOne({"_id": member_id}, {"$setOnInsert": insert}, upsert=True)]
     if with_entry is not None:
         entry = with_entry[0].to_mongo().to_dict()
-        writes.append(UpdateOne({"_id": entry.pop("_id"), "owner": entry["owner"]},
-                                {"$setOnInsert": entry}, upsert=True))
+        writes.append(UpdateOne({"_id": entry.pop("_id")}, {"$setOnInsert": entry},
+                                upsert=True))
     for _ in range(3):
         # update, not findAndModify (a collection scan on the embedded server, see
         # models/indexed_writes.py): what it inserts is known; an entry already there is
