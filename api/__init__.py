@@ -22,7 +22,7 @@ from common import calendar, db_metrics, log_setup, run_state
 from common.embedded_db import DatabaseInUse, EmbeddedDatabase
 from common.i18n import current_locale, negotiate
 from models import calendar_year
-from models.connection import connect, ensure_indexes
+from models.connection import connect, ensure_indexes, retries_deduplicated
 from services.catalogue import search_index
 from web import blp as web_pages
 
@@ -142,10 +142,15 @@ def create_app(config_name: str | None = None) -> Flask:
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     app.config["MONGODB_URI"] = _database_uri(config)
-    connect(app.config["MONGODB_URI"], config.MONGODB_DB, config.MONGODB_TIMEOUT_MS,
-            listeners=[db_metrics.CommandCounter()] if config.DB_COMMAND_COUNTING else None,
-            durable=config.APP_ENV == "production")
+    durable = config.APP_ENV == "production"
     try:
+        # Production retries writes, unless its database is the embedded one, which would
+        # count each retry twice (models.connection.client_options).
+        app.config["DATABASE_RETRIES"] = durable and retries_deduplicated(
+            app.config["MONGODB_URI"], config.MONGODB_TIMEOUT_MS)
+        connect(app.config["MONGODB_URI"], config.MONGODB_DB, config.MONGODB_TIMEOUT_MS,
+                listeners=[db_metrics.CommandCounter()] if config.DB_COMMAND_COUNTING else None,
+                durable=durable, retries=app.config["DATABASE_RETRIES"])
         ensure_indexes()
     except ConnectionFailure as exc:
         raise settings.StartupError(

@@ -17,7 +17,12 @@ from bson import ObjectId
 from flask import Flask, jsonify, request
 
 app = Flask(__name__)
-client = pymongo.MongoClient(os.environ["MONGODB_URI"], tz_aware=True)
+# The client options our API uses in production on this server (models.connection): journaled,
+# majority, no retryable writes (the embedded server deduplicates none and scans its record of
+# them at every one), so both sides send the same writes the same way.
+client = pymongo.MongoClient(os.environ["MONGODB_URI"], tz_aware=True, journal=True,
+                             w="majority", wTimeoutMS=10_000, retryWrites=False,
+                             retryReads=False)
 db = client[os.environ.get("MONGODB_DB", "onething_baseline")]
 db.family_members.create_index("owner")
 db.family_members.create_index("id_number_index")

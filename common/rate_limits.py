@@ -24,7 +24,7 @@ def storage_options(config) -> dict:
     timeout = int(config["MONGODB_TIMEOUT_MS"])
     options = {"database_name": config["MONGODB_DB"], "serverSelectionTimeoutMS": timeout,
                "connectTimeoutMS": timeout}
-    if config.get("APP_ENV") != "production":
+    if not config.get("DATABASE_RETRIES"):
         # The embedded server deduplicates no retried write: a retry would count twice (and
         # wait for the server twice), as models.connection.client_options says.
         options.update(retryWrites=False, retryReads=False)

@@ -1,7 +1,8 @@
 import pymongo
 
+from common import rate_limits
 from models.application import Application
-from models.connection import client_options, ensure_indexes
+from models.connection import client_options, ensure_indexes, retries_deduplicated
 from models.user import User
 
 
@@ -64,3 +65,17 @@ def test_production_s_majority_writes_and_retries_work_on_the_embedded_server(da
         client.close()
     # Elsewhere (the embedded server) the driver does not retry: nothing deduplicates a retry.
     assert client_options(durable=False) == {"retryWrites": False, "retryReads": False}
+
+
+def test_production_on_the_embedded_server_does_not_retry(database_server, app):
+    """The embedded server deduplicates no retried write and scans its record of every retryable
+    write at each new one: production's clients retry only against a server that deduplicates."""
+    assert not retries_deduplicated(database_server.uri, 2000)
+    on_embedded = client_options(durable=True, retries=False)
+    assert on_embedded == {"w": "majority", "wTimeoutMS": 10_000, "retryWrites": False,
+                           "retryReads": False}
+    assert client_options(durable=True)["retryWrites"] is True  # a replica set
+    # The rate limits' own client follows the app's decision.
+    config = {**app.config, "DATABASE_RETRIES": False}
+    assert rate_limits.storage_options(config)["retryWrites"] is False
+    assert "retryWrites" not in rate_limits.storage_options({**config, "DATABASE_RETRIES": True})
