@@ -50,9 +50,9 @@ class Leases:
         return f"{self.identity}:{uuid.uuid4().hex[:12]}"
 
     def claim(self, now: datetime, *, channels: Iterable[str] | None = None,
-              limit: int | None = None) -> tuple[str, list[Delivery]]:
+              limit: int | None = None, claim: str | None = None) -> tuple[str, list[Delivery]]:
         """Take up to a batch (or `limit`) of due deliveries whose lease is free, of `channels`
-        if given; each claim is an attempt.
+        if given, under `claim` or a new one; each claim is an attempt.
 
         A claim also moves the delivery's next attempt to the end of its lease, so what is due is
         found on the (status, next_attempt_at) index alone; the lease itself is what the claiming
@@ -66,7 +66,7 @@ class Leases:
                    .sort("next_attempt_at", 1).limit(limit or self.batch)]
             if not ids:
                 break
-            claim = self.new_claim()
+            claim = claim or self.new_claim()
             until = now + self.lease
             taken = collection.update_many(
                 {"_id": {"$in": ids}, **due, "lease_until": {"$lte": now}},

@@ -11,7 +11,6 @@ import os
 import queue
 import socket
 import threading
-from collections import defaultdict
 from collections.abc import Mapping
 from datetime import datetime
 from functools import partial
@@ -201,26 +200,25 @@ class Worker:
 
     def _round(self, now: datetime, finisher: Finisher | None = None, *,
                lanes: bool = False) -> int:
-        """Claim what is due, relay the pending outboxes (their deliveries queued under the same
-        claim) and deliver all of it, pushes first and in one go. Only then are the pushes'
-        outcomes recorded and the relayed intents taken out of the outboxes, so a worker that
-        dies on the way loses nothing; a finisher does that beside the next round. With
-        `lanes`, the round claims and delivers pushes only and wakes the lanes for the rest."""
+        """Relay the pending outboxes, their deliveries queued under this round's claim, and push
+        those at once: nothing stands between a completion's wake-up and its push but the
+        relay's own commands. Then claim what else is due (retries, a dead worker's leases, what
+        a relay elsewhere queued) and deliver it. Only then are the pushes' outcomes recorded
+        and the relayed intents taken out of the outboxes, so a worker that dies on the way
+        loses nothing; a finisher does that beside the next round. With `lanes`, the round
+        claims and delivers pushes only and wakes the lanes for the rest."""
         only = [Channel.PUSH.value] if lanes else None
-        claim, claimed = self.leases.claim(now, channels=only)
-        claim = claim or self.leases.new_claim()
+        claim = self.leases.new_claim()
         batch = relay.relay_batch(limit=self.leases.batch,
                                   lease=(claim, utcnow() + self.leases.lease),
                                   relayed=finisher.relayed() if finisher else frozenset(),
                                   leased_channels=only)
-        deliveries = claimed + [Delivery._from_son(row) for row in batch.leased]
-        by_channel: dict[str, list[Delivery]] = defaultdict(list)
-        for delivery in deliveries:
-            by_channel[delivery.channel].append(delivery)
         pushed: list = []
-        if by_channel[Channel.PUSH]:
-            deliver = partial(self.channels.push.deliver, batch=batch, outcomes=pushed)
-            self._guarded(deliver, claim, by_channel[Channel.PUSH], now)
+        fresh = [Delivery._from_son(row) for row in batch.leased]
+        self._push(claim, fresh, now, batch, pushed)
+        _, claimed = self.leases.claim(now, channels=only, claim=claim)
+        self._push(claim, claimed, now, batch, pushed)
+        deliveries = fresh + claimed
 
         def finish() -> None:
             self.channels.push.finish(claim, pushed, now)
@@ -231,8 +229,9 @@ class Worker:
         else:
             finisher.submit(finish, batch.ids)
         for channel in ONE_BY_ONE:
-            for delivery in by_channel[channel]:
-                self._guarded(self.channels.deliver_one, claim, [delivery], now)
+            for delivery in deliveries:
+                if delivery.channel == channel:
+                    self._guarded(self.channels.deliver_one, claim, [delivery], now)
         if lanes and (batch.moved or deliveries):
             # New deliveries of their channels, or pushes whose outcome calls up an SMS.
             for lane in self.lanes:
@@ -241,6 +240,14 @@ class Worker:
             log.info("notification worker %s: relayed %d, handled %d deliveries",
                      self.identity, batch.moved, len(deliveries))
         return batch.moved + len(deliveries)
+
+    def _push(self, claim: str, deliveries: list[Delivery], now: datetime, batch: relay.Batch,
+              outcomes: list) -> None:
+        """Push these deliveries' pushes in one go; their outcomes are left in `outcomes`."""
+        pushes = [delivery for delivery in deliveries if delivery.channel == Channel.PUSH]
+        if pushes:
+            self._guarded(partial(self.channels.push.deliver, batch=batch, outcomes=outcomes),
+                          claim, pushes, now)
 
     def _guarded(self, handler, claim: str, deliveries: list[Delivery], now: datetime) -> None:
         try:

@@ -344,7 +344,7 @@ def test_a_worker_round_relays_and_pushes_in_eight_commands(app, applied, office
 
     assert worker.run_once()  # the completion's intents relayed and pushed
 
-    # Due pushes, the outboxes, one read of everything the batch needs (accounts, counters,
-    # preferences, devices, partners, the push pause), the inbox, the deliveries, the outcomes,
-    # the counters, the outboxes emptied.
+    # The outboxes, one read of everything the batch needs (accounts, counters, preferences,
+    # devices, partners, the push pause), the inbox, the deliveries (the pushes go out here),
+    # other due pushes, the outcomes, the counters, the outboxes emptied.
     assert len(sent) == 8, sent
