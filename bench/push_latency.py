@@ -48,6 +48,7 @@ def figures(result: dict) -> dict:
         "database_cpu_s_per_birth": round(result["database_cpu_seconds"] / births, 3),
         "worker_cores": (result.get("cpu") or {}).get("cores_used", {}).get(WORKER),
         "load_average": [round(x, 2) for x in result["load_average"]],
+        "worker_by_command": [row for row in result["by_command"] if row["part"] == WORKER],
     }
 
 
@@ -86,6 +87,10 @@ def main(argv: list[str] | None = None) -> int:
     for label, runs in rows.items():
         for row in runs:
             print(line(label, row))
+            for command in row["worker_by_command"][:12]:
+                print(f"    {command['command']:<14} {command['collection']:<26} "
+                      f"{command['commands'] / max(1, row['births']):6.1f} a birth "
+                      f"{command['millis'] / max(1, row['births']):7.1f} ms a birth")
     print(f"Results: {path}")
     return 0
 
