@@ -11,6 +11,7 @@ import os
 import queue
 import socket
 import threading
+import time
 from collections.abc import Mapping
 from datetime import datetime
 from functools import partial
@@ -137,6 +138,7 @@ class Worker:
         self.channels = Channels(config, self.leases)
         self._stop = threading.Event()
         self._wake = threading.Event()
+        self._due_found = False  # the last round's claim found due deliveries
         self.watcher: OutboxWatcher | None = None
         self.lanes = [Lane(channel, config, self.leases, self._deliver_one)
                       for channel in ONE_BY_ONE]
@@ -169,12 +171,19 @@ class Worker:
         if lanes:
             for lane in self.lanes:
                 lane.start(self._stop)
-        rounds = 0
+        rounds, claimed_at = 0, float("-inf")
         try:
             while not self._stop.is_set():
                 self._wake.clear()  # what changes during the round wakes the next one
+                # Woken by changes, a round relays what they added; what comes due by the clock
+                # is claimed as often as an idle worker would look for it, or at once again
+                # while the last claim found some.
+                claim_due = (not (watcher and watcher.watching) or self._due_found
+                             or time.monotonic() - claimed_at >= self.watched_poll)
+                if claim_due:
+                    claimed_at = time.monotonic()
                 try:
-                    busy = self._round(utcnow(), finisher, lanes=lanes)
+                    busy = self._round(utcnow(), finisher, lanes=lanes, claim_due=claim_due)
                 except PyMongoError as exc:
                     log.warning("notification worker: database unavailable (%s)",
                                 type(exc).__name__)
@@ -199,14 +208,15 @@ class Worker:
         return self._round(now or utcnow())
 
     def _round(self, now: datetime, finisher: Finisher | None = None, *,
-               lanes: bool = False) -> int:
+               lanes: bool = False, claim_due: bool = True) -> int:
         """Relay the pending outboxes, their deliveries queued under this round's claim, and push
         those at once: nothing stands between a completion's wake-up and its push but the
         relay's own commands. Then claim what else is due (retries, a dead worker's leases, what
         a relay elsewhere queued) and deliver it. Only then are the pushes' outcomes recorded
         and the relayed intents taken out of the outboxes, so a worker that dies on the way
         loses nothing; a finisher does that beside the next round. With `lanes`, the round
-        claims and delivers pushes only and wakes the lanes for the rest."""
+        claims and delivers pushes only and wakes the lanes for the rest; without `claim_due`,
+        it only relays."""
         only = [Channel.PUSH.value] if lanes else None
         claim = self.leases.new_claim()
         batch = relay.relay_batch(limit=self.leases.batch,
@@ -216,7 +226,8 @@ class Worker:
         pushed: list = []
         fresh = [Delivery._from_son(row) for row in batch.leased]
         self._push(claim, fresh, now, batch, pushed)
-        _, claimed = self.leases.claim(now, channels=only, claim=claim)
+        claimed = self.leases.claim(now, channels=only, claim=claim)[1] if claim_due else []
+        self._due_found = bool(claimed)
         self._push(claim, claimed, now, batch, pushed)
         deliveries = fresh + claimed
 
