@@ -365,3 +365,21 @@ def test_without_change_streams_the_worker_polls(app, fcm, citizen, monkeypatch)
         wait_until(lambda: fcm.notification_ids() == [item["id"]], timeout=30, interval=0.05)
         assert worker.watcher.watching is False
 
+
+
+def test_a_worker_woken_by_changes_still_delivers_what_comes_due_without_one(app, fcm, citizen):
+    device(citizen, "phone")
+    with Running(app, NOTIFICATION_WAKE_ON_CHANGES=True, NOTIFICATION_POLL_SECONDS=600,
+                 NOTIFICATION_WATCHED_POLL_SECONDS=0.2) as worker:
+        wait_until(lambda: worker.watcher is not None and worker.watcher.watching, timeout=10)
+        woken = completed(citizen)
+        application_with(citizen, [woken])
+        wait_until(lambda: fcm.notification_ids() == [woken["id"]], timeout=30, interval=0.05)
+        # Stored without an outbox (a replay, another process's relay): its push is queued due,
+        # and no change wakes the worker for it.
+        due = completed(citizen)
+        relay.store(due)
+
+        wait_until(lambda: sorted(fcm.notification_ids()) == sorted([woken["id"], due["id"]]),
+                   timeout=30, interval=0.05)
+    assert push_of(due["id"]).status == "delivered"
