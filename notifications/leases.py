@@ -89,15 +89,15 @@ class Leases:
             return None
         return status
 
-    def record_many(self, claim: str, outcomes: list[tuple[Delivery, Outcome]],
-                    now: datetime) -> None:
-        """Write several outcomes in one command, each only while we still hold its lease (for
-        deliveries whose new status nothing else depends on)."""
+    def record_many(self, outcomes: list[tuple[str, Delivery, Outcome, datetime]]) -> None:
+        """Write several outcomes ((claim, delivery, outcome, when)) in one command, each only
+        while its claim still holds the lease (for deliveries whose new status nothing else
+        depends on)."""
         if not outcomes:
             return
         writes = [UpdateOne({"_id": delivery.id, "lease_owner": claim},
                             self.outcome_update(delivery, outcome, now)[0])
-                  for delivery, outcome in outcomes]
+                  for claim, delivery, outcome, now in outcomes]
         written = Delivery._get_collection().bulk_write(writes, ordered=False)
         if written.matched_count < len(writes):
             log.warning("leases on %d of %d deliveries expired before their outcomes were "

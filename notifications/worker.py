@@ -8,7 +8,6 @@ lane each (notifications.lanes), so a slow outside service delays only its own c
 """
 import logging
 import os
-import queue
 import socket
 import threading
 import time
@@ -32,44 +31,69 @@ MAX_ROUNDS_ONCE = 1000
 
 
 class Finisher:
-    """Records a round's push outcomes and takes its intents out of the outboxes in a thread of
-    its own, so the next round's relay and pushes need not wait for those writes; the relay
-    leaves the intents being taken out alone. At most two rounds wait to be finished (then the
-    loop waits). A worker killed before they are written loses nothing: the leases expire and
-    the intents are still in their outboxes."""
+    """Records the rounds' push outcomes and takes their intents out of the outboxes in a thread
+    of its own, so the next round's relay and pushes need not wait for those writes; the relay
+    leaves the intents being taken out alone. It gathers what the rounds of FLUSH_SECONDS leave
+    and writes it together: a busy worker's rounds cost the commands of one (each write command
+    is a commit of its own on the database), whatever their number. A worker killed before they
+    are written loses nothing: the leases expire and the intents are still in their outboxes."""
 
-    def __init__(self) -> None:
-        self._queue: queue.Queue = queue.Queue(maxsize=2)
-        self._lock = threading.Lock()
+    FLUSH_SECONDS = 0.5
+    MOST_ROUNDS = 64  # waiting to be written; then the loop waits
+
+    def __init__(self, push, flush_seconds: float = FLUSH_SECONDS) -> None:
+        self.push, self.flush_seconds = push, flush_seconds
+        self._changed = threading.Condition()
+        self._rounds: list[tuple[str, list, datetime, relay.Batch]] = []
         self._relayed: set[str] = set()
+        self._closing = False
         self._thread = threading.Thread(target=self._work, name="round-finisher", daemon=True)
         self._thread.start()
 
-    def submit(self, work, relayed: set[str]) -> None:
-        with self._lock:
-            self._relayed |= relayed
-        self._queue.put((work, relayed))
+    def submit(self, claim: str, pushed: list, now: datetime, batch: relay.Batch) -> None:
+        with self._changed:
+            self._changed.wait_for(lambda: len(self._rounds) < self.MOST_ROUNDS)
+            self._relayed |= batch.ids
+            self._rounds.append((claim, pushed, now, batch))
+            self._changed.notify_all()
 
     def relayed(self) -> set[str]:
         """Ids of the intents relayed and not yet taken out of their outboxes."""
-        with self._lock:
+        with self._changed:
             return set(self._relayed)
 
     def close(self) -> None:
-        """Finish what was submitted, then stop."""
-        self._queue.put(None)
+        """Write what was submitted, then stop."""
+        with self._changed:
+            self._closing = True
+            self._changed.notify_all()
         self._thread.join()
 
     def _work(self) -> None:
-        while (item := self._queue.get()) is not None:
-            work, relayed = item
-            try:
-                work()
-            except Exception:  # the leases expire and the outboxes still hold the intents
-                log.exception("recording a round failed; its work will be done again")
-            finally:
-                with self._lock:
-                    self._relayed -= relayed
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: self._rounds or self._closing)
+                if not self._closing:  # gather the rounds that follow
+                    self._changed.wait_for(lambda: self._closing, timeout=self.flush_seconds)
+                rounds, self._rounds = self._rounds, []
+                closing = self._closing
+                self._changed.notify_all()
+            if rounds:
+                self._write(rounds)
+            if closing and not rounds:
+                return
+
+    def _write(self, rounds: list[tuple[str, list, datetime, relay.Batch]]) -> None:
+        try:
+            self.push.finish_rounds([(claim, pushed, now) for claim, pushed, now, _ in rounds])
+            relay.take_out(*[batch for *_, batch in rounds])
+        except Exception:  # the leases expire and the outboxes still hold the intents
+            log.exception("recording %d rounds failed; their work will be done again",
+                          len(rounds))
+        finally:
+            with self._changed:
+                for *_, batch in rounds:
+                    self._relayed -= batch.ids
 
 
 class OutboxWatcher:
@@ -166,7 +190,7 @@ class Worker:
         if self.wake_on_changes and not once:
             self.watcher = watcher = OutboxWatcher(self._wake, self._stop)
             watcher.start()
-        finisher = Finisher()
+        finisher = Finisher(self.channels.push)
         lanes = not once  # `once` delivers every channel in its rounds, for a caller who waits
         if lanes:
             for lane in self.lanes:
@@ -231,14 +255,11 @@ class Worker:
         self._push(claim, claimed, now, batch, pushed)
         deliveries = fresh + claimed
 
-        def finish() -> None:
+        if finisher is None:
             self.channels.push.finish(claim, pushed, now)
             relay.take_out(batch)
-
-        if finisher is None:
-            finish()
         else:
-            finisher.submit(finish, batch.ids)
+            finisher.submit(claim, pushed, now, batch)
         for channel in ONE_BY_ONE:
             for delivery in deliveries:
                 if delivery.channel == channel:

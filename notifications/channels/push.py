@@ -132,15 +132,22 @@ class PushChannel:
 
     def finish(self, claim: str, finished: list[tuple[Delivery, Outcome, object]],
                now: datetime) -> None:
-        """Record the pushes' outcomes. What must not be missed has an SMS standing by, which
-        each outcome moves: those are recorded one by one; every other in one write."""
-        self.leases.record_many(
-            claim, [(d, o) for d, o, _ in finished if d.type not in MUST_NOT_MISS], now)
-        for delivery, outcome, note in finished:
-            if delivery.type in MUST_NOT_MISS:
-                status = self.leases.record(delivery, claim, outcome, now)
-                if status is not None:
-                    self.after_push(delivery, status, now, note, outcome)
+        """Record the pushes' outcomes (one round's, under its claim)."""
+        self.finish_rounds([(claim, finished, now)])
+
+    def finish_rounds(self, rounds: list[tuple[str, list[tuple[Delivery, Outcome, object]],
+                                                datetime]]) -> None:
+        """Record the outcomes of several rounds' pushes ((claim, outcomes, when)). What must not
+        be missed has an SMS standing by, which each outcome moves: those are recorded one by
+        one; every other in one write."""
+        self.leases.record_many([(claim, d, o, now) for claim, finished, now in rounds
+                                 for d, o, _ in finished if d.type not in MUST_NOT_MISS])
+        for claim, finished, now in rounds:
+            for delivery, outcome, note in finished:
+                if delivery.type in MUST_NOT_MISS:
+                    status = self.leases.record(delivery, claim, outcome, now)
+                    if status is not None:
+                        self.after_push(delivery, status, now, note, outcome)
 
     def _outcome(self, delivery: Delivery, answers: list[fcm.PushResult],
                  now: datetime) -> Outcome:

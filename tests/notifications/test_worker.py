@@ -4,11 +4,13 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from common import db_metrics
+from models.application import Application
+from models.base import utcnow
 from models.device import Device
 from models.notification import ChannelPause, Delivery, Notification
 from models.preferences import NotificationPreferences, QuietHours
 from notifications import relay, templates
-from notifications.worker import OutboxWatcher
+from notifications.worker import Finisher, OutboxWatcher
 from standins.sms_gateway import SmsGatewayStandin
 from tests import workflow_support as ws
 from tests.helpers import make_citizen
@@ -70,6 +72,33 @@ def test_a_round_pushing_forty_notifications_costs_the_commands_of_a_round_pushi
     assert Delivery.objects(channel="push", status="delivered").count() == 43
     assert {m["token"] for m in fcm.messages} == {"first-phone", *(f"phone-{n}"
                                                                    for n in range(20))}
+
+
+def test_the_writes_after_several_rounds_cost_the_commands_of_one(app, fcm, monkeypatch):
+    monkeypatch.setattr(templates, "CHECK_SECONDS", 3600.0)  # no catalogue check mid-test
+    worker = fast_worker(app)
+    citizens = [make_citizen() for _ in range(3)]
+    for n, citizen in enumerate(citizens):
+        device(citizen, f"phone-{n}")
+    finisher = Finisher(worker.channels.push, flush_seconds=3600)  # writes when closed
+    items = []
+    for citizen in citizens:  # one completion a round, as changes wake a busy worker
+        items.append(completed(citizen))
+        application_with(citizen, [items[-1]])
+        worker._round(utcnow(), finisher)
+    assert len(fcm.messages) == 3  # pushed in their rounds, before anything was written
+
+    sent: list[str] = []
+    counted = db_metrics.CommandCounter.started
+    monkeypatch.setattr(db_metrics.CommandCounter, "started",
+                        lambda self, event: (sent.append(event.command_name), counted(self, event)))
+    finisher.close()
+
+    # The outcomes, the inbox counters, the outboxes emptied: once for the three rounds.
+    assert sent == ["update", "update", "update"]
+    assert all(push_of(item["id"]).status == "delivered" for item in items)
+    assert Application.objects(outbox_pending=True).count() == 0
+    assert all(not application.outbox for application in Application.objects)
 
 
 def test_a_device_without_a_language_gets_the_citizens(app, fcm):
