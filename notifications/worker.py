@@ -11,7 +11,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from functools import partial
 
@@ -41,8 +41,10 @@ class Finisher:
     FLUSH_SECONDS = 0.5
     MOST_ROUNDS = 64  # waiting to be written; then the loop waits
 
-    def __init__(self, push, flush_seconds: float = FLUSH_SECONDS) -> None:
-        self.push, self.flush_seconds = push, flush_seconds
+    def __init__(self, push, flush_seconds: float = FLUSH_SECONDS,
+                 written: Callable[[], None] | None = None) -> None:
+        """`written` is called after each write (pushes' outcomes may have called up an SMS)."""
+        self.push, self.flush_seconds, self.written = push, flush_seconds, written
         self._changed = threading.Condition()
         self._rounds: list[tuple[str, list, datetime, relay.Batch]] = []
         self._relayed: set[str] = set()
@@ -94,6 +96,8 @@ class Finisher:
             with self._changed:
                 for *_, batch in rounds:
                     self._relayed -= batch.ids
+        if self.written is not None:
+            self.written()
 
 
 class OutboxWatcher:
@@ -190,10 +194,11 @@ class Worker:
         if self.wake_on_changes and not once:
             self.watcher = watcher = OutboxWatcher(self._wake, self._stop)
             watcher.start()
-        finisher = Finisher(self.channels.push)
         lanes = not once  # `once` delivers every channel in its rounds, for a caller who waits
+        finisher = Finisher(self.channels.push, written=self._wake_lanes if lanes else None)
         if lanes:
             for lane in self.lanes:
+                lane.watched = lambda: bool(watcher and watcher.watching)
                 lane.start(self._stop)
         rounds, claimed_at = 0, float("-inf")
         try:
@@ -265,13 +270,15 @@ class Worker:
                 if delivery.channel == channel:
                     self._guarded(self.channels.deliver_one, claim, [delivery], now)
         if lanes and (batch.moved or deliveries):
-            # New deliveries of their channels, or pushes whose outcome calls up an SMS.
-            for lane in self.lanes:
-                lane.wake.set()
+            self._wake_lanes()  # new deliveries of their channels
         if batch.moved or deliveries:
             log.info("notification worker %s: relayed %d, handled %d deliveries",
                      self.identity, batch.moved, len(deliveries))
         return batch.moved + len(deliveries)
+
+    def _wake_lanes(self) -> None:
+        for lane in self.lanes:
+            lane.wake.set()
 
     def _push(self, claim: str, deliveries: list[Delivery], now: datetime, batch: relay.Batch,
               outcomes: list) -> None:

@@ -9,7 +9,7 @@ from models.base import utcnow
 from models.device import Device
 from models.notification import ChannelPause, Delivery, Notification
 from models.preferences import NotificationPreferences, QuietHours
-from notifications import relay, templates
+from notifications import lanes, relay, templates
 from notifications.worker import Finisher, OutboxWatcher
 from standins.sms_gateway import SmsGatewayStandin
 from tests import workflow_support as ws
@@ -412,3 +412,28 @@ def test_a_worker_woken_by_changes_still_delivers_what_comes_due_without_one(app
         wait_until(lambda: sorted(fcm.notification_ids()) == sorted([woken["id"], due["id"]]),
                    timeout=30, interval=0.05)
     assert push_of(due["id"]).status == "delivered"
+
+
+def test_a_worker_woken_by_changes_sends_the_sms_its_push_called_up_without_waiting(
+        app, fcm, monkeypatch):
+    ws.load_catalogue()
+    # Its lanes would not look again by themselves within the test.
+    monkeypatch.setattr(lanes, "WATCHED_IDLE_SECONDS", 600.0)
+    parent = make_citizen(phone="13800001234", locale="zh-CN")
+    device(parent, "uninstalled")
+    fcm.unregister("uninstalled")
+    with SmsGatewayStandin() as gateway:
+        sms_settings(app, monkeypatch, gateway)
+        with Running(app, NOTIFICATION_WAKE_ON_CHANGES=True, NOTIFICATION_POLL_SECONDS=600,
+                     NOTIFICATION_WATCHED_POLL_SECONDS=600) as worker:
+            wait_until(lambda: worker.watcher is not None and worker.watcher.watching,
+                       timeout=10)
+            item = intent("supplement_requested", parent,
+                          matter="newborn_household_registration",
+                          department="public_security",
+                          data={"materials": ["marriage_certificate"]})
+            application_with(parent, [item])
+
+            wait_until(lambda: len(gateway.messages) == 1, timeout=30, interval=0.05)
+    assert gateway.messages[0]["to"] == "13800001234"
+    assert Delivery.objects.get(id=f"{item['id']}:sms").status == "delivered"
