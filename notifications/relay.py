@@ -109,6 +109,7 @@ class Batch:
     devices: dict[str, list[dict]] = field(default_factory=dict)
     push_pause: datetime | None = None
     looked_up: bool = False
+    due_channels: set[str] = field(default_factory=set)  # of deliveries queued due, unleased
 
     @property
     def ids(self) -> set[str]:
@@ -267,7 +268,7 @@ def store_many(outboxes: list[tuple[Any, list[Mapping]]],
     batch.leased = queue_deliveries(citizens, batch.preferences, now, lease=lease,
                                      fresh=set(batch.notifications),
                                      leased_channels=leased_channels,
-                                     partners=known["partners"])
+                                     partners=known["partners"], due=batch.due_channels)
     return batch
 
 

@@ -11,7 +11,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Container, Mapping
 from datetime import datetime
 from functools import partial
 
@@ -42,9 +42,9 @@ class Finisher:
     MOST_ROUNDS = 64  # waiting to be written; then the loop waits
 
     def __init__(self, push, flush_seconds: float = FLUSH_SECONDS,
-                 written: Callable[[], None] | None = None) -> None:
-        """`written` is called after each write (pushes' outcomes may have called up an SMS)."""
-        self.push, self.flush_seconds, self.written = push, flush_seconds, written
+                 sms_called: Callable[[], None] | None = None) -> None:
+        """`sms_called` is called when the pushes' outcomes called up an SMS."""
+        self.push, self.flush_seconds, self.sms_called = push, flush_seconds, sms_called
         self._changed = threading.Condition()
         self._rounds: list[tuple[str, list, datetime, relay.Batch]] = []
         self._relayed: set[str] = set()
@@ -86,8 +86,10 @@ class Finisher:
                 return
 
     def _write(self, rounds: list[tuple[str, list, datetime, relay.Batch]]) -> None:
+        called = False
         try:
-            self.push.finish_rounds([(claim, pushed, now) for claim, pushed, now, _ in rounds])
+            called = self.push.finish_rounds([(claim, pushed, now)
+                                              for claim, pushed, now, _ in rounds])
             relay.take_out(*[batch for *_, batch in rounds])
         except Exception:  # the leases expire and the outboxes still hold the intents
             log.exception("recording %d rounds failed; their work will be done again",
@@ -96,8 +98,8 @@ class Finisher:
             with self._changed:
                 for *_, batch in rounds:
                     self._relayed -= batch.ids
-        if self.written is not None:
-            self.written()
+        if called and self.sms_called is not None:
+            self.sms_called()
 
 
 class OutboxWatcher:
@@ -195,7 +197,9 @@ class Worker:
             self.watcher = watcher = OutboxWatcher(self._wake, self._stop)
             watcher.start()
         lanes = not once  # `once` delivers every channel in its rounds, for a caller who waits
-        finisher = Finisher(self.channels.push, written=self._wake_lanes if lanes else None)
+        finisher = Finisher(self.channels.push,
+                            sms_called=partial(self._wake_lanes, [Channel.SMS.value])
+                            if lanes else None)
         if lanes:
             for lane in self.lanes:
                 lane.watched = lambda: bool(watcher and watcher.watching)
@@ -269,16 +273,17 @@ class Worker:
             for delivery in deliveries:
                 if delivery.channel == channel:
                     self._guarded(self.channels.deliver_one, claim, [delivery], now)
-        if lanes and (batch.moved or deliveries):
-            self._wake_lanes()  # new deliveries of their channels
+        if lanes and batch.due_channels:
+            self._wake_lanes(batch.due_channels)  # new deliveries of their channels
         if batch.moved or deliveries:
             log.info("notification worker %s: relayed %d, handled %d deliveries",
                      self.identity, batch.moved, len(deliveries))
         return batch.moved + len(deliveries)
 
-    def _wake_lanes(self) -> None:
+    def _wake_lanes(self, channels: Container[str] | None = None) -> None:
         for lane in self.lanes:
-            lane.wake.set()
+            if channels is None or lane.channel.value in channels:
+                lane.wake.set()
 
     def _push(self, claim: str, deliveries: list[Delivery], now: datetime, batch: relay.Batch,
               outcomes: list) -> None:
