@@ -11,10 +11,12 @@ import sys
 from collections import Counter, defaultdict
 from contextlib import ExitStack, suppress
 from datetime import UTC, datetime
+from pathlib import Path
 
 import psutil
 
-from bench.processes import VAR, Phases, command_line, say, write_result
+from bench.figures import notification_latency
+from bench.processes import ROOT, VAR, Phases, command_line, say, write_result
 from bench.scenarios import locust, warm_up
 from bench.settings import CITIZENS, JOURNEY_SECONDS, MAX_BIRTHS, TAIL_SECONDS
 from bench.stack import DATABASE, OFFICER_PREFIX, Stack
@@ -68,19 +70,23 @@ def summarise(entries: list[dict], ports: dict[int, str], births: int) -> dict:
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    command_line(__doc__, "python -m bench.db_profile").parse_args(argv)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    run_dir = VAR / f"profile-{stamp}"
+def journey(run_dir: Path, worker_root: Path = ROOT, profile: bool = True) -> dict:
+    """The bench's journey on a stack of its own (its notification worker from `worker_root`),
+    with the database's profiler on (`profile`): the commands per part, the database's CPU, and
+    the push latency (completion → the FCM stand-in)."""
     phases = Phases()
     with ExitStack() as exit_stack:
-        stack = Stack(run_dir, exit_stack)
-        stack.start(phases)
+        stack = Stack(run_dir, exit_stack, worker_root=worker_root)
+        phases.run("start database and stand-ins", lambda: (stack.start_database(),
+                                                            stack.start_standins()))
+        phases.run("seed the catalogue", stack.seed)
+        phases.run("boot gunicorn and worker, create officers", stack.start_api)
         phases.run("warm up", warm_up, stack)
         database = stack.mongo[DATABASE]
-        database.command("profile", 2)
+        if profile:
+            database.command("profile", 2)
         cpu_before = psutil.Process(stack.database.process.pid).cpu_times()
-        journey = phases.run("journey load", locust, stack, "journey", stack.api_url, [
+        load = phases.run("journey load", locust, stack, "journey", stack.api_url, [
             "Citizen", "HealthOfficer", "CommunityHealthOfficer", "PublicSecurityOfficer",
             "MedicalInsuranceOfficer", "TaxationOfficer", "HrssOfficer"], CITIZENS + 6,
             JOURNEY_SECONDS + TAIL_SECONDS, {
@@ -93,12 +99,22 @@ def main(argv: list[str] | None = None) -> int:
         ports = owners(stack)
         entries = list(database["system.profile"].find({}, {"client": 1, "millis": 1, "ns": 1,
                                                             "command": 1}))
-        births = journey["state"].get("births_applied") or 0
+        births = load["state"].get("births_applied") or 0
         result = summarise(entries, ports, births)
         result["database_cpu_seconds"] = round(
             (cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system), 2)
-        result["cpu"] = journey.get("cpu")
+        result["cpu"] = load.get("cpu")
+        result["push"] = notification_latency(stack)
         result["load_average"] = list(psutil.getloadavg())
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    command_line(__doc__, "python -m bench.db_profile").parse_args(argv)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    run_dir = VAR / f"profile-{stamp}"
+    result = journey(run_dir)
+    births = result["births"]
     path = write_result(result, run_dir, "profile-latest.json")
     say(f"{births} births; database CPU {result['database_cpu_seconds']} s "
         f"({result['database_cpu_seconds'] / max(1, births):.2f} s a birth, profiler included)")

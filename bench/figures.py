@@ -10,6 +10,7 @@ import requests
 
 from bench import report
 from bench.stack import DATABASE, Stack
+from config import CONFIGS, Config
 
 
 def endpoints_of(recorded: dict, seconds: float) -> list[dict]:
@@ -83,7 +84,7 @@ def notification_latency(stack: Stack) -> dict:
     figures["retried"] = sum(1 for d in deliveries.values() if d.get("attempts", 0) > 1)
     figures["fcm_stats"] = requests.get(f"{stack.fcm_url}/_standin/stats", timeout=5).json()
     figures["worker_rounds"] = worker_rounds(stack.worker.log_path)
-    figures["cause"] = latency_cause(figures, stack.env)
+    figures["cause"] = latency_cause(figures, stack.env, stack.worker.log_path)
     return figures
 
 
@@ -111,7 +112,7 @@ def worker_rounds(log_path: Path) -> dict:
 
 
 
-def latency_cause(figures: dict, env: dict) -> str:
+def latency_cause(figures: dict, env: dict, log_path: Path | None = None) -> str:
     """Where a completion's push spends its time, in numbers, when the target is missed."""
     if figures["p99_ms"] is None:
         return "no completion was pushed: see the notification worker's log"
@@ -119,7 +120,6 @@ def latency_cause(figures: dict, env: dict) -> str:
         return ""
     relay, send = figures["commit_to_relay_ms"], figures["relay_to_fcm_ms"]
     rounds = figures.get("worker_rounds") or {}
-    poll = float(env.get("NOTIFICATION_POLL_SECONDS") or 1.0)
     parts = []
     if figures["missing"]:
         parts.append(f"{figures['missing']} completions never reached FCM "
@@ -128,13 +128,36 @@ def latency_cause(figures: dict, env: dict) -> str:
                  f"{relay['p99'] or 0:.0f} ms; inbox → FCM p50 {send['p50'] or 0:.0f} ms, p99 "
                  f"{send['p99'] or 0:.0f} ms")
     if rounds.get("busy_rounds"):
-        parts.append(f"one worker works in rounds (relay every pending outbox intent by intent, "
-                     f"then send) that took p50 {rounds['p50_ms'] or 0:.0f} ms, max "
-                     f"{rounds['max_ms'] or 0:.0f} ms for p50 {rounds['items_p50'] or 0:.0f} "
-                     f"intents+deliveries: a completion waits for the round in progress, then "
-                     f"for its own")
-    parts.append(f"an idle worker sleeps NOTIFICATION_POLL_SECONDS={poll:g} s between rounds")
+        parts.append(f"one worker works in rounds (relay every pending outbox in a few commands, "
+                     f"push what it relayed, then claim what else is due) that took p50 "
+                     f"{rounds['p50_ms'] or 0:.0f} ms, max {rounds['max_ms'] or 0:.0f} ms for p50 "
+                     f"{rounds['items_p50'] or 0:.0f} intents+deliveries: a completion waits for "
+                     f"the round in progress, then for its own")
+    parts.append(waking(env, log_path))
     return "; ".join(parts)
+
+
+# What the worker logs when the database refuses it a change stream (notifications.worker).
+NO_CHANGE_STREAMS = "no change streams here"
+
+
+def waking(env: dict, log_path: Path | None) -> str:
+    """How an idle worker learnt of a new intent in this run: woken by a change stream on the
+    outboxes (NOTIFICATION_WAKE_ON_CHANGES, on unless turned off), or polling where it is off
+    or the database refused the stream."""
+    config = CONFIGS.get(env.get("APP_ENV") or "development", Config)
+    poll = float(env.get("NOTIFICATION_POLL_SECONDS") or config.NOTIFICATION_POLL_SECONDS)
+    setting = env.get("NOTIFICATION_WAKE_ON_CHANGES")
+    watching = (config.NOTIFICATION_WAKE_ON_CHANGES if setting is None
+                else setting.strip().lower() in ("1", "true", "yes", "on"))
+    refused = False
+    if watching and log_path is not None:
+        with suppress(OSError):
+            refused = NO_CHANGE_STREAMS in log_path.read_text(errors="replace")
+    if watching and not refused:
+        return "an idle worker is woken by a change stream the moment an outbox gains an intent"
+    why = "the database refused a change stream" if refused else "NOTIFICATION_WAKE_ON_CHANGES off"
+    return f"an idle worker polls every NOTIFICATION_POLL_SECONDS={poll:g} s ({why})"
 
 
 

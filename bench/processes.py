@@ -49,12 +49,12 @@ class Service:
     """A child process in its own process group (stopped as a group), output to a log file; it
     dies with us even if we are killed outright."""
 
-    def __init__(self, name: str, argv: list[str], env: dict, logs: Path):
+    def __init__(self, name: str, argv: list[str], env: dict, logs: Path, cwd: Path = ROOT):
         self.name = name
         self.log_path = logs / f"{name}.log"
         self._log = self.log_path.open("wb")
         self.stopped = False
-        self.process = subprocess.Popen(argv, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+        self.process = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                                         stdout=self._log, stderr=subprocess.STDOUT,
                                         start_new_session=True, preexec_fn=die_with_parent)
 

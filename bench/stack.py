@@ -82,8 +82,10 @@ def run_on_stack(run_dir: Path, result: dict, body: Callable[["Stack", Phases], 
 class Stack:
     """The database, the stand-ins, the API (gunicorn), the notification worker."""
 
-    def __init__(self, run_dir: Path, stack: ExitStack):
+    def __init__(self, run_dir: Path, stack: ExitStack, worker_root: Path = ROOT):
         self.run_dir, self.exit = run_dir, stack
+        # Another checkout's notification worker, against this one's API, to compare the two.
+        self.worker_root = worker_root
         self.logs = run_dir / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
         self.officer_password = secrets.token_urlsafe(18)
@@ -98,8 +100,9 @@ class Stack:
         if api:
             phases.run("boot gunicorn and worker, create officers", self.start_api)
 
-    def service(self, name: str, argv: list[str], env: dict | None = None) -> Service:
-        started = Service(name, argv, env or self.env, self.logs)
+    def service(self, name: str, argv: list[str], env: dict | None = None,
+                root: Path = ROOT) -> Service:
+        started = Service(name, argv, env or self.env, self.logs, cwd=root)
         self.exit.callback(started.stop)
         return started
 
@@ -183,7 +186,9 @@ class Stack:
             f"{HOST}:{self.api_port}", "--graceful-timeout", "3", "--access-logfile",
             str(self.logs / "access.log"), "wsgi:app"])
         self.worker = self.service("notifications-worker",
-                                   [PYTHON, "-m", "flask", "notifications", "worker"])
+                                   [PYTHON, "-m", "flask", "notifications", "worker"],
+                                   env={**self.env, "PYTHONPATH": str(self.worker_root)},
+                                   root=self.worker_root)
         wait_http(f"{self.api_url}/readyz", self.api, timeout=90)
         if not self.worker.running():
             raise RuntimeError(f"the notification worker exited:\n{self.worker.tail()}")

@@ -27,14 +27,16 @@ def queue_deliveries(documents: list[dict], preferences: Mapping[str, dict | Non
                       now: datetime, *, lease: tuple[str, datetime] | None = None,
                       fresh: set[str] = frozenset(),
                       leased_channels: Container[str] | None = None,
-                      partners: list[tuple[str, list]] | None = None) -> list[dict]:
+                      partners: list[tuple[str, list]] | None = None,
+                      due: set[str] | None = None) -> list[dict]:
     """Push always (the worker finds the devices); a mini-program message per platform where the
     citizen has a subscription left; SMS standing by for what must not be missed; one webhook
     delivery per partner that asked for the event.
 
     With a lease, the due deliveries of notifications stored just now (`fresh`) are queued
     already claimed by its owner, one attempt spent, as a claim would leave them; returns those
-    that were queued so (not those another relay queued first)."""
+    that were queued so (not those another relay queued first). `due` gains the channels of
+    the deliveries queued due."""
     if not documents:
         return []
     partners = partner_events() if partners is None else partners
@@ -52,6 +54,10 @@ def queue_deliveries(documents: list[dict], preferences: Mapping[str, dict | Non
         rows += _delivery_rows(document["_id"], recipient, kind, planned, now, lease=claimed,
                                leased_channels=leased_channels)
     refused = _insert_deliveries(rows)
+    if due is not None:  # the channels of what was queued due, for whoever claims it
+        due.update(row["channel"] for position, row in enumerate(rows)
+                   if position not in refused and row["lease_owner"] is None
+                   and row["status"] == DeliveryStatus.PENDING.value)
     return [row for position, row in enumerate(rows)
             if row["lease_owner"] is not None and position not in refused]
 

@@ -20,6 +20,11 @@ log = logging.getLogger(__name__)
 TIMEOUTS = {Channel.MINIPROGRAM: "MINIPROGRAM_TIMEOUT", Channel.SMS: "SMS_TIMEOUT",
             Channel.WEBHOOK: "WEBHOOK_TIMEOUT"}
 IDLE_SECONDS = 1.0  # what comes due by the clock (retries) is found within this long
+# While a change stream wakes the worker, the worker wakes its lanes for every delivery it
+# queues and every SMS its pushes call up: only what comes due by the clock (a retry, the end of
+# quiet hours) waits for a lane's own look, and three lanes looking every second were most of
+# the worker's database commands under load.
+WATCHED_IDLE_SECONDS = 5.0
 
 
 class Lane:
@@ -35,6 +40,7 @@ class Lane:
         self.limit = max(1, min(leases.batch, int(lease // (2 * max(timeout, 0.1)))))
         self.idle = min(IDLE_SECONDS, float(config["NOTIFICATION_POLL_SECONDS"]) * 10)
         self.wake = threading.Event()
+        self.watched: Callable[[], bool] = lambda: False  # is the worker woken by changes?
         self._thread: threading.Thread | None = None
 
     def start(self, stop: threading.Event) -> None:
@@ -73,4 +79,4 @@ class Lane:
                 log.exception("%s lane round failed", self.channel.value)
                 busy = 0
             if not busy:
-                self.wake.wait(self.idle)
+                self.wake.wait(WATCHED_IDLE_SECONDS if self.watched() else self.idle)

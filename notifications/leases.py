@@ -50,9 +50,9 @@ class Leases:
         return f"{self.identity}:{uuid.uuid4().hex[:12]}"
 
     def claim(self, now: datetime, *, channels: Iterable[str] | None = None,
-              limit: int | None = None) -> tuple[str, list[Delivery]]:
+              limit: int | None = None, claim: str | None = None) -> tuple[str, list[Delivery]]:
         """Take up to a batch (or `limit`) of due deliveries whose lease is free, of `channels`
-        if given; each claim is an attempt.
+        if given, under `claim` or a new one; each claim is an attempt.
 
         A claim also moves the delivery's next attempt to the end of its lease, so what is due is
         found on the (status, next_attempt_at) index alone; the lease itself is what the claiming
@@ -66,7 +66,7 @@ class Leases:
                    .sort("next_attempt_at", 1).limit(limit or self.batch)]
             if not ids:
                 break
-            claim = self.new_claim()
+            claim = claim or self.new_claim()
             until = now + self.lease
             taken = collection.update_many(
                 {"_id": {"$in": ids}, **due, "lease_until": {"$lte": now}},
@@ -89,15 +89,15 @@ class Leases:
             return None
         return status
 
-    def record_many(self, claim: str, outcomes: list[tuple[Delivery, Outcome]],
-                    now: datetime) -> None:
-        """Write several outcomes in one command, each only while we still hold its lease (for
-        deliveries whose new status nothing else depends on)."""
+    def record_many(self, outcomes: list[tuple[str, Delivery, Outcome, datetime]]) -> None:
+        """Write several outcomes ((claim, delivery, outcome, when)) in one command, each only
+        while its claim still holds the lease (for deliveries whose new status nothing else
+        depends on)."""
         if not outcomes:
             return
         writes = [UpdateOne({"_id": delivery.id, "lease_owner": claim},
                             self.outcome_update(delivery, outcome, now)[0])
-                  for delivery, outcome in outcomes]
+                  for claim, delivery, outcome, now in outcomes]
         written = Delivery._get_collection().bulk_write(writes, ordered=False)
         if written.matched_count < len(writes):
             log.warning("leases on %d of %d deliveries expired before their outcomes were "

@@ -109,6 +109,7 @@ class Batch:
     devices: dict[str, list[dict]] = field(default_factory=dict)
     push_pause: datetime | None = None
     looked_up: bool = False
+    due_channels: set[str] = field(default_factory=set)  # of deliveries queued due, unleased
 
     @property
     def ids(self) -> set[str]:
@@ -168,18 +169,27 @@ def relay_batch(*, limit: int, lease: tuple[str, datetime] | None = None,
     return batch
 
 
-def take_out(batch: Batch) -> None:
-    """Take the relayed intents out of their outboxes and lower the flags.
+def take_out(*batches: Batch) -> None:
+    """Take the relayed intents out of their outboxes and lower the flags; several batches (a
+    worker's rounds) cost the commands of one.
 
     An outbox that still holds exactly what was read is emptied, all in one command. The workflow
     appends an intent and raises the flag in one update, so an intent that arrived meanwhile
     makes that update miss; those outboxes then lose only what was relayed, and keep the flag up
     while anything is left."""
-    _count(batch)
-    done = [(key, outbox, [i["id"] for i in intents])
-            for key, outbox, intents in batch.outboxes if key in batch.relayed]
-    for holder in {isinstance(key, OutboxKey) for key, _, _ in done}:
-        _take_out([row for row in done if isinstance(row[0], OutboxKey) == holder])
+    _count(*batches)
+    done: dict[Any, tuple[list | None, list]] = {}
+    for batch in batches:
+        for key, outbox, intents in batch.outboxes:
+            if key not in batch.relayed:
+                continue
+            ids = [i["id"] for i in intents]
+            if key in done:  # relayed in two rounds: what the first read is no longer all of it
+                outbox, ids = None, done[key][1] + ids
+            done[key] = (outbox, ids)
+    rows = [(key, outbox, ids) for key, (outbox, ids) in done.items()]
+    for holder in {isinstance(key, OutboxKey) for key, _, _ in rows}:
+        _take_out([row for row in rows if isinstance(row[0], OutboxKey) == holder])
 
 
 def _take_out(done: list[tuple[Any, list | None, list]]) -> None:
@@ -258,7 +268,7 @@ def store_many(outboxes: list[tuple[Any, list[Mapping]]],
     batch.leased = queue_deliveries(citizens, batch.preferences, now, lease=lease,
                                      fresh=set(batch.notifications),
                                      leased_channels=leased_channels,
-                                     partners=known["partners"])
+                                     partners=known["partners"], due=batch.due_channels)
     return batch
 
 
@@ -379,15 +389,16 @@ def _insert_numbered(documents: list[dict], counted: Mapping[str, int]) -> dict[
     return inserted
 
 
-def _count(batch: Batch) -> None:
+def _count(*batches: Batch) -> None:
     """Raise the recipients' counters to the numbers just given. Done after the notifications are
     stored (and, in a worker, after their pushes went out): a counter that stayed behind, its
     relay having died, costs the next relay one retry, never a wrong number."""
     highest: dict[str, int] = {}
-    for notification_id, seq in batch.numbered.items():
-        recipient = batch.notifications[notification_id]["recipient"]
-        highest[recipient] = max(seq, highest.get(recipient, 0))
-    batch.numbered = {}
+    for batch in batches:
+        for notification_id, seq in batch.numbered.items():
+            recipient = batch.notifications[notification_id]["recipient"]
+            highest[recipient] = max(seq, highest.get(recipient, 0))
+        batch.numbered = {}
     if not highest:
         return
     try:

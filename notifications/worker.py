@@ -8,11 +8,10 @@ lane each (notifications.lanes), so a slow outside service delays only its own c
 """
 import logging
 import os
-import queue
 import socket
 import threading
-from collections import defaultdict
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Container, Mapping
 from datetime import datetime
 from functools import partial
 
@@ -32,44 +31,75 @@ MAX_ROUNDS_ONCE = 1000
 
 
 class Finisher:
-    """Records a round's push outcomes and takes its intents out of the outboxes in a thread of
-    its own, so the next round's relay and pushes need not wait for those writes; the relay
-    leaves the intents being taken out alone. At most two rounds wait to be finished (then the
-    loop waits). A worker killed before they are written loses nothing: the leases expire and
-    the intents are still in their outboxes."""
+    """Records the rounds' push outcomes and takes their intents out of the outboxes in a thread
+    of its own, so the next round's relay and pushes need not wait for those writes; the relay
+    leaves the intents being taken out alone. It gathers what the rounds of FLUSH_SECONDS leave
+    and writes it together: a busy worker's rounds cost the commands of one (each write command
+    is a commit of its own on the database), whatever their number. A worker killed before they
+    are written loses nothing: the leases expire and the intents are still in their outboxes."""
 
-    def __init__(self) -> None:
-        self._queue: queue.Queue = queue.Queue(maxsize=2)
-        self._lock = threading.Lock()
+    FLUSH_SECONDS = 0.5
+    MOST_ROUNDS = 64  # waiting to be written; then the loop waits
+
+    def __init__(self, push, flush_seconds: float = FLUSH_SECONDS,
+                 sms_called: Callable[[], None] | None = None) -> None:
+        """`sms_called` is called when the pushes' outcomes called up an SMS."""
+        self.push, self.flush_seconds, self.sms_called = push, flush_seconds, sms_called
+        self._changed = threading.Condition()
+        self._rounds: list[tuple[str, list, datetime, relay.Batch]] = []
         self._relayed: set[str] = set()
+        self._closing = False
         self._thread = threading.Thread(target=self._work, name="round-finisher", daemon=True)
         self._thread.start()
 
-    def submit(self, work, relayed: set[str]) -> None:
-        with self._lock:
-            self._relayed |= relayed
-        self._queue.put((work, relayed))
+    def submit(self, claim: str, pushed: list, now: datetime, batch: relay.Batch) -> None:
+        with self._changed:
+            self._changed.wait_for(lambda: len(self._rounds) < self.MOST_ROUNDS)
+            self._relayed |= batch.ids
+            self._rounds.append((claim, pushed, now, batch))
+            self._changed.notify_all()
 
     def relayed(self) -> set[str]:
         """Ids of the intents relayed and not yet taken out of their outboxes."""
-        with self._lock:
+        with self._changed:
             return set(self._relayed)
 
     def close(self) -> None:
-        """Finish what was submitted, then stop."""
-        self._queue.put(None)
+        """Write what was submitted, then stop."""
+        with self._changed:
+            self._closing = True
+            self._changed.notify_all()
         self._thread.join()
 
     def _work(self) -> None:
-        while (item := self._queue.get()) is not None:
-            work, relayed = item
-            try:
-                work()
-            except Exception:  # the leases expire and the outboxes still hold the intents
-                log.exception("recording a round failed; its work will be done again")
-            finally:
-                with self._lock:
-                    self._relayed -= relayed
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: self._rounds or self._closing)
+                if not self._closing:  # gather the rounds that follow
+                    self._changed.wait_for(lambda: self._closing, timeout=self.flush_seconds)
+                rounds, self._rounds = self._rounds, []
+                closing = self._closing
+                self._changed.notify_all()
+            if rounds:
+                self._write(rounds)
+            if closing and not rounds:
+                return
+
+    def _write(self, rounds: list[tuple[str, list, datetime, relay.Batch]]) -> None:
+        called = False
+        try:
+            called = self.push.finish_rounds([(claim, pushed, now)
+                                              for claim, pushed, now, _ in rounds])
+            relay.take_out(*[batch for *_, batch in rounds])
+        except Exception:  # the leases expire and the outboxes still hold the intents
+            log.exception("recording %d rounds failed; their work will be done again",
+                          len(rounds))
+        finally:
+            with self._changed:
+                for *_, batch in rounds:
+                    self._relayed -= batch.ids
+        if called and self.sms_called is not None:
+            self.sms_called()
 
 
 class OutboxWatcher:
@@ -138,6 +168,7 @@ class Worker:
         self.channels = Channels(config, self.leases)
         self._stop = threading.Event()
         self._wake = threading.Event()
+        self._due_found = False  # the last round's claim found due deliveries
         self.watcher: OutboxWatcher | None = None
         self.lanes = [Lane(channel, config, self.leases, self._deliver_one)
                       for channel in ONE_BY_ONE]
@@ -165,17 +196,27 @@ class Worker:
         if self.wake_on_changes and not once:
             self.watcher = watcher = OutboxWatcher(self._wake, self._stop)
             watcher.start()
-        finisher = Finisher()
         lanes = not once  # `once` delivers every channel in its rounds, for a caller who waits
+        finisher = Finisher(self.channels.push,
+                            sms_called=partial(self._wake_lanes, [Channel.SMS.value])
+                            if lanes else None)
         if lanes:
             for lane in self.lanes:
+                lane.watched = lambda: bool(watcher and watcher.watching)
                 lane.start(self._stop)
-        rounds = 0
+        rounds, claimed_at = 0, float("-inf")
         try:
             while not self._stop.is_set():
                 self._wake.clear()  # what changes during the round wakes the next one
+                # Woken by changes, a round relays what they added; what comes due by the clock
+                # is claimed as often as an idle worker would look for it, or at once again
+                # while the last claim found some.
+                claim_due = (not (watcher and watcher.watching) or self._due_found
+                             or time.monotonic() - claimed_at >= self.watched_poll)
+                if claim_due:
+                    claimed_at = time.monotonic()
                 try:
-                    busy = self._round(utcnow(), finisher, lanes=lanes)
+                    busy = self._round(utcnow(), finisher, lanes=lanes, claim_due=claim_due)
                 except PyMongoError as exc:
                     log.warning("notification worker: database unavailable (%s)",
                                 type(exc).__name__)
@@ -200,47 +241,57 @@ class Worker:
         return self._round(now or utcnow())
 
     def _round(self, now: datetime, finisher: Finisher | None = None, *,
-               lanes: bool = False) -> int:
-        """Claim what is due, relay the pending outboxes (their deliveries queued under the same
-        claim) and deliver all of it, pushes first and in one go. Only then are the pushes'
-        outcomes recorded and the relayed intents taken out of the outboxes, so a worker that
-        dies on the way loses nothing; a finisher does that beside the next round. With
-        `lanes`, the round claims and delivers pushes only and wakes the lanes for the rest."""
+               lanes: bool = False, claim_due: bool = True) -> int:
+        """Relay the pending outboxes, their deliveries queued under this round's claim, and push
+        those at once: nothing stands between a completion's wake-up and its push but the
+        relay's own commands. Then claim what else is due (retries, a dead worker's leases, what
+        a relay elsewhere queued) and deliver it. Only then are the pushes' outcomes recorded
+        and the relayed intents taken out of the outboxes, so a worker that dies on the way
+        loses nothing; a finisher does that beside the next round. With `lanes`, the round
+        claims and delivers pushes only and wakes the lanes for the rest; without `claim_due`,
+        it only relays."""
         only = [Channel.PUSH.value] if lanes else None
-        claim, claimed = self.leases.claim(now, channels=only)
-        claim = claim or self.leases.new_claim()
+        claim = self.leases.new_claim()
         batch = relay.relay_batch(limit=self.leases.batch,
                                   lease=(claim, utcnow() + self.leases.lease),
                                   relayed=finisher.relayed() if finisher else frozenset(),
                                   leased_channels=only)
-        deliveries = claimed + [Delivery._from_son(row) for row in batch.leased]
-        by_channel: dict[str, list[Delivery]] = defaultdict(list)
-        for delivery in deliveries:
-            by_channel[delivery.channel].append(delivery)
         pushed: list = []
-        if by_channel[Channel.PUSH]:
-            deliver = partial(self.channels.push.deliver, batch=batch, outcomes=pushed)
-            self._guarded(deliver, claim, by_channel[Channel.PUSH], now)
-
-        def finish() -> None:
-            self.channels.push.finish(claim, pushed, now)
-            relay.take_out(batch)
+        fresh = [Delivery._from_son(row) for row in batch.leased]
+        self._push(claim, fresh, now, batch, pushed)
+        claimed = self.leases.claim(now, channels=only, claim=claim)[1] if claim_due else []
+        self._due_found = bool(claimed)
+        self._push(claim, claimed, now, batch, pushed)
+        deliveries = fresh + claimed
 
         if finisher is None:
-            finish()
+            self.channels.push.finish(claim, pushed, now)
+            relay.take_out(batch)
         else:
-            finisher.submit(finish, batch.ids)
+            finisher.submit(claim, pushed, now, batch)
         for channel in ONE_BY_ONE:
-            for delivery in by_channel[channel]:
-                self._guarded(self.channels.deliver_one, claim, [delivery], now)
-        if lanes and (batch.moved or deliveries):
-            # New deliveries of their channels, or pushes whose outcome calls up an SMS.
-            for lane in self.lanes:
-                lane.wake.set()
+            for delivery in deliveries:
+                if delivery.channel == channel:
+                    self._guarded(self.channels.deliver_one, claim, [delivery], now)
+        if lanes and batch.due_channels:
+            self._wake_lanes(batch.due_channels)  # new deliveries of their channels
         if batch.moved or deliveries:
             log.info("notification worker %s: relayed %d, handled %d deliveries",
                      self.identity, batch.moved, len(deliveries))
         return batch.moved + len(deliveries)
+
+    def _wake_lanes(self, channels: Container[str] | None = None) -> None:
+        for lane in self.lanes:
+            if channels is None or lane.channel.value in channels:
+                lane.wake.set()
+
+    def _push(self, claim: str, deliveries: list[Delivery], now: datetime, batch: relay.Batch,
+              outcomes: list) -> None:
+        """Push these deliveries' pushes in one go; their outcomes are left in `outcomes`."""
+        pushes = [delivery for delivery in deliveries if delivery.channel == Channel.PUSH]
+        if pushes:
+            self._guarded(partial(self.channels.push.deliver, batch=batch, outcomes=outcomes),
+                          claim, pushes, now)
 
     def _guarded(self, handler, claim: str, deliveries: list[Delivery], now: datetime) -> None:
         try:

@@ -132,15 +132,24 @@ class PushChannel:
 
     def finish(self, claim: str, finished: list[tuple[Delivery, Outcome, object]],
                now: datetime) -> None:
-        """Record the pushes' outcomes. What must not be missed has an SMS standing by, which
-        each outcome moves: those are recorded one by one; every other in one write."""
-        self.leases.record_many(
-            claim, [(d, o) for d, o, _ in finished if d.type not in MUST_NOT_MISS], now)
-        for delivery, outcome, note in finished:
-            if delivery.type in MUST_NOT_MISS:
-                status = self.leases.record(delivery, claim, outcome, now)
-                if status is not None:
-                    self.after_push(delivery, status, now, note, outcome)
+        """Record the pushes' outcomes (one round's, under its claim)."""
+        self.finish_rounds([(claim, finished, now)])
+
+    def finish_rounds(self, rounds: list[tuple[str, list[tuple[Delivery, Outcome, object]],
+                                                datetime]]) -> bool:
+        """Record the outcomes of several rounds' pushes ((claim, outcomes, when)). What must not
+        be missed has an SMS standing by, which each outcome moves: those are recorded one by
+        one; every other in one write. True if an SMS was called up."""
+        called = False
+        self.leases.record_many([(claim, d, o, now) for claim, finished, now in rounds
+                                 for d, o, _ in finished if d.type not in MUST_NOT_MISS])
+        for claim, finished, now in rounds:
+            for delivery, outcome, note in finished:
+                if delivery.type in MUST_NOT_MISS:
+                    status = self.leases.record(delivery, claim, outcome, now)
+                    if status is not None:
+                        called |= self.after_push(delivery, status, now, note, outcome)
+        return called
 
     def _outcome(self, delivery: Delivery, answers: list[fcm.PushResult],
                  now: datetime) -> Outcome:
@@ -167,19 +176,21 @@ class PushChannel:
                        state=state, sends=len(answers))
 
     def after_push(self, delivery: Delivery, status: str, now: datetime,
-                   note: Notification | None = None, outcome: Outcome | None = None) -> None:
+                   note: Notification | None = None, outcome: Outcome | None = None) -> bool:
         """Stand the SMS fallback down when push reached the citizen; call it up when push cannot,
-        or has kept failing for NOTIFICATION_SMS_FALLBACK_AFTER."""
+        or has kept failing for NOTIFICATION_SMS_FALLBACK_AFTER; True if it called it up."""
         if delivery.type not in MUST_NOT_MISS:
-            return  # no SMS stands by for it
+            return False  # no SMS stands by for it
         if status == DeliveryStatus.DELIVERED or (outcome and outcome.state.get("reached")):
             set_fallback(delivery.notification, DeliveryStatus.SKIPPED, now)
-            return
+            return False
         unreachable = status in (DeliveryStatus.SKIPPED, DeliveryStatus.FAILED)
         failing_long = (outcome is not None and outcome.status == RETRY and note is not None
                         and now - note.created_at >= self.sms_after)
         if unreachable or failing_long:
             set_fallback(delivery.notification, DeliveryStatus.PENDING, now)
+            return True
+        return False
 
     @staticmethod
     def pause(until: datetime) -> None:

@@ -4,11 +4,13 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from common import db_metrics
+from models.application import Application
+from models.base import utcnow
 from models.device import Device
 from models.notification import ChannelPause, Delivery, Notification
 from models.preferences import NotificationPreferences, QuietHours
-from notifications import relay, templates
-from notifications.worker import OutboxWatcher
+from notifications import lanes, relay, templates
+from notifications.worker import Finisher, OutboxWatcher
 from standins.sms_gateway import SmsGatewayStandin
 from tests import workflow_support as ws
 from tests.helpers import make_citizen
@@ -70,6 +72,38 @@ def test_a_round_pushing_forty_notifications_costs_the_commands_of_a_round_pushi
     assert Delivery.objects(channel="push", status="delivered").count() == 43
     assert {m["token"] for m in fcm.messages} == {"first-phone", *(f"phone-{n}"
                                                                    for n in range(20))}
+
+
+def test_the_writes_after_several_rounds_cost_the_commands_of_one(app, fcm, monkeypatch):
+    monkeypatch.setattr(templates, "CHECK_SECONDS", 3600.0)  # no catalogue check mid-test
+    worker = fast_worker(app)
+    citizens = [make_citizen() for _ in range(3)]
+    for n, citizen in enumerate(citizens):
+        device(citizen, f"phone-{n}")
+    finisher = Finisher(worker.channels.push, flush_seconds=3600)  # writes when closed
+    items = []
+    for citizen in citizens:  # one completion a round, as changes wake a busy worker
+        items.append(completed(citizen))
+        application_with(citizen, [items[-1]])
+        worker._round(utcnow(), finisher)
+    assert len(fcm.messages) == 3  # pushed in their rounds, before anything was written
+
+    sent: list[str] = []
+    counted = db_metrics.CommandCounter.started
+
+    def started(self, event):
+        if threading.current_thread().name == "round-finisher":  # not another test's leftovers
+            sent.append(event.command_name)
+        counted(self, event)
+
+    monkeypatch.setattr(db_metrics.CommandCounter, "started", started)
+    finisher.close()
+
+    # The outcomes, the inbox counters, the outboxes emptied: once for the three rounds.
+    assert sent == ["update", "update", "update"]
+    assert all(push_of(item["id"]).status == "delivered" for item in items)
+    assert Application.objects(outbox_pending=True).count() == 0
+    assert all(not application.outbox for application in Application.objects)
 
 
 def test_a_device_without_a_language_gets_the_citizens(app, fcm):
@@ -365,3 +399,46 @@ def test_without_change_streams_the_worker_polls(app, fcm, citizen, monkeypatch)
         wait_until(lambda: fcm.notification_ids() == [item["id"]], timeout=30, interval=0.05)
         assert worker.watcher.watching is False
 
+
+
+def test_a_worker_woken_by_changes_still_delivers_what_comes_due_without_one(app, fcm, citizen):
+    device(citizen, "phone")
+    with Running(app, NOTIFICATION_WAKE_ON_CHANGES=True, NOTIFICATION_POLL_SECONDS=600,
+                 NOTIFICATION_WATCHED_POLL_SECONDS=0.2) as worker:
+        wait_until(lambda: worker.watcher is not None and worker.watcher.watching, timeout=10)
+        woken = completed(citizen)
+        application_with(citizen, [woken])
+        wait_until(lambda: fcm.notification_ids() == [woken["id"]], timeout=30, interval=0.05)
+        # Stored without an outbox (a replay, another process's relay): its push is queued due,
+        # and no change wakes the worker for it.
+        due = completed(citizen)
+        relay.store(due)
+
+        wait_until(lambda: sorted(fcm.notification_ids()) == sorted([woken["id"], due["id"]]),
+                   timeout=30, interval=0.05)
+    assert push_of(due["id"]).status == "delivered"
+
+
+def test_a_worker_woken_by_changes_sends_the_sms_its_push_called_up_without_waiting(
+        app, fcm, monkeypatch):
+    ws.load_catalogue()
+    # Its lanes would not look again by themselves within the test.
+    monkeypatch.setattr(lanes, "WATCHED_IDLE_SECONDS", 600.0)
+    parent = make_citizen(phone="13800001234", locale="zh-CN")
+    device(parent, "uninstalled")
+    fcm.unregister("uninstalled")
+    with SmsGatewayStandin() as gateway:
+        sms_settings(app, monkeypatch, gateway)
+        with Running(app, NOTIFICATION_WAKE_ON_CHANGES=True, NOTIFICATION_POLL_SECONDS=600,
+                     NOTIFICATION_WATCHED_POLL_SECONDS=600) as worker:
+            wait_until(lambda: worker.watcher is not None and worker.watcher.watching,
+                       timeout=10)
+            item = intent("supplement_requested", parent,
+                          matter="newborn_household_registration",
+                          department="public_security",
+                          data={"materials": ["marriage_certificate"]})
+            application_with(parent, [item])
+
+            wait_until(lambda: len(gateway.messages) == 1, timeout=30, interval=0.05)
+    assert gateway.messages[0]["to"] == "13800001234"
+    assert Delivery.objects.get(id=f"{item['id']}:sms").status == "delivered"
