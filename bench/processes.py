@@ -2,11 +2,13 @@
 group and dying with the bench even if it is killed outright; one-shot commands; timed phases."""
 import argparse
 import ctypes
+import io
 import json
 import os
 import signal
 import subprocess
 import sys
+import tarfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -181,3 +183,11 @@ def write_result(result: dict, run_dir: Path, latest: str) -> Path:
     (VAR / latest).write_text(text)
     return VAR / latest
 
+
+def checkout(revision: str, folder: Path) -> Path:
+    """The tree of `revision` (committed files only), extracted into `folder`."""
+    archive = subprocess.run(["git", "archive", "--format=tar", revision], cwd=ROOT,  # nosec
+                             check=True, capture_output=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(folder, filter="data")
+    return folder

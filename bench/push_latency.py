@@ -10,27 +10,15 @@ apply: BENCH_JOURNEY_SECONDS, BENCH_CITIZENS; `--no-profile` leaves the profiler
 every command some server time, for the latency alone).
 """
 import argparse
-import io
-import subprocess  # nosec B404  # git, fixed argv
 import sys
-import tarfile
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.db_profile import journey
-from bench.processes import ROOT, VAR, say, write_result
+from bench.processes import ROOT, VAR, checkout, say, write_result
 
 WORKER = "notification worker"
-
-
-def checkout(revision: str, folder: Path) -> Path:
-    """The tree of `revision` (committed files only), extracted into `folder`."""
-    archive = subprocess.run(["git", "archive", "--format=tar", revision], cwd=ROOT,  # nosec
-                             check=True, capture_output=True).stdout
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(folder, filter="data")
-    return folder
 
 
 def figures(result: dict) -> dict:

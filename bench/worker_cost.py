@@ -11,34 +11,23 @@ this file copied in), in turns with this checkout's, and prints both:
     .venv/bin/python -m bench.worker_cost --before main --births 12 --turns 2
 """
 import argparse
-import io
 import json
 import os
 import shutil
 import subprocess  # nosec B404  # our own interpreter and git, fixed argv
 import sys
-import tarfile
 import tempfile
 import time
 from pathlib import Path
 
 import psutil
 
-from bench.processes import PYTHON, ROOT
+from bench.processes import PYTHON, ROOT, checkout
 from common import db_metrics
 from common.embedded_db import EmbeddedDatabase
 
 DATABASE = "onething_worker_cost"
 WARM = 2  # births before measuring: caches filled, code paths loaded
-
-
-def checkout(revision: str, folder: Path) -> Path:
-    """The tree of `revision` (committed files only), extracted into `folder`."""
-    archive = subprocess.run(["git", "archive", "--format=tar", revision], cwd=ROOT,  # nosec
-                             check=True, capture_output=True).stdout
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(folder, filter="data")
-    return folder
 
 
 def measure(births: int) -> dict:
