@@ -69,15 +69,7 @@ def refuse_oversized_uploads(view):
 
 def content_response(material, *, download: bool) -> Response:
     """The kept bytes, streamed from GridFS, never interpreted by the browser as anything else."""
-    stored = uploads.open_content(material)
-
-    def chunks():
-        try:
-            yield from stored
-        finally:
-            stored.close()
-
-    response = Response(chunks(), mimetype=material.content_type)
+    response = Response(uploads.content_chunks(material), mimetype=material.content_type)
     response.content_length = material.size
     name = f"{material.type}.{EXTENSIONS.get(material.content_type, 'bin')}"
     response.headers["Content-Disposition"] = (

@@ -5,6 +5,7 @@ import io
 import logging
 import threading
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import BinaryIO
@@ -358,6 +359,27 @@ def open_content(material: Material) -> gridfs.GridOut:
     described = {"_id": material.file_id, "length": material.size or 0,
                  "chunkSize": CHUNK_BYTES, "uploadDate": material.created_at}
     return gridfs.GridOut(database()[BUCKET], file_document=described)
+
+
+def content_chunks(material: Material) -> Iterator[bytes]:
+    """The kept bytes chunk by chunk, for an answer that streams them. The first chunk is read
+    now: with no file document to open first, bytes that are gone would otherwise surface only
+    mid-stream, after a 200 was sent; here they are a 404 like a material without a file."""
+    stored = open_content(material)
+    try:
+        first = stored.readchunk()
+    except gridfs.errors.CorruptGridFile:
+        stored.close()
+        raise NotFound("The file of this material is gone.", "该材料的文件已不存在。",
+                       error="no_content") from None
+
+    def chunks() -> Iterator[bytes]:
+        try:
+            yield first
+            yield from iter(stored.readchunk, b"")
+        finally:
+            stored.close()
+    return chunks()
 
 
 def sweep(*, grace_seconds: int, now: datetime | None = None) -> dict[str, int]:

@@ -277,6 +277,16 @@ def test_an_elicence_has_no_bytes_to_download(as_citizen, citizen):
     assert missing["error"] == "no_content"
 
 
+def test_an_upload_whose_bytes_are_gone_is_a_404_not_a_cut_download(as_citizen):
+    created = upload(as_citizen, files.jpeg()).get_json()
+    kept = Material.objects.get(id=created["id"])
+    Material._get_db()["material_files.chunks"].delete_many({"files_id": kept.file_id})
+
+    missing = as_citizen.get(f"{URL}/{created['id']}/content", expect=404).get_json()
+
+    assert missing["error"] == "no_content"
+
+
 def test_the_vault_answers_in_the_readers_language(as_citizen):
     upload(as_citizen, files.jpeg())
 
