@@ -196,13 +196,17 @@ class Worker:
         if self.wake_on_changes and not once:
             self.watcher = watcher = OutboxWatcher(self._wake, self._stop)
             watcher.start()
+
+        def watched() -> bool:  # woken by changes now (the stream may drop, and come back)
+            return bool(watcher and watcher.watching)
+
         lanes = not once  # `once` delivers every channel in its rounds, for a caller who waits
         finisher = Finisher(self.channels.push,
                             sms_called=partial(self._wake_lanes, [Channel.SMS.value])
                             if lanes else None)
         if lanes:
             for lane in self.lanes:
-                lane.watched = lambda: bool(watcher and watcher.watching)
+                lane.watched = watched
                 lane.start(self._stop)
         rounds, claimed_at = 0, float("-inf")
         try:
@@ -211,7 +215,7 @@ class Worker:
                 # Woken by changes, a round relays what they added; what comes due by the clock
                 # is claimed as often as an idle worker would look for it, or at once again
                 # while the last claim found some.
-                claim_due = (not (watcher and watcher.watching) or self._due_found
+                claim_due = (not watched() or self._due_found
                              or time.monotonic() - claimed_at >= self.watched_poll)
                 if claim_due:
                     claimed_at = time.monotonic()
@@ -280,9 +284,9 @@ class Worker:
                      self.identity, batch.moved, len(deliveries))
         return batch.moved + len(deliveries)
 
-    def _wake_lanes(self, channels: Container[str] | None = None) -> None:
+    def _wake_lanes(self, channels: Container[str]) -> None:
         for lane in self.lanes:
-            if channels is None or lane.channel.value in channels:
+            if lane.channel.value in channels:
                 lane.wake.set()
 
     def _push(self, claim: str, deliveries: list[Delivery], now: datetime, batch: relay.Batch,
