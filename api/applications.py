@@ -73,10 +73,13 @@ class FirstAnswer:
         self.rendered[application.id] = render_first_answer(application)
         return self.rendered[application.id]
 
-    def created(self, application):
-        """201 with the first answer, exactly (a retry or a concurrent twin gets it again)."""
-        body = (self.rendered.get(application.id) or applications.first_answer(application)
-                or render_first_answer(application))
+    def created(self, made):
+        """201 with the first answer, exactly (a retry or a concurrent twin gets it again).
+        `made`: what submission.submit made, or an application."""
+        body = self.rendered.get(made.id)
+        if body is None:
+            application = made.application() if isinstance(made, submission.Made) else made
+            body = applications.first_answer(application) or render_first_answer(application)
         response = jsonify(body)
         response.status_code = 201
         response.headers["Location"] = url_for("applications.ApplicationById",
@@ -110,10 +113,10 @@ class Applications(MethodView):
     def post(self, payload):
         """Apply for a bundle: one joint form, materials given once, every department at once"""
         answer = FirstAnswer()
-        application = submission.submit_application(
+        made = submission.submit(
             applicant_id=current_user().id, idempotency_key=request.headers["Idempotency-Key"],
             render=answer, **payload)
-        return answer.created(application)
+        return answer.created(made)
 
 
 @blp.route("/<application_id>")

@@ -32,16 +32,29 @@ def _aead(key_b64: str) -> AESGCM:
 
 def encrypt(text: str) -> str:
     """Encrypt a personal value under the active data key; the key id and version are bound in."""
+    return encrypt_bytes(text.encode())
+
+
+def encrypt_bytes(data: bytes) -> str:
+    """encrypt() of bytes (a compressed document): the same token, no text encoding before it."""
     config = current_app.config
     kid = config["DATA_ACTIVE_KID"]
     nonce = os.urandom(NONCE_BYTES)
     associated = f"{VERSION}.{kid}".encode()
-    sealed = _aead(config["DATA_KEYS"][kid]).encrypt(nonce, text.encode(), associated)
+    sealed = _aead(config["DATA_KEYS"][kid]).encrypt(nonce, data, associated)
     return f"{VERSION}.{kid}.{base64.urlsafe_b64encode(nonce + sealed).decode().rstrip('=')}"
 
 
 def decrypt(token: str) -> str:
     """The plaintext of a value encrypt() made, with whichever configured key it names."""
+    try:
+        return decrypt_bytes(token).decode()
+    except UnicodeDecodeError as exc:  # bytes sealed by encrypt_bytes, not text
+        raise DecryptionError("cannot decrypt personal data") from exc
+
+
+def decrypt_bytes(token: str) -> bytes:
+    """The bytes encrypt_bytes() (or encrypt()) sealed, with whichever configured key it names."""
     try:
         version, kid, payload = token.split(".", 2)
         key = current_app.config["DATA_KEYS"][kid]
@@ -49,7 +62,7 @@ def decrypt(token: str) -> str:
         if version != VERSION:
             raise ValueError(version)
         return _aead(key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:],
-                                  f"{version}.{kid}".encode()).decode()
+                                  f"{version}.{kid}".encode())
     except Exception as exc:  # wrong key, tampered, truncated, unknown key id: all the same
         raise DecryptionError("cannot decrypt personal data") from exc
 
