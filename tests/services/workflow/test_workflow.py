@@ -1,4 +1,8 @@
 """The workflow's rules, driven through its verbs: submit, claim, complete, reject, withdraw."""
+import base64
+import json
+import zlib
+
 import pytest
 
 from common import crypto
@@ -145,6 +149,33 @@ def test_the_first_answer_is_kept_with_the_application_for_its_retries(parent):
     again = submit(parent, materials=materials, render=lambda a: {"other": "answer"})
 
     assert applications.first_answer(again) == {"id": str(first.id), "tasks": 7}
+
+
+def test_a_first_answer_sealed_the_older_way_still_replays(parent):
+    materials = ws.newborn_materials(parent)
+    first = submit(parent, materials=materials, render=lambda a: {"id": str(a.id)})
+    packed = zlib.compress(json.dumps({"id": str(first.id), "kept": "before"}).encode())
+    Application.objects(id=first.id).update(set__first_response={
+        "sealed_z": crypto.encrypt(base64.b85encode(packed).decode())})
+
+    again = submit(parent, materials=materials, render=lambda a: {"other": "answer"})
+
+    assert applications.first_answer(again) == {"id": str(first.id), "kept": "before"}
+
+
+@pytest.mark.parametrize("at_station", [False, True])
+def test_the_application_is_stored_exactly_as_the_model_would_store_it(parent, at_station):
+    extra = ({"channel": "station", "station": "ruian-hospital", "clerk_id": str(parent.id)}
+             if at_station else {})
+    made = submit(parent, render=lambda a: {"id": str(a.id)}, **extra)
+
+    stored = Application._get_collection().find_one({"_id": made.id})
+    as_the_model_writes = Application._from_son(stored).to_mongo().to_dict()
+    assert as_the_model_writes == stored
+    assert [t.id for t in made.tasks] == [t["id"] for t in stored["tasks"]]
+    assert ("station" in stored, "eta" in stored) == (at_station, True)
+    waiting = next(t for t in stored["tasks"] if t["status"] == "waiting")
+    assert "released_at" not in waiting and waiting["elicences"] == []
 
 
 def test_each_wrong_answer_is_named_in_the_citizens_language(parent):
