@@ -8,7 +8,6 @@ from pymongo import UpdateOne
 from pymongo.errors import BulkWriteError
 
 from common import calendar, crypto
-from models import indexed_writes
 from models.base import DUPLICATE
 from models.family import (
     GUARDIAN_OF,
@@ -236,8 +235,9 @@ def store_entry(member: FamilyMember, admission: family_links.Admission | None) 
 
 
 def _newborn_upsert(*, owner: User, member_id: ObjectId, name: str, birth_date: date,
-                    gender: str | None) -> tuple[dict, dict]:
-    """(key, fields) of the upsert that adds a newborn child under `member_id`, checked."""
+                    gender: str | None) -> tuple[FamilyMember, dict, dict]:
+    """(the child, key, fields) of the upsert that adds a newborn child under `member_id`,
+    checked."""
     if birth_date > calendar.today():
         raise ValidationFailed("The birth date is in the future.", "出生日期不能晚于今天。",
                                errors={"birth_date": ["The birth date is in the future."]})
@@ -248,7 +248,7 @@ def _newborn_upsert(*, owner: User, member_id: ObjectId, name: str, birth_date: 
     child.validate()  # as save() would (a name too long, an unknown gender)
     fields = child.to_mongo().to_dict()
     fields.pop("_id", None)
-    return {"_id": member_id, "owner": str(owner.id)}, {
+    return child, {"_id": member_id, "owner": str(owner.id)}, {
         k: v for k, v in fields.items() if v is not None}
 
 
@@ -262,8 +262,8 @@ def add_newborn_once(*, owner: User, member_id: ObjectId, name: str, birth_date:
     `with_entry` (new_entry's answer) is written in the same command, as an upsert of its
     chosen id: a retry meeting its own first attempt matches it and changes nothing; another
     entry with its number already there refuses it (family_member_exists), the newborn kept."""
-    key, insert = _newborn_upsert(owner=owner, member_id=member_id, name=name,
-                                  birth_date=birth_date, gender=gender)
+    child, key, insert = _newborn_upsert(owner=owner, member_id=member_id, name=name,
+                                         birth_date=birth_date, gender=gender)
     collection = FamilyMember._get_collection()
     # Each upsert by its _id alone: the owner beside it made the embedded server weigh every
     # index of family members first (2.3 ms of its CPU instead of 1.5). The ids are this owner's
@@ -292,11 +292,13 @@ def add_newborn_once(*, owner: User, member_id: ObjectId, name: str, birth_date:
             writes = writes[:1]
             if with_entry[1] is not None:
                 family_links.admitted(with_entry[0], with_entry[1])
+        if 0 in upserted:
+            # What it inserted: the document built above (its name in the clear: read back,
+            # it would be decrypted right after it was encrypted).
+            return child
         # Refused or matched: a twin's upsert inserted the newborn first; asked again, the
         # entry is there.
-        stored = (None if 0 in refused else
-                  indexed_writes.as_stored(collection, {**insert, "_id": upserted[0]})
-                  if 0 in upserted else collection.find_one(key))
+        stored = None if 0 in refused else collection.find_one(key)
         if stored is not None:
             return FamilyMember._from_son(stored)
     raise ServiceUnavailable("The family entry could not be written; try again.",
