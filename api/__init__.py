@@ -13,7 +13,7 @@ from flask_smorest import Api
 from pymongo.errors import ConnectionFailure
 
 import config as settings
-from api import errors, input_guards, rate_limits
+from api import errors, input_guards
 from api.openapi_contract import ErrorResponsesPlugin
 from api.schemas.errors import ApiErrorSchema
 from assistant import conversations
@@ -175,7 +175,6 @@ def create_app(config_name: str | None = None) -> Flask:
     _register_blueprints(api)
     app.register_blueprint(web_pages)  # /app/ and /workbench/: static pages on the API
     errors.register(app)
-    rate_limits.register(app)
     register_commands(app)
     if config.ASSISTANT_WARM_UP:
         _warm_up_assistant()
