@@ -337,13 +337,14 @@ def _typed_in(form: dict) -> tuple[set[str], set[date]]:
     return numbers, dates
 
 
-def _family_that_may_matter(subject: dict | None, form: dict) -> Callable[[dict], bool]:
+def _family_that_may_matter(subject: dict | None, numbers: set[str],
+                            dates: set[date]) -> Callable[[dict], bool]:
     """The family members an application can concern, as a test of their stored documents: the
     spouse (prefills), the member it names, any member with an ID number typed in the form (the
-    family check), and a child born on a date in the form (the newborn it may already have
-    added). Only these are decrypted: the cost of applying does not grow with the family."""
+    family check: `numbers`, their blind indexes), and a child born on a date in the form
+    (`dates`: the newborn it may already have added). Only these are decrypted: the cost of
+    applying does not grow with the family."""
     named = str(subject.get("id") or "") if isinstance(subject, dict) else ""
-    numbers, dates = _typed_in(form)
 
     def may_matter(member: dict) -> bool:
         born = member.get("birth_date")
@@ -360,9 +361,10 @@ def _applicant(applicant_id: str, *, at_station: bool = False, subject: dict | N
     """The applicant, the members of their family the application may concern, the materials
     it names, and the verified citizens holding the ID numbers typed: one read for the subject,
     prefills, the family check, the newborn and the entries the typed numbers add."""
+    numbers, dates = _typed_in(form or {})
     applicant, family, joined, known = family_members.citizen_family_and_documents(
-        str(applicant_id), members=_family_that_may_matter(subject, form or {}),
-        numbers=sorted(_typed_in(form or {})[0]),
+        str(applicant_id), members=_family_that_may_matter(subject, numbers, dates),
+        numbers=sorted(numbers),
         documents={"materials": (Material._get_collection_name(),
                                  vault.material_object_ids(materials or []))})
     if applicant is None:
