@@ -1,6 +1,7 @@
 """Forged, altered, expired and misused tokens: every one is a 401 with WWW-Authenticate."""
 import base64
 import json
+import time
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -131,3 +132,12 @@ def test_keys_rotate_without_signing_anyone_out(app, client, monkeypatch):
 
 def test_a_genuine_admin_token_is_no_citizen_token(client):
     client.as_(make_admin()).get(ME, expect=403)
+
+
+def test_a_token_accepted_before_is_refused_once_it_expires(app, client):
+    token, ttl = issue_access_token(make_citizen(), ttl=1)
+    client.get(ME, headers={"Authorization": f"Bearer {token}"}, expect=200)
+
+    time.sleep(ttl + 0.1)
+
+    assert_refused(client, token)
