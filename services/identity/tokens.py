@@ -107,7 +107,7 @@ def issue_partner_token(partner, *, scopes, ttl: int | None = None) -> tuple[str
 # Keyed with the key, issuer and audience it was verified against: a key taken out of JWT_KEYS
 # takes its tokens with it. Emptied when full; a token missing from it is verified again.
 _verified: dict[tuple, tuple["Principal", float]] = {}
-VERIFIED_KEPT = 10_000
+VERIFIED_KEPT = 2_000  # about 1 KB each
 
 
 def decode_access_token(token: str) -> Principal:
