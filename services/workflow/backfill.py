@@ -6,11 +6,13 @@ of its tasks the region at its matter's level above Ruian, so the officers of th
 (and only they) see them in their queues. Idempotent: an application with a region is left alone.
 
 Before the queue key (Task.queue) the queues selected on the tasks' department, region and
-status; each task stored before is given its key. Idempotent: a keyed task is not found.
+status; each task stored before is given its key: an open application's at the release (it is in
+a queue now), a finished one's by the overdue sweep's runs, a batch at a time. Idempotent: a
+keyed task is not found.
 """
 import logging
 
-from models.application import Application, queue_key
+from models.application import OPEN_TASK_STATUSES, Application, queue_key
 from services.errors import NotFound
 from services.regions import divisions
 from services.workflow import applications
@@ -52,20 +54,42 @@ _KEYED_TASKS = [{"$set": {"tasks": {"$map": {"input": "$tasks", "as": "t", "in":
     "$mergeObjects": ["$$t", {"queue": {"$concat": [
         {"$ifNull": ["$$t.department", ""]}, "|", {"$ifNull": ["$$t.region", ""]}, "|",
         {"$ifNull": ["$$t.status", ""]}]}}]}}}}}]
+# Found on the key's own index, where a task without a key has a null key: with nothing left
+# to do, one index lookup.
+_UNKEYED = {"tasks.queue": None}
+_OPEN_TASK = {"tasks.status": {"$in": [s.value for s in OPEN_TASK_STATUSES]}}
 
 
-def backfill_queue_keys(*, batch: int = 200) -> int:
-    """Give every task stored without a queue key its key; returns how many applications were
-    changed. Those left to do are found on the key's own index (a missing key is a null key
-    there), so with nothing left this is one index lookup."""
+def backfill_queue_keys(*, batch: int = 25) -> int:
+    """Give the tasks of every application with a task still open (in a queue, or waiting to
+    be) their keys, before the API takes traffic; returns how many applications were changed.
+
+    The finished ones, the bulk of a long history, are keyed later by `key_stored_tasks` (the
+    overdue sweep's runs): updating 100,000 applications would hold the release for many
+    minutes, and their keys count only in the queue's totals of completed and rejected tasks.
+    This reads each application stored without keys once (by the index) and writes only the
+    open ones."""
     collection = Application._get_collection()
-    missing = [row["_id"] for row in collection.find({"tasks.queue": None}, {"_id": 1})]
-    changed = 0
-    # In batches: each update_many holds the collection's write lock while it rewrites them.
-    for start in range(0, len(missing), batch):
-        changed += collection.update_many({"_id": {"$in": missing[start:start + batch]}},
-                                          _KEYED_TASKS).modified_count
+    open_ones = [row["_id"] for row in collection.find({**_UNKEYED, **_OPEN_TASK}, {"_id": 1})]
+    changed = _key(collection, open_ones, batch)
     if changed:
-        log.info("%d application(s) stored before the queue key given their tasks' keys",
+        log.info("%d open application(s) stored before the queue key given their tasks' keys",
                  changed)
+    return changed
+
+
+def key_stored_tasks(*, limit: int = 500, batch: int = 25) -> int:
+    """Give up to `limit` applications stored without queue keys theirs; returns how many."""
+    collection = Application._get_collection()
+    found = [row["_id"] for row in collection.find(_UNKEYED, {"_id": 1}).limit(limit)]
+    return _key(collection, found, batch)
+
+
+def _key(collection, ids: list, batch: int) -> int:
+    changed = 0
+    # In small batches: each update_many holds the collection's write lock while it rewrites its
+    # applications (5-10 ms each), and the API's writes wait behind it.
+    for start in range(0, len(ids), batch):
+        changed += collection.update_many({"_id": {"$in": ids[start:start + batch]}},
+                                          _KEYED_TASKS).modified_count
     return changed

@@ -107,14 +107,24 @@ def old_shape(application: Application) -> None:
          "$inc": {"version": 1}})
 
 
-def test_applications_stored_before_the_key_are_in_their_queues_after_the_start(
+def finish(application: Application, officers) -> None:
+    for matter, (department, _) in ws.NEWBORN_STEPS.items():
+        task = application.task_for(matter).id
+        handling.claim_task(task_id=task, officer=officers[department])
+        handling.complete_task(task_id=task, officer=officers[department],
+                               outputs=ws.outputs_for(matter))
+
+
+def test_applications_stored_before_the_key_are_in_their_queues_after_the_release(
         app, parent, officers):
     made = birth(parent)
     other = birth(ws.make_parent(2), key="other")
+    done = birth(ws.make_parent(3), key="done")
     health = officers["health"]
     handling.claim_task(task_id=other.task_for("birth_medical_certificate").id, officer=health)
-    old_shape(made)
-    old_shape(other)
+    finish(done, officers)
+    for application in (made, other, done):
+        old_shape(application)
     assert workbench.list_tasks(officer=health) == ([], 0)  # what the older version stored
 
     with app.app_context():
@@ -125,7 +135,14 @@ def test_applications_stored_before_the_key_are_in_their_queues_after_the_start(
                               other.task_for("birth_medical_certificate").id}
     counts = workbench.task_counts(officer=health)
     assert counts["by_status"]["pending"] == 1 and counts["by_status"]["claimed"] == 1
-    assert backfill.backfill_queue_keys() == 0  # idempotent: nothing left to find
+    assert backfill.backfill_queue_keys() == 0  # idempotent: nothing open left to find
+    # The finished one is keyed by a run of the overdue sweep, and counted again.
+    assert counts["by_status"]["completed"] == 0
+    assert app.test_cli_runner().invoke(args=["workflow", "sweep"]).exit_code == 0
+
+    assert stale_keys(done.pk) == []
+    assert workbench.task_counts(officer=health)["by_status"]["completed"] == 1
+    assert backfill.key_stored_tasks() == 0
 
 
 def test_finding_what_the_backfill_has_left_to_do_is_an_index_lookup(parent):
