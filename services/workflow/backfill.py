@@ -57,7 +57,8 @@ _KEYED_TASKS = [{"$set": {"tasks": {"$map": {"input": "$tasks", "as": "t", "in":
 # Found on the key's own index, where a task without a key has a null key: with nothing left
 # to do, one index lookup.
 _UNKEYED = {"tasks.queue": None}
-_OPEN_TASK = {"tasks.status": {"$in": [s.value for s in OPEN_TASK_STATUSES]}}
+_PAGE = 300
+_OPEN = {s.value for s in OPEN_TASK_STATUSES}
 
 
 def backfill_queue_keys(*, batch: int = 25) -> int:
@@ -70,7 +71,12 @@ def backfill_queue_keys(*, batch: int = 25) -> int:
     This reads each application stored without keys once (by the index) and writes only the
     open ones."""
     collection = Application._get_collection()
-    open_ones = [row["_id"] for row in collection.find({**_UNKEYED, **_OPEN_TASK}, {"_id": 1})]
+    # Picked here, from pages of a few hundred: with the status in the filter one command reads
+    # the whole history to fill its first page, and the embedded server, that long in one
+    # command, answered the driver's heartbeat so late that the driver cancelled the command
+    # (10,000 applications, a loaded machine).
+    open_ones = [row["_id"] for row in collection.find(_UNKEYED, {"tasks.status": 1}).batch_size(
+        _PAGE) if any(t.get("status") in _OPEN for t in row.get("tasks") or [])]
     changed = _key(collection, open_ones, batch)
     if changed:
         log.info("%d open application(s) stored before the queue key given their tasks' keys",
