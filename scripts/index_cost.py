@@ -72,7 +72,8 @@ def copies(template: dict, count: int) -> list[dict]:
         document = copy.deepcopy(template)
         document["_id"] = bson.ObjectId()
         document["idempotency_key"] = uuid.uuid4().hex
-        document["open_key"] = uuid.uuid4().hex
+        if "open_key" in document:
+            document["open_key"] = uuid.uuid4().hex
         for task in document["tasks"]:
             task["id"] = uuid.uuid4().hex
         made.append(document)
