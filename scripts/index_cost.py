@@ -11,7 +11,7 @@ instead of its key, and the declared set without each index in turn (what that i
 With `--backfill N`: instead, N copies stored as before the queue key (no task has one; one in
 `--open-share` in mid-journey, the rest finished), and what giving them their keys costs: the
 release's pass over the open ones (services.workflow.backfill.backfill_queue_keys), then one run
-of the overdue sweep's batch of the finished (key_stored_tasks).
+of the overdue sweep's batch of the finished (StoredTaskKeys).
 
     .venv/bin/python scripts/index_cost.py [--documents 100] [--updates 400] [--rounds 2]
     .venv/bin/python scripts/index_cost.py --backfill 5000 [--open-share 0.05]
@@ -151,7 +151,7 @@ def backfill_cost(server_pid: int, template: dict, count: int, open_share: float
 
         for name, job in (("release (open ones)", backfill.backfill_queue_keys),
                           ("release again", backfill.backfill_queue_keys),
-                          ("one sweep run (finished ones)", backfill.key_stored_tasks)):
+                          ("one sweep run (finished ones)", backfill.StoredTaskKeys().run)):
             done, seconds, cpu = timed(job)
             print(f"  {name:<30} {done:6d} applications keyed in {seconds:7.2f} s, "
                   f"server CPU {cpu:6.2f} s" + (f" ({cpu / done * 1000:.2f} ms each)"

@@ -66,7 +66,7 @@ def backfill_queue_keys(*, batch: int = 25) -> int:
 
     Found through the open applications' own index (`open_key`), so the release pays for the
     live work, not the history. The rest, the bulk of a long history, is keyed by the overdue
-    sweep's runs (`key_stored_tasks`): its keys count only in the completed and rejected tasks
+    sweep's runs (`StoredTaskKeys`): its keys count only in the completed and rejected tasks
     an officer lists, and a rejected application's tasks still worked wait for it too."""
     collection = Application._get_collection()
     open_ones = [row["_id"] for row in collection.find(
@@ -78,11 +78,22 @@ def backfill_queue_keys(*, batch: int = 25) -> int:
     return changed
 
 
-def key_stored_tasks(*, limit: int = 500, batch: int = 25) -> int:
-    """Give up to `limit` applications stored without queue keys theirs; returns how many."""
-    collection = Application._get_collection()
-    found = [row["_id"] for row in collection.find(_UNKEYED, {"_id": 1}).limit(limit)]
-    return _key(collection, found, batch)
+class StoredTaskKeys:
+    """The applications stored without queue keys, keyed `per_run` at each run of a job that
+    repeats (the overdue sweep). What is left is read once and worked through: the server
+    reads every match of the lookup whatever the limit, so a lookup each run would cost the
+    whole remainder each time. Once none is left, a run is one index lookup."""
+
+    def __init__(self, per_run: int = 500, batch: int = 25) -> None:
+        self.per_run, self.batch = per_run, batch
+        self.left: list = []
+
+    def run(self) -> int:
+        collection = Application._get_collection()
+        if not self.left:
+            self.left = [row["_id"] for row in collection.find(_UNKEYED, {"_id": 1})]
+        now, self.left = self.left[:self.per_run], self.left[self.per_run:]
+        return _key(collection, now, self.batch)
 
 
 def _key(collection, ids: list, batch: int) -> int:

@@ -236,7 +236,7 @@ def test_keying_applications_stored_before_the_queue_key_finds_them_by_an_index(
     sent.clear()
 
     assert backfill.backfill_queue_keys() == 1
-    assert backfill.key_stored_tasks() == 0
+    assert backfill.StoredTaskKeys().run() == 0
     assert backfill.backfill_queue_keys() == 0
 
     assert sum("tasks.queue" in selector for _, _, selector in sent) == 3

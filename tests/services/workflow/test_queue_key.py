@@ -142,7 +142,24 @@ def test_applications_stored_before_the_key_are_in_their_queues_after_the_releas
 
     assert stale_keys(done.pk) == []
     assert workbench.task_counts(officer=health)["by_status"]["completed"] == 1
-    assert backfill.key_stored_tasks() == 0
+    assert backfill.StoredTaskKeys().run() == 0
+
+
+def test_the_sweeps_key_the_stored_history_a_batch_a_run(parent, officers):
+    finished = []
+    for n in range(3):
+        done = birth(ws.make_parent(10 + n), key=f"done-{n}")
+        finish(done, officers)
+        old_shape(done)
+        finished.append(done.pk)
+    stored = backfill.StoredTaskKeys(per_run=2)
+
+    assert stored.run() == 2
+    assert sum(stale_keys(pk) == [] for pk in finished) == 2
+    assert stored.run() == 1
+    assert all(stale_keys(pk) == [] for pk in finished)
+    assert stored.run() == 0
+    assert workbench.task_counts(officer=officers["health"])["by_status"]["completed"] == 3
 
 
 def test_finding_what_the_backfill_has_left_to_do_is_an_index_lookup(parent):
