@@ -22,6 +22,7 @@ from bson import ObjectId
 from pymongo.collection import Collection
 
 from bench.processes import say
+from models.application import with_queue_key
 from services.regions import divisions
 
 REGION = "330381"
@@ -112,6 +113,8 @@ def clone(templates: Templates, rng: random.Random, now: datetime, counties: lis
                outbox_pending=False, follow_ups=[], figures_batches=[])
     if fate == "in_progress":
         doc["open_key"] = f"newborn:{doc['subject']['id']}"
+    for task in doc["tasks"]:  # moved to another region, another status: another queue
+        with_queue_key(task)
     return doc
 
 

@@ -30,7 +30,7 @@ from api import create_app  # noqa: E402 (after the path is set)
 from bench.catalogue_bench import percentile  # noqa: E402
 from bench.processes import database_of_its_own  # noqa: E402
 from config import Config  # noqa: E402
-from models.application import Application  # noqa: E402
+from models.application import Application, with_queue_key  # noqa: E402
 from tests import workflow_support as ws  # noqa: E402 (the tests' makers of people and data)
 from tests.helpers import ApiClient, make_officer  # noqa: E402
 
@@ -49,6 +49,7 @@ def finished_copy(template: dict) -> dict:
     done.update(status="completed", outbox=[], outbox_pending=False, follow_ups=[])
     for task in done["tasks"]:
         task.update(id=uuid.uuid4().hex, status="completed")
+        with_queue_key(task)
     return done
 
 

@@ -9,6 +9,8 @@ SEED_STEPS: list[tuple[str, bool]] = [
     ("services.catalogue.seed:load_catalogue", False),
     # Applications made before regions: their tasks go to the regions that handle them.
     ("services.workflow.backfill:backfill_regions", False),
+    # Tasks stored before the queues' key: in their queues again.
+    ("services.workflow.backfill:backfill_queue_keys", False),
     # Names of people from before they were sealed: encrypted where they rest.
     ("services.identity.name_sealing:seal_names", False),
     # After the catalogue: an officer for every seeded department.

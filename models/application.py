@@ -47,6 +47,21 @@ OPEN_TASK_STATUSES = (TaskStatus.WAITING, TaskStatus.PENDING, TaskStatus.CLAIMED
 OPEN_APPLICATION_STATUSES = (ApplicationStatus.IN_PROGRESS, ApplicationStatus.NEEDS_SUPPLEMENT)
 
 
+def queue_key(department: str | None, region: str | None, status: str | None) -> str:
+    """The officers' queue a task is in, as one value: "department|region|status".
+
+    One key per task: a compound index over the tasks' department, region and status stores
+    every combination of the three across the application's tasks (their product), and the
+    embedded server rewrites every key of every index on each update of the application."""
+    return f"{department or ''}|{region or ''}|{status or ''}"
+
+
+def with_queue_key(task: dict) -> dict:
+    """The task (a stored dict) with the queue key of its department, region and status."""
+    task["queue"] = queue_key(task.get("department"), task.get("region"), task.get("status"))
+    return task
+
+
 class Task(me.EmbeddedDocument):
     id = me.StringField(required=True)  # uuid4 hex, unique across applications
     matter = me.StringField(required=True)
@@ -77,6 +92,12 @@ class Task(me.EmbeddedDocument):
     # The open supplement request of this task: {"materials", "fields", "reason", "at"}.
     supplement = me.DictField()
     elicences = me.ListField(me.StringField())  # material ids of the e-licences it issued
+    # queue_key(department, region, status), what the officers' queue selects on: set by every
+    # write of the task (this clean() on insert, transitions on update, backfills on the rest).
+    queue = me.StringField()
+
+    def clean(self):
+        self.queue = queue_key(self.department, self.region, self.status)
 
 
 class Application(TimestampedDocument):
@@ -134,8 +155,8 @@ class Application(TimestampedDocument):
             ("applicant", "-created_at"),
             "subject.id",
             # The officer's queue: their department, their region, a status (the fence is in
-            # the same query, never an extra round trip).
-            ("tasks.department", "tasks.region", "tasks.status"),
+            # the same query, never an extra round trip), as one key per task (Task.queue).
+            "tasks.queue",
             "tasks.id",
             "tasks.due_at",  # the overdue sweep
             "tasks.completed_at",  # typical handling times for the ETA: recent completions
@@ -156,8 +177,10 @@ class Application(TimestampedDocument):
         ],
         # Indexes no query needs any more, dropped where an older version built them
         # (models.connection.ensure_indexes): the e-licences are found by the application they
-        # name, a figures batch keeps the ids it took, the outboxes' flag has its partial index.
-        "retired_indexes": ["tasks.elicences_1", "figures_batches.id_1", "outbox_pending_1"],
+        # name, a figures batch keeps the ids it took, the outboxes' flag has its partial index,
+        # the queue's compound index (the product of its fields' values) is one key per task.
+        "retired_indexes": ["tasks.elicences_1", "figures_batches.id_1", "outbox_pending_1",
+                            "tasks.department_1_tasks.region_1_tasks.status_1"],
     }
 
     def task(self, task_id: str) -> Task | None:

@@ -14,6 +14,7 @@ from models.application import (
     Application,
     ApplicationStatus,
     TaskStatus,
+    with_queue_key,
 )
 from models.base import utcnow
 from services.errors import DomainError, InvalidState
@@ -109,6 +110,10 @@ def _task_sets(before: list[dict], after: list[dict]) -> tuple[dict, list[dict]]
 
 def _commit(application: Application, change: Change, now: datetime) -> Application | None:
     """Write the change if nobody changed the application since it was read, else None."""
+    # A task whose status (or place) changes changes queue; an application stored before the
+    # key existed gets every task's key with its first change.
+    for task in change.tasks:
+        with_queue_key(task)
     sets, filters = _task_sets(plain_tasks(application), change.tasks)
     sets.update(change.set)
     sets["updated_at"] = now

@@ -2,7 +2,7 @@
 from datetime import UTC, datetime
 
 from common import i18n
-from models.application import Application, TaskStatus
+from models.application import Application, TaskStatus, queue_key
 from services.errors import NotFound
 from services.workflow import applications, recent
 
@@ -12,13 +12,18 @@ QUEUE_STATUSES = (TaskStatus.PENDING, TaskStatus.CLAIMED, TaskStatus.NEEDS_SUPPL
 LATEST = datetime(9999, 12, 31, tzinfo=UTC)
 
 
+def _in_queues(officer, statuses) -> dict:
+    """The first stage's filter: the officer's queues of these statuses, by the queue's index
+    alone (`$elemMatch`, or any other field beside it, makes the server scan every application).
+    """
+    fence = applications.officer_fence(officer)
+    return {"tasks.queue": {"$in": [queue_key(fence["department"], fence["region"], str(s))
+                                    for s in statuses]}}
+
+
 def _task_condition(officer, *, status=None, overdue=None, mine=None) -> dict:
-    # In the order of the queue's index: department, region, status.
     condition: dict = applications.officer_fence(officer)
-    if status:
-        condition["status"] = str(status)
-    else:
-        condition["status"] = {"$in": [s.value for s in QUEUE_STATUSES]}
+    condition["status"] = {"$in": [str(status)] if status else [s.value for s in QUEUE_STATUSES]}
     if overdue is not None:
         condition["overdue"] = True if overdue else {"$ne": True}
     if mine:
@@ -34,13 +39,10 @@ def list_tasks(*, officer, status: str | None = None, bundle: str | None = None,
     if not officer.department:
         return [], 0
     condition = _task_condition(officer, status=status, overdue=overdue, mine=mine)
-    # The first stage selects by the queue's index alone (department, region, status in its
-    # order): `$elemMatch`, or any other field beside them, makes the server scan every
-    # application. Dotted conditions may match across two tasks of one application; the
-    # per-task match after `$unwind` keeps only tasks that meet every condition themselves.
-    indexed = {f"tasks.{k}": condition[k] for k in ("department", "region", "status")}
+    # The first stage finds the applications with a task in the queues; the match after
+    # `$unwind` keeps only the tasks that meet every condition themselves, by their own fields.
     pipeline = [
-        {"$match": indexed},
+        {"$match": _in_queues(officer, condition["status"]["$in"])},
         {"$project": {"bundle": 1, "bundle_name": 1, "bundle_version": 1, "status": 1,
                       "region": 1, "channel": 1, "station": 1, "created_at": 1, "tasks": 1}},
         {"$unwind": "$tasks"},
@@ -69,9 +71,9 @@ def task_counts(*, officer, bundle: str | None = None) -> dict:
     condition = applications.officer_fence(officer)
     condition["status"] = {"$in": list(by_status)}
     # As the queue's: the first stage on the queue's index alone, each task checked after the
-    # unwind (an `$elemMatch` there made the server read every application).
+    # unwind.
     pipeline = [
-        {"$match": {f"tasks.{k}": v for k, v in condition.items()}},
+        {"$match": _in_queues(officer, by_status)},
         {"$project": {"bundle": 1, "tasks.department": 1, "tasks.region": 1,
                       "tasks.status": 1, "tasks.overdue": 1}},
         {"$unwind": "$tasks"},

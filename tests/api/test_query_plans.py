@@ -17,7 +17,7 @@ from models.connection import database
 from notifications import relay
 from services.desk import sweeper as desk_sweeper
 from services.identity import numbers
-from services.workflow import sweeper
+from services.workflow import backfill, sweeper
 from tests import loop_support as loop
 from tests import workflow_support as ws
 from tests.helpers import (
@@ -219,6 +219,27 @@ def test_the_service_loop_around_applications_uses_an_index_for_every_query(
     desk_sweeper.sweep(now=datetime.now(UTC) + timedelta(hours=2))
 
     assert len(sent) > 60  # the capture saw the loop
+    found = scans(sent)
+    print("\n".join(found))
+    assert found == []
+
+
+def test_keying_applications_stored_before_the_queue_key_finds_them_by_an_index(
+        app, client, history, sent):
+    """The release's pass over the open ones and the sweep's over the rest select on the
+    key's own index (a missing key is a null key there), not by reading every application."""
+    parent = ws.make_parent()
+    made = apply(client, parent, "old").get_json()
+    database().applications.update_one(
+        {"tasks.id": made["tasks"][0]["id"]},
+        {"$unset": {f"tasks.{n}.queue": "" for n in range(len(made["tasks"]))}})
+    sent.clear()
+
+    assert backfill.backfill_queue_keys() == 1
+    assert backfill.StoredTaskKeys().run() == 0
+    assert backfill.backfill_queue_keys() == 0
+
+    assert sum("tasks.queue" in selector for _, _, selector in sent) == 3
     found = scans(sent)
     print("\n".join(found))
     assert found == []

@@ -24,12 +24,16 @@ def test_indexes_an_older_version_built_and_no_query_uses_are_dropped_at_start()
     applications.create_index("tasks.elicences", name="tasks.elicences_1")
     applications.create_index("figures_batches.id", name="figures_batches.id_1", sparse=True)
     applications.create_index("outbox_pending", name="outbox_pending_1")
+    queue = [("tasks.department", 1), ("tasks.region", 1), ("tasks.status", 1)]
+    applications.create_index(queue, name="tasks.department_1_tasks.region_1_tasks.status_1")
 
     ensure_indexes()
     ensure_indexes()  # again, as every later process does: nothing left to drop
 
     built = applications.index_information()
-    assert not {"tasks.elicences_1", "figures_batches.id_1", "outbox_pending_1"} & set(built)
+    assert not {"tasks.elicences_1", "figures_batches.id_1", "outbox_pending_1",
+                "tasks.department_1_tasks.region_1_tasks.status_1"} & set(built)
+    assert built["tasks.queue_1"]["key"] == [("tasks.queue", 1)]
     assert built["outbox_pending_true"]["partialFilterExpression"] == {"outbox_pending": True}
     Application._meta.pop("_indexes_ensured", None)  # as a fresh process sees it
     Application.ensure_indexes()  # mongoengine's own request: no conflict

@@ -1,4 +1,5 @@
-"""Applications made before regions get Ruian, the one region there was, once."""
+"""Applications made before regions get Ruian, the one region there was, once, and their tasks
+the queue keys of their regions."""
 from models.application import Application
 from services.workflow import backfill, handling, submission, workbench
 from tests import workflow_support as ws
@@ -6,15 +7,18 @@ from tests.helpers import make_officer
 
 
 def legacy_application() -> Application:
-    """A newborn application as it was stored before regions: no region anywhere."""
+    """A newborn application as it was stored before regions: no region anywhere (nor a queue
+    key, which came later still)."""
     ws.load_catalogue()
     parent = ws.make_parent()
     made = submission.submit_application(
         applicant_id=str(parent.id), bundle="newborn", subject={"kind": "newborn"},
         form=ws.newborn_form(), materials=ws.newborn_materials(parent), idempotency_key="old")
     Application._get_collection().update_one(
-        {"_id": made.pk}, {"$unset": {"region": "", **{f"tasks.{n}.region": ""
-                                                      for n in range(len(made.tasks))}}})
+        {"_id": made.pk}, {"$unset": {"region": "", **{f"tasks.{n}.{name}": ""
+                                                      for n in range(len(made.tasks))
+                                                      for name in ("region", "queue")}},
+                           "$inc": {"version": 1}})
     return made
 
 
