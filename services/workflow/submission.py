@@ -18,6 +18,7 @@ from models.application import (
     ApplicationStatus,
     FollowUp,
     TaskStatus,
+    with_queue_key,
 )
 from models.base import DUPLICATE, utcnow
 from models.material import Material
@@ -242,7 +243,7 @@ def _new_tasks(definition: dict, placed: list[dict], now: datetime) -> list[dict
         }
         if ready:
             task.update(released_at=now, due_at=due_time(now, here["promised"]))
-        tasks.append(applications.Stored(task))
+        tasks.append(applications.Stored(with_queue_key(task)))
     return tasks
 
 
