@@ -139,15 +139,16 @@ def relay_batch(*, limit: int, lease: tuple[str, datetime] | None = None,
     (this process relayed them; their taking out is under way) are left alone. With
     `leased_channels`, only those channels' deliveries are queued under the lease; the others
     are queued due, for whoever claims them."""
-    # One command for both kinds of outbox ($unionWith: MongoDB 4.4 and the embedded server).
-    pending = [{"$match": {"outbox_pending": True}}, {"$limit": limit}]
-    rows = Application._get_collection().aggregate([
-        *pending, {"$project": {"outbox": 1}},
-        {"$unionWith": {"coll": Conversation._get_collection().name, "pipeline": [
-            *pending, {"$project": {"outbox": 1, "holder": {"$literal": "conversations"}}}]}},
-    ], batchSize=max(1, 2 * limit))
-    found = [(OutboxKey(row["holder"], row["_id"]) if row.get("holder") else row["_id"], row)
-             for row in rows]
+    # One command for both kinds of outbox, each found on its flag's index by a `$lookup`
+    # (MongoDB 5.1; the embedded server reads a `$unionWith`'s whole collection).
+    row = next(Application._get_db().aggregate([{"$documents": [{"pending": True}]}, *[
+        {"$lookup": {"from": holder._get_collection().name, "localField": "pending",
+                     "foreignField": "outbox_pending", "as": holder.__name__,
+                     "pipeline": [{"$limit": limit}, {"$project": {"outbox": 1}}]}}
+        for holder in OUTBOX_HOLDERS]]))
+    found = [(document["_id"], document) for document in row[Application.__name__]] + [
+        (OutboxKey(Conversation._get_collection().name, document["_id"]), document)
+        for document in row[Conversation.__name__]]
     outboxes = []
     for key, app in found:
         outbox = app.get("outbox") or []
@@ -276,45 +277,43 @@ def _look_up(recipients: set[str], batch: Batch) -> dict:
     """In one command, what relaying and pushing to these recipients reads: their accounts
     (into the batch), inbox counters, preferences and devices, the partners' subscriptions and
     the push channel's pause. Six reads were six round trips a round on a database every request
-    also waits for."""
-    ids = [ObjectId(r) for r in recipients if ObjectId.is_valid(r)]
+    also waits for.
+
+    Each is a `$lookup` on the key its index leads with: the embedded server reads a
+    `$unionWith`'s whole collection whatever its `$match`, so every round read every device,
+    preference and counter ever stored."""
+    known: dict = {"sequences": {}, "preferences": {}, "partners": []}
+    batch.looked_up = True
+    if not recipients:
+        return known
     names = sorted(recipients)
 
-    def part(collection, match: dict, kind: str, fields: dict | None = None) -> dict:
-        pipeline = [{"$match": match}, {"$addFields": {"_kind": kind}}]
-        if fields is not None:
-            pipeline.append({"$project": {**fields, "_kind": 1}})
-        return {"$unionWith": {"coll": collection._get_collection().name, "pipeline": pipeline}}
+    def joined(document, field: str, local: str = "names", **options) -> dict:
+        return {"$lookup": {"from": document._get_collection().name, "localField": local,
+                            "foreignField": field, "as": document.__name__, **options}}
 
-    rows = User._get_collection().aggregate([
-        {"$match": {"_id": {"$in": ids}}}, {"$project": {"role": 1, "locale": 1}},
-        {"$addFields": {"_kind": "user"}},
-        part(NotificationSequence, {"_id": {"$in": names}}, "sequence"),
-        part(NotificationPreferences, {"user": {"$in": names}}, "preferences"),
-        part(Device, {"user": {"$in": names}}, "device"),
-        part(Partner, PARTNERS_WITH_WEBHOOKS, "partner", {"events": 1}),
-        part(ChannelPause, {"_id": Channel.PUSH.value}, "pause"),
-    ])
-    known: dict = {"sequences": {}, "preferences": {}, "partners": []}
-    for row in rows:
-        kind = row.pop("_kind")
-        if kind == "user":
-            batch.users[str(row["_id"])] = row
-        elif kind == "sequence":
-            known["sequences"][row["_id"]] = row["seq"]
-        elif kind == "preferences":
-            known["preferences"][row["user"]] = row
-        elif kind == "device":
-            batch.devices.setdefault(row["user"], []).append(row)
-        elif kind == "partner":
-            known["partners"].append((str(row["_id"]), list(row.get("events") or [])))
-        else:
-            batch.push_pause = row.get("until")
-    for devices in batch.devices.values():
-        devices.sort(key=lambda d: d["last_seen_at"].timestamp() if d.get("last_seen_at")
-                     else 0.0, reverse=True)
-    known["partners"].sort()
-    batch.looked_up = True
+    row = next(User._get_db().aggregate([
+        # No `_id` is null: [None] matches no account (an empty array matches like null).
+        {"$documents": [{"ids": [ObjectId(r) for r in names if ObjectId.is_valid(r)] or [None],
+                         "names": names, "push": Channel.PUSH.value}]},
+        joined(User, "_id", "ids", pipeline=[{"$project": {"role": 1, "locale": 1}}]),
+        joined(NotificationSequence, "_id"),
+        joined(NotificationPreferences, "user"),
+        joined(Device, "user"),
+        # A handful of partners, read whole; the pause by its id (the channel's name).
+        {"$lookup": {"from": Partner._get_collection().name, "as": Partner.__name__, "pipeline": [
+            {"$match": PARTNERS_WITH_WEBHOOKS}, {"$project": {"events": 1}}]}},
+        joined(ChannelPause, "_id", "push"),
+    ]))
+    batch.users.update({str(user["_id"]): user for user in row[User.__name__]})
+    known["sequences"] = {s["_id"]: s["seq"] for s in row[NotificationSequence.__name__]}
+    known["preferences"] = {p["user"]: p for p in row[NotificationPreferences.__name__]}
+    for device in sorted(row[Device.__name__], reverse=True, key=lambda d: d["last_seen_at"]
+                         .timestamp() if d.get("last_seen_at") else 0.0):
+        batch.devices.setdefault(device["user"], []).append(device)
+    known["partners"] = sorted((str(p["_id"]), list(p.get("events") or []))
+                               for p in row[Partner.__name__])
+    batch.push_pause = next((p.get("until") for p in row[ChannelPause.__name__]), None)
     return known
 
 
