@@ -9,6 +9,9 @@ What an idle worker and its lanes cost by the clock (bench.idle_cost) is not in 
 this file copied in), in turns with this checkout's, and prints both:
 
     .venv/bin/python -m bench.worker_cost --before main --births 12 --turns 2
+
+`--others N` first stores N other citizens' devices, notification preferences, inbox counters
+and conversations (a database with a history), which a round must not read.
 """
 import argparse
 import json
@@ -18,6 +21,7 @@ import subprocess  # nosec B404  # our own interpreter and git, fixed argv
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psutil
@@ -30,16 +34,38 @@ DATABASE = "onething_worker_cost"
 WARM = 2  # births before measuring: caches filled, code paths loaded
 
 
-def measure(births: int) -> dict:
+def measure(births: int, others: int = 0) -> dict:
     # The app and the test helpers are imported once the database's address is set: the
     # configuration reads it at import.
     with tempfile.TemporaryDirectory() as folder, \
             EmbeddedDatabase(f"{folder}/db") as server:
         os.environ.update(MONGODB_URI=server.uri, MONGODB_DB=DATABASE)
-        return _measure(births, psutil.Process(server.process.pid))
+        return _measure(births, psutil.Process(server.process.pid), others)
 
 
-def _measure(births: int, database: psutil.Process) -> dict:
+def store_others(others: int) -> None:
+    """Other citizens' devices, preferences, inbox counters and conversations, in bulk."""
+    from models.connection import database  # noqa: PLC0415  # after the database's address is set
+
+    now = datetime.now(UTC)
+    users = [f"other-{n:07d}" for n in range(others)]
+    for start in range(0, others, 1000):
+        chunk = users[start:start + 1000]
+        database()["devices"].insert_many([{"token": f"token-{u}", "user": u, "platform": "android",
+                                            "last_seen_at": now, "created_at": now,
+                                            "updated_at": now} for u in chunk])
+        database()["notification_preferences"].insert_many([
+            {"user": u, "push": True, "miniprogram": True, "sms": True, "subscriptions": [],
+             "created_at": now, "updated_at": now} for u in chunk])
+        database()["notification_sequences"].insert_many([{"_id": u, "seq": 3} for u in chunk])
+        database()["conversations"].insert_many([
+            {"owner": u, "locale": "zh-CN", "state": "idle", "status": "with_assistant",
+             "turns": [], "outbox": [], "outbox_pending": False, "created_at": now,
+             "updated_at": now}
+            for u in chunk])
+
+
+def _measure(births: int, database: psutil.Process, others: int = 0) -> dict:
     from api import create_app  # noqa: PLC0415  # after the database's address is set
     from config import Config  # noqa: PLC0415
     from models import catalogue_state  # noqa: PLC0415
@@ -67,6 +93,7 @@ def _measure(births: int, database: psutil.Process) -> dict:
         return times.user + times.system
 
     with app.app_context():
+        store_others(others)
         ws.load_catalogue()
         catalogue_state.forget_state()
         worker = Worker(app.config)
@@ -104,23 +131,26 @@ def _measure(births: int, database: psutil.Process) -> dict:
                     "citizen_id_number": ws.baby_id_number(n % 900 + 10)}}, expect=200)
                 round_(measured)
     rounds = sorted(spent["rounds"])
-    return {"births": births, "database_cpu_ms_per_birth": round(spent["cpu"] * 1000 / births, 1),
+    return {"births": births, "others": others,
+            "database_cpu_ms_per_birth": round(spent["cpu"] * 1000 / births, 1),
             "commands_per_birth": round(spent["commands"] / births, 1),
             "handled_per_birth": round(spent["handled"] / births, 1),
             "round_ms_p50": round(rounds[len(rounds) // 2], 1),
             "round_ms_max": round(rounds[-1], 1), "load_average": list(psutil.getloadavg())}
 
 
-def run_in(tree: Path, births: int) -> dict:
+def run_in(tree: Path, births: int, others: int) -> dict:
     """This measurement in another process, with the code of `tree`."""
     answer = subprocess.run(  # nosec B603
-        [PYTHON, "-m", "bench.worker_cost", "--births", str(births), "--json"], cwd=tree,
+        [PYTHON, "-m", "bench.worker_cost", "--births", str(births), "--others", str(others),
+         "--json"], cwd=tree,
         env={**os.environ, "PYTHONPATH": str(tree)}, check=True, capture_output=True, text=True)
     return json.loads(answer.stdout.strip().splitlines()[-1])
 
 
 def line(label: str, row: dict) -> str:
-    return (f"{label:<7} {row['births']} births: database {row['database_cpu_ms_per_birth']:6.1f} "
+    return (f"{label:<7} {row['births']} births, {row.get('others', 0)} others: database "
+            f"{row['database_cpu_ms_per_birth']:6.1f} "
             f"ms CPU and {row['commands_per_birth']:5.1f} commands a birth in the worker's rounds "
             f"({row['handled_per_birth']:.1f} intents+deliveries); a round p50 "
             f"{row['round_ms_p50']:.1f} ms, max {row['round_ms_max']:.1f} ms; load "
@@ -132,10 +162,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--births", type=int, default=12)
     parser.add_argument("--before", help="also measure the worker of this commit, in turns")
     parser.add_argument("--turns", type=int, default=1)
+    parser.add_argument("--others", type=int, default=0,
+                        help="other citizens' devices, preferences, counters, conversations")
     parser.add_argument("--json", action="store_true", help="one JSON line (for --before)")
     args = parser.parse_args(argv)
     if args.before is None:
-        result = measure(args.births)
+        result = measure(args.births, args.others)
         print(json.dumps(result) if args.json else line("this", result))
         return 0
     rows: list[tuple[str, dict]] = []
@@ -144,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copy(Path(__file__), before / "bench" / "worker_cost.py")
         for _ in range(args.turns):
             for label, tree in (("before", before), ("after", ROOT)):
-                rows.append((label, run_in(tree, args.births)))
+                rows.append((label, run_in(tree, args.births, args.others)))
                 print(line(*rows[-1]), flush=True)
     return 0
 

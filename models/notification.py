@@ -133,13 +133,20 @@ class Delivery(me.Document):
     meta = {
         "collection": "notification_deliveries",
         "queryset_class": DeliveryQuerySet,
+        # The server rewrites every key of every index at each update (a push is inserted, then
+        # its outcome recorded), so each index keeps only the deliveries its query reads: what
+        # is due (pending), what admins look at (failed), what expires (delivered, skipped).
+        # A notification's deliveries are found by their ids (`delivery_id`), not by an index.
         "indexes": [
-            ("status", "next_attempt_at"),
-            {"fields": ["expires_at"], "expireAfterSeconds": 0},
-            "notification",
-            ("status", "-updated_at"),
-            ("channel", "target", "created_at"),
+            {"fields": ["status", "next_attempt_at"], "name": "pending_due",
+             "partialFilterExpression": {"status": DeliveryStatus.PENDING.value}},
+            {"fields": ["expires_at"], "name": "expiry", "expireAfterSeconds": 0,
+             "sparse": True},
+            {"fields": ["status", "-updated_at"], "name": "failed_latest",
+             "partialFilterExpression": {"status": DeliveryStatus.FAILED.value}},
         ],
+        "retired_indexes": ["status_1_next_attempt_at_1", "expires_at_1", "notification_1",
+                            "status_1_updated_at_-1", "channel_1_target_1_created_at_1"],
     }
 
 

@@ -52,10 +52,6 @@ class OutboxKey(NamedTuple):
 OUTBOX_HOLDERS = (Application, Conversation)
 
 
-def _holder_collection(key):
-    return (Conversation if isinstance(key, OutboxKey) else Application)._get_collection()
-
-
 def _document_id(key):
     return key.id if isinstance(key, OutboxKey) else key
 
@@ -95,9 +91,8 @@ class Batch:
     """One relay's work: the outboxes read, what was stored, and what a worker needs to deliver
     it at once (the deliveries queued under its lease, the recipients' accounts and wishes)."""
 
-    # (outbox key, the outbox as read or None if only part of it is ours, intents relayed); the
-    # key is an application's id, or an OutboxKey
-    outboxes: list[tuple[Any, list | None, list[Mapping]]] = field(default_factory=list)
+    # (outbox key, intents relayed); the key is an application's id, or an OutboxKey
+    outboxes: list[tuple[Any, list[Mapping]]] = field(default_factory=list)
     relayed: set = field(default_factory=set)  # outbox keys whose intents are stored
     notifications: dict[str, dict] = field(default_factory=dict)  # stored by this relay, by id
     leased: list[dict] = field(default_factory=list)  # deliveries queued under the lease
@@ -113,12 +108,12 @@ class Batch:
 
     @property
     def ids(self) -> set[str]:
-        return {i["id"] for app_id, _, intents in self.outboxes if app_id in self.relayed
+        return {i["id"] for app_id, intents in self.outboxes if app_id in self.relayed
                 for i in intents}
 
     @property
     def moved(self) -> int:
-        return sum(len(intents) for app_id, _, intents in self.outboxes
+        return sum(len(intents) for app_id, intents in self.outboxes
                    if app_id in self.relayed)
 
 
@@ -139,15 +134,16 @@ def relay_batch(*, limit: int, lease: tuple[str, datetime] | None = None,
     (this process relayed them; their taking out is under way) are left alone. With
     `leased_channels`, only those channels' deliveries are queued under the lease; the others
     are queued due, for whoever claims them."""
-    # One command for both kinds of outbox ($unionWith: MongoDB 4.4 and the embedded server).
-    pending = [{"$match": {"outbox_pending": True}}, {"$limit": limit}]
-    rows = Application._get_collection().aggregate([
-        *pending, {"$project": {"outbox": 1}},
-        {"$unionWith": {"coll": Conversation._get_collection().name, "pipeline": [
-            *pending, {"$project": {"outbox": 1, "holder": {"$literal": "conversations"}}}]}},
-    ], batchSize=max(1, 2 * limit))
-    found = [(OutboxKey(row["holder"], row["_id"]) if row.get("holder") else row["_id"], row)
-             for row in rows]
+    # One command for both kinds of outbox, each found on its flag's index by a `$lookup`
+    # (MongoDB 5.1; the embedded server reads a `$unionWith`'s whole collection).
+    row = next(Application._get_db().aggregate([{"$documents": [{"pending": True}]}, *[
+        {"$lookup": {"from": holder._get_collection().name, "localField": "pending",
+                     "foreignField": "outbox_pending", "as": holder.__name__,
+                     "pipeline": [{"$limit": limit}, {"$project": {"outbox": 1}}]}}
+        for holder in OUTBOX_HOLDERS]]))
+    found = [(document["_id"], document) for document in row[Application.__name__]] + [
+        (OutboxKey(Conversation._get_collection().name, document["_id"]), document)
+        for document in row[Conversation.__name__]]
     outboxes = []
     for key, app in found:
         outbox = app.get("outbox") or []
@@ -159,65 +155,38 @@ def relay_batch(*, limit: int, lease: tuple[str, datetime] | None = None,
             # Nothing can be done with an intent without an id but keep it from blocking the rest.
             log.error("outbox %s: %d entries without an id dropped", key,
                       len(outbox) - len(intents))
-        # An outbox that also holds intents being taken out cannot be emptied as read.
-        outboxes.append((key, outbox if len(fresh) == len(intents) else None, fresh))
+        outboxes.append((key, fresh))
     if not outboxes:
         return Batch()
-    batch = store_many([(app_id, intents) for app_id, _, intents in outboxes], lease=lease,
+    batch = store_many(outboxes, lease=lease,
                        leased_channels=leased_channels)
     batch.outboxes = outboxes
     return batch
 
 
 def take_out(*batches: Batch) -> None:
-    """Take the relayed intents out of their outboxes and lower the flags; several batches (a
-    worker's rounds) cost the commands of one.
-
-    An outbox that still holds exactly what was read is emptied, all in one command. The workflow
-    appends an intent and raises the flag in one update, so an intent that arrived meanwhile
-    makes that update miss; those outboxes then lose only what was relayed, and keep the flag up
-    while anything is left."""
+    """Take the relayed intents out of their outboxes and lower the flags where nothing is left;
+    several batches (a worker's rounds) cost the commands of one. The workflow appends an intent
+    and raises the flag in one update, so an intent that arrived meanwhile stays, flag up."""
     _count(*batches)
-    done: dict[Any, tuple[list | None, list]] = {}
+    done: dict[Any, list] = {}
     for batch in batches:
-        for key, outbox, intents in batch.outboxes:
-            if key not in batch.relayed:
-                continue
-            ids = [i["id"] for i in intents]
-            if key in done:  # relayed in two rounds: what the first read is no longer all of it
-                outbox, ids = None, done[key][1] + ids
-            done[key] = (outbox, ids)
-    rows = [(key, outbox, ids) for key, (outbox, ids) in done.items()]
-    for holder in {isinstance(key, OutboxKey) for key, _, _ in rows}:
-        _take_out([row for row in rows if isinstance(row[0], OutboxKey) == holder])
-
-
-def _take_out(done: list[tuple[Any, list | None, list]]) -> None:
-    """`take_out` for outboxes held by one collection."""
-    collection = _holder_collection(done[0][0])
-    whole = [(key, outbox, ids) for key, outbox, ids in done if outbox is not None]
-    changed = {_document_id(key) for key, outbox, _ in done if outbox is None}
-    if whole:
-        emptied = collection.bulk_write([UpdateOne(
-            {"_id": _document_id(key), "outbox": outbox},
-            {"$set": {"outbox": [], "outbox_pending": False}})
-            for key, outbox, _ in whole], ordered=False)
-        if emptied.matched_count < len(whole):
-            changed |= {row["_id"] for row in collection.find(
-                {"_id": {"$in": [_document_id(key) for key, _, _ in whole]},
-                 "outbox_pending": True}, {"_id": 1})}
-    writes = [_pull(_document_id(key), ids) for key, _, ids in done
-              if _document_id(key) in changed]
-    if writes:
-        collection.bulk_write(writes, ordered=False)
+        for key, intents in batch.outboxes:
+            if key in batch.relayed:
+                done.setdefault(key, []).extend(i["id"] for i in intents)
+    for conversations in {isinstance(key, OutboxKey) for key in done}:
+        (Conversation if conversations else Application)._get_collection().bulk_write(
+            [_pull(_document_id(key), ids) for key, ids in done.items()
+             if isinstance(key, OutboxKey) == conversations], ordered=False)
 
 
 def _pull(app_id, ids: list) -> UpdateOne:
     """Take these intents (and entries without an id) out of the outbox, and lower the flag if
-    nothing is left, in one update."""
+    nothing is left, in one update. Matched by its `_id` alone: beside another field the server
+    weighs every index of the collection before it finds the document."""
     keep = {"$and": [{"$ne": [{"$ifNull": ["$$this.id", None]}, None]},
                      {"$not": [{"$in": ["$$this.id", ids]}]}]}
-    return UpdateOne({"_id": app_id, "outbox_pending": True}, [
+    return UpdateOne({"_id": app_id}, [
         {"$set": {"outbox": {"$filter": {"input": {"$ifNull": ["$outbox", []]},
                                          "cond": keep}}}},
         {"$set": {"outbox_pending": {"$gt": [{"$size": "$outbox"}, 0]}}},
@@ -276,45 +245,43 @@ def _look_up(recipients: set[str], batch: Batch) -> dict:
     """In one command, what relaying and pushing to these recipients reads: their accounts
     (into the batch), inbox counters, preferences and devices, the partners' subscriptions and
     the push channel's pause. Six reads were six round trips a round on a database every request
-    also waits for."""
-    ids = [ObjectId(r) for r in recipients if ObjectId.is_valid(r)]
+    also waits for.
+
+    Each is a `$lookup` on the key its index leads with: the embedded server reads a
+    `$unionWith`'s whole collection whatever its `$match`, so every round read every device,
+    preference and counter ever stored."""
+    known: dict = {"sequences": {}, "preferences": {}, "partners": []}
+    batch.looked_up = True
+    if not recipients:
+        return known
     names = sorted(recipients)
 
-    def part(collection, match: dict, kind: str, fields: dict | None = None) -> dict:
-        pipeline = [{"$match": match}, {"$addFields": {"_kind": kind}}]
-        if fields is not None:
-            pipeline.append({"$project": {**fields, "_kind": 1}})
-        return {"$unionWith": {"coll": collection._get_collection().name, "pipeline": pipeline}}
+    def joined(document, field: str, local: str = "names", **options) -> dict:
+        return {"$lookup": {"from": document._get_collection().name, "localField": local,
+                            "foreignField": field, "as": document.__name__, **options}}
 
-    rows = User._get_collection().aggregate([
-        {"$match": {"_id": {"$in": ids}}}, {"$project": {"role": 1, "locale": 1}},
-        {"$addFields": {"_kind": "user"}},
-        part(NotificationSequence, {"_id": {"$in": names}}, "sequence"),
-        part(NotificationPreferences, {"user": {"$in": names}}, "preferences"),
-        part(Device, {"user": {"$in": names}}, "device"),
-        part(Partner, PARTNERS_WITH_WEBHOOKS, "partner", {"events": 1}),
-        part(ChannelPause, {"_id": Channel.PUSH.value}, "pause"),
-    ])
-    known: dict = {"sequences": {}, "preferences": {}, "partners": []}
-    for row in rows:
-        kind = row.pop("_kind")
-        if kind == "user":
-            batch.users[str(row["_id"])] = row
-        elif kind == "sequence":
-            known["sequences"][row["_id"]] = row["seq"]
-        elif kind == "preferences":
-            known["preferences"][row["user"]] = row
-        elif kind == "device":
-            batch.devices.setdefault(row["user"], []).append(row)
-        elif kind == "partner":
-            known["partners"].append((str(row["_id"]), list(row.get("events") or [])))
-        else:
-            batch.push_pause = row.get("until")
-    for devices in batch.devices.values():
-        devices.sort(key=lambda d: d["last_seen_at"].timestamp() if d.get("last_seen_at")
-                     else 0.0, reverse=True)
-    known["partners"].sort()
-    batch.looked_up = True
+    row = next(User._get_db().aggregate([
+        # No `_id` is null: [None] matches no account (an empty array matches like null).
+        {"$documents": [{"ids": [ObjectId(r) for r in names if ObjectId.is_valid(r)] or [None],
+                         "names": names, "push": Channel.PUSH.value}]},
+        joined(User, "_id", "ids", pipeline=[{"$project": {"role": 1, "locale": 1}}]),
+        joined(NotificationSequence, "_id"),
+        joined(NotificationPreferences, "user"),
+        joined(Device, "user"),
+        # A handful of partners, read whole; the pause by its id (the channel's name).
+        {"$lookup": {"from": Partner._get_collection().name, "as": Partner.__name__, "pipeline": [
+            {"$match": PARTNERS_WITH_WEBHOOKS}, {"$project": {"events": 1}}]}},
+        joined(ChannelPause, "_id", "push"),
+    ]))
+    batch.users.update({str(user["_id"]): user for user in row[User.__name__]})
+    known["sequences"] = {s["_id"]: s["seq"] for s in row[NotificationSequence.__name__]}
+    known["preferences"] = {p["user"]: p for p in row[NotificationPreferences.__name__]}
+    for device in sorted(row[Device.__name__], reverse=True, key=lambda d: d["last_seen_at"]
+                         .timestamp() if d.get("last_seen_at") else 0.0):
+        batch.devices.setdefault(device["user"], []).append(device)
+    known["partners"] = sorted((str(p["_id"]), list(p.get("events") or []))
+                               for p in row[Partner.__name__])
+    batch.push_pause = next((p.get("until") for p in row[ChannelPause.__name__]), None)
     return known
 
 

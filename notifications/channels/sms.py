@@ -9,6 +9,7 @@ from common import crypto
 from common.i18n import pick
 from models.notification import Channel, Delivery, DeliveryStatus, Notification, delivery_id
 from models.user import User
+from notifications import miniprogram
 from notifications.channels.gate import gate
 from notifications.leases import RETRY, Outcome
 from notifications.sms import SmsError, sms_gateway
@@ -26,11 +27,14 @@ class SmsChannel:
         self.timezone = config["NOTIFICATION_TIMEZONE"]
 
     def send(self, delivery: Delivery, note: Notification, prefs, now: datetime) -> Outcome:
-        push = Delivery.objects(id=delivery_id(note.id, Channel.PUSH)).only("state").first()
-        if push is not None and push.state.get("reached"):
+        # The notification's push and mini-program messages, found by their ids in one read.
+        others = list(Delivery.objects(id__in=[delivery_id(note.id, Channel.PUSH)] + [
+            delivery_id(note.id, Channel.MINIPROGRAM, p) for p in miniprogram.PLATFORMS])
+            .only("channel", "status", "state"))
+        if any(d.channel == Channel.PUSH and d.state.get("reached") for d in others):
             return Outcome(DeliveryStatus.SKIPPED.value, error="push reached the citizen")
-        if Delivery.objects(notification=note.id, channel=Channel.MINIPROGRAM.value,
-                            status=DeliveryStatus.DELIVERED.value).count():
+        if any(d.channel == Channel.MINIPROGRAM and d.status == DeliveryStatus.DELIVERED
+               for d in others):
             return Outcome(DeliveryStatus.SKIPPED.value, error="a mini-program message reached "
                                                               "the citizen")
         stop = gate(prefs, prefs is None or prefs.sms, now, self.timezone)

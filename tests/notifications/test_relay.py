@@ -4,7 +4,7 @@ from models.application import Application
 from models.notification import Delivery, Notification, NotificationSequence
 from notifications import relay, templates
 from tests import workflow_support as ws
-from tests.helpers import make_citizen, make_partner
+from tests.helpers import capture_commands, make_citizen, make_partner
 from tests.notifications.support import application_with, completed, intent
 
 
@@ -201,3 +201,25 @@ def test_a_relay_leaves_alone_what_another_round_is_still_taking_out(citizen):
     fresh = Application.objects.get(id=app.id)
     assert fresh.outbox == [] and fresh.outbox_pending is False
     assert relay.relay_batch(limit=10, relayed=earlier.ids | later.ids).moved == 0
+
+
+def test_taking_out_matches_each_outbox_by_its_id_alone_in_one_command(citizen, monkeypatch):
+    """Beside another field the embedded server weighs every index of applications before it
+    finds the document; an outbox that changed since it was read needs no second command."""
+    apps = [application_with(citizen, [completed(citizen)]) for _ in range(2)]
+    batch = relay.relay_batch(limit=10)
+    late = completed(citizen)
+    Application.objects(id=apps[0].id).update(
+        __raw__={"$push": {"outbox": late}, "$set": {"outbox_pending": True}})
+    updates = capture_commands(monkeypatch, lambda name, command: [command["updates"]]
+                               if name == "update" and command["update"] == "applications"
+                               else [])
+
+    relay.take_out(batch)
+
+    assert len(updates) == 1
+    assert sorted(str(u["q"]["_id"]) for u in updates[0]) == sorted(str(a.id) for a in apps)
+    assert all(list(u["q"]) == ["_id"] for u in updates[0])
+    first, second = (Application.objects.get(id=a.id) for a in apps)
+    assert [i["id"] for i in first.outbox] == [late["id"]] and first.outbox_pending is True
+    assert second.outbox == [] and second.outbox_pending is False
