@@ -35,12 +35,18 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 class EmbeddedDatabase:
-    """One SecantusDB server: `storage_path` on disk, or ":memory:" for a throwaway one."""
+    """One SecantusDB server: `storage_path` on disk, or ":memory:" for a throwaway one.
 
-    def __init__(self, storage_path: str | Path, host: str = "127.0.0.1", port: int | None = None):
+    `cache_size` ("512M", "2G"; settings' EMBEDDED_DB_CACHE_SIZE) bounds the memory it keeps of
+    the data; None leaves the server's own default (1 GB). What does not fit is read from disk
+    again each time it is used (docs/scaling.md, "Cost against history")."""
+
+    def __init__(self, storage_path: str | Path, host: str = "127.0.0.1", port: int | None = None,
+                 cache_size: str | None = None):
         self.storage_path = str(storage_path)
         self.host = host
         self.port = port or free_port(host)
+        self.cache_size = cache_size.strip().upper() if cache_size else None
         self.process: subprocess.Popen | None = None
 
     @property
@@ -55,6 +61,8 @@ class EmbeddedDatabase:
             sys.executable, "-m", "secantus", "--host", self.host, "--port", str(self.port),
             "--storage-path", self.storage_path, "--log-level", "WARNING",
         ]
+        if self.cache_size:
+            command += ["--cache-size", self.cache_size]
         if self.storage_path != ":memory:":
             # Fsync the log at every commit: a write answered before a crash is on disk after
             # it (without it, acknowledged applications were lost when the server was killed).
