@@ -261,6 +261,10 @@ def run(stack: Stack, phases: Phases, sizes: list[int], rounds: int, polls: int,
         found["sizes"][str(size)] = {**grown, "routes": routes, "settling": settled,
                                      "cpu_ms_per_request": cpu_per_request(
                                          before, stack.cpu_seconds(), routes),
+                                     # What the server holds in memory (its cache is most of
+                                     # it): the working set at this size, up to the cache.
+                                     "database_rss_mb": round(
+                                         record.database.memory_info().rss / 2**20),
                                      # Other jobs on the machine: wall-clock times move with it.
                                      "load_average": [round(n, 1) for n in os.getloadavg()]}
         found["comparison"] = comparison(found["sizes"])
@@ -288,6 +292,8 @@ def render(found: dict) -> str:
             for s in sizes))
     out.append(f"{'slowest answer settling (ETA medians refreshed), ms':<58}" + "".join(
         f"{slowest(found['sizes'][s].get('settling') or {}):>10.0f}" for s in sizes))
+    out.append(f"{'database process memory (RSS) after measuring, MB':<58}" + "".join(
+        f"{found['sizes'][s].get('database_rss_mb') or 0:>10,}" for s in sizes))
     out.append(f"{'load average (1 min) after measuring':<58}" + "".join(
         f"{(found['sizes'][s].get('load_average') or [0])[0]:>10.1f}" for s in sizes))
     out.append(f"{'inserted a second (insert_many)':<58}" + "".join(
