@@ -24,7 +24,8 @@ DEATH_SIGNAL = signal.SIGKILL
 # wakes it within a second (it polls while the stream is away), so minutes of writes are
 # plenty; the server's default keeps 100,000 entries, and past that every write takes its
 # share of pruning the oldest, read and decoded whole from disk: after 100,000 applications
-# were stored (≈ 16 KB each in the oplog) that was 12 % of a claim's update at a 1 GB cache.
+# were stored (≈ 16 KB each in the oplog) that was 12 % of a claim's update's samples (py-spy,
+# 1 GB cache; `python -m bench.claim_growth`).
 OPLOG_ENTRIES = 10_000
 # What the server says when another process holds its folder.
 IN_USE = "already being managed by another process"

@@ -17,8 +17,8 @@ class StartupError(RuntimeError):
     """The app cannot start as configured; the message says, in one line, what to set."""
 
 
-# The server stalls writes when its cache cannot hold what they make dirty (a batch of
-# applications is megabytes): below this it would fail under load rather than at start.
+# A floor against a mistyped unit: a cache of a few megabytes would hold less than one batch of
+# 500 bulk-inserted applications (≈ 8 MB).
 MIN_CACHE_MEGABYTES = 64
 CACHE_SIZE = re.compile(r"([1-9][0-9]*)([MG])")
 
@@ -44,8 +44,8 @@ class Config:
     # The embedded server's WiredTiger cache ("512M", "2G"): the most memory it keeps of the
     # data and indexes. An upper bound, filled as data is read. 512M holds the working set of
     # `make run` (seed and thousands of applications, ≈ 16 KB each) and leaves a 2 GB machine
-    # room for the API's processes; a host that stores 100,000 applications gives it 3G or
-    # more (docs/scaling.md, "Cost against history"). A MongoDB server sizes its own cache.
+    # room for the API's processes; a host that stores 100,000 applications gives it 4G (they
+    # are ≈ 1.5 GB) (docs/scaling.md, "Cost against history"). A MongoDB server sizes its own cache.
     EMBEDDED_DB_CACHE_SIZE = "512M"
     PORT = 5000
     # `make run` / `make serve`: how often the sweeps run beside the API and the worker, and
