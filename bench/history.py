@@ -45,10 +45,10 @@ from common.embedded_db import stop_on_sigterm
 REGION = history_data.REGION
 TARGET_GROWTH = 0.20
 # The embedded server's cache for this bench: the working set at the largest size must fit it,
-# as a production database's does (docs/scaling.md, "Cost against history"). 100,000 stored
-# applications are ≈ 1.6 GB of documents, their indexes and the oplog of their inserts beside;
-# with make run's 512M (or the server's 1G) most reads at 100,000 go to disk, which is the
-# cache's size measured, not the application's cost.
+# as a production database's does (docs/scaling.md, "The server's cache and its oplog").
+# 100,000 stored applications are ≈ 1.5 GB of documents and ≈ 0.14 GB of indexes; with make
+# run's 512M (or the server's 1G) more of each request's reads at 100,000 go to disk, which
+# measures the cache's size, not the application's cost.
 CACHE_SIZE = "4G"
 # A request that refreshes a process's ETA medians aggregates 90 days of completions: over a
 # minute with 100,000 applications stored. It is measured, not cut short.

@@ -46,7 +46,7 @@ class EmbeddedDatabase:
 
     `cache_size` ("512M", "2G"; settings' EMBEDDED_DB_CACHE_SIZE) bounds the memory it keeps of
     the data; None leaves the server's own default (1 GB). What does not fit is read from disk
-    again each time it is used (docs/scaling.md, "Cost against history")."""
+    again each time it is used (docs/scaling.md, "The server's cache and its oplog")."""
 
     def __init__(self, storage_path: str | Path, host: str = "127.0.0.1", port: int | None = None,
                  cache_size: str | None = None):

@@ -45,7 +45,8 @@ class Config:
     # data and indexes. An upper bound, filled as data is read. 512M holds the working set of
     # `make run` (seed and thousands of applications, ≈ 16 KB each) and leaves a 2 GB machine
     # room for the API's processes; a host that stores 100,000 applications gives it 4G (they
-    # are ≈ 1.5 GB) (docs/scaling.md, "Cost against history"). A MongoDB server sizes its own cache.
+    # are ≈ 1.5 GB; docs/scaling.md, "The server's cache and its oplog"). A MongoDB server sizes
+    # its own cache.
     EMBEDDED_DB_CACHE_SIZE = "512M"
     PORT = 5000
     # `make run` / `make serve`: how often the sweeps run beside the API and the worker, and
