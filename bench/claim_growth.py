@@ -92,6 +92,8 @@ def run(stack: Stack, phases: Phases, sizes: list[int], citizens: int, profiles:
     for size in sizes:
         phases.run(f"insert history to {size:,}", history_data.grow,
                    stack.mongo[DATABASE].applications, made, size, 20_240_601, now)
+        for department, officer in officers.items():  # the insert may outlast their tokens
+            officer.staff_login(department, stack.officer_password)
         makers = [history.Client(stack.api_url, record).citizen(stack) for _ in range(citizens)]
         phases.run(f"settle at {size:,}", history.measure, makers[0], officers, 1, 2)
         for maker in makers:
