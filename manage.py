@@ -128,7 +128,8 @@ def launch(command: str, config, supervisor: Supervisor) -> int:
             supervisor.say(f"Already running (pid {other['pid']}) on {config.EMBEDDED_DB_PATH}, "
                            f"serving {other.get('api')}: use it, or stop it first.")
             return 2
-        database = EmbeddedDatabase(config.EMBEDDED_DB_PATH)
+        database = EmbeddedDatabase(config.EMBEDDED_DB_PATH,
+                                    cache_size=config.EMBEDDED_DB_CACHE_SIZE)
     try:
         if database is not None:
             child = supervisor.start(Program("db", database.command(),

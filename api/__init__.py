@@ -46,7 +46,8 @@ def _database_uri(config) -> str:
         return running["mongodb_uri"]
     if _embedded is None:
         try:
-            _embedded = EmbeddedDatabase(config.EMBEDDED_DB_PATH)
+            _embedded = EmbeddedDatabase(config.EMBEDDED_DB_PATH,
+                                         cache_size=config.EMBEDDED_DB_CACHE_SIZE)
             _embedded.start()
         except DatabaseInUse:
             _embedded = None

@@ -16,6 +16,7 @@ import pymongo
 
 from bench.processes import HOST, PYTHON, ROOT, VAR, Phases, Service, run_command, say, wait_http
 from common.embedded_db import EmbeddedDatabase, free_port
+from config import Config
 
 DATABASE = "onething_bench"
 
@@ -57,7 +58,7 @@ def new_run(kind: str = "") -> tuple[str, Path]:
 
 
 def run_on_stack(run_dir: Path, result: dict, body: Callable[["Stack", Phases], None], *,
-                 keep_database: bool = False) -> Phases:
+                 keep_database: bool = False, cache_size: str | None = None) -> Phases:
     """`body(stack, phases)` on a stack of its own in `run_dir`. Whatever happens, everything
     started is stopped and the database's folder deleted (unless kept); an interruption or a
     failure is recorded in result["failure"] (what was measured so far stays in `result`), and
@@ -65,7 +66,7 @@ def run_on_stack(run_dir: Path, result: dict, body: Callable[["Stack", Phases], 
     phases = Phases()
     try:
         with ExitStack() as exit_stack:
-            body(Stack(run_dir, exit_stack), phases)
+            body(Stack(run_dir, exit_stack, cache_size=cache_size), phases)
             phases.run("stop everything", exit_stack.close)
     except (KeyboardInterrupt, SystemExit):  # Ctrl+C, or SIGTERM (made a SystemExit)
         result["failure"] = "interrupted"
@@ -82,8 +83,11 @@ def run_on_stack(run_dir: Path, result: dict, body: Callable[["Stack", Phases], 
 class Stack:
     """The database, the stand-ins, the API (gunicorn), the notification worker."""
 
-    def __init__(self, run_dir: Path, stack: ExitStack, worker_root: Path = ROOT):
+    def __init__(self, run_dir: Path, stack: ExitStack, worker_root: Path = ROOT,
+                 cache_size: str | None = None):
         self.run_dir, self.exit = run_dir, stack
+        # The database's cache as `make run` sizes it, unless a bench needs more.
+        self.cache_size = cache_size or Config.EMBEDDED_DB_CACHE_SIZE
         # Another checkout's notification worker, against this one's API, to compare the two.
         self.worker_root = worker_root
         self.logs = run_dir / "logs"
@@ -107,7 +111,8 @@ class Stack:
         return started
 
     def start_database(self) -> None:
-        self.database = EmbeddedDatabase(self.run_dir / "db", host=HOST)
+        self.database = EmbeddedDatabase(self.run_dir / "db", host=HOST,
+                                         cache_size=self.cache_size)
         self.database.start()
         self.exit.callback(self.database.stop)
         self.mongo = pymongo.MongoClient(self.database.uri, tz_aware=True)

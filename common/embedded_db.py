@@ -20,6 +20,13 @@ log = logging.getLogger(__name__)
 # a connection being opened and stay up, and there is only one parent-death signal. Its storage
 # recovers like after a power cut; a normal stop (below) still shuts it down cleanly.
 DEATH_SIGNAL = signal.SIGKILL
+# The oplog's length. Only the notification worker reads it, a change stream from "now" that
+# wakes it within a second (it polls while the stream is away), so minutes of writes are
+# plenty; the server's default keeps 100,000 entries, and past that every write takes its
+# share of pruning the oldest, read and decoded whole from disk: after 100,000 applications
+# were stored (≈ 16 KB each in the oplog) that was 12 % of a claim's update's samples (py-spy,
+# 1 GB cache; `python -m bench.claim_growth`).
+OPLOG_ENTRIES = 10_000
 # What the server says when another process holds its folder.
 IN_USE = "already being managed by another process"
 
@@ -35,12 +42,18 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 class EmbeddedDatabase:
-    """One SecantusDB server: `storage_path` on disk, or ":memory:" for a throwaway one."""
+    """One SecantusDB server: `storage_path` on disk, or ":memory:" for a throwaway one.
 
-    def __init__(self, storage_path: str | Path, host: str = "127.0.0.1", port: int | None = None):
+    `cache_size` ("512M", "2G"; settings' EMBEDDED_DB_CACHE_SIZE) bounds the memory it keeps of
+    the data; None leaves the server's own default (1 GB). What does not fit is read from disk
+    again each time it is used (docs/scaling.md, "The server's cache and its oplog")."""
+
+    def __init__(self, storage_path: str | Path, host: str = "127.0.0.1", port: int | None = None,
+                 cache_size: str | None = None):
         self.storage_path = str(storage_path)
         self.host = host
         self.port = port or free_port(host)
+        self.cache_size = cache_size.strip().upper() if cache_size else None
         self.process: subprocess.Popen | None = None
 
     @property
@@ -54,7 +67,10 @@ class EmbeddedDatabase:
         command = [
             sys.executable, "-m", "secantus", "--host", self.host, "--port", str(self.port),
             "--storage-path", self.storage_path, "--log-level", "WARNING",
+            "--oplog-max-entries", str(OPLOG_ENTRIES),
         ]
+        if self.cache_size:
+            command += ["--cache-size", self.cache_size]
         if self.storage_path != ":memory:":
             # Fsync the log at every commit: a write answered before a crash is on disk after
             # it (without it, acknowledged applications were lost when the server was killed).

@@ -1,6 +1,7 @@
 """Settings per environment, chosen by APP_ENV; each one is overridable from the environment."""
 import json
 import os
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -16,6 +17,22 @@ class StartupError(RuntimeError):
     """The app cannot start as configured; the message says, in one line, what to set."""
 
 
+# A floor against a mistyped unit: a cache of a few megabytes would hold less than one batch of
+# 500 bulk-inserted applications (≈ 8 MB).
+MIN_CACHE_MEGABYTES = 64
+CACHE_SIZE = re.compile(r"([1-9][0-9]*)([MG])")
+
+
+def cache_megabytes(size: str) -> int | None:
+    """A cache size as the embedded server reads it ("512M", "2G") in megabytes; None when it is
+    not one (the server would silently fall back to its 1 GB default) or is below the floor."""
+    found = CACHE_SIZE.fullmatch(size.strip().upper()) if isinstance(size, str) else None
+    if found is None:
+        return None
+    megabytes = int(found[1]) * (1024 if found[2] == "G" else 1)
+    return megabytes if megabytes >= MIN_CACHE_MEGABYTES else None
+
+
 class Config:
     APP_ENV = "development"
     SECRET_KEY = DEV_SECRET
@@ -24,6 +41,13 @@ class Config:
     MONGODB_DB = "onething"
     MONGODB_TIMEOUT_MS = 3000
     EMBEDDED_DB_PATH = str(ROOT / "var" / "db")
+    # The embedded server's WiredTiger cache ("512M", "2G"): the most memory it keeps of the
+    # data and indexes. An upper bound, filled as data is read. 512M holds the working set of
+    # `make run` (seed and thousands of applications, ≈ 16 KB each) and leaves a 2 GB machine
+    # room for the API's processes; a host that stores 100,000 applications gives it 4G (they
+    # are ≈ 1.5 GB; docs/scaling.md, "The server's cache and its oplog"). A MongoDB server sizes
+    # its own cache.
+    EMBEDDED_DB_CACHE_SIZE = "512M"
     PORT = 5000
     # `make run` / `make serve`: how often the sweeps run beside the API and the worker, and
     # whether a simulator works the departments' queues (never in production).
@@ -221,7 +245,11 @@ class Config:
     ASSISTANT_LLM_TIMEOUT = 3.0
 
     def check(self) -> None:
-        """Refuse a configuration that cannot work; overridden where stricter rules apply."""
+        """Refuse a configuration that cannot work; extended where stricter rules apply."""
+        if cache_megabytes(self.EMBEDDED_DB_CACHE_SIZE) is None:
+            raise StartupError(
+                f"EMBEDDED_DB_CACHE_SIZE must be a size in megabytes or gigabytes, at least "
+                f"{MIN_CACHE_MEGABYTES}M, such as 512M or 2G (got {self.EMBEDDED_DB_CACHE_SIZE!r})")
 
 
 class DevelopmentConfig(Config):
@@ -261,6 +289,7 @@ class ProductionConfig(Config):
     DEFAULT_REGION = ""
 
     def check(self) -> None:
+        super().check()
         weak = []
         if self.SECRET_KEY == DEV_SECRET or len(self.SECRET_KEY) < 32:
             weak.append("SECRET_KEY")

@@ -151,20 +151,47 @@ def get_for_citizen(*, application_id: str, citizen) -> Application:
     return application
 
 
-def for_citizen(*, citizen, status: str | None = None):
+class CitizenApplications:
+    """A citizen's applications, newest first, known by id and creation time before any is read
+    whole: counting them costs no command, and a page reads only its own documents (the count
+    and the page each read every one of the citizen's ≈ 16 KB applications when they were a
+    query). Pages like a mongoengine query: count(), skip(), limit(), iteration."""
+
+    def __init__(self, newest_first: list[ObjectId], first: int = 0, size: int | None = None):
+        self.ids, self.first, self.size = newest_first, first, size
+
+    def count(self) -> int:
+        return len(self.ids)
+
+    def skip(self, first: int) -> "CitizenApplications":
+        return CitizenApplications(self.ids, first, self.size)
+
+    def limit(self, size: int) -> "CitizenApplications":
+        return CitizenApplications(self.ids, self.first, size)
+
+    def __iter__(self):
+        page = self.ids[self.first:None if self.size is None else self.first + self.size]
+        if not page:
+            return iter(())
+        # By `_id` alone, the one filter the server answers by point lookups.
+        found = {a.pk: a for a in Application.objects(__raw__={"_id": {"$in": page}}).exclude(
+            "outbox", "events", "first_response")}
+        return iter([found[i] for i in page if i in found])
+
+
+def for_citizen(*, citizen, status: str | None = None) -> CitizenApplications:
     """The citizen's applications and those about their minor children, newest first, as a
-    query a caller can page."""
+    listing a caller can page."""
     citizen_id = user_id_of(citizen)
-    # Two queries, each on its own index, for the ids: the server plans no `$or` on indexes, and
-    # one `$or` of applicant and subject read every application ever made. The page is then read
-    # by `_id` alone, the one filter the server answers by point lookups.
+    # Two queries, each on its own index: the server plans no `$or` on indexes, and one `$or`
+    # of applicant and subject read every application ever made.
     theirs = {"applicant": citizen_id}
     about_theirs = {"subject.id": {"$in": family_members.subject_ids_for(citizen_id)}}
-    ids = {row["_id"] for query in (theirs, about_theirs)
-           for row in Application.objects(__raw__=query).only("id", "status").as_pymongo()
-           if not status or row.get("status") == status}
-    return (Application.objects(__raw__={"_id": {"$in": sorted(ids)}})
-            .exclude("outbox", "events", "first_response").order_by("-created_at"))
+    created = {row["_id"]: row["created_at"] for query in (theirs, about_theirs)
+               for row in Application.objects(__raw__=query).only(
+                   "id", "status", "created_at").as_pymongo()
+               if not status or row.get("status") == status}
+    return CitizenApplications(sorted(created, key=lambda i: (created[i], i), reverse=True))
 
 
 def list_for_citizen(*, citizen, status: str | None = None) -> list[Application]:

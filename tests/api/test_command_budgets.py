@@ -370,3 +370,22 @@ def test_a_worker_round_relays_and_pushes_in_eight_commands(app, applied, office
     # devices, partners, the push pause), the inbox, the deliveries (the pushes go out here),
     # other due pushes, the outcomes, the counters, the outboxes emptied.
     assert len(sent) == 8, " ".join(sent)
+
+
+def test_a_citizens_list_sends_at_most_four_commands_and_reads_only_its_page(client, applied,
+                                                                             sent):
+    parent, _ = applied
+    client.as_(parent).post(APPLICATIONS, json={
+        "bundle": "newborn", "subject": {"kind": "newborn"},
+        "form": ws.newborn_form(newborn_name="Twin"), "materials": ws.newborn_materials(parent)},
+        headers={"Idempotency-Key": "twin"}, expect=201)
+    sent.clear()
+
+    listed = client.as_(parent).get(f"{APPLICATIONS}?page_size=1", expect=200)
+    beyond = client.as_(parent).get(f"{APPLICATIONS}?page_size=1&page=3", expect=200)
+
+    # The children's entries, then the ids of the citizen's and of their children's
+    # applications (one query each), then the page by `_id`: no count, which read them all.
+    assert len(listed.get_json()) == 1 and commands(listed) <= 4
+    assert "aggregate" not in sent and "count" not in sent
+    assert beyond.get_json() == [] and commands(beyond) == commands(listed) - 1

@@ -51,3 +51,9 @@ def _alive(pid: int) -> bool:
             return stat.read().split()[2] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_the_cache_size_given_is_the_servers_and_none_leaves_its_default(tmp_path):
+    sized = EmbeddedDatabase(tmp_path / "db", cache_size="256m").command()
+    assert sized[sized.index("--cache-size") + 1] == "256M"
+    assert "--cache-size" not in EmbeddedDatabase(":memory:").command()

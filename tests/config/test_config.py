@@ -52,3 +52,20 @@ def test_a_setting_that_cannot_be_read_is_named_without_its_value(monkeypatch):
     with pytest.raises(config.StartupError, match="DATA_KEYS is not a valid JSON") as refused:
         config.load("development")
     assert "not json" not in str(refused.value)
+
+
+def test_the_embedded_databases_cache_is_a_size_in_megabytes_or_gigabytes(monkeypatch):
+    assert config.load("development").EMBEDDED_DB_CACHE_SIZE == "512M"
+    monkeypatch.setenv("EMBEDDED_DB_CACHE_SIZE", "4G")
+    assert config.load("development").EMBEDDED_DB_CACHE_SIZE == "4G"
+    assert config.cache_megabytes("4g") == 4096 and config.cache_megabytes(" 512M ") == 512
+
+
+@pytest.mark.parametrize("size", ["4GB", "lots", "0G", "-1G", "1.5G", "32M", ""])
+def test_a_cache_size_the_server_would_misread_or_starve_on_is_refused_at_start(monkeypatch,
+                                                                              size):
+    # The server reads "4GB" as its 1 GB default without a word; 32M stalls writes.
+    monkeypatch.setenv("EMBEDDED_DB_CACHE_SIZE", size)
+    with pytest.raises(config.StartupError, match="EMBEDDED_DB_CACHE_SIZE") as refused:
+        config.load("development")
+    assert "\n" not in str(refused.value)
