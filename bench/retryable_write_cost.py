@@ -11,18 +11,8 @@ from pathlib import Path
 
 import pymongo
 
+from bench.processes import server_ns
 from common.embedded_db import EmbeddedDatabase
-
-
-def server_ns(pid: int) -> int:
-    """The server's run time so far, all its threads (Linux)."""
-    total = 0
-    for stat in Path(f"/proc/{pid}/task").glob("*/schedstat"):
-        try:
-            total += int(stat.read_text().split()[0])
-        except (OSError, ValueError):
-            continue  # a thread that ended meanwhile
-    return total
 
 
 def main() -> int:
