@@ -218,6 +218,8 @@ def _measures(result: dict) -> list[tuple[str, str]]:
         rows.append((r["label"], r["figure"]))
     for r in (result.get("streams") or {}).get("rows") or []:
         rows.append((r["label"], r["figure"]))
+    for r in (result.get("birth_cost") or {}).get("rows") or []:
+        rows.append((r["label"], r["figure"]))
     a = result.get("assistant")
     if a:
         cold = (f"; a fresh worker's first turn {_num(a.get('cold_turn_ms'))} ms"

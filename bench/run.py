@@ -13,7 +13,7 @@ import signal
 import sys
 from contextlib import suppress
 
-from bench import report
+from bench import birth_cost, report
 from bench.figures import (
     apply_rate,
     assistant_figures,
@@ -35,6 +35,7 @@ from bench.scenarios import (
 from bench.settings import (
     APPLY_SECONDS,
     APPLY_USERS,
+    BIRTH_COST_BIRTHS,
     CITIZENS,
     DRAIN_SECONDS,
     JOURNEY_SECONDS,
@@ -120,6 +121,9 @@ def measure(stack: Stack, phases: Phases, result: dict) -> None:
     result["catalogue"] = phases.run("catalogue at 1x and 10x", catalogue_scale, stack, phases,
                                      TIME_LIMIT)
     result["streams"] = phases.run("live streams on one make serve worker", live_streams, stack)
+    birth = phases.run("a birth's database work, one at a time", birth_cost.in_subprocess,
+                       BIRTH_COST_BIRTHS)
+    result["birth_cost"] = {**birth, "rows": birth_cost.rows(birth)}
 
 
 

@@ -19,7 +19,6 @@ import sys
 import tempfile
 import time
 import uuid
-from collections import defaultdict
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -28,46 +27,12 @@ from pymongo import monitoring
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import processes  # noqa: E402  (the project root is on the path only now)
+from bench.server_cpu import ServerCpuByCommand  # noqa: E402  (the root is on the path only now)
 
 
 def cpu_seconds(process: psutil.Process) -> float:
     return sum(p.cpu_times().user + p.cpu_times().system
                for p in [process, *process.children(recursive=True)])
-
-
-class ServerCpuByCommand(monitoring.CommandListener):
-    """The database server's CPU (all its threads) while each command ran, by command and
-    collection: the commands of one sequential client, so what ran meanwhile is theirs."""
-
-    def __init__(self):
-        self.pid, self.counting, self.own_seconds = None, False, 0.0
-        self.running: dict[int, tuple] = {}
-        self.spent: dict[tuple[str, str], list] = defaultdict(lambda: [0, 0])
-
-    def server_ns(self) -> int:
-        """The server's run time so far; the reading's own CPU (in this process) is kept apart
-        from the API's."""
-        began = time.process_time()
-        total = processes.server_ns(self.pid)
-        self.own_seconds += time.process_time() - began
-        return total
-
-    def started(self, event):
-        target = event.command.get(event.command_name)
-        # By request: a background thread's command (the revocation refresher's) may interleave.
-        self.running[event.request_id] = (
-            (event.command_name, target if isinstance(target, str) else ""),
-            self.server_ns() if self.counting else 0)
-
-    def succeeded(self, event):
-        command, began = self.running.pop(event.request_id, (None, 0))
-        if self.counting and command is not None and began:
-            entry = self.spent[command]
-            entry[0] += self.server_ns() - began
-            entry[1] += 1
-
-    failed = succeeded
 
 
 def main() -> None:

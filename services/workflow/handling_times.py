@@ -61,9 +61,9 @@ def _moved(rolled: dict, frontier: str, to: datetime) -> bool:
         {"_id": ROLLED, frontier: rolled.get(frontier)}, {"$set": {frontier: to}}).modified_count)
 
 
-def _spans(now: datetime, days: int) -> tuple[tuple | None, tuple | None]:
+def _spans(now: datetime, days: int, backfill: bool) -> tuple[tuple | None, tuple | None]:
     """The spans of completion times this call rolls up, each claimed or None: the new ones since
-    the last roll-up, and the next step of the older history."""
+    the last roll-up, and (with `backfill`) the next step of the older history."""
     rolled = _frontiers(now)
     if rolled is None:
         return None, None
@@ -71,7 +71,7 @@ def _spans(now: datetime, days: int) -> tuple[tuple | None, tuple | None]:
     newer = (since, until) if until > since and _moved(rolled, "until", until) else None
     older = None
     back_to = _aware(rolled.get("back_to"))  # None: written before the history was stepped
-    if back_to is not None and back_to > now - timedelta(days=days):
+    if backfill and back_to is not None and back_to > now - timedelta(days=days):
         start = max(back_to - BACKFILL_STEP, now - timedelta(days=days))
         if _moved(rolled, "back_to", start):
             older = (start, back_to)
@@ -103,11 +103,12 @@ def _completions(since: datetime, until: datetime) -> dict[str, list[dict]]:
     return found
 
 
-def roll_up(*, now: datetime | None = None, days: int = 90) -> int:
-    """Add the completions since the last roll-up (and a step of the older history) to the
-    histories and their medians; returns how many completions (per matter) were added."""
+def roll_up(*, now: datetime | None = None, days: int = 90, backfill: bool = True) -> int:
+    """Add the completions since the last roll-up (and, with `backfill`, a step of the older
+    history) to the histories and their medians; returns how many completions (per matter) were
+    added."""
     now = now or datetime.now(UTC)
-    newer, older = _spans(now, days)
+    newer, older = _spans(now, days, backfill)
     found = {"newer": _completions(*newer) if newer else {},
              "older": _completions(*older) if older else {}}
     keys = set(found["newer"]) | set(found["older"])
