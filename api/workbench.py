@@ -46,8 +46,9 @@ class TaskCounts(MethodView):
     @blp.arguments(TaskCountsArgsSchema, location="query")
     @blp.response(200, TaskCountsSchema, example={
         "open": 12, "overdue": 2, "by_status": {"pending": 7, "claimed": 4,
-                                                "needs_supplement": 1, "completed": 310,
-                                                "rejected": 3}})
+                                                "needs_supplement": 1, "completed": 58,
+                                                "rejected": 3},
+        "finished_since": "2026-11-30T08:15:00+00:00"})
     def get(self, args):
         """How many of my department's tasks in my region are in each status, and overdue"""
         return workbench.task_counts(officer=current_user(), **args)

@@ -1,5 +1,6 @@
-"""Cost against history: the officer queue, claim, complete and a citizen's list of applications
-with 1,000, 10,000 and 100,000 applications in the database, on `make bench`'s stack.
+"""Cost against history: the officer queue and its counts, claim, complete and a citizen's list
+of applications with 1,000, 10,000 and 100,000 applications in the database, on `make bench`'s
+stack.
 
 The history is not made through the API (100,000 births at the API's pace would take hours): two
 newborn applications are made through the API (one left as submitted, one worked to completion
@@ -53,7 +54,8 @@ CACHE_SIZE = "4G"
 # A request that refreshes a process's ETA medians aggregates 90 days of completions: over a
 # minute with 100,000 applications stored. It is measured, not cut short.
 TIMEOUT = 900
-ROUTES = ("GET /api/v1/workbench/tasks", "POST /api/v1/workbench/tasks/{id}/claim",
+ROUTES = ("GET /api/v1/workbench/tasks", "GET /api/v1/workbench/tasks/counts",
+          "POST /api/v1/workbench/tasks/{id}/claim",
           "POST /api/v1/workbench/tasks/{id}/complete", "GET /api/v1/applications")
 
 
@@ -160,6 +162,10 @@ def measure(citizen: Client, officers: dict[str, Client], rounds: int, polls: in
         for officer in officers.values():
             officer.call("GET", "/api/v1/workbench/tasks?status=pending&page_size=20",
                          "GET /api/v1/workbench/tasks")
+    for _ in range(polls // 3):  # the workbench's counts: each time its queue page is opened
+        for officer in officers.values():
+            officer.call("GET", "/api/v1/workbench/tasks/counts",
+                         "GET /api/v1/workbench/tasks/counts")
     busy = True
     while busy:
         busy = False

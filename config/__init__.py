@@ -152,6 +152,9 @@ class Config:
     # Predicted completion: medians of handling times over this many days, reused this long.
     ETA_HISTORY_DAYS = 90
     ETA_CACHE_SECONDS = 300
+    # The workbench lists and counts finished tasks (completed, rejected, cancelled) of this
+    # many last days: what it reads stays a few days' work, however long the history.
+    WORKBENCH_FINISHED_DAYS = 7
     # Seconds a citizen's consent (their texted code, entered by a station clerk) stays valid.
     STATION_CONSENT_TTL = 1800
     # Seconds each process reuses where the catalogue stands (its revision) before asking the

@@ -3,6 +3,7 @@
 The aggregate changes together, so it lives together: one conditional update moves a task, appends
 its timeline events and queues the notification intents the change causes, atomically.
 """
+from datetime import UTC, date
 from enum import StrEnum
 
 import mongoengine as me
@@ -44,22 +45,46 @@ FOLLOW_UPS_ON_FINISH = (FollowUp.FIGURES_FINISHED.value, FollowUp.RATING_INVITAT
 
 OPEN_TASK_STATUSES = (TaskStatus.WAITING, TaskStatus.PENDING, TaskStatus.CLAIMED,
                       TaskStatus.NEEDS_SUPPLEMENT)
+# A task in one of these is done with for good; its queue key names the day it finished.
+FINISHED_TASK_STATUSES = (TaskStatus.COMPLETED, TaskStatus.REJECTED, TaskStatus.CANCELLED)
 OPEN_APPLICATION_STATUSES = (ApplicationStatus.IN_PROGRESS, ApplicationStatus.NEEDS_SUPPLEMENT)
 
 
-def queue_key(department: str | None, region: str | None, status: str | None) -> str:
-    """The officers' queue a task is in, as one value: "department|region|status".
+def queue_key(department: str | None, region: str | None, status: str | None,
+              finished_on: date | None = None) -> str:
+    """The officers' queue a task is in, as one value: "department|region|status", and for a
+    finished task the day it finished (UTC): "health|330381|completed|2026-12-07".
 
     One key per task: a compound index over the tasks' department, region and status stores
     every combination of the three across the application's tasks (their product), and the
-    embedded server rewrites every key of every index on each update of the application."""
-    return f"{department or ''}|{region or ''}|{status or ''}"
+    embedded server rewrites every key of every index on each update of the application. The
+    day keeps what the workbench reads of finished tasks (its last days) from growing with
+    every task ever finished in the department."""
+    key = f"{department or ''}|{region or ''}|{status or ''}"
+    if status in FINISHED_TASK_STATUSES:
+        key += f"|{finished_on.isoformat() if finished_on else ''}"
+    return key
+
+
+def finished_on(task) -> date | None:
+    """The day (UTC) a finished task finished: completed or rejected (completed_at), cancelled
+    (cancelled_at); None for another task, or one stored without its time."""
+    at = _field(task, "cancelled_at") if _field(task, "status") == TaskStatus.CANCELLED \
+        else _field(task, "completed_at")
+    if at is None:
+        return None
+    return (at.astimezone(UTC) if at.tzinfo else at).date()
 
 
 def with_queue_key(task: dict) -> dict:
     """The task (a stored dict) with the queue key of its department, region and status."""
-    task["queue"] = queue_key(task.get("department"), task.get("region"), task.get("status"))
+    task["queue"] = queue_key(task.get("department"), task.get("region"), task.get("status"),
+                              finished_on(task))
     return task
+
+
+def _field(task, name: str):
+    return task.get(name) if isinstance(task, dict) else getattr(task, name, None)
 
 
 class Task(me.EmbeddedDocument):
@@ -83,7 +108,8 @@ class Task(me.EmbeddedDocument):
     claimed_by = me.StringField()  # officer's user id, never shown to the citizen
     claimed_at = me.DateTimeField()
     released_at = me.DateTimeField()  # when it became pending
-    completed_at = me.DateTimeField()
+    completed_at = me.DateTimeField()  # completed, or rejected
+    cancelled_at = me.DateTimeField()
     due_at = me.DateTimeField()
     paused_at = me.DateTimeField()  # the clock stops while a supplement is awaited
     overdue = me.BooleanField(default=False)
@@ -92,12 +118,13 @@ class Task(me.EmbeddedDocument):
     # The open supplement request of this task: {"materials", "fields", "reason", "at"}.
     supplement = me.DictField()
     elicences = me.ListField(me.StringField())  # material ids of the e-licences it issued
-    # queue_key(department, region, status), what the officers' queue selects on: set by every
-    # write of the task (this clean() on insert, transitions on update, backfills on the rest).
+    # queue_key(department, region, status[, day finished]), what the queues select on: set by
+    # every write of the task (this clean() on insert, transitions on update, backfills on the
+    # rest).
     queue = me.StringField()
 
     def clean(self):
-        self.queue = queue_key(self.department, self.region, self.status)
+        self.queue = queue_key(self.department, self.region, self.status, finished_on(self))
 
 
 class Application(TimestampedDocument):

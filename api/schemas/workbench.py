@@ -12,7 +12,9 @@ class TaskQueryArgsSchema(Schema):
 
     status = fields.String(validate=validate.OneOf([s.value for s in TaskStatus]),
                            metadata={"description": "default: pending, claimed and "
-                                                    "needs_supplement"})
+                                                    "needs_supplement; completed, rejected and "
+                                                    "cancelled: those finished in the last "
+                                                    "WORKBENCH_FINISHED_DAYS (7) days"})
     bundle = fields.String(validate=CODE, metadata={"description": "bundle code"})
     overdue = fields.Boolean(metadata={"description": "only overdue (true) or on-time (false)"})
     mine = fields.Boolean(metadata={"description": "only the tasks I claimed"})
@@ -150,4 +152,8 @@ class TaskCountsSchema(Schema):
     open = fields.Integer(dump_only=True, metadata={
         "description": "pending, claimed and needs_supplement: what the queue lists by default"})
     overdue = fields.Integer(dump_only=True, metadata={"description": "open and overdue"})
-    by_status = fields.Nested(TaskStatusCountsSchema, dump_only=True)
+    by_status = fields.Nested(TaskStatusCountsSchema, dump_only=True, metadata={
+        "description": "completed and rejected: those finished since `finished_since`"})
+    finished_since = fields.DateTime(dump_only=True, metadata={
+        "description": "the last WORKBENCH_FINISHED_DAYS (7) days: the finished tasks counted "
+                       "and listed are those finished since"})

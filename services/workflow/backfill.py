@@ -8,14 +8,23 @@ of its tasks the region at its matter's level above Ruian, so the officers of th
 Before the queue key (Task.queue) the queues selected on the tasks' department, region and
 status; each task stored before is given its key: an open application's at the release (it is in
 a queue now), a finished one's by the overdue sweep's runs, a batch at a time. Idempotent: a
-keyed task is not found.
+keyed task is not found. A finished task's key names the day it finished since the workbench
+shows only the last days' (services.workflow.workbench); those finished in those days with a key
+from before are keyed again at the release.
 """
 import logging
 
-from models.application import Application, queue_key
+from models.application import (
+    FINISHED_TASK_STATUSES,
+    Application,
+    TaskStatus,
+    finished_on,
+    queue_key,
+)
 from services.errors import NotFound
 from services.regions import divisions
 from services.workflow import applications
+from services.workflow.workbench import finished_since
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +37,8 @@ def backfill_regions(*, region: str = LEGACY_REGION, batch: int = 500) -> int:
     changed = 0
     for found in collection.find({"region": None},
                                  {"tasks.matter": 1, "tasks.region": 1, "tasks.department": 1,
-                                  "tasks.status": 1, "bundle": 1,
+                                  "tasks.status": 1, "tasks.completed_at": 1,
+                                  "tasks.cancelled_at": 1, "bundle": 1,
                                   "bundle_version": 1}).batch_size(batch):
         try:
             definition = applications.definition_of(found["bundle"], found["bundle_version"])
@@ -40,7 +50,8 @@ def backfill_regions(*, region: str = LEGACY_REGION, batch: int = 500) -> int:
                 level = applications.step_of(definition, task.get("matter")).get("level")
                 sets[f"tasks.{place}.region"] = divisions.at_level(region, level or "county")
                 sets[f"tasks.{place}.queue"] = queue_key(
-                    task.get("department"), sets[f"tasks.{place}.region"], task.get("status"))
+                    task.get("department"), sets[f"tasks.{place}.region"], task.get("status"),
+                    finished_on(task))
         changed += collection.update_one({"_id": found["_id"], "region": None},
                                          {"$set": sets}).modified_count
     if changed:
@@ -50,10 +61,16 @@ def backfill_regions(*, region: str = LEGACY_REGION, batch: int = 500) -> int:
 
 # queue_key() of each task, computed by the server from the task as it is when the update
 # lands: a transition between the read of the ids and this write cannot leave a stale key.
+_FINISHED = [str(s) for s in FINISHED_TASK_STATUSES]
+_DAY_FINISHED = {"$ifNull": [{"$dateToString": {"format": "%Y-%m-%d", "date": {"$cond": [
+    {"$eq": ["$$t.status", TaskStatus.CANCELLED.value]}, "$$t.cancelled_at",
+    "$$t.completed_at"]}}}, ""]}
 _KEYED_TASKS = [{"$set": {"tasks": {"$map": {"input": "$tasks", "as": "t", "in": {
     "$mergeObjects": ["$$t", {"queue": {"$concat": [
         {"$ifNull": ["$$t.department", ""]}, "|", {"$ifNull": ["$$t.region", ""]}, "|",
-        {"$ifNull": ["$$t.status", ""]}]}}]}}}}}]
+        {"$ifNull": ["$$t.status", ""]},
+        {"$cond": [{"$in": ["$$t.status", _FINISHED]}, {"$concat": ["|", _DAY_FINISHED]},
+                   ""]}]}}]}}}}}]
 # Found on the key's own index, where a task without a key has a null key: with nothing left
 # to do, one index lookup. (The server reads every match before it answers, a limit or not:
 # about 0.6-1.2 ms each on a loaded machine, so a pass costs what is left to key.)
@@ -75,7 +92,19 @@ def backfill_queue_keys(*, batch: int = 25) -> int:
     if changed:
         log.info("%d open application(s) stored before the queue key given their tasks' keys",
                  changed)
-    return changed
+    return changed + _key(collection, _finished_without_day(finished_since()), batch)
+
+
+def _finished_without_day(since) -> list:
+    """The applications with a task finished since `since` whose key does not name the day
+    (stored before keys did): what the workbench shows of finished tasks is those days' keys.
+    Found through the completions' index, so it reads those days' work, not the history; a
+    task finished earlier is out of every list anyway."""
+    found = Application._get_collection().find(
+        {"tasks.completed_at": {"$gte": since}}, {"tasks.status": 1, "tasks.queue": 1})
+    return [row["_id"] for row in found if any(
+        task.get("status") in _FINISHED and str(task.get("queue") or "").count("|") < 3
+        for task in row.get("tasks") or [])]
 
 
 class StoredTaskKeys:

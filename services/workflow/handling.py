@@ -327,7 +327,7 @@ def reject_task(*, task_id: str, officer, reason: str) -> Application:
                      OPEN_TASK_STATUSES]
         in_queues = [dict(t) for t in cancelled if t["status"] != TaskStatus.WAITING]
         for other in cancelled:
-            other.update(status=TaskStatus.CANCELLED.value, paused_at=None)
+            other.update(status=TaskStatus.CANCELLED.value, paused_at=None, cancelled_at=now)
         status = application_status(application.status, tasks)
         change = Change(tasks=tasks, guard=held_by(task, officer), set={
             "status": status, "eta": expected_completion(definition, tasks, now),

@@ -355,7 +355,7 @@ def withdraw(*, application_id: str, citizen) -> Application:
         open_tasks = [t for t in tasks if t["status"] in OPEN_TASK_STATUSES]
         in_queues = [dict(t) for t in open_tasks if t["status"] != TaskStatus.WAITING]
         for task in open_tasks:
-            task.update(status=TaskStatus.CANCELLED.value, paused_at=None)
+            task.update(status=TaskStatus.CANCELLED.value, paused_at=None, cancelled_at=now)
         change = Change(tasks=tasks, set={"status": ApplicationStatus.WITHDRAWN.value,
                                           "supplement": {}, "eta": None},
                         guard={"status": application.status})

@@ -1,8 +1,14 @@
-"""The officer's workbench: their department's queue and what they may see of one task."""
-from datetime import UTC, datetime
+"""The officer's workbench: their department's queue and what they may see of one task.
+
+Finished tasks (completed, rejected, cancelled) are those of the last WORKBENCH_FINISHED_DAYS:
+their queue keys name the day they finished, so the workbench reads a few days' keys, never
+every task the department ever finished."""
+from datetime import UTC, datetime, timedelta
+
+from flask import current_app, has_app_context
 
 from common import i18n
-from models.application import Application, TaskStatus, queue_key
+from models.application import FINISHED_TASK_STATUSES, Application, TaskStatus, queue_key
 from services.errors import NotFound
 from services.workflow import applications, recent
 
@@ -12,13 +18,34 @@ QUEUE_STATUSES = (TaskStatus.PENDING, TaskStatus.CLAIMED, TaskStatus.NEEDS_SUPPL
 LATEST = datetime(9999, 12, 31, tzinfo=UTC)
 
 
-def _in_queues(officer, statuses) -> dict:
-    """The first stage's filter: the officer's queues of these statuses, by the queue's index
-    alone (`$elemMatch`, or any other field beside it, makes the server scan every application).
-    """
+def finished_since(now: datetime | None = None) -> datetime:
+    """The earliest finish of a finished task the workbench shows."""
+    days = current_app.config["WORKBENCH_FINISHED_DAYS"] if has_app_context() else 7
+    return (now or datetime.now(UTC)) - timedelta(days=days)
+
+
+def _in_queues(officer, statuses, since: datetime) -> dict:
+    """The first stage's filter: the officer's queues of these statuses (a finished status's:
+    one for each day since `since`), by the queue's index alone (`$elemMatch`, or any other
+    field beside it, makes the server scan every application)."""
     fence = applications.officer_fence(officer)
-    return {"tasks.queue": {"$in": [queue_key(fence["department"], fence["region"], str(s))
-                                    for s in statuses]}}
+    today = datetime.now(UTC).date()
+    days = [since.astimezone(UTC).date() + timedelta(days=n)
+            for n in range((today - since.astimezone(UTC).date()).days + 1)]
+    keys = []
+    for status in map(str, statuses):
+        keys += ([queue_key(fence["department"], fence["region"], status, day) for day in days]
+                 if status in FINISHED_TASK_STATUSES
+                 else [queue_key(fence["department"], fence["region"], status)])
+    return {"tasks.queue": {"$in": keys}}
+
+
+def _recent_enough(since: datetime) -> dict:
+    """After the unwind: a task still open, or finished since `since` (the days' keys are whole
+    days; this is the exact cut)."""
+    return {"$or": [{"tasks.status": {"$nin": [str(s) for s in FINISHED_TASK_STATUSES]}},
+                    {"tasks.completed_at": {"$gte": since}},
+                    {"tasks.cancelled_at": {"$gte": since}}]}
 
 
 def _task_condition(officer, *, status=None, overdue=None, mine=None) -> dict:
@@ -39,15 +66,16 @@ def list_tasks(*, officer, status: str | None = None, bundle: str | None = None,
     if not officer.department:
         return [], 0
     condition = _task_condition(officer, status=status, overdue=overdue, mine=mine)
+    since = finished_since()
     # The first stage finds the applications with a task in the queues; the match after
     # `$unwind` keeps only the tasks that meet every condition themselves, by their own fields.
     pipeline = [
-        {"$match": _in_queues(officer, condition["status"]["$in"])},
+        {"$match": _in_queues(officer, condition["status"]["$in"], since)},
         {"$project": {"bundle": 1, "bundle_name": 1, "bundle_version": 1, "status": 1,
                       "region": 1, "channel": 1, "station": 1, "created_at": 1, "tasks": 1}},
         {"$unwind": "$tasks"},
         {"$match": {**{f"tasks.{k}": v for k, v in condition.items()},
-                    **({"bundle": bundle} if bundle else {})}},
+                    **({"bundle": bundle} if bundle else {}), **_recent_enough(since)}},
         {"$addFields": {"due_time": {"$ifNull": ["$tasks.due_at", LATEST]}}},
         {"$sort": {"due_time": 1, "tasks.released_at": 1, "created_at": 1, "tasks.id": 1}},
         {"$facet": {"items": [{"$skip": (page - 1) * page_size}, {"$limit": page_size}],
@@ -62,10 +90,12 @@ COUNTED_STATUSES = (*QUEUE_STATUSES, TaskStatus.COMPLETED, TaskStatus.REJECTED)
 
 
 def task_counts(*, officer, bundle: str | None = None) -> dict:
-    """How many of the department's tasks in the officer's region are in each status, how many
-    are open (what the queue lists by default) and how many of those are overdue: one read."""
+    """How many of the department's tasks in the officer's region are in each status (the
+    finished ones: of the last WORKBENCH_FINISHED_DAYS, from `finished_since`), how many are open
+    (what the queue lists by default) and how many of those are overdue: one read."""
     by_status = {str(s): 0 for s in COUNTED_STATUSES}
-    counts = {"open": 0, "overdue": 0, "by_status": by_status}
+    since = finished_since()
+    counts = {"open": 0, "overdue": 0, "by_status": by_status, "finished_since": since}
     if not officer.department:
         return counts
     condition = applications.officer_fence(officer)
@@ -73,12 +103,12 @@ def task_counts(*, officer, bundle: str | None = None) -> dict:
     # As the queue's: the first stage on the queue's index alone, each task checked after the
     # unwind.
     pipeline = [
-        {"$match": _in_queues(officer, by_status)},
+        {"$match": _in_queues(officer, by_status, since)},
         {"$project": {"bundle": 1, "tasks.department": 1, "tasks.region": 1,
-                      "tasks.status": 1, "tasks.overdue": 1}},
+                      "tasks.status": 1, "tasks.overdue": 1, "tasks.completed_at": 1}},
         {"$unwind": "$tasks"},
         {"$match": {**{f"tasks.{k}": v for k, v in condition.items()},
-                    **({"bundle": bundle} if bundle else {})}},
+                    **({"bundle": bundle} if bundle else {}), **_recent_enough(since)}},
         {"$group": {"_id": {"status": "$tasks.status",
                             "overdue": {"$eq": ["$tasks.overdue", True]}}, "n": {"$sum": 1}}},
     ]

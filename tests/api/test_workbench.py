@@ -1,6 +1,6 @@
 """The workbench through the API: queues, one task, claim, complete, reject, supplement request."""
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -179,6 +179,8 @@ def test_the_queue_counts_match_what_the_queue_lists_in_each_status(parent, as_o
 
     counts = health.get(f"{TASKS}/counts", expect=200).get_json()
 
+    since = datetime.fromisoformat(counts.pop("finished_since"))
+    assert timedelta(days=7) <= utcnow() - since < timedelta(days=7, minutes=1)
     assert counts == {"open": 3, "overdue": 3, "by_status": {
         "pending": 2, "claimed": 1, "needs_supplement": 0, "completed": 0, "rejected": 0}}
     for status, n in counts["by_status"].items():

@@ -1,10 +1,13 @@
-"""The officers' queues select on one key per task, "department|region|status" (Task.queue):
+"""The officers' queues select on one key per task, "department|region|status" (Task.queue; a
+finished task's names the day it finished too):
 every write that moves a task keeps its key in step, and applications stored before the key get
 theirs from the backfill, after which their officers see them again."""
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from cli.seed import run_seed_steps
-from models.application import Application, queue_key
+from models.application import Application, finished_on, queue_key
 from models.connection import database
 from services.workflow import backfill, handling, submission, supplements, workbench
 from tests import workflow_support as ws
@@ -26,7 +29,8 @@ def stale_keys(application_id) -> list[str]:
     """The stored tasks whose key is not their department, region and status."""
     stored = Application._get_collection().find_one({"_id": application_id}, {"tasks": 1})
     return [f"{t['matter']}: {t.get('queue')}" for t in stored["tasks"]
-            if t.get("queue") != queue_key(t["department"], t.get("region"), t["status"])]
+            if t.get("queue") != queue_key(t["department"], t.get("region"), t["status"],
+                                           finished_on(t))]
 
 
 def listed(officer, **filters) -> set[str]:
@@ -135,14 +139,67 @@ def test_applications_stored_before_the_key_are_in_their_queues_after_the_releas
                               other.task_for("birth_medical_certificate").id}
     counts = workbench.task_counts(officer=health)
     assert counts["by_status"]["pending"] == 1 and counts["by_status"]["claimed"] == 1
-    assert backfill.backfill_queue_keys() == 0  # idempotent: nothing open left to find
-    # The finished one is keyed by a run of the overdue sweep, and counted again.
-    assert counts["by_status"]["completed"] == 0
+    assert backfill.backfill_queue_keys() == 0  # idempotent: nothing left to find
+    # The finished one finished within the days the workbench shows: keyed at the release too.
+    assert stale_keys(done.pk) == []
+    assert counts["by_status"]["completed"] == 1
     assert app.test_cli_runner().invoke(args=["workflow", "sweep"]).exit_code == 0
+    assert backfill.StoredTaskKeys().run() == 0
+
+
+def finished_days_ago(application: Application, matter: str, days: int) -> None:
+    """As if the application's task of this matter had been completed `days` ago."""
+    stored = Application._get_collection().find_one({"_id": application.pk}, {"tasks": 1})
+    place = next(n for n, t in enumerate(stored["tasks"]) if t["matter"] == matter)
+    task = stored["tasks"][place]
+    task["completed_at"] = datetime.now(UTC) - timedelta(days=days)
+    Application._get_collection().update_one({"_id": application.pk}, {"$set": {
+        f"tasks.{place}.completed_at": task["completed_at"],
+        f"tasks.{place}.queue": queue_key(task["department"], task["region"], task["status"],
+                                          finished_on(task))}, "$inc": {"version": 1}})
+
+
+def test_the_workbench_lists_and_counts_the_tasks_finished_in_its_last_days(app, officers):
+    # Every task a department ever finished would make each look at the counts dearer than the
+    # last; the workbench shows a week's (WORKBENCH_FINISHED_DAYS) and reads only those days.
+    health = officers["health"]
+    recent_one, old_one = (birth(ws.make_parent(20 + n), key=f"finished-{n}") for n in range(2))
+    for made in (recent_one, old_one):
+        certificate = made.task_for("birth_medical_certificate").id
+        handling.claim_task(task_id=certificate, officer=health)
+        handling.complete_task(task_id=certificate, officer=health,
+                               outputs=ws.outputs_for("birth_medical_certificate"))
+    finished_days_ago(recent_one, "birth_medical_certificate", 6)
+    finished_days_ago(old_one, "birth_medical_certificate", 8)
+
+    assert listed(health, status="completed") == {
+        recent_one.task_for("birth_medical_certificate").id}
+    counts = workbench.task_counts(officer=health)
+    assert counts["by_status"]["completed"] == 1
+    assert counts["finished_since"] <= datetime.now(UTC) - timedelta(days=7)
+
+    app.config["WORKBENCH_FINISHED_DAYS"] = 10
+    try:
+        assert workbench.task_counts(officer=health)["by_status"]["completed"] == 2
+    finally:
+        app.config["WORKBENCH_FINISHED_DAYS"] = 7
+
+
+def test_a_finished_task_keyed_without_its_day_is_keyed_again_at_the_release(app, officers):
+    done = birth(ws.make_parent(30), key="done")
+    finish(done, officers)
+    stored = Application._get_collection().find_one({"_id": done.pk}, {"tasks": 1})
+    Application._get_collection().update_one({"_id": done.pk}, {"$set": {  # an older version's
+        f"tasks.{n}.queue": f"{t['department']}|{t['region']}|{t['status']}"
+        for n, t in enumerate(stored["tasks"])}, "$inc": {"version": 1}})
+    assert listed(officers["health"], status="completed") == set()
+
+    with app.app_context():
+        run_seed_steps()
 
     assert stale_keys(done.pk) == []
-    assert workbench.task_counts(officer=health)["by_status"]["completed"] == 1
-    assert backfill.StoredTaskKeys().run() == 0
+    assert listed(officers["health"], status="completed") == {
+        done.task_for("birth_medical_certificate").id}
 
 
 def test_the_sweeps_key_the_stored_history_a_batch_a_run(parent, officers):

@@ -44,10 +44,11 @@ export default {
       const by = STATUSES.map((s) => found.by_status[s] ?? 0);
       if (!alive()) return;
       const tabs = [{key: '', text: t('queue.open'), n: open}, ...STATUSES.map((s, i) => ({key: s, text: label('status', s), n: by[i]}))];
-      replace(countsBox, tabs.map((tab) => h('button', {
+      replace(countsBox, ...tabs.map((tab) => h('button', {
         type: 'button', class: 'chip', 'aria-pressed': filters.status === tab.key ? 'true' : 'false', dataset: {status: tab.key || 'open', count: tab.n},
         onclick: () => { filters.status = tab.key; filters.page = 1; load(); },
-      }, `${tab.text} (${tab.n})`)));
+      }, `${tab.text} (${tab.n})`)),
+      h('p', {class: 'small muted', dataset: {finishedSince: found.finished_since}}, t('queue.finished_since', {since: dateTime(found.finished_since)})));
       replace(chartBox, barChart([
         ...STATUSES.map((s, i) => ({key: s, label: label('status', s), value: by[i]})),
         {key: 'overdue', label: t('queue.overdue'), value: overdueCount},
