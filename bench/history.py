@@ -270,6 +270,10 @@ def run(stack: Stack, phases: Phases, sizes: list[int], rounds: int, polls: int,
         settled = phases.run(f"settle at {size:,}", measure, citizen, officers, 1, 2)
         before = stack.cpu_seconds()
         routes = phases.run(f"measure at {size:,}", measure, citizen, officers, rounds, polls)
+        # What was measured here is the past at the next size: its present (the open work, the
+        # last days' completions the workbench shows) is this one's, behind more history.
+        history_data.age(stack.mongo[DATABASE].applications, [
+            ObjectId(i) for i in citizen.finished], history_data.RECENT_DAYS + 1)
         found["sizes"][str(size)] = {**grown, "routes": routes, "settling": settled,
                                      "cpu_ms_per_request": cpu_per_request(
                                          before, stack.cpu_seconds(), routes),

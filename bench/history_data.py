@@ -6,10 +6,16 @@ A clone is a stored application as the workflow leaves it, at its real size (tas
 outputs and e-licences, the timeline, the encrypted answers, the sealed first answer), with its
 own ids, applicant, subject, materials and idempotency key, one of Zhejiang's 90 counties (its
 tasks in that county, its city or the province, as routing would put them), a creation time
-within the last year (every time in it moved with it) and a fate: mostly completed, some
-rejected or withdrawn, some still in progress (one task completed, one claimed, the rest
-waiting). No cloned task is pending, so the officers' queues hold only the probe's own
-applications while the queries still have to find them among everything else.
+(every time in it moved with it) and a fate: mostly completed, some rejected or withdrawn, some
+still in progress (one task completed, one claimed, the rest waiting). No cloned task is
+pending, so the officers' queues hold only the probe's own applications while the queries still
+have to find them among everything else.
+
+More history is more of the past behind the same present: the first RECENT clones are the last
+RECENT_DAYS' work (open ones among them), every later one is older and finished, up to two years
+back. (Spreading every size over one year, as before, made 100,000 a hundred times the recent
+work too: a hundred times the open backlog and the last week's completions, which measures a
+busier province, not a longer history.)
 """
 import random
 import time
@@ -31,6 +37,10 @@ BATCH = 500
 IN_FLIGHT = 2
 PROGRESS = 10_000  # applications between two lines saying how far the insert is
 FATES = (("completed", .80), ("rejected", .04), ("withdrawn", .03), ("in_progress", .13))
+FINISHED_FATES = tuple(fate for fate in FATES if fate[0] != "in_progress")
+RECENT = 1_000  # clones of the last RECENT_DAYS; the rest are older
+RECENT_DAYS = 8
+OLDEST_DAYS = 2 * 365
 # Made anew for each clone (ids of its own); everything else is the template's, times moved.
 RENEWED = ("_id", "applicant", "subject", "materials", "material_types", "idempotency_key",
            "open_key", "outbox", "outbox_pending", "follow_ups", "figures_batches")
@@ -68,19 +78,33 @@ def _moved(value, by: timedelta):
     return value
 
 
-def _fate(rng: random.Random) -> str:
-    return rng.choices([f for f, _ in FATES], [w for _, w in FATES])[0]
+def age(collection: Collection, ids: list, days: int) -> None:
+    """Move these applications `days` into the past (every time in them, and their tasks' queue
+    keys with it): the probe's work at one size is history at the next, whose present is the
+    same RECENT clones."""
+    for document in collection.find({"_id": {"$in": ids}}):
+        moved = _moved(document, -timedelta(days=days))
+        for task in moved.get("tasks") or []:
+            with_queue_key(task)
+        collection.replace_one({"_id": document["_id"]}, moved)
+
+
+def _fate(rng: random.Random, fates=FATES) -> str:
+    return rng.choices([f for f, _ in fates], [w for _, w in fates])[0]
 
 
 def clone(templates: Templates, rng: random.Random, now: datetime, counties: list[str],
-          applicants: list[str]) -> dict:
-    """One generated application of another family, at its own time and place."""
-    fate = _fate(rng)
+          applicants: list[str], recent: bool = True) -> dict:
+    """One generated application of another family, at its own time and place: of the last
+    RECENT_DAYS (`recent`), else older and finished."""
+    fate = _fate(rng, FATES if recent else FINISHED_FATES)
     region = rng.choice(counties)
     if fate == "in_progress" and region == REGION and rng.random() < .9:
         region = rng.choice(counties)  # fewer open ones in the measured county, none pending
     source = templates.finished if fate in ("completed", "rejected") else templates.submitted
-    created = now - timedelta(minutes=rng.randint(60, 365 * 24 * 60))
+    minutes = (60, RECENT_DAYS * 24 * 60) if recent else (RECENT_DAYS * 24 * 60,
+                                                          OLDEST_DAYS * 24 * 60)
+    created = now - timedelta(minutes=rng.randint(*minutes))
     doc = _moved({k: v for k, v in source.items() if k not in RENEWED},
                  created - source["created_at"])
     renamed = {task["id"]: uuid.uuid4().hex for task in doc["tasks"]}
@@ -130,8 +154,10 @@ def grow(collection: Collection, templates: Templates, size: int, seed: int, now
 
     def store(number: int, count: int) -> int:
         rng = random.Random(f"{seed}:{have}:{number}")
-        collection.insert_many([clone(templates, rng, now, counties, applicants)
-                                for _ in range(count)], ordered=False)
+        first = have + number * BATCH  # the place of the batch's first clone in the history
+        collection.insert_many([clone(templates, rng, now, counties, applicants,
+                                      recent=first + n < RECENT)
+                                for n in range(count)], ordered=False)
         return count
 
     begun, inserted, stopped = time.monotonic(), 0, False
