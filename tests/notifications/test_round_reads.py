@@ -8,7 +8,7 @@ from models.base import utcnow
 from models.connection import database
 from models.conversation import Conversation
 from models.device import Device
-from models.notification import ChannelPause, Channel, Notification, NotificationSequence
+from models.notification import Channel, ChannelPause, Notification, NotificationSequence
 from models.preferences import NotificationPreferences
 from notifications import relay
 from tests.helpers import capture_commands, make_citizen, make_officer, make_partner
@@ -74,7 +74,8 @@ def test_a_round_reads_the_outboxes_and_their_recipients_in_one_command(app, fcm
     application_with(first, [completed(first)])
     application_with(second, [completed(second), completed(second, matter="citizen_card")])
     commands = capture_commands(monkeypatch, lambda name, command: [
-        (name, command.get("pipeline") or command.get("find"))] if name in ("aggregate", "find") else [])
+        (name, command.get("pipeline") or command.get("find"))]
+        if name in ("aggregate", "find") else [])
 
     assert fast_worker(app).run_once() == 6  # three notifications relayed and pushed
 
