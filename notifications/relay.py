@@ -249,7 +249,13 @@ def _look_up(recipients: set[str], batch: Batch) -> dict:
 
     Each is a `$lookup` on the key its index leads with: the embedded server reads a
     `$unionWith`'s whole collection whatever its `$match`, so every round read every device,
-    preference and counter ever stored."""
+    preference and counter ever stored.
+
+    Kept apart from relay_batch's read on purpose: joined to it, with the recipients worked out
+    in the pipeline ($reduce, $convert), the one aggregate cost the embedded server more CPU
+    than the two (4.9 against 3.7 ms a round; an idle round 3.6 against 1.6): a command's own
+    cost there is about 0.2 ms, less than the `$set` stages and the copies of the outboxes that
+    each later `$lookup` makes."""
     known: dict = {"sequences": {}, "preferences": {}, "partners": []}
     batch.looked_up = True
     if not recipients:
