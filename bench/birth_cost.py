@@ -26,9 +26,9 @@ from pathlib import Path
 import psutil
 from pymongo import monitoring
 
+from bench import in_process
 from bench.processes import PYTHON, ROOT, server_ns
 from bench.server_cpu import ServerCpuByCommand
-from common import db_metrics
 from common.embedded_db import EmbeddedDatabase
 
 WARM = 2  # births before measuring: caches filled, code paths loaded
@@ -52,27 +52,14 @@ def measure(births: int) -> dict:
 
 def _measure(births: int, listener: ServerCpuByCommand) -> dict:
     # Imported once the database's address is set: the configuration reads it at import.
-    from api import create_app  # noqa: PLC0415
-    from config import Config  # noqa: PLC0415
     from models import catalogue_state  # noqa: PLC0415
     from models.device import Device  # noqa: PLC0415
     from notifications.worker import Worker  # noqa: PLC0415
     from tests import workflow_support as ws  # noqa: PLC0415
     from tests.helpers import ApiClient, make_officer  # noqa: PLC0415
 
-    app = create_app("test")
-    # Production's caches; a limit no bench citizen reaches.
-    app.config.update(CATALOGUE_STATE_TTL=Config.CATALOGUE_STATE_TTL,
-                      ETA_CACHE_SECONDS=Config.ETA_CACHE_SECONDS,
-                      RATE_LIMIT_APPLICATIONS="1000000 per hour")
-    commands = {"sent": 0}
-    started = db_metrics.CommandCounter.started
-
-    def counting(self, event):
-        commands["sent"] += 1
-        started(self, event)
-
-    db_metrics.CommandCounter.started = counting
+    app = in_process.production_like_app()
+    commands = in_process.count_commands()
     spent: dict[str, list] = defaultdict(lambda: [0, 0])  # step → [server ns, commands]
     # step → (command, collection) → [server ns, commands]
     by_command: dict[str, dict] = defaultdict(lambda: defaultdict(lambda: [0, 0]))

@@ -281,19 +281,30 @@ class Officer(FastHttpUser):
     def on_start(self):
         self.rng = random.Random()
         self.headers = {"Accept-Language": "zh-CN"}
-        answer = self.client.post("/api/v1/auth/staff-login", name="POST /api/v1/auth/staff-login",
-                                  json={"username": OFFICER_PREFIX + self.department,
-                                        "password": OFFICER_PASSWORD})
-        self.headers["Authorization"] = "Bearer " + answer.json()["access_token"]
+        self._signed_in(self.client.post(
+            "/api/v1/auth/staff-login", name="POST /api/v1/auth/staff-login",
+            json={"username": OFFICER_PREFIX + self.department, "password": OFFICER_PASSWORD}))
         bundle = self.client.get("/api/v1/bundles/newborn", name="GET /api/v1/bundles/{code}",
                                  headers=self.headers).json()
         self.steps = {step["matter"]: step for step in bundle["steps"]}
+
+    def _signed_in(self, answer) -> None:
+        tokens = answer.json()
+        self.headers["Authorization"] = "Bearer " + tokens["access_token"]
+        self.refresh_token = tokens["refresh_token"]
+        # As the workbench keeps a shift signed in: new tokens a minute before these expire
+        # (a run longer than the access token's 15 minutes otherwise ends in 401s).
+        self.renew_at = time.time() + tokens["expires_in"] - 60
 
     @task
     def work_the_queue(self):
         if state["quit"]:
             gevent.sleep(1)
             return
+        if time.time() >= self.renew_at:
+            self._signed_in(self.client.post(
+                "/api/v1/auth/refresh", name="POST /api/v1/auth/refresh",
+                json={"refresh_token": self.refresh_token}))
         answer = self.client.get("/api/v1/workbench/tasks?status=pending&page_size=20",
                                  name="GET /api/v1/workbench/tasks", headers=self.headers)
         queue = answer.json() if answer.status_code == 200 else []

@@ -26,8 +26,8 @@ from pathlib import Path
 
 import psutil
 
+from bench import in_process
 from bench.processes import PYTHON, ROOT, checkout
-from common import db_metrics
 from common.embedded_db import EmbeddedDatabase
 
 DATABASE = "onething_worker_cost"
@@ -66,26 +66,14 @@ def store_others(others: int) -> None:
 
 
 def _measure(births: int, database: psutil.Process, others: int = 0) -> dict:
-    from api import create_app  # noqa: PLC0415  # after the database's address is set
-    from config import Config  # noqa: PLC0415
     from models import catalogue_state  # noqa: PLC0415
     from models.device import Device  # noqa: PLC0415
     from notifications.worker import Worker  # noqa: PLC0415
     from tests import workflow_support as ws  # noqa: PLC0415
     from tests.helpers import ApiClient, make_officer  # noqa: PLC0415
 
-    app = create_app("test")
-    app.config.update(CATALOGUE_STATE_TTL=Config.CATALOGUE_STATE_TTL,
-                      ETA_CACHE_SECONDS=Config.ETA_CACHE_SECONDS,
-                      RATE_LIMIT_APPLICATIONS="1000000 per hour")
-    counted = {"commands": 0}
-    started = db_metrics.CommandCounter.started
-
-    def counting(self, event):
-        counted["commands"] += 1
-        started(self, event)
-
-    db_metrics.CommandCounter.started = counting
+    app = in_process.production_like_app()
+    counted = in_process.count_commands()
     spent = {"cpu": 0.0, "commands": 0, "rounds": [], "handled": 0}
 
     def cpu() -> float:
@@ -101,12 +89,12 @@ def _measure(births: int, database: psutil.Process, others: int = 0) -> dict:
         officers = {d: ApiClient(flask).as_(make_officer(d)) for d in ws.NEWBORN_DEPARTMENTS}
 
         def round_(measured: bool) -> None:
-            before, commands, began = cpu(), counted["commands"], time.perf_counter()
+            before, commands, began = cpu(), counted["sent"], time.perf_counter()
             handled = worker.run_once()
             if measured:
                 spent["rounds"].append((time.perf_counter() - began) * 1000)
                 spent["cpu"] += cpu() - before
-                spent["commands"] += counted["commands"] - commands
+                spent["commands"] += counted["sent"] - commands
                 spent["handled"] += handled
 
         for n in range(WARM + births):
@@ -173,7 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[tuple[str, dict]] = []
     with tempfile.TemporaryDirectory() as folder:
         before = checkout(args.before, Path(folder))
-        shutil.copy(Path(__file__), before / "bench" / "worker_cost.py")
+        for own in ("worker_cost.py", "in_process.py"):  # the measurement, not the worker
+            shutil.copy(Path(__file__).with_name(own), before / "bench" / own)
         for _ in range(args.turns):
             for label, tree in (("before", before), ("after", ROOT)):
                 rows.append((label, run_in(tree, args.births, args.others)))
