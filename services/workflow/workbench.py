@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app, has_app_context
 
 from common import i18n
+from config import Config
 from models.application import FINISHED_TASK_STATUSES, Application, TaskStatus, queue_key
 from services.errors import NotFound
 from services.workflow import applications, recent
@@ -20,8 +21,8 @@ LATEST = datetime(9999, 12, 31, tzinfo=UTC)
 
 def finished_since(now: datetime | None = None) -> datetime:
     """The earliest finish of a finished task the workbench shows."""
-    days = current_app.config["WORKBENCH_FINISHED_DAYS"] if has_app_context() else 7
-    return (now or datetime.now(UTC)) - timedelta(days=days)
+    settings = current_app.config if has_app_context() else vars(Config)
+    return (now or datetime.now(UTC)) - timedelta(days=settings["WORKBENCH_FINISHED_DAYS"])
 
 
 def _in_queues(officer, statuses, since: datetime) -> dict:
@@ -29,9 +30,8 @@ def _in_queues(officer, statuses, since: datetime) -> dict:
     one for each day since `since`), by the queue's index alone (`$elemMatch`, or any other
     field beside it, makes the server scan every application)."""
     fence = applications.officer_fence(officer)
-    today = datetime.now(UTC).date()
-    days = [since.astimezone(UTC).date() + timedelta(days=n)
-            for n in range((today - since.astimezone(UTC).date()).days + 1)]
+    first = since.astimezone(UTC).date()
+    days = [first + timedelta(days=n) for n in range((datetime.now(UTC).date() - first).days + 1)]
     keys = []
     for status in map(str, statuses):
         keys += ([queue_key(fence["department"], fence["region"], status, day) for day in days]
