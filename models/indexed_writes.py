@@ -11,6 +11,7 @@ way: from what the request already read, from what it wrote, or read back by a u
 """
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 import bson
 from mongoengine import Document
@@ -78,3 +79,97 @@ def set_as_stored(document: Document, changes: Mapping) -> None:
         if isinstance(value, datetime):
             value = value.replace(microsecond=value.microsecond // 1000 * 1000)
         setattr(document, name, value)
+
+
+def guarded(update: Mapping, condition: Mapping, *,
+            array_filters: list[Mapping] | None = None) -> list[dict]:
+    """The classic `update` as a one-stage pipeline that changes the document only where the
+    aggregation expression `condition` holds on it as stored; elsewhere every field keeps its
+    value and the write reports nothing modified. Send it matched by `_id` alone.
+
+    Why: with any field beside `_id` in its filter (a version, a task's status) the embedded
+    server weighs every index of the collection before it finds the one document; a newborn
+    application's claim guarded so cost 7.7 ms of the server's CPU, the same write with its
+    guard in the pipeline 5.6 (scripts/guard_cost.py).
+
+    What it takes: `$set` (dotted paths into embedded documents, and `<array>.$[<name>].<field>`
+    with an equality filter on one field of the element: each element takes the first filter
+    it matches), `$unset` of top-level fields, `$inc`, and `$push` / `$addToSet` with `$each`.
+    Values are written as given (`$literal`), never read as expressions."""
+    filters = {}
+    for spec in array_filters or []:
+        [(path, value)] = spec.items()
+        name, key = path.split(".", 1)
+        filters[name] = (key, value)
+    changes: dict[str, Any] = {}
+    for operator, fields in update.items():
+        for path, value in fields.items():
+            if operator == "$set":
+                _place(changes, path.split("."), _Literal(value), filters)
+            elif operator == "$unset" and "." not in path:
+                changes[path] = _Expression("$$REMOVE")
+            elif operator == "$inc" and "." not in path:
+                changes[path] = _Expression({"$add": [{"$ifNull": [f"${path}", 0]}, value]})
+            elif operator in ("$push", "$addToSet") and "." not in path and "$each" in value:
+                have = {"$ifNull": [f"${path}", []]}
+                added: Any = {"$literal": list(value["$each"])}
+                if operator == "$addToSet":
+                    added = {"$filter": {"input": added,
+                                         "cond": {"$not": [{"$in": ["$$this", have]}]}}}
+                changes[path] = _Expression({"$concatArrays": [have, added]})
+            else:
+                raise ValueError(f"guarded() cannot write {operator} {path}")
+    return [{"$set": {name: {"$cond": [condition, _expression(change, f"${name}"), f"${name}"]}
+                      for name, change in changes.items()}}]
+
+
+class _Literal:
+    def __init__(self, value):
+        self.value = value
+
+
+class _Expression:
+    def __init__(self, expression):
+        self.expression = expression
+
+
+class _Elements:
+    """Changes to an array's elements, by the filter ((field, value)) that picks them."""
+
+    def __init__(self):
+        self.by_filter: dict[tuple[str, Any], dict] = {}
+
+
+def _place(changes: dict, path: list[str], value: _Literal, filters: Mapping) -> None:
+    head, *rest = path
+    if not rest:
+        changes[head] = value
+        return
+    if rest[0].startswith("$[") and rest[0].endswith("]"):
+        name = rest[0][2:-1]
+        if name not in filters:
+            raise ValueError(f"guarded(): no array filter named {name}")
+        elements = changes.setdefault(head, _Elements())
+        _place(elements.by_filter.setdefault(filters[name], {}), rest[1:], value, filters)
+        return
+    nested = changes.setdefault(head, {})
+    if not isinstance(nested, dict):
+        raise ValueError(f"guarded(): {head} is written whole and in parts")
+    _place(nested, rest, value, filters)
+
+
+def _expression(change, current: str):
+    """The new value of the field at `current` (an expression path: "$form", "$$this.x")."""
+    if isinstance(change, _Literal):
+        return {"$literal": change.value}
+    if isinstance(change, _Expression):
+        return change.expression
+    if isinstance(change, _Elements):
+        branches = [{"case": {"$eq": [f"$$this.{key}", {"$literal": value}]},
+                     "then": _expression(fields, "$$this")}
+                    for (key, value), fields in change.by_filter.items()]
+        return {"$map": {"input": {"$ifNull": [current, []]},
+                         "in": {"$switch": {"branches": branches, "default": "$$this"}}}}
+    return {"$mergeObjects": [{"$ifNull": [current, {}]},
+                              {name: _expression(sub, f"{current}.{name}")
+                               for name, sub in change.items()}]}

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from pymongo import UpdateOne
 
+from models.indexed_writes import guarded
 from models.notification import NO_LEASE, Delivery, DeliveryStatus
 from notifications.retry import backoff
 
@@ -32,6 +33,12 @@ class Outcome:
     quiet: bool = False  # HOLD because of quiet hours
     state: dict = field(default_factory=dict)
     sends: int = 0
+
+
+def held(update: dict, claim: str) -> list[dict]:
+    """The outcome's update, written only while `claim` still holds the lease; the lease is
+    checked inside the update so the write is matched by `_id` alone (indexed_writes.guarded)."""
+    return guarded(update, {"$eq": ["$lease_owner", claim]})
 
 
 class Leases:
@@ -82,7 +89,7 @@ class Leases:
         """Write the outcome if we still hold the lease; returns the delivery's new status."""
         update, status = self.outcome_update(delivery, outcome, now)
         written = Delivery._get_collection().update_one(
-            {"_id": delivery.id, "lease_owner": claim}, update)
+            {"_id": delivery.id}, held(update, claim))
         if not written.modified_count:
             log.warning("lease on delivery %s expired before its outcome was recorded",
                         delivery.id)
@@ -95,13 +102,13 @@ class Leases:
         depends on)."""
         if not outcomes:
             return
-        writes = [UpdateOne({"_id": delivery.id, "lease_owner": claim},
-                            self.outcome_update(delivery, outcome, now)[0])
+        writes = [UpdateOne({"_id": delivery.id},
+                            held(self.outcome_update(delivery, outcome, now)[0], claim))
                   for claim, delivery, outcome, now in outcomes]
         written = Delivery._get_collection().bulk_write(writes, ordered=False)
-        if written.matched_count < len(writes):
+        if written.modified_count < len(writes):
             log.warning("leases on %d of %d deliveries expired before their outcomes were "
-                        "recorded", len(writes) - written.matched_count, len(writes))
+                        "recorded", len(writes) - written.modified_count, len(writes))
 
     def outcome_update(self, delivery: Delivery, outcome: Outcome,
                        now: datetime) -> tuple[dict, str]:

@@ -52,8 +52,9 @@ def backfill_regions(*, region: str = LEGACY_REGION, batch: int = 500) -> int:
                 sets[f"tasks.{place}.queue"] = queue_key(
                     task.get("department"), sets[f"tasks.{place}.region"], task.get("status"),
                     finished_on(task))
+        # The version too: a task's region is what an officer's claim is checked against.
         changed += collection.update_one({"_id": found["_id"], "region": None},
-                                         {"$set": sets}).modified_count
+                                         {"$set": sets, "$inc": {"version": 1}}).modified_count
     if changed:
         log.info("%d application(s) from before regions given region %s", changed, region)
     return changed

@@ -22,7 +22,7 @@ from services.errors import (
 from services.identity import family_members
 from services.materials import vault
 from services.workflow import events, recent
-from services.workflow.applications import in_fence, officer_fence, officer_task
+from services.workflow.applications import in_fence, officer_task
 from services.workflow.routing import (
     department_alerts,
     dependents,
@@ -114,20 +114,14 @@ def require_claimed_by(application: Application, task: dict, officer) -> None:
     raise InvalidState("Task is {s}.", "任务状态为 {s}。", error="task_not_open", s=status)
 
 
-def held_by(task: dict, officer) -> dict:
-    """The filter that says the task is still claimed by this officer."""
-    return {"tasks": {"$elemMatch": {"id": task["id"], "status": TaskStatus.CLAIMED.value,
-                                     **officer_fence(officer),
-                                     "claimed_by": user_id_of(officer)}}}
-
-
 def find_task(tasks: list[dict], task_id: str) -> dict:
     return next(t for t in tasks if t["id"] == str(task_id))
 
 
 def claim_task(*, task_id: str, officer) -> Application:
     """An officer takes a pending task of their own department and region; one officer wins a
-    race (the database decides: the write is conditional on the task still being pending).
+    race (the database decides: the write is conditional on the application's version, so it
+    lands only on the state in which the task was read pending).
 
     One conditional update_one when this process has just read the application (the officer
     opened the task), else the read and then the write; never a findAndModify, which the
@@ -146,8 +140,7 @@ def claim_task(*, task_id: str, officer) -> Application:
         # The event names the task and the officer's department; its matter is read from the
         # task when the timeline is shown. The ETA does not change (claimed and pending tasks
         # are estimated alike); the next write refreshes it.
-        change = Change(tasks=tasks, guard={"tasks": {"$elemMatch": {
-            "id": str(task_id), "status": TaskStatus.PENDING.value, **officer_fence(officer)}}})
+        change = Change(tasks=tasks)
         change.events.append(events.event(
             "task_claimed", at=now, actor_role="officer", actor=user_id_of(officer),
             task={"id": str(task_id), "department": officer.department}))
@@ -211,8 +204,8 @@ def complete_task(*, task_id: str, officer, outputs: dict | None = None,
         released = release_ready(tasks, definition, now)
         status = application_status(application.status, tasks)
         recipient = application.applicant
-        change = Change(tasks=tasks, guard=held_by(task, officer),
-                        set={"status": status, "eta": expected_completion(definition, tasks, now)})
+        change = Change(tasks=tasks, set={
+            "status": status, "eta": expected_completion(definition, tasks, now)})
         done = {"outputs": sorted(stored)}
         change.events.append(events.event("task_completed", at=now, actor_role="officer",
                                           actor=user_id_of(officer), task=task, data=done))
@@ -329,7 +322,7 @@ def reject_task(*, task_id: str, officer, reason: str) -> Application:
         for other in cancelled:
             other.update(status=TaskStatus.CANCELLED.value, paused_at=None, cancelled_at=now)
         status = application_status(application.status, tasks)
-        change = Change(tasks=tasks, guard=held_by(task, officer), set={
+        change = Change(tasks=tasks, set={
             "status": status, "eta": expected_completion(definition, tasks, now),
             "supplement": consolidated_supplement(application.supplement, tasks, now)})
         data = {"reason": reason}

@@ -357,8 +357,7 @@ def withdraw(*, application_id: str, citizen) -> Application:
         for task in open_tasks:
             task.update(status=TaskStatus.CANCELLED.value, paused_at=None, cancelled_at=now)
         change = Change(tasks=tasks, set={"status": ApplicationStatus.WITHDRAWN.value,
-                                          "supplement": {}, "eta": None},
-                        guard={"status": application.status})
+                                          "supplement": {}, "eta": None})
         change.events.append(events.event("application_withdrawn", at=now,
                                           actor_role="citizen", actor=user_id_of(citizen)))
         change.events += [events.event("task_cancelled", at=now, actor_role="system", task=t)

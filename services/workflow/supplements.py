@@ -18,7 +18,6 @@ from services.workflow import deadlines, events
 from services.workflow.handling import (
     by,
     find_task,
-    held_by,
     officer_transition,
     require_claimed_by,
     required_reason,
@@ -81,7 +80,7 @@ def request_supplement(*, task_id: str, officer, materials: list[str] | None = N
                     supplement={"materials": materials, "fields": fields, "reason": reason,
                                 "at": now})
         request = consolidated_supplement(application.supplement, tasks, now)
-        change = Change(tasks=tasks, guard=held_by(task, officer), set={
+        change = Change(tasks=tasks, set={
             "status": application_status(application.status, tasks), "supplement": request,
             "eta": expected_completion(definition, tasks, now)})
         change.events.append(events.event(
@@ -156,8 +155,7 @@ def answer_supplement(*, application_id: str, citizen, materials: list[str] | No
         sets.update(supplement={}, status=application_status(application.status, tasks),
                     eta=expected_completion(definition, tasks, now))
         new_materials = [m for m in chosen if m not in application.materials]
-        change = Change(tasks=tasks, set=sets, push={"materials": new_materials},
-                        guard={"supplement.id": request["id"]})
+        change = Change(tasks=tasks, set=sets, push={"materials": new_materials})
         change.events.append(events.event(
             "supplement_answered", at=now, actor_role="citizen", actor=user_id_of(citizen),
             data={"request": request.get("id"), "materials": sorted(set(chosen.values())),

@@ -84,8 +84,6 @@ class Change:
     push: dict = field(default_factory=dict)
     events: list = field(default_factory=list)
     intents: list = field(default_factory=list)
-    # Added to the version guard: the state the rule was checked against (belt and braces).
-    guard: dict = field(default_factory=dict)
 
 
 OPEN_STATUSES = {str(s.value) for s in OPEN_APPLICATION_STATUSES}
@@ -135,13 +133,14 @@ def _commit(application: Application, change: Change, now: datetime) -> Applicat
         update["$addToSet"] = {"follow_ups": {"$each": list(FOLLOW_UPS_ON_FINISH)}}
     # update_one, not findAndModify: the embedded server scans the whole collection for the
     # latter (see models/indexed_writes.py). The version guard makes the answer exact: the
-    # write lands only on the state that was read, so that state plus this change is the
-    # document as written.
-    # `_id` first: the server tries a filter's clauses one by one for an index, in order.
+    # write lands only on the state that was read (every write that changes what a rule reads
+    # raises the version), so that state plus this change is the document as written. The guard
+    # is inside the update, the filter is the `_id` alone: see indexed_writes.guarded.
     written = Application._get_collection().update_one(
-        {"_id": application.pk, "version": application.version, **change.guard}, update,
-        array_filters=filters or None)
-    if not written.matched_count:
+        {"_id": application.pk},
+        indexed_writes.guarded(update, {"$eq": ["$version", application.version]},
+                               array_filters=filters))
+    if not written.modified_count:
         return None
     return _as_written(application, change, update, now)
 
