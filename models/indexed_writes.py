@@ -90,7 +90,7 @@ def guarded(update: Mapping, condition: Mapping, *,
     Why: with any field beside `_id` in its filter (a version, a task's status) the embedded
     server weighs every index of the collection before it finds the one document; a newborn
     application's claim guarded so cost 7.7 ms of the server's CPU, the same write with its
-    guard in the pipeline 5.6 (scripts/guard_cost.py).
+    guard in the pipeline 5.6 (`scripts/index_cost.py --guard`).
 
     What it takes: `$set` (dotted paths into embedded documents, and `<array>.$[<name>].<field>`
     with an equality filter on one field of the element: each element takes the first filter

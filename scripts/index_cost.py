@@ -15,6 +15,13 @@ of the overdue sweep's batch of the finished (StoredTaskKeys).
 
     .venv/bin/python scripts/index_cost.py [--documents 100] [--updates 400] [--rounds 2]
     .venv/bin/python scripts/index_cost.py --backfill 5000 [--open-share 0.05]
+    .venv/bin/python scripts/index_cost.py --guard [--updates 400] [--rounds 3]
+
+With `--guard`: what a transition's guard costs where it is written, on the declared indexes:
+a claim (or its release) guarded in the filter (`_id`, `version` and the task's `$elemMatch`,
+array filters: the transitions' former write) against the same claim matched by `_id` alone
+with the version checked inside a pipeline update (models.indexed_writes.guarded, as the
+transitions write now).
 """
 import argparse
 import copy
@@ -118,6 +125,44 @@ def cost(server_pid: int, collection, template: dict, args) -> tuple[float, floa
     return insert, update
 
 
+def guarded_claim(document: dict, n: int, *, in_filter: bool) -> tuple[dict, object, list]:
+    """The claim-shaped update of `claim_shaped`, version-guarded as the transitions were
+    (`in_filter`) or are; the document's version and task status move as the write lands."""
+    from models.indexed_writes import guarded
+    query, update, filters = claim_shaped(document, n)
+    task = next(t for t in document["tasks"] if t["id"] == filters[0]["t.id"])
+    was = task["status"]
+    task["status"] = update["$set"]["tasks.$[t].status"]
+    document["version"] = document.get("version", 0) + 1
+    if in_filter:
+        return ({**query, "version": document["version"] - 1, "tasks": {"$elemMatch": {
+            "id": task["id"], "status": was, "department": task["department"]}}}, update, filters)
+    return query, guarded(update, {"$eq": ["$version", document["version"] - 1]},
+                          array_filters=filters), []
+
+
+def guard_cost(server_pid: int, client, template: dict, args) -> None:
+    from bench.retryable_write_cost import server_ns
+    collection = client.bench["applications"]
+    results: dict[bool, list[float]] = {True: [], False: []}
+    for _ in range(args.rounds):
+        for in_filter in (True, False):
+            build(collection, declared_indexes())
+            documents = copies(template, args.documents)
+            collection.insert_many(documents)
+            began = server_ns(server_pid)
+            for n in range(args.updates):
+                query, update, filters = guarded_claim(documents[n % len(documents)],
+                                                       n // len(documents), in_filter=in_filter)
+                written = collection.update_one(query, update, array_filters=filters or None)
+                assert written.modified_count == 1, "the guard refused a write it should take"
+            results[in_filter].append((server_ns(server_pid) - began) / 1e6 / args.updates)
+    print(f"load average {os.getloadavg()[0]:.1f}; server CPU ms a claim, best of "
+          f"{args.rounds} rounds")
+    print(f"  guarded in the filter (_id, version, $elemMatch)   {min(results[True]):5.2f}")
+    print(f"  matched by _id, version checked in the pipeline    {min(results[False]):5.2f}")
+
+
 def finished(template: dict) -> dict:
     done = copy.deepcopy(template)
     done["status"] = "completed"
@@ -166,6 +211,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--backfill", type=int, default=0)
     parser.add_argument("--open-share", type=float, default=0.05)
+    parser.add_argument("--guard", action="store_true")
     args = parser.parse_args()
 
     from common.embedded_db import EmbeddedDatabase
@@ -177,6 +223,10 @@ def main() -> None:
             template = mid_journey_application()
             if args.backfill:
                 backfill_cost(server.process.pid, template, args.backfill, args.open_share)
+                return
+            if args.guard:
+                with pymongo.MongoClient(server.uri, retryWrites=False, journal=True) as client:
+                    guard_cost(server.process.pid, client, template, args)
                 return
             declared = declared_indexes()
             variants = {"no secondary index": [], "as declared": declared,
