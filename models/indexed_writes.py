@@ -90,11 +90,12 @@ def guarded(update: Mapping, condition: Mapping, *,
     Why: with any field beside `_id` in its filter (a version, a task's status) the embedded
     server weighs every index of the collection before it finds the one document; a newborn
     application's claim guarded so cost 7.7 ms of the server's CPU, the same write with its
-    guard in the pipeline 5.6 (`scripts/index_cost.py --guard`).
+    guard in the pipeline 5.8 (`scripts/index_cost.py --guard`).
 
     What it takes: `$set` (dotted paths into embedded documents, and `<array>.$[<name>].<field>`
     with an equality filter on one field of the element: each element takes the first filter
-    it matches), `$unset` of top-level fields, `$inc`, and `$push` / `$addToSet` with `$each`.
+    it matches), `$unset` of top-level fields, `$inc`, and `$push` / `$addToSet` (one value or
+    `$each`).
     Values are written as given (`$literal`), never read as expressions."""
     filters = {}
     for spec in array_filters or []:
@@ -110,9 +111,11 @@ def guarded(update: Mapping, condition: Mapping, *,
                 changes[path] = _Expression("$$REMOVE")
             elif operator == "$inc" and "." not in path:
                 changes[path] = _Expression({"$add": [{"$ifNull": [f"${path}", 0]}, value]})
-            elif operator in ("$push", "$addToSet") and "." not in path and "$each" in value:
+            elif operator in ("$push", "$addToSet") and "." not in path:
                 have = {"$ifNull": [f"${path}", []]}
-                added: Any = {"$literal": list(value["$each"])}
+                each = value["$each"] if isinstance(value, Mapping) and "$each" in value else [
+                    value]
+                added: Any = {"$literal": list(each)}
                 if operator == "$addToSet":
                     added = {"$filter": {"input": added,
                                          "cond": {"$not": [{"$in": ["$$this", have]}]}}}

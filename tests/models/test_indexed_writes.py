@@ -17,7 +17,7 @@ UPDATE = {
              "updated_at": AT},
     "$unset": {"open_key": ""},
     "$inc": {"version": 1},
-    "$push": {"events": {"$each": ["b"]}, "outbox": {"$each": [{"id": "i1"}]}},
+    "$push": {"events": "b", "outbox": {"$each": [{"id": "i1"}]}},
     "$addToSet": {"follow_ups": {"$each": ["rate", "figures"]}},
 }
 FILTERS = [{"a.id": "t1"}, {"b.id": "t2"}]
