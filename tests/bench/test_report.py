@@ -94,6 +94,17 @@ def test_memory_growth_beyond_ten_percent_is_flagged_and_within_it_is_not():
     assert grown["growth"] == 0.11
 
 
+def test_memory_is_judged_after_the_first_load_the_modules_and_caches_it_loads_are_no_leak():
+    warming, leaking = report.memory_verdicts([
+        {"pid": 1, "start_bytes": 100 * 2**20, "warm_bytes": 112 * 2**20,
+         "end_bytes": 113 * 2**20},
+        {"pid": 2, "start_bytes": 100 * 2**20, "warm_bytes": 101 * 2**20,
+         "end_bytes": 112 * 2**20}])
+
+    assert not warming["flagged"] and warming["growth"] == 0.13
+    assert leaking["flagged"]
+
+
 def test_notification_latency_runs_from_the_commit_to_the_push_receipt():
     completions = {f"n{i}": 100.0 for i in range(100)}
     receipts = {f"n{i}": 100.0 + (i + 1) / 1000 for i in range(100)}  # 1 ms … 100 ms
