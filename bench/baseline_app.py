@@ -1,7 +1,8 @@
 """The bare baseline: minimal Flask + pymongo doing the writes of one application submission.
 
 It answers POST /apply with exactly the writes `submission.submit_application` makes for a
-newborn application, in the same order and to the same collections with the same indexes: add the
+newborn application, in the same order and to the same collections with the same indexes (the
+product's own, read from its models: each index costs every write its keys): add the
 newborn to the family (an upsert on an id derived from the idempotency key), then insert the
 application with its seven tasks, timeline, outbox and first answer (the application is the
 record of its idempotency key). Nothing else: no authentication, no validation, no reads, no
@@ -16,6 +17,9 @@ import pymongo
 from bson import ObjectId
 from flask import Flask, jsonify, request
 
+from models.application import Application
+from models.family import FamilyMember
+
 app = Flask(__name__)
 # The client options our API uses in production on this server (models.connection): journaled,
 # majority, no retryable writes (the embedded server deduplicates none and scans its record of
@@ -24,13 +28,11 @@ client = pymongo.MongoClient(os.environ["MONGODB_URI"], tz_aware=True, journal=T
                              w="majority", wTimeoutMS=10_000, retryWrites=False,
                              retryReads=False)
 db = client[os.environ.get("MONGODB_DB", "onething_baseline")]
-db.family_members.create_index("owner")
-db.family_members.create_index("id_number_index")
-for keys in ([("applicant", 1), ("created_at", -1)], "subject.id",
-             [("tasks.department", 1), ("tasks.status", 1)], "tasks.id", "outbox_pending"):
-    db.applications.create_index(keys)
-db.applications.create_index("idempotency_key", unique=True,
-                             partialFilterExpression={"idempotency_key": {"$type": "string"}})
+for collection, document in ((db.applications, Application), (db.family_members, FamilyMember)):
+    for spec in document._meta["index_specs"]:
+        collection.create_index(spec["fields"],
+                                **{k: v for k, v in spec.items() if k not in ("fields", "cls")})
+REGION = "330381"  # the region every task of the bench's citizens is routed to
 
 # (matter, department, depends on): the newborn bundle's seven matters.
 STEPS = [
@@ -66,6 +68,8 @@ def apply():
               "department": department, "department_name": {"zh-CN": department,
                                                             "en": department},
               "status": "waiting" if needs else "pending", "depends_on": needs,
+              "region": REGION, "queue": f"{department}|{REGION}|"
+                                         + ("waiting" if needs else "pending"),
               "material_types": [], "needs": [], "inputs": {}, "outputs": {},
               "released_at": None if needs else now, "due_at": None if needs else now,
               "overdue": False} for matter, department, needs in STEPS]
@@ -76,6 +80,7 @@ def apply():
                     "name": form.get("newborn_name")},
         "form": form, "form_protected": {}, "materials": body.get("materials") or [],
         "status": "in_progress", "channel": "app", "idempotency_key": f"{owner}:{key}",
+        "open_key": f"{body.get('bundle')}:{child}", "region": REGION,
         "tasks": tasks,
         "events": [_event("application_received", now)]
         + [_event("task_routed", now, t) for t in ready],
