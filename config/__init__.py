@@ -155,6 +155,9 @@ class Config:
     # The workbench lists and counts finished tasks (completed, rejected, cancelled) of this
     # many last days: what it reads stays a few days' work, however long the history.
     WORKBENCH_FINISHED_DAYS = 7
+    # The service desk lists the conversations closed in this many last days: the embedded
+    # server counts and sorts a list by reading every document it matches.
+    DESK_CLOSED_DAYS = 30
     # Seconds a citizen's consent (their texted code, entered by a station clerk) stays valid.
     STATION_CONSENT_TTL = 1800
     # Seconds each process reuses where the catalogue stands (its revision) before asking the

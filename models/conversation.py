@@ -82,5 +82,9 @@ class Conversation(TimestampedDocument):
         "collection": "conversations",
         "ordering": ["-updated_at"],
         "indexes": [("owner", "-updated_at"), ("status", "region", "waiting_since"),
-                    {"fields": ["outbox_pending"], "sparse": False}],
+                    {"fields": ["outbox_pending"], "sparse": False},
+                    # The desk's recently closed: partial, so the assistant's own turns (never
+                    # closed ones) write no key of it.
+                    {"fields": ["status", "region", "-closed_at"], "name": "closed_latest",
+                     "partialFilterExpression": {"status": ConversationStatus.CLOSED.value}}],
     }

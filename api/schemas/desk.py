@@ -12,7 +12,9 @@ class DeskQueryArgsSchema(Schema):
 
     status = fields.String(load_default="waiting_for_staff", validate=validate.OneOf(LISTED),
                            metadata={"description": "waiting ones are listed oldest waiting "
-                                                    "first; closed ones latest first"})
+                                                    "first; closed ones latest first, those "
+                                                    "closed in the last DESK_CLOSED_DAYS (30) "
+                                                    "days"})
     mine = fields.Boolean(metadata={"description": "only the conversations I hold"})
 
 

@@ -157,6 +157,24 @@ def test_a_waiting_conversation_may_be_closed_by_any_agent_of_the_region(desk_op
     assert desk.close(agent=make_agent(), conversation_id=conversation).status == "closed"
 
 
+def test_the_closed_list_shows_the_last_days_and_reads_only_them(app, desk_open):
+    agent = make_agent()
+    recent, old = handed_over(), handed_over()
+    for conversation in (recent, old):
+        desk.close(agent=agent, conversation_id=conversation)
+    Conversation.objects(id=old).update_one(
+        set__closed_at=datetime.now(UTC) - timedelta(days=app.config["DESK_CLOSED_DAYS"] + 1))
+
+    found, total = desk.list_conversations(agent=agent, status="closed")
+
+    assert [str(c.id) for c in found] == [recent] and total == 1
+    # Found on the closed ones' own index, within the days' bounds: not every closed one read.
+    plan = Conversation.objects(__raw__={"region": agent.region, "status": "closed",
+                                         "closed_at": {"$gte": desk.closed_since()}}
+                                ).explain()["queryPlanner"]["winningPlan"]
+    assert "closed_latest" in str(plan) and "COLLSCAN" not in str(plan)
+
+
 # ── The handoff records follow ────────────────────────────────────────────────────────────────
 
 def test_claiming_and_closing_a_handoff_record_moves_its_conversation(desk_open):
