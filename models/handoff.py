@@ -33,5 +33,8 @@ class Handoff(TimestampedDocument):
         "collection": "handoffs",
         "ordering": ["-created_at"],
         "indexes": [("status", "-created_at"), "conversation", ("departments", "region"),
-                    "application"],
+                    "application",
+                    # The recently closed (services.desk.handoffs): partial, open ones have none.
+                    {"fields": ["status", "closed_at"], "name": "closed_latest",
+                     "partialFilterExpression": {"status": HandoffStatus.CLOSED.value}}],
     }

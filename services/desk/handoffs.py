@@ -8,7 +8,7 @@ from models.base import utcnow
 from models.conversation import MAX_TURNS, WITH_THE_DESK, Conversation, ConversationStatus
 from models.handoff import Handoff, HandoffStatus
 from models.user import Role
-from services.desk.conversations import closing_turn
+from services.desk.conversations import closed_since, closing_turn
 from services.errors import InvalidState, NotFound
 
 
@@ -25,10 +25,12 @@ def _visible_handoffs(staff):
 
 def handoffs_for(*, staff, status: str | None = HandoffStatus.OPEN.value):
     """Handoffs waiting for staff, oldest first so the longest wait is served first, as a query
-    a caller can page."""
+    a caller can page; closed ones of the last DESK_CLOSED_DAYS, as the desk lists them."""
     query = _visible_handoffs(staff)
     if status:
         query = query.filter(status=status)
+    if status == HandoffStatus.CLOSED:
+        query = query.filter(closed_at__gte=closed_since())
     return query.order_by("created_at")
 
 

@@ -175,6 +175,23 @@ def test_the_closed_list_shows_the_last_days_and_reads_only_them(app, desk_open)
     assert "closed_latest" in str(plan) and "COLLSCAN" not in str(plan)
 
 
+def test_closed_handoffs_are_those_of_the_last_days(app, desk_open):
+    agent, officer = make_agent(), make_officer("public_security")
+    recent, old = handed_over(), handed_over()
+    for conversation in (recent, old):
+        desk.close(agent=agent, conversation_id=conversation)
+    Handoff.objects(conversation=old).update_one(
+        set__closed_at=datetime.now(UTC) - timedelta(days=app.config["DESK_CLOSED_DAYS"] + 1))
+
+    for staff in (agent, officer):
+        assert [h.conversation for h in handoffs.handoffs_for(staff=staff, status="closed")
+                ] == [recent]
+    # The desk's agents' list reads the last days' only. (An officer's also names their region
+    # and departments, which the embedded server's planner takes to another index.)
+    plan = handoffs.handoffs_for(staff=agent, status="closed").explain()["queryPlanner"]
+    assert "closed_latest" in str(plan["winningPlan"])
+
+
 # ── The handoff records follow ────────────────────────────────────────────────────────────────
 
 def test_claiming_and_closing_a_handoff_record_moves_its_conversation(desk_open):
