@@ -232,6 +232,9 @@ class Config:
     # Ratings (好差评): a rating of 2 or less opens a rectification case for the department, due
     # this many working days later (a chosen default, see the README).
     RECTIFICATION_DUE_WORKING_DAYS = 15
+    # The workbench lists the cases resolved in this many last days (the server sorts and counts
+    # a list by reading every document it matches).
+    RECTIFICATIONS_RESOLVED_DAYS = 90
     # Proactive offers: how long an offer (and a life event kept for a parent without an account
     # yet) stays open after the event reached us, and each region's enrolment season
     # ("MM-DD" dates; "*" for regions not named): children who reach 3 (kindergarten) or 6

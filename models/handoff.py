@@ -34,6 +34,11 @@ class Handoff(TimestampedDocument):
         "ordering": ["-created_at"],
         "indexes": [("status", "-created_at"), "conversation", ("departments", "region"),
                     "application",
+                    # An officer's list: a status and their region, equal, then their departments
+                    # (`$in`): the server walks a compound index only for equalities followed by
+                    # one operator; without it the list read every handoff of the department
+                    # ever (950 ms of its CPU at 10,000).
+                    ("status", "region", "departments"),
                     # The recently closed (services.desk.handoffs): partial, open ones have none.
                     {"fields": ["status", "closed_at"], "name": "closed_latest",
                      "partialFilterExpression": {"status": HandoffStatus.CLOSED.value}}],

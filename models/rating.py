@@ -61,6 +61,13 @@ class Rating(TimestampedDocument):
             {"fields": ["rectification.department", "rectification.region",
                         "rectification.status", "rectification.due_at"], "sparse": True},
             {"fields": ["rectification.due_at"], "sparse": True},
+            # The recently resolved cases (services.ratings.rectifications): partial, so only
+            # resolved ones have a key.
+            {"fields": ["rectification.department", "rectification.region",
+                        "rectification.status", "rectification.resolution.at"],
+             "name": "resolved_latest",
+             "partialFilterExpression": {
+                 "rectification.status": RectificationStatus.RESOLVED.value}},
             {"fields": ["outbox.id"], "sparse": True},
             {"fields": ["counted", "created_at"],
              "partialFilterExpression": {"counted": False}},

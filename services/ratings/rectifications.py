@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 
 from bson import ObjectId
+from flask import current_app
 
 from common import i18n
 from common.masking import mask_private
@@ -44,12 +45,21 @@ def list_for_officer(*, officer, status: str | None = None, page: int = 1,
     """One page of the department's cases in its region, the soonest due first."""
     if not officer.department:
         return [], 0
-    query = Rating.objects(__raw__={**_fence(officer), **(
-        {"rectification.status": status} if status else {})})
+    condition = {**_fence(officer), **({"rectification.status": status} if status else {})}
+    if status == RectificationStatus.RESOLVED:
+        # Those of the last RECTIFICATIONS_RESOLVED_DAYS, on their own index: every case the
+        # department ever resolved was read to count and sort them.
+        condition["rectification.resolution.at"] = {"$gte": resolved_since()}
+    query = Rating.objects(__raw__=condition)
     total = query.count()
     found = list(query.order_by("rectification.due_at", "created_at")
                  .skip((page - 1) * page_size).limit(page_size))
     return found, total
+
+
+def resolved_since(now: datetime | None = None) -> datetime:
+    """The earliest resolution of a resolved case the workbench lists."""
+    return (now or utcnow()) - timedelta(days=current_app.config["RECTIFICATIONS_RESOLVED_DAYS"])
 
 
 def masked_comment(rating: Rating) -> str | None:

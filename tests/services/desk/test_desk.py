@@ -192,6 +192,19 @@ def test_closed_handoffs_are_those_of_the_last_days(app, desk_open):
     assert "closed_latest" in str(plan["winningPlan"])
 
 
+def test_an_officers_open_handoffs_are_found_on_their_status_region_and_departments():
+    officer = make_officer("public_security")
+    theirs, nobodys = handed_over(), handed_over()
+    Handoff.objects(conversation=theirs).update_one(set__departments=["public_security"])
+    Handoff.objects(conversation=nobodys).update_one(set__departments=[])
+    Handoff.objects(conversation=handed_over()).update_one(set__departments=["health"])
+
+    query = handoffs.handoffs_for(staff=officer, status="open")
+
+    assert sorted(h.conversation for h in query) == sorted([theirs, nobodys])
+    assert "status_1_region_1_departments_1" in str(query.explain()["queryPlanner"])
+
+
 # ── The handoff records follow ────────────────────────────────────────────────────────────────
 
 def test_claiming_and_closing_a_handoff_record_moves_its_conversation(desk_open):

@@ -97,3 +97,23 @@ def test_a_rating_is_counted_once_however_often_its_count_is_tried(low_rating):
     assert public["count"] == 1 and public["by_score"]["2"] == 1
     assert figures.public_figures(region="330102")["count"] == 0
     assert FigureBucket.objects.count() > 0
+
+
+def test_resolved_cases_listed_are_those_of_the_last_days_found_on_their_own_index(
+        app, low_rating):
+    officer = make_officer("public_security")
+    rectifications.reply(case_id=low_rating.rectification.id, officer=officer, text="已核实")
+    rectifications.resolve(case_id=low_rating.rectification.id, officer=officer, text="已整改")
+    assert [c["id"] for c in rectifications.officer_cases(officer=officer, status="resolved")[0]
+            ] == [low_rating.rectification.id]
+    plan = Rating.objects(__raw__={
+        "rectification.department": "public_security", "rectification.region": "330381",
+        "rectification.status": "resolved",
+        "rectification.resolution.at": {"$gte": rectifications.resolved_since()}}).explain()
+    assert "resolved_latest" in str(plan["queryPlanner"]["winningPlan"])
+
+    long_ago = utcnow() - timedelta(days=app.config["RECTIFICATIONS_RESOLVED_DAYS"] + 1)
+    Rating._get_collection().update_one({"_id": low_rating.pk},
+                                        {"$set": {"rectification.resolution.at": long_ago}})
+
+    assert rectifications.officer_cases(officer=officer, status="resolved") == ([], 0)
