@@ -75,7 +75,9 @@ class RatingSchema(Schema):
 
 
 class RectificationQueryArgsSchema(Strict):
-    status = fields.String(validate=validate.OneOf([s.value for s in RectificationStatus]))
+    status = fields.String(validate=validate.OneOf([s.value for s in RectificationStatus]),
+                           metadata={"description": "resolved: the cases resolved in the last "
+                                                    "RECTIFICATIONS_RESOLVED_DAYS (90) days"})
 
 
 class RectificationTextSchema(Strict):
