@@ -106,7 +106,7 @@ def guarded(update: Mapping, condition: Mapping, *,
     for operator, fields in update.items():
         for path, value in fields.items():
             if operator == "$set":
-                _place(changes, path.split("."), _Literal(value), filters)
+                _place(changes, path.split("."), _Expression({"$literal": value}), filters)
             elif operator == "$unset" and "." not in path:
                 changes[path] = _Expression("$$REMOVE")
             elif operator == "$inc" and "." not in path:
@@ -126,12 +126,10 @@ def guarded(update: Mapping, condition: Mapping, *,
                       for name, change in changes.items()}}]
 
 
-class _Literal:
-    def __init__(self, value):
-        self.value = value
-
-
 class _Expression:
+    """A field's new value, whole (a nested dict in the changes is a document written in
+    parts)."""
+
     def __init__(self, expression):
         self.expression = expression
 
@@ -143,7 +141,7 @@ class _Elements:
         self.by_filter: dict[tuple[str, Any], dict] = {}
 
 
-def _place(changes: dict, path: list[str], value: _Literal, filters: Mapping) -> None:
+def _place(changes: dict, path: list[str], value: _Expression, filters: Mapping) -> None:
     head, *rest = path
     if not rest:
         changes[head] = value
@@ -163,8 +161,6 @@ def _place(changes: dict, path: list[str], value: _Literal, filters: Mapping) ->
 
 def _expression(change, current: str):
     """The new value of the field at `current` (an expression path: "$form", "$$this.x")."""
-    if isinstance(change, _Literal):
-        return {"$literal": change.value}
     if isinstance(change, _Expression):
         return change.expression
     if isinstance(change, _Elements):

@@ -14,7 +14,7 @@ from models.preferences import NotificationPreferences
 from models.user import PlatformBinding, User
 from notifications import miniprogram
 from notifications.channels.gate import gate
-from notifications.leases import RETRY, Leases, Outcome
+from notifications.leases import RETRY, Leases, Outcome, held
 
 
 class MiniProgramChannel:
@@ -39,8 +39,8 @@ class MiniProgramChannel:
             # crash may waste one, but nothing is ever sent beyond what they accepted.
             if not reserve_subscription(delivery.recipient, platform, template["id"]):
                 return Outcome(DeliveryStatus.SKIPPED.value, error="no subscription left")
-            Delivery._get_collection().update_one({"_id": delivery.id, "lease_owner": claim},
-                                                  {"$set": {"state.reserved": True}})
+            Delivery._get_collection().update_one(
+                {"_id": delivery.id}, held({"$set": {"state.reserved": True}}, claim))
         locale = (User.objects(id=delivery.recipient).only("locale").first().locale
                   if ObjectId.is_valid(delivery.recipient) else None) or "zh-CN"
         values = {"title": pick(note.title, locale), "body": pick(note.body, locale),
